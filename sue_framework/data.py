@@ -1,0 +1,167 @@
+"""The data model: two unpaired sets plus a few pairs, and the paper's split protocol (App. D.7)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from sue_framework.errors import InputError
+
+
+def as_matrix(a: object, name: str) -> np.ndarray:
+    """Return `a` as a finite 2-D float array, or raise an InputError naming the problem."""
+    if hasattr(a, "detach"):  # torch tensor
+        a = a.detach().cpu().numpy()
+    try:
+        arr = np.asarray(a)
+    except Exception as exc:  # ragged lists and the like
+        raise InputError(f"{name} could not be read as an array: {exc}") from exc
+    if arr.dtype == object or not np.issubdtype(arr.dtype, np.number):
+        raise InputError(f"{name} must hold numbers, got dtype {arr.dtype}")
+    if np.issubdtype(arr.dtype, np.complexfloating):
+        raise InputError(f"{name} must be real-valued, got dtype {arr.dtype}")
+    if arr.ndim != 2:
+        raise InputError(
+            f"{name} must be 2-D (rows, features), got shape {arr.shape}; "
+            "reshape a single row with a[None, :] or flatten extra axes"
+        )
+    if arr.shape[0] == 0 or arr.shape[1] == 0:
+        raise InputError(
+            f"{name} is empty (shape {arr.shape}); it needs at least one row and column"
+        )
+    if not np.issubdtype(arr.dtype, np.floating):
+        arr = arr.astype(np.float32)
+    bad = ~np.isfinite(arr)
+    if bad.any():
+        rows = np.unique(np.nonzero(bad)[0])
+        shown = ", ".join(map(str, rows[:5])) + (" ..." if rows.size > 5 else "")
+        raise InputError(
+            f"{name} contains NaN or inf in {rows.size} row(s) (first: {shown}); "
+            "drop or impute those rows before fitting"
+        )
+    return arr
+
+
+def as_pairs(pairs: object, n_x: int, n_y: int) -> np.ndarray:
+    """Validate an (m, 2) integer array of (i, j) rows meaning x[i] <-> y[j]."""
+    if pairs is None:
+        return np.zeros((0, 2), dtype=np.int64)
+    if hasattr(pairs, "detach"):
+        pairs = pairs.detach().cpu().numpy()
+    arr = np.asarray(pairs)
+    if arr.size == 0:
+        return np.zeros((0, 2), dtype=np.int64)
+    if arr.ndim != 2 or arr.shape[1] != 2:
+        raise InputError(f"pairs must have shape (m, 2) with rows (i, j), got shape {arr.shape}")
+    if np.issubdtype(arr.dtype, np.floating):
+        if not np.all(np.isfinite(arr)) or not np.all(arr == np.round(arr)):
+            raise InputError("pairs must hold whole row indices, found non-integer values")
+    elif not np.issubdtype(arr.dtype, np.integer):
+        raise InputError(f"pairs must hold integer row indices, got dtype {arr.dtype}")
+    arr = arr.astype(np.int64)
+    for col, n, side in ((0, n_x, "x"), (1, n_y, "y")):
+        out = (arr[:, col] < 0) | (arr[:, col] >= n)
+        if out.any():
+            k = int(np.nonzero(out)[0][0])
+            raise InputError(
+                f"pair {k} = ({arr[k, 0]}, {arr[k, 1]}) points outside {side}: "
+                f"{side} has {n} rows, so its indices must lie in [0, {n - 1}]"
+            )
+    uniq = np.unique(arr, axis=0)
+    if uniq.shape[0] != arr.shape[0]:
+        raise InputError(
+            f"pairs holds {arr.shape[0] - uniq.shape[0]} duplicate row(s); list each pair once"
+        )
+    return arr
+
+
+class WeaklyPairedData:
+    """Two unpaired sets `x` (n1, d1) and `y` (n2, d2) and `pairs` (m, 2): x[i] <-> y[j].
+
+    The paired rows are part of `x` and `y`, as in the paper. Inputs are validated on construction
+    and copied into float arrays; the caller's arrays are never modified.
+    """
+
+    def __init__(self, x: object, y: object, pairs: object = None) -> None:
+        self.x = as_matrix(x, "x")
+        self.y = as_matrix(y, "y")
+        self.pairs = as_pairs(pairs, self.x.shape[0], self.y.shape[0])
+
+    @property
+    def n_pairs(self) -> int:
+        return int(self.pairs.shape[0])
+
+    @property
+    def x_paired(self) -> np.ndarray:
+        return self.x[self.pairs[:, 0]]
+
+    @property
+    def y_paired(self) -> np.ndarray:
+        return self.y[self.pairs[:, 1]]
+
+    def __repr__(self) -> str:
+        return f"WeaklyPairedData(x={self.x.shape}, y={self.y.shape}, pairs={self.n_pairs})"
+
+
+@dataclass(frozen=True)
+class PairedSplit:
+    """The output of `paper_split`: a weakly paired training set and a fully paired test set."""
+
+    train: WeaklyPairedData
+    x_test: np.ndarray
+    y_test: np.ndarray
+    test_index: np.ndarray  # rows of the original arrays used for the test set
+
+
+def paper_split(
+    x: object,
+    y: object,
+    *,
+    n_pairs: int,
+    n_test: int = 400,
+    drop_fraction: float = 0.1,
+    seed: int = 0,
+) -> PairedSplit:
+    """Turn a fully paired set (x[i] <-> y[i]) into the paper's weakly paired protocol (App. D.7).
+
+    Holds out `n_test` true pairs for testing, keeps `n_pairs` training pairs, drops
+    `drop_fraction` of the remaining rows of each modality independently and shuffles each
+    modality's row order, so that only the returned `pairs` link the two training sets.
+    """
+    x = as_matrix(x, "x")
+    y = as_matrix(y, "y")
+    n = x.shape[0]
+    if y.shape[0] != n:
+        raise InputError(
+            f"paper_split needs fully paired input (x[i] <-> y[i]), got {n} x rows and "
+            f"{y.shape[0]} y rows"
+        )
+    if not 0.0 <= drop_fraction < 1.0:
+        raise InputError(f"drop_fraction must lie in [0, 1), got {drop_fraction}")
+    if n_test < 1 or n_pairs < 0 or n_test + n_pairs > n:
+        raise InputError(
+            f"cannot hold out {n_test} test pairs and keep {n_pairs} training pairs from {n} rows; "
+            "lower n_test or n_pairs"
+        )
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(n)
+    test_idx, paired_idx, rest = (
+        order[:n_test],
+        order[n_test : n_test + n_pairs],
+        order[n_test + n_pairs :],
+    )
+    n_keep = int(round(rest.size * (1.0 - drop_fraction)))
+    keep_x = rng.permutation(rest)[:n_keep]
+    keep_y = rng.permutation(rest)[:n_keep]
+
+    rows_x = np.concatenate([paired_idx, keep_x])
+    rows_y = np.concatenate([paired_idx, keep_y])
+    perm_x, perm_y = rng.permutation(rows_x.size), rng.permutation(rows_y.size)
+    rows_x, rows_y = rows_x[perm_x], rows_y[perm_y]
+    # position of each original paired row in the shuffled training arrays
+    pos_x = np.argsort(perm_x)[:n_pairs]
+    pos_y = np.argsort(perm_y)[:n_pairs]
+    pairs = np.stack([pos_x, pos_y], axis=1)
+    train = WeaklyPairedData(x[rows_x], y[rows_y], pairs)
+    return PairedSplit(train=train, x_test=x[test_idx], y_test=y[test_idx], test_index=test_idx)

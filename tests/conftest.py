@@ -1,0 +1,32 @@
+import numpy as np
+import pytest
+
+
+def two_view_blobs(n: int = 300, seed: int = 0, centers: int = 4):
+    """Fully paired toy data: one latent cluster label and position, two nonlinear views."""
+    rng = np.random.default_rng(seed)
+    label = rng.integers(0, centers, n)
+    means = rng.normal(size=(centers, 3)) * 2.0
+    latent = means[label] + rng.normal(size=(n, 3))
+    A = rng.normal(size=(3, 12))
+    B = rng.normal(size=(3, 9))
+    x = np.tanh(latent @ A) + 0.05 * rng.normal(size=(n, 12)) + 2.0
+    y = (latent @ B) ** 2 / 10.0 + 0.05 * rng.normal(size=(n, 9)) + 1.0
+    return x.astype(np.float32), y.astype(np.float32), label
+
+
+@pytest.fixture
+def blobs():
+    return two_view_blobs()
+
+
+@pytest.fixture
+def small_sue_params():
+    """SUE settings that fit in well under a second on the toy data."""
+    return {
+        "se_dim": 6,
+        "out_dim": 4,
+        "solver_params": {"graph_params": {"n_neighbors": 10}},
+        "matcher_params": {"epochs": 5, "batch_size": 64},
+        "device": "cpu",
+    }

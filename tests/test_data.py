@@ -1,0 +1,85 @@
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sue_framework import InputError, WeaklyPairedData, paper_split
+
+
+def test_valid_data_is_copied_as_float():
+    x = np.arange(12).reshape(4, 3)
+    d = WeaklyPairedData(x, x[:3], [[0, 1], [2, 2]])
+    assert d.x.dtype.kind == "f" and d.n_pairs == 2
+    assert np.array_equal(d.x_paired, d.x[[0, 2]])
+    assert np.array_equal(d.y_paired, d.y[[1, 2]])
+
+
+@pytest.mark.parametrize(
+    "x, y, pairs, message",
+    [
+        (np.full((3, 2), np.nan), np.ones((3, 2)), None, "NaN or inf"),
+        (np.ones((3, 2)), np.array([[1.0, np.inf]]), None, "NaN or inf"),
+        (np.ones(3), np.ones((3, 2)), None, "2-D"),
+        (np.ones((0, 2)), np.ones((3, 2)), None, "empty"),
+        (np.ones((3, 2)), np.ones((3, 2)), [[0, 3]], "outside y"),
+        (np.ones((3, 2)), np.ones((3, 2)), [[-1, 0]], "outside x"),
+        (np.ones((3, 2)), np.ones((3, 2)), [[0, 1, 2]], r"shape \(m, 2\)"),
+        (np.ones((3, 2)), np.ones((3, 2)), [[0.5, 1]], "whole row indices"),
+        (np.ones((3, 2)), np.ones((3, 2)), [[0, 1], [0, 1]], "duplicate"),
+        (np.array([["a", "b"]]), np.ones((3, 2)), None, "numbers"),
+    ],
+)
+def test_bad_input_is_named(x, y, pairs, message):
+    with pytest.raises(InputError, match=message):
+        WeaklyPairedData(x, y, pairs)
+
+
+def test_inputs_are_not_modified():
+    x = np.ones((4, 2))
+    before = x.copy()
+    WeaklyPairedData(x, x, [[0, 0]])
+    assert np.array_equal(x, before)
+
+
+def test_paper_split_protocol():
+    n = 1000
+    x = np.arange(n, dtype=float)[:, None] * np.ones((1, 3))
+    y = -np.arange(n, dtype=float)[:, None] * np.ones((1, 2))
+    s = paper_split(x, y, n_pairs=50, n_test=400, seed=3)
+    # test pairs are true pairs, disjoint from training rows
+    assert np.array_equal(s.x_test[:, 0], -s.y_test[:, 0])
+    train_ids_x, train_ids_y = set(s.train.x[:, 0]), set(-s.train.y[:, 0])
+    assert not train_ids_x & set(s.x_test[:, 0]) and not train_ids_y & set(s.x_test[:, 0])
+    # pairs link true partners; 10 % of the unpaired rest dropped per modality
+    assert s.train.n_pairs == 50
+    assert np.array_equal(s.train.x_paired[:, 0], -s.train.y_paired[:, 0])
+    assert s.train.x.shape[0] == 50 + round(550 * 0.9) == s.train.y.shape[0]
+    assert train_ids_x != train_ids_y  # dropped independently
+    # shuffled: the paired rows are not simply the first rows
+    assert not np.array_equal(s.train.pairs[:, 0], np.arange(50))
+
+
+def test_paper_split_is_seeded():
+    x, y = np.random.default_rng(0).normal(size=(2, 600, 3))
+    a, b = paper_split(x, y, n_pairs=20, seed=7), paper_split(x, y, n_pairs=20, seed=7)
+    assert np.array_equal(a.train.x, b.train.x) and np.array_equal(a.train.pairs, b.train.pairs)
+    c = paper_split(x, y, n_pairs=20, seed=8)
+    assert not np.array_equal(a.test_index, c.test_index)
+
+
+def test_paper_split_rejects_impossible_budgets():
+    x = np.ones((100, 2))
+    with pytest.raises(InputError, match="cannot hold out"):
+        paper_split(x, x, n_pairs=50, n_test=60)
+    with pytest.raises(InputError, match="fully paired"):
+        paper_split(x, x[:90], n_pairs=5, n_test=10)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    n=st.integers(20, 200), m=st.integers(0, 10), seed=st.integers(0, 2**31), drop=st.floats(0, 0.5)
+)
+def test_paper_split_pairs_always_true_partners(n, m, seed, drop):
+    x = np.arange(n, dtype=float)[:, None]
+    s = paper_split(x, x * 2, n_pairs=m, n_test=10, drop_fraction=drop, seed=seed)
+    assert np.array_equal(s.train.x_paired * 2, s.train.y_paired)
