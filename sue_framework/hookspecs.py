@@ -1,0 +1,16 @@
+"""The hooks a sue_framework plugin implements (entry point group ``sue_framework``)."""
+
+from __future__ import annotations
+
+import pluggy
+
+PROJECT = "sue_framework"
+
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+class SUEHookSpecs:
+    @hookspec
+    def sue_register(self, registry) -> None:
+        """Register components with ``registry.register(kind, name, factory)``."""

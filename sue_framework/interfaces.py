@@ -1,0 +1,140 @@
+"""The contracts every component honours, built-in or plugin.
+
+Fittable components follow scikit-learn's estimator contract (parameters stored verbatim in
+``__init__``, fitted state in attributes ending in ``_``, get_params / set_params / clone work).
+``get_state`` / ``set_state`` expose the fitted state as plain arrays so that model files hold
+tensors and JSON only, never pickle.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any
+
+import numpy as np
+from sklearn.base import BaseEstimator
+
+from sue_framework.errors import InputError, NotFittedError
+
+MODALITIES = ("x", "y")
+
+
+def check_modality(modality: str) -> str:
+    if modality not in MODALITIES:
+        raise InputError(f"modality must be 'x' or 'y', got {modality!r}")
+    return modality
+
+
+class Component(BaseEstimator, ABC):
+    """Base of the fittable components. Subclasses list their fitted arrays in `_state_keys`."""
+
+    _state_keys: tuple[str, ...] = ()
+
+    def get_state(self) -> dict[str, np.ndarray]:
+        """Fitted state as named arrays (see `set_state`)."""
+        self._check_fitted()
+        return {k: np.asarray(getattr(self, k)) for k in self._state_keys}
+
+    def set_state(self, state: dict[str, np.ndarray]) -> None:
+        """Restore the state `get_state` returned, on an instance built with the same params."""
+        missing = [k for k in self._state_keys if k not in state]
+        if missing:
+            raise KeyError(f"{type(self).__name__} state lacks {missing}")
+        for k in self._state_keys:
+            setattr(self, k, state[k])
+
+    def is_fitted(self) -> bool:
+        return all(hasattr(self, k) for k in self._state_keys)
+
+    def _check_fitted(self) -> None:
+        if not self.is_fitted():
+            raise NotFittedError(f"this {type(self).__name__} is not fitted yet; call fit first")
+
+
+class GraphBuilder(Component):
+    """Builds a sparse symmetric affinity graph over one modality and extends it to new points."""
+
+    @abstractmethod
+    def fit(self, X: np.ndarray) -> GraphBuilder:
+        """Build `affinity_`, a scipy.sparse CSR (n, n) symmetric matrix with O(n k) entries."""
+
+    @abstractmethod
+    def query(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Affinities of new rows to the training nodes.
+
+        Returns (indices (q, k) int, weights (q, k) float, match (q,) int) where `match` holds the
+        training row a query duplicates exactly, or -1.
+        """
+
+
+class SpectralSolver(Component):
+    """Maps one modality to its k leading non-trivial random-walk eigenvectors, ordered."""
+
+    n_components: int
+
+    @abstractmethod
+    def fit(self, X: np.ndarray) -> SpectralSolver:
+        """Learn the embedding; sets `eigenvalues_` (k,) and `embedding_` (n, k)."""
+
+    @abstractmethod
+    def transform(self, X: np.ndarray) -> np.ndarray:
+        """(n, k) spectral embedding of any rows, training or new."""
+
+    def fit_transform(self, X: np.ndarray) -> np.ndarray:
+        return self.fit(X).embedding_
+
+
+class Aligner(Component):
+    """Learns linear maps of each modality into a shared r-dim space from paired rows only."""
+
+    n_components: int
+
+    @abstractmethod
+    def fit(self, a: np.ndarray, b: np.ndarray) -> Aligner:
+        """Fit on paired rows: a[i] (modality x) corresponds to b[i] (modality y)."""
+
+    @abstractmethod
+    def transform(self, X: np.ndarray, modality: str) -> np.ndarray:
+        """Map rows of `modality` into the aligned space."""
+
+
+class DistributionMatcher(Component):
+    """Moves one modality's distribution onto the other's using unpaired rows only."""
+
+    moving: str
+
+    @abstractmethod
+    def fit(self, target: np.ndarray, moving: np.ndarray) -> DistributionMatcher:
+        """Learn a map that brings rows of `moving` onto the distribution of `target`."""
+
+    @abstractmethod
+    def transform(self, X: np.ndarray) -> np.ndarray:
+        """Apply the learned map to rows of the moving modality."""
+
+
+class Method(BaseEstimator, ABC):
+    """A whole pipeline or baseline: fit on weakly paired data, embed either modality."""
+
+    @abstractmethod
+    def fit(self, data: Any) -> Method:
+        """Fit on a `WeaklyPairedData`."""
+
+    @abstractmethod
+    def transform(self, X: Any, modality: str = "x") -> np.ndarray:
+        """Embed rows of `modality` into the shared space."""
+
+
+class Task(ABC):
+    """A downstream evaluation producing named figures."""
+
+    @abstractmethod
+    def evaluate(self, *args: Any, **kwargs: Any) -> dict[str, float]:
+        """Return a flat dict of figures."""
+
+
+class Encoder(ABC):
+    """Turns raw items (texts, images, ...) into an (n, d) float32 array."""
+
+    @abstractmethod
+    def encode(self, items: Any) -> np.ndarray:
+        """Embed `items`."""

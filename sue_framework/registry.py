@@ -1,0 +1,147 @@
+"""The component registry: built-ins and installed plugins, loaded on first use through pluggy.
+
+A plugin package declares an entry point in the group ``sue_framework`` whose object (usually a
+module) implements ``sue_register(registry)`` marked with ``sue_framework.hookimpl``. Built-ins
+register through the same hook. Set ``SUE_FRAMEWORK_DISABLE_PLUGIN_AUTOLOAD=1`` to load built-ins
+only (like pytest's switch of the same purpose).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pluggy
+
+from sue_framework.errors import UnknownComponentError
+from sue_framework.hookspecs import PROJECT, SUEHookSpecs
+
+KINDS: tuple[str, ...] = ("encoder", "graph", "solver", "aligner", "matcher", "method", "task")
+ENTRY_POINT_GROUP = PROJECT
+AUTOLOAD_ENV = "SUE_FRAMEWORK_DISABLE_PLUGIN_AUTOLOAD"
+BUILTIN_PROVIDER = "sue-framework"
+
+
+@dataclass(frozen=True)
+class Entry:
+    kind: str
+    name: str
+    factory: Callable[..., Any]
+    provider: str
+
+
+class Registry:
+    """Maps (kind, name) to a factory. Names are case-sensitive, kinds are fixed (see KINDS)."""
+
+    def __init__(self, autoload: bool | None = None) -> None:
+        self._entries: dict[str, dict[str, Entry]] = {k: {} for k in KINDS}
+        self._autoload = autoload
+        self._loaded = False
+        self._loading = False
+        self._provider = BUILTIN_PROVIDER
+        self.plugin_manager = pluggy.PluginManager(PROJECT)
+        self.plugin_manager.add_hookspecs(SUEHookSpecs)
+
+    # -- registration ----------------------------------------------------------------------------
+    def register(
+        self, kind: str, name: str, factory: Callable[..., Any], *, replace: bool = False
+    ) -> None:
+        """Register `factory` (usually a class) as `name` of `kind`."""
+        self._check_kind(kind)
+        if not isinstance(name, str) or not name:
+            raise ValueError("a component name must be a non-empty string")
+        if not callable(factory):
+            raise TypeError(f"the factory for {kind} {name!r} must be callable, got {factory!r}")
+        old = self._entries[kind].get(name)
+        if old is not None and not replace and old.factory is not factory:
+            raise ValueError(
+                f"{kind} {name!r} is already registered by {old.provider}; "
+                "pass replace=True to override it deliberately"
+            )
+        self._entries[kind][name] = Entry(kind, name, factory, self._provider)
+
+    # -- lookup ----------------------------------------------------------------------------------
+    def get(self, kind: str, name: str) -> Callable[..., Any]:
+        """The factory registered as `name` of `kind`; the error lists the available names."""
+        self._check_kind(kind)
+        self.load()
+        entry = self._entries[kind].get(name)
+        if entry is None:
+            available = ", ".join(sorted(self._entries[kind])) or "(none)"
+            raise UnknownComponentError(
+                f"no {kind} named {name!r}; available {kind} names: {available}. "
+                "Install the plugin package that provides it, or check the spelling."
+            )
+        return entry.factory
+
+    def names(self, kind: str) -> list[str]:
+        self._check_kind(kind)
+        self.load()
+        return sorted(self._entries[kind])
+
+    def entries(self) -> list[Entry]:
+        """Every registered component, sorted by kind order then name."""
+        self.load()
+        return [self._entries[k][n] for k in KINDS for n in sorted(self._entries[k])]
+
+    def name_of(self, obj: Any) -> tuple[str, str] | None:
+        """(kind, name) under which the class of `obj` is registered, if any."""
+        self.load()
+        cls = obj if isinstance(obj, type) else type(obj)
+        for kind in KINDS:
+            for name, entry in sorted(self._entries[kind].items()):
+                if entry.factory is cls:
+                    return kind, name
+        return None
+
+    def create(self, kind: str, spec: Any, **params: Any) -> Any:
+        """Instantiate `spec` if it is a name; return it unchanged if it is already a component."""
+        if isinstance(spec, str):
+            return self.get(kind, spec)(**params)
+        return spec
+
+    # -- loading ---------------------------------------------------------------------------------
+    @property
+    def autoload(self) -> bool:
+        if self._autoload is not None:
+            return self._autoload
+        return os.environ.get(AUTOLOAD_ENV, "").strip().lower() not in {"1", "true", "yes"}
+
+    def load(self) -> None:
+        """Register built-ins and (unless switched off) every installed plugin, once."""
+        if self._loaded or self._loading:
+            return
+        self._loading = True
+        try:
+            from sue_framework import components
+
+            pm = self.plugin_manager
+            if not pm.is_registered(components):
+                pm.register(components, name="sue_framework.builtins")
+            if self.autoload:
+                pm.load_setuptools_entrypoints(ENTRY_POINT_GROUP)
+            dists = {id(plugin): dist for plugin, dist in pm.list_plugin_distinfo()}
+            # call each implementation alone so that every entry records its provider
+            for impl in reversed(pm.hook.sue_register.get_hookimpls()):
+                dist = dists.get(id(impl.plugin))
+                self._provider = (
+                    dist.project_name
+                    if dist is not None
+                    else (BUILTIN_PROVIDER if impl.plugin is components else impl.plugin_name)
+                )
+                impl.function(registry=self)
+            self._loaded = True
+        finally:
+            self._provider = BUILTIN_PROVIDER
+            self._loading = False
+
+    def _check_kind(self, kind: str) -> None:
+        if kind not in KINDS:
+            raise UnknownComponentError(
+                f"unknown component kind {kind!r}; kinds are {', '.join(KINDS)}"
+            )
+
+
+registry = Registry()

@@ -1,0 +1,98 @@
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from sue_framework import KINDS, Registry, UnknownComponentError, hookimpl, registry
+
+
+def test_builtins_register_through_the_hook():
+    r = Registry(autoload=False)
+    assert "exact" in r.names("solver") and "cca" in r.names("aligner")
+    assert {e.provider for e in r.entries()} == {"sue-framework"}
+
+
+def test_unknown_name_lists_available():
+    with pytest.raises(UnknownComponentError, match="available solver names: .*exact"):
+        registry.get("solver", "nope")
+    with pytest.raises(UnknownComponentError, match="unknown component kind"):
+        registry.get("widget", "x")
+
+
+def test_register_conflict_and_replace():
+    r = Registry(autoload=False)
+
+    class A: ...
+
+    class B: ...
+
+    r.register("task", "t", A)
+    with pytest.raises(ValueError, match="already registered"):
+        r.register("task", "t", B)
+    r.register("task", "t", B, replace=True)
+    assert r.get("task", "t") is B
+
+
+def test_installed_plugin_packages_found_through_entry_point():
+    """The repo's plugin packages are pip-installed; they must arrive via the entry point."""
+    providers = {(e.kind, e.name): e.provider for e in registry.entries()}
+    assert providers[("method", "contrastive")] == "sue-baselines"
+    assert providers[("task", "retrieval")] == "sue-tasks"
+
+
+def test_a_freshly_installed_plugin_is_discovered(tmp_path):
+    """A package installed in a site dir (dist-info + entry point) is found by a new process."""
+    pkg = tmp_path / "toy_sue_plugin"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text(
+        textwrap.dedent("""
+        from sue_framework import hookimpl
+        class Echo:
+            def evaluate(self, a):
+                return {"n": float(len(a))}
+        @hookimpl
+        def sue_register(registry):
+            registry.register("task", "echo", Echo)
+    """)
+    )
+    info = tmp_path / "toy_sue_plugin-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: toy-sue-plugin\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text("[sue_framework]\ntoy = toy_sue_plugin\n")
+    code = (
+        "import sys; sys.path.insert(0, sys.argv[1]);"
+        "from sue_framework import registry;"
+        "e = [e for e in registry.entries() if e.name == 'echo'][0];"
+        "print(e.provider, registry.get('task', 'echo')().evaluate([1, 2]))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True, check=True
+    )
+    assert out.stdout.split()[0] == "toy-sue-plugin" and "'n': 2.0" in out.stdout
+
+    env_off = {"SUE_FRAMEWORK_DISABLE_PLUGIN_AUTOLOAD": "1"}
+    import os
+
+    code_off = code.replace("e = [e", "print(sorted(registry.names('task')));e = [e")
+    off = subprocess.run(
+        [sys.executable, "-c", code_off, str(tmp_path)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **env_off},
+    )
+    assert off.returncode != 0 and "[]" in off.stdout  # neither echo nor retrieval autoloaded
+
+
+def test_plugin_object_registered_by_hand():
+    r = Registry(autoload=False)
+
+    class Plug:
+        @hookimpl
+        def sue_register(self, registry):
+            registry.register("encoder", "fake", dict)
+
+    r.plugin_manager.register(Plug(), name="hand")
+    assert r.get("encoder", "fake") is dict
+    assert [e.provider for e in r.entries() if e.name == "fake"] == ["hand"]
+    assert set(KINDS) == {"encoder", "graph", "solver", "aligner", "matcher", "method", "task"}
