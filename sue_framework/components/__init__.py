@@ -1,0 +1,20 @@
+"""Built-in components. They register through the same hook as any third-party plugin."""
+
+from __future__ import annotations
+
+from sue_framework.components.aligners import CCA
+from sue_framework.components.graphs import PaperKNNGraph
+from sue_framework.components.matchers import MMDResNet
+from sue_framework.components.spectral import ExactSpectral
+from sue_framework.hookspecs import hookimpl
+
+
+@hookimpl
+def sue_register(registry) -> None:
+    from sue_framework.pipeline import SUE
+
+    registry.register("graph", "paper_knn", PaperKNNGraph)
+    registry.register("solver", "exact", ExactSpectral)
+    registry.register("aligner", "cca", CCA)
+    registry.register("matcher", "mmd", MMDResNet)
+    registry.register("method", "sue", SUE)

@@ -1,0 +1,117 @@
+"""Linear aligners fit on paired rows only."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from sue_framework.data import as_matrix
+from sue_framework.engine import resolve_device, to_numpy, to_tensor
+from sue_framework.errors import InputError
+from sue_framework.interfaces import Aligner, check_modality
+
+
+def ledoit_wolf_shrinkage(Xc: torch.Tensor) -> float:
+    """Ledoit-Wolf (2004) optimal shrinkage of the covariance of centred rows Xc towards mu*I."""
+    n, p = Xc.shape
+    X2 = Xc * Xc
+    emp_trace = X2.sum(0) / n
+    mu = emp_trace.sum() / p
+    beta_ = (X2.T @ X2).sum()
+    delta_ = ((Xc.T @ Xc) ** 2).sum() / n**2
+    beta = (beta_ / n - delta_) / (p * n)
+    delta = (delta_ - 2.0 * mu * emp_trace.sum() + p * mu**2) / p
+    beta = torch.minimum(beta, delta)
+    return 0.0 if float(beta) == 0.0 else float(beta / delta)
+
+
+def _inv_sqrt(C: torch.Tensor) -> torch.Tensor:
+    vals, vecs = torch.linalg.eigh(C)
+    vals = vals.clamp(min=float(vals.max()) * 1e-12)
+    return (vecs * vals.rsqrt()[None, :]) @ vecs.T
+
+
+class CCA(Aligner):
+    """Canonical correlation analysis on the pairs, regularised by covariance shrinkage.
+
+    Each side is centred on the paired rows' mean (the reference code skips centring, which lets
+    the mean leak into the projections) and its covariance is shrunk towards a scaled identity:
+    C <- (1 - s) C + s (tr C / d) I. With ``reg="auto"`` s is the Ledoit-Wolf estimate per side,
+    which is tiny for many well-conditioned pairs and grows as the pairs get fewer than the
+    dimensions; a float fixes s. The projections whiten each side (exactly so without shrinkage);
+    coordinates are ordered by the regularised problem's singular values (`singular_values_`);
+    `correlations_` holds the Pearson correlation of each pair of canonical variates on the pairs.
+    """
+
+    _state_keys = ("mean_x_", "mean_y_", "weights_x_", "weights_y_", "correlations_")
+
+    def __init__(
+        self, n_components: int = 8, reg: float | str = "auto", device: str = "auto"
+    ) -> None:
+        self.n_components = n_components
+        self.reg = reg
+        self.device = device
+
+    def _shrink(self, Xc: torch.Tensor) -> tuple[torch.Tensor, float]:
+        n, p = Xc.shape
+        C = Xc.T @ Xc / n
+        if self.reg == "auto":
+            s = ledoit_wolf_shrinkage(Xc)
+        elif isinstance(self.reg, (int, float)) and 0.0 <= float(self.reg) <= 1.0:
+            s = float(self.reg)
+        else:
+            raise InputError(f"reg must be 'auto' or a number in [0, 1], got {self.reg!r}")
+        mu = torch.trace(C) / p
+        return (1.0 - s) * C + s * mu * torch.eye(p, dtype=C.dtype, device=C.device), s
+
+    def fit(self, a: np.ndarray, b: np.ndarray) -> CCA:
+        a, b = as_matrix(a, "paired x"), as_matrix(b, "paired y")
+        m, r = a.shape[0], self.n_components
+        if b.shape[0] != m:
+            raise InputError(f"CCA needs the same number of paired rows, got {m} and {b.shape[0]}")
+        if r < 1:
+            raise InputError(f"n_components must be >= 1, got {r}")
+        if m <= r:
+            raise InputError(
+                f"CCA to {r} dimensions needs more than {r} pairs, got {m}; "
+                f"add pairs or lower the aligned dimension (out_dim) below {m}"
+            )
+        if r > min(a.shape[1], b.shape[1]):
+            raise InputError(
+                f"CCA to {r} dimensions needs inputs of at least {r} features, got "
+                f"{a.shape[1]} and {b.shape[1]}"
+            )
+        dev = resolve_device(self.device)
+        A = to_tensor(a, dev, torch.float64)
+        B = to_tensor(b, dev, torch.float64)
+        mean_a, mean_b = A.mean(0), B.mean(0)
+        Ac, Bc = A - mean_a, B - mean_b
+        Caa, self.shrinkage_x_ = self._shrink(Ac)
+        Cbb, self.shrinkage_y_ = self._shrink(Bc)
+        Cab = Ac.T @ Bc / m
+        Wa, Wb = _inv_sqrt(Caa), _inv_sqrt(Cbb)
+        U, s, Vh = torch.linalg.svd(Wa @ Cab @ Wb)
+        self.mean_x_, self.mean_y_ = to_numpy(mean_a), to_numpy(mean_b)
+        self.weights_x_ = to_numpy(Wa @ U[:, :r])
+        self.weights_y_ = to_numpy(Wb @ Vh.T[:, :r])
+        self.singular_values_ = to_numpy(s[:r])
+        za, zb = Ac @ (Wa @ U[:, :r]), Bc @ (Wb @ Vh.T[:, :r])
+        # measured on the pairs: under shrinkage the singular values are not correlations
+        self.correlations_ = to_numpy(
+            (za * zb).sum(0) / (za.norm(dim=0) * zb.norm(dim=0)).clamp(min=1e-300)
+        )
+        return self
+
+    def transform(self, X: np.ndarray, modality: str) -> np.ndarray:
+        self._check_fitted()
+        mean, W = (
+            (self.mean_x_, self.weights_x_)
+            if check_modality(modality) == "x"
+            else (self.mean_y_, self.weights_y_)
+        )
+        X = as_matrix(X, f"{modality} rows")
+        if X.shape[1] != W.shape[0]:
+            raise InputError(
+                f"{modality} rows have {X.shape[1]} features, the aligner expects {W.shape[0]}"
+            )
+        return ((X.astype(np.float64) - mean) @ W).astype(np.float32)

@@ -1,0 +1,65 @@
+import numpy as np
+import pytest
+import torch
+from sklearn.covariance import ledoit_wolf_shrinkage as sk_lw
+from sklearn.cross_decomposition import CCA as SkCCA
+
+from sue_framework import InputError
+from sue_framework.components.aligners import CCA, ledoit_wolf_shrinkage
+
+
+def correlated_views(m=400, seed=0):
+    rng = np.random.default_rng(seed)
+    z = rng.normal(size=(m, 3))
+    a = z @ rng.normal(size=(3, 6)) + 0.5 * rng.normal(size=(m, 6)) + 3.0
+    b = z @ rng.normal(size=(3, 5)) + 0.5 * rng.normal(size=(m, 5)) - 1.0
+    return a, b
+
+
+def test_matches_scikit_learn_cca():
+    a, b = correlated_views()
+    ours = CCA(n_components=3, reg=0.0, device="cpu").fit(a, b)
+    sk = SkCCA(n_components=3, max_iter=5000, tol=1e-12).fit(a, b)
+    sa, sb = sk.transform(a, b)
+    za, zb = ours.transform(a, "x"), ours.transform(b, "y")
+    for j in range(3):
+        assert abs(np.corrcoef(za[:, j], sa[:, j])[0, 1]) > 0.999
+        assert abs(np.corrcoef(zb[:, j], sb[:, j])[0, 1]) > 0.999
+        assert ours.correlations_[j] == pytest.approx(
+            np.corrcoef(sa[:, j], sb[:, j])[0, 1], abs=1e-4
+        )
+    # whitened, centred, ordered by correlation
+    assert np.allclose(za.mean(0), 0, atol=1e-5) and np.allclose(
+        np.cov(za.T, bias=True), np.eye(3), atol=1e-4
+    )
+    assert np.all(np.diff(ours.correlations_) <= 0)
+
+
+def test_ledoit_wolf_matches_scikit_learn():
+    rng = np.random.default_rng(0)
+    for n, p in ((10, 30), (200, 5)):
+        x = rng.normal(size=(n, p)) @ rng.normal(size=(p, p))
+        xc = x - x.mean(0)
+        assert ledoit_wolf_shrinkage(torch.as_tensor(xc)) == pytest.approx(sk_lw(xc), rel=1e-6)
+
+
+def test_auto_shrinkage_keeps_few_pairs_sane():
+    a, b = correlated_views(m=12)
+    cca = CCA(n_components=4, device="cpu").fit(a[:, :6], np.hstack([b, b])[:, :10])
+    assert cca.shrinkage_y_ > 0 and np.all(np.isfinite(cca.weights_y_))
+    assert np.all(cca.correlations_ < 1.0 + 1e-9)
+
+
+def test_too_few_pairs_and_shapes():
+    a, b = correlated_views(m=8)
+    with pytest.raises(InputError, match="needs more than 8 pairs"):
+        CCA(n_components=8).fit(a, b)
+    with pytest.raises(InputError, match="same number of paired rows"):
+        CCA(n_components=2).fit(a, b[:5])
+    with pytest.raises(InputError, match="at least 6 features"):
+        CCA(n_components=6).fit(np.hstack([a, a]), b)
+    cca = CCA(n_components=2, device="cpu").fit(a, b)
+    with pytest.raises(InputError, match="expects 6"):
+        cca.transform(b, "x")
+    with pytest.raises(InputError, match="modality"):
+        cca.transform(a, "z")

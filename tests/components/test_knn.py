@@ -1,0 +1,62 @@
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sue_framework import InputError
+from sue_framework.components.knn import exact_knn
+
+
+def brute(q, r, k, metric):
+    if metric == "cosine":
+        qn = q / np.linalg.norm(q, axis=1, keepdims=True)
+        rn = r / np.linalg.norm(r, axis=1, keepdims=True)
+        d = 1 - qn @ rn.T
+    else:
+        d = np.linalg.norm(q[:, None] - r[None], axis=2)
+    idx = np.argsort(d, axis=1, kind="stable")[:, :k]
+    return np.take_along_axis(d, idx, 1), idx
+
+
+@pytest.mark.parametrize("metric", ["cosine", "euclidean"])
+def test_matches_brute_force_across_chunks(metric):
+    rng = np.random.default_rng(0)
+    q, r = rng.normal(size=(57, 6)), rng.normal(size=(91, 6))
+    d, i = exact_knn(q, r, 7, metric=metric, chunk_size=10)
+    bd, bi = brute(q, r, 7, metric)
+    assert np.array_equal(i, bi)
+    assert np.allclose(d, bd, atol=1e-5)
+
+
+def test_exclude_self_drops_own_row_only():
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(40, 5))
+    x[1] = x[0]  # a duplicate stays a neighbour at distance 0
+    d, i = exact_knn(x, x, 4, metric="euclidean", exclude_self=True)
+    assert not np.any(i == np.arange(40)[:, None])
+    assert i[0, 0] == 1 and i[1, 0] == 0 and d[0, 0] == pytest.approx(0, abs=1e-3)
+
+
+def test_errors():
+    x = np.ones((5, 2))
+    with pytest.raises(InputError, match="all-zero"):
+        exact_knn(np.zeros((2, 2)), x, 1)
+    with pytest.raises(InputError, match="only 4 candidates"):
+        exact_knn(x, x, 5, exclude_self=True)
+    with pytest.raises(InputError, match="metric"):
+        exact_knn(x, x, 1, metric="manhattan")
+
+
+@settings(max_examples=20, deadline=None)
+@given(
+    seed=st.integers(0, 10_000),
+    k=st.integers(1, 5),
+    dtype=st.sampled_from([np.float32, np.float64]),
+)
+def test_neighbour_sets_invariant_to_reference_order(seed, k, dtype):
+    rng = np.random.default_rng(seed)
+    q, r = rng.normal(size=(8, 4)).astype(dtype), rng.normal(size=(30, 4)).astype(dtype)
+    perm = rng.permutation(30)
+    _, i1 = exact_knn(q, r, k, metric="euclidean")
+    _, i2 = exact_knn(q, r[perm], k, metric="euclidean")
+    assert [set(a) for a in i1] == [set(perm[b]) for b in i2]
