@@ -1,0 +1,154 @@
+"""Model files: one safetensors file whose header carries a JSON manifest. Never pickle.
+
+The manifest names the method by registry name with its parameters as JSON (components given
+as instances are stored by registry name and parameters too), so loading rebuilds the method
+through the registry and restores its arrays. Writes are atomic: a failed save leaves any
+existing file untouched.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from safetensors import safe_open
+from safetensors.numpy import save_file
+
+from sue_framework.errors import ModelFileError
+from sue_framework.registry import registry
+
+FORMAT = "sue_framework.model"
+FORMAT_VERSION = 1
+_COMPONENT = "__component__"
+
+
+def library_version() -> str:
+    try:
+        return version("sue-framework")
+    except PackageNotFoundError:  # running from a source tree
+        return "0+unknown"
+
+
+def encode_params(value: Any, where: str = "params") -> Any:
+    """JSON-ready form of estimator params; registered components nest by (kind, name, params)."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, (list, tuple)):
+        return [encode_params(v, f"{where}[{i}]") for i, v in enumerate(value)]
+    if isinstance(value, dict):
+        if not all(isinstance(k, str) for k in value):
+            raise ModelFileError(f"{where} has non-string keys; model files store JSON objects")
+        return {k: encode_params(v, f"{where}.{k}") for k, v in value.items()}
+    found = registry.name_of(value) if hasattr(value, "get_params") else None
+    if found is None:
+        raise ModelFileError(
+            f"cannot save {where}: a {type(value).__name__} is neither JSON data nor a registered "
+            "component; register its class with registry.register(kind, name, cls) to save it"
+        )
+    kind, name = found
+    params = encode_params(value.get_params(deep=False), f"{where}<{name}>")
+    return {_COMPONENT: {"kind": kind, "name": name, "params": params}}
+
+
+def decode_params(value: Any) -> Any:
+    if isinstance(value, list):
+        return [decode_params(v) for v in value]
+    if isinstance(value, dict):
+        if set(value) == {_COMPONENT}:
+            spec = value[_COMPONENT]
+            return registry.get(spec["kind"], spec["name"])(**decode_params(spec["params"]))
+        return {k: decode_params(v) for k, v in value.items()}
+    return value
+
+
+def save_method(method: Any, path: str | Path) -> Path:
+    """Write a fitted method (anything with get_params / get_state, registered as a method)."""
+    path = Path(path)
+    found = registry.name_of(method)
+    if found is None or found[0] != "method":
+        raise ModelFileError(
+            f"{type(method).__name__} is not a registered method; register it to save it"
+        )
+    manifest = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "library_version": library_version(),
+        "method": {"name": found[1], "params": encode_params(method.get_params(deep=False))},
+    }
+    state = {k: np.ascontiguousarray(np.atleast_1d(v)) for k, v in method.get_state().items()}
+    shapes = {k: list(np.shape(v)) for k, v in method.get_state().items()}
+    manifest["scalar_keys"] = sorted(k for k, s in shapes.items() if s == [])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        save_file(state, tmp, metadata={"manifest": json.dumps(manifest)})
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+    return path
+
+
+def _sniff(path: Path) -> None:
+    """Refuse files that are not safetensors before any parser sees them (pickle above all)."""
+    if not path.is_file():
+        raise ModelFileError(f"no model file at {path}")
+    with open(path, "rb") as fh:
+        head = fh.read(9)
+    if head[:1] == b"\x80" or head[:2] == b"PK":
+        raise ModelFileError(
+            f"{path} is a pickle or torch.save archive; sue_framework model files are safetensors "
+            "with a JSON manifest and are never unpickled. Re-save the model with SUE.save()"
+        )
+    if len(head) < 9 or head[8:9] != b"{":
+        raise ModelFileError(f"{path} is not a sue_framework model file (no safetensors header)")
+
+
+def read_manifest(path: str | Path) -> dict[str, Any]:
+    path = Path(path)
+    _sniff(path)
+    try:
+        with safe_open(str(path), framework="np") as fh:
+            meta = fh.metadata() or {}
+    except Exception as exc:
+        raise ModelFileError(f"{path} is corrupt or truncated: {exc}") from exc
+    try:
+        manifest = json.loads(meta["manifest"])
+    except (KeyError, json.JSONDecodeError) as exc:
+        raise ModelFileError(
+            f"{path} is a safetensors file without a sue_framework manifest"
+        ) from exc
+    if manifest.get("format") != FORMAT:
+        raise ModelFileError(f"{path} is not a sue_framework model file")
+    if manifest.get("format_version") != FORMAT_VERSION:
+        raise ModelFileError(
+            f"{path} uses model format version {manifest.get('format_version')} (written by "
+            f"sue_framework {manifest.get('library_version')}); this sue_framework "
+            f"{library_version()} reads version {FORMAT_VERSION}. Load it with the version that "
+            "wrote it, or refit"
+        )
+    return manifest
+
+
+def load_method(path: str | Path) -> Any:
+    """Rebuild a fitted method from a model file written by `save_method`."""
+    path = Path(path)
+    manifest = read_manifest(path)
+    spec = manifest["method"]
+    method = registry.get("method", spec["name"])(**decode_params(spec["params"]))
+    scalars = set(manifest.get("scalar_keys", []))
+    with safe_open(str(path), framework="np") as fh:
+        state = {k: (fh.get_tensor(k)[0] if k in scalars else fh.get_tensor(k)) for k in fh.keys()}
+    try:
+        method.set_state(state)
+    except KeyError as exc:
+        raise ModelFileError(f"{path} lacks arrays the model needs: {exc}") from exc
+    return method

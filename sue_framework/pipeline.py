@@ -1,0 +1,194 @@
+"""SUE: spectral embedding per modality, an aligner on the pairs, a matcher on all unpaired rows."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sklearn.base import clone
+
+from sue_framework.data import WeaklyPairedData, as_matrix
+from sue_framework.engine import resolve_device, seed_everything
+from sue_framework.errors import InputError, NotFittedError
+from sue_framework.interfaces import Method, check_modality
+from sue_framework.registry import registry
+
+
+class SUE(Method):
+    """Spectral Universal Embedding (Yacobi, Ben-Ari, Talmon, Shaham; NeurIPS 2025).
+
+    f_x = Q_x o S_x and f_y = F o Q_y o S_y: S are per-modality spectral embeddings learned
+    without pairs, Q the aligner fit on the pairs, F the matcher fit on all unpaired rows (it moves
+    the matcher's `moving` modality, "y" by default).
+
+    Each stage is a registered name (with optional ``*_params``) or a component instance, which is
+    cloned, never modified. `se_dim`, `out_dim`, `seed` and `device` are passed to stages that take
+    them unless the stage's params set them.
+    """
+
+    def __init__(
+        self,
+        solver: Any = "exact",
+        aligner: Any = "cca",
+        matcher: Any = "mmd",
+        se_dim: int = 10,
+        out_dim: int = 8,
+        solver_params: dict | None = None,
+        aligner_params: dict | None = None,
+        matcher_params: dict | None = None,
+        device: str = "auto",
+        seed: int | None = 0,
+        verbose: bool = False,
+    ) -> None:
+        self.solver = solver
+        self.aligner = aligner
+        self.matcher = matcher
+        self.se_dim = se_dim
+        self.out_dim = out_dim
+        self.solver_params = solver_params
+        self.aligner_params = aligner_params
+        self.matcher_params = matcher_params
+        self.device = device
+        self.seed = seed
+        self.verbose = verbose
+
+    # -- building stages ---------------------------------------------------------------------------
+    def _stage(self, kind: str, spec: Any, params: dict | None, defaults: dict[str, Any]):
+        if isinstance(spec, str):
+            factory = registry.get(kind, spec)
+            obj = factory(**(params or {}))
+        else:
+            if params:
+                raise InputError(
+                    f"{kind}_params applies to a {kind} given by name, not an instance"
+                )
+            obj = clone(spec)
+        own = obj.get_params(deep=False)
+        given = set(params or {}) if isinstance(spec, str) else set()
+        obj.set_params(**{k: v for k, v in defaults.items() if k in own and k not in given})
+        return obj
+
+    def _build(self) -> tuple[Any, Any, Any, Any]:
+        common = {"seed": self.seed, "device": self.device}
+        solver_defaults = {**common, "n_components": self.se_dim}
+        sx = self._stage("solver", self.solver, self.solver_params, solver_defaults)
+        sy = self._stage("solver", self.solver, self.solver_params, solver_defaults)
+        al = self._stage(
+            "aligner", self.aligner, self.aligner_params, {**common, "n_components": self.out_dim}
+        )
+        mt = self._stage(
+            "matcher", self.matcher, self.matcher_params, {**common, "progress": self.verbose}
+        )
+        return sx, sy, al, mt
+
+    # -- fitting -----------------------------------------------------------------------------------
+    def fit(self, data: WeaklyPairedData, y: None = None) -> SUE:
+        """Fit on a WeaklyPairedData (or a tuple (x, y, pairs))."""
+        if not isinstance(data, WeaklyPairedData):
+            if isinstance(data, tuple) and len(data) == 3:
+                data = WeaklyPairedData(*data)
+            else:
+                raise InputError("SUE.fit takes a WeaklyPairedData(x, y, pairs)")
+        if self.out_dim > self.se_dim:
+            raise InputError(
+                f"out_dim={self.out_dim} exceeds se_dim={self.se_dim}; the aligned space cannot be "
+                "wider than the spectral embedding"
+            )
+        if data.n_pairs <= self.out_dim:
+            raise InputError(
+                f"SUE with out_dim={self.out_dim} needs more than {self.out_dim} pairs, got "
+                f"{data.n_pairs}; add pairs or lower out_dim"
+            )
+        resolve_device(self.device)  # fail early on an unavailable device
+        seed_everything(self.seed)
+        sx, sy, al, mt = self._build()
+        timings = {}
+        t0 = time.perf_counter()
+        se_x = sx.fit_transform(data.x)
+        se_y = sy.fit_transform(data.y)
+        timings["spectral"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        al.fit(se_x[data.pairs[:, 0]], se_y[data.pairs[:, 1]])
+        ax, ay = al.transform(se_x, "x"), al.transform(se_y, "y")
+        timings["aligner"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        moving = check_modality(getattr(mt, "moving", "y"))
+        if moving == "y":
+            mt.fit(ax, ay)
+        else:
+            mt.fit(ay, ax)
+        timings["matcher"] = time.perf_counter() - t0
+        self.solver_x_, self.solver_y_, self.aligner_, self.matcher_ = sx, sy, al, mt
+        self.moving_ = moving
+        self.n_features_ = (data.x.shape[1], data.y.shape[1])
+        self.timings_ = timings
+        return self
+
+    # -- inference ---------------------------------------------------------------------------------
+    def transform(self, X: Any, modality: str = "x") -> np.ndarray:
+        """Universal embedding (n, out_dim) of rows of `modality` ("x" or "y")."""
+        self._check_fitted()
+        check_modality(modality)
+        X = as_matrix(X, modality)
+        d = self.n_features_[0 if modality == "x" else 1]
+        if X.shape[1] != d:
+            raise InputError(
+                f"{modality} rows must have {d} features (as in fit), got {X.shape[1]}"
+            )
+        solver = self.solver_x_ if modality == "x" else self.solver_y_
+        z = self.aligner_.transform(solver.transform(X), modality)
+        if modality == self.moving_:
+            z = self.matcher_.transform(z)
+        return z
+
+    def stage_outputs(self, X: Any, modality: str = "x") -> dict[str, np.ndarray]:
+        """Each stage's output for rows of `modality`: "se", "aligned", "universal"."""
+        self._check_fitted()
+        X = as_matrix(X, modality)
+        se = (self.solver_x_ if modality == "x" else self.solver_y_).transform(X)
+        aligned = self.aligner_.transform(se, modality)
+        uni = self.matcher_.transform(aligned) if modality == self.moving_ else aligned
+        return {"se": se, "aligned": aligned, "universal": uni}
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "matcher_"):
+            raise NotFittedError("this SUE is not fitted yet; call fit(data) first")
+
+    # -- persistence -------------------------------------------------------------------------------
+    def save(self, path: str | Path) -> Path:
+        """Write a model file: safetensors tensors plus a JSON manifest, no pickle."""
+        from sue_framework.io import save_method
+
+        return save_method(self, path)
+
+    @classmethod
+    def load(cls, path: str | Path) -> SUE:
+        from sue_framework.io import load_method
+
+        model = load_method(path)
+        if not isinstance(model, cls):
+            raise InputError(f"{path} holds a {type(model).__name__}, not a {cls.__name__}")
+        return model
+
+    _slots = ("solver_x", "solver_y", "aligner", "matcher")
+
+    def get_state(self) -> dict[str, np.ndarray]:
+        """Fitted state as named arrays: each stage's state under its slot name."""
+        self._check_fitted()
+        state = {"n_features_": np.asarray(self.n_features_, dtype=np.int64)}
+        for slot in self._slots:
+            comp = getattr(self, slot + "_")
+            state.update({f"{slot}.{k}": v for k, v in comp.get_state().items()})
+        return state
+
+    def set_state(self, state: dict[str, np.ndarray]) -> None:
+        """Rebuild the stages from this instance's params and load their fitted state."""
+        built = dict(zip(self._slots, self._build(), strict=True))
+        for slot, comp in built.items():
+            prefix = slot + "."
+            comp.set_state({k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)})
+            setattr(self, slot + "_", comp)
+        self.moving_ = check_modality(getattr(self.matcher_, "moving", "y"))
+        self.n_features_ = tuple(int(v) for v in state["n_features_"])

@@ -1,0 +1,92 @@
+import json
+import pickle
+import struct
+
+import numpy as np
+import pytest
+
+from sue_framework import SUE, ModelFileError, paper_split
+from sue_framework.components.graphs import PaperKNNGraph
+from sue_framework.components.spectral import ExactSpectral
+from sue_framework.io import load_method, read_manifest, save_method
+from tests.conftest import two_view_blobs
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    x, y, _ = two_view_blobs(400, seed=2)
+    s = paper_split(x, y, n_pairs=20, n_test=50, seed=0)
+    solver = ExactSpectral(n_components=6, graph=PaperKNNGraph(n_neighbors=9, device="cpu"))
+    m = SUE(
+        solver=solver,
+        se_dim=6,
+        out_dim=4,
+        matcher_params={"epochs": 3, "batch_size": 64},
+        device="cpu",
+    )
+    return m.fit(s.train), s
+
+
+def test_round_trip_gives_identical_transforms(fitted, tmp_path):
+    model, s = fitted
+    path = model.save(tmp_path / "m.sue")
+    loaded = SUE.load(path)
+    for mod, rows in (("x", s.x_test), ("y", s.y_test)):
+        assert np.array_equal(loaded.transform(rows, mod), model.transform(rows, mod))
+    assert loaded.get_params()["solver"].graph.n_neighbors == 9
+    manifest = read_manifest(path)
+    assert manifest["method"]["name"] == "sue" and manifest["format_version"] == 1
+
+
+def test_pickle_payload_is_refused_and_never_executed(tmp_path):
+    marker = tmp_path / "pwned"
+
+    class Payload:
+        def __reduce__(self):
+            return (open, (str(marker), "w"))
+
+    bad = tmp_path / "evil.sue"
+    bad.write_bytes(pickle.dumps(Payload()))
+    with pytest.raises(ModelFileError, match="never unpickled"):
+        SUE.load(bad)
+    assert not marker.exists()
+
+
+def test_other_versions_and_foreign_files_are_refused(fitted, tmp_path):
+    model, _ = fitted
+    path = model.save(tmp_path / "m.sue")
+    raw = path.read_bytes()
+    n = struct.unpack("<Q", raw[:8])[0]
+    header = json.loads(raw[8 : 8 + n])
+    manifest = json.loads(header["__metadata__"]["manifest"])
+    manifest["format_version"] = 99
+    header["__metadata__"]["manifest"] = json.dumps(manifest)
+    new = json.dumps(header).encode()
+    new += b" " * (-len(new) % 8)
+    future = tmp_path / "future.sue"
+    future.write_bytes(struct.pack("<Q", len(new)) + new + raw[8 + n :])
+    with pytest.raises(ModelFileError, match="format version 99"):
+        load_method(future)
+    text = tmp_path / "notes.txt"
+    text.write_text("hello world, not a model")
+    with pytest.raises(ModelFileError, match="not a sue_framework model file"):
+        load_method(text)
+    with pytest.raises(ModelFileError, match="no model file"):
+        load_method(tmp_path / "missing.sue")
+
+
+def test_failed_save_keeps_the_existing_file(fitted, tmp_path):
+    model, _ = fitted
+    path = model.save(tmp_path / "m.sue")
+    before = path.read_bytes()
+
+    class Unregistered:
+        def get_params(self, deep=False):
+            return {}
+
+    broken = SUE(solver=Unregistered())
+    broken.__dict__.update({k: v for k, v in model.__dict__.items() if k.endswith("_")})
+    with pytest.raises(ModelFileError, match="not a registered component|neither JSON"):
+        save_method(broken, path)
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.sue"]

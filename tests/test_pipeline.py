@@ -1,0 +1,66 @@
+import numpy as np
+import pytest
+from sklearn.base import clone
+
+from sue_framework import SUE, InputError, NotFittedError, WeaklyPairedData, paper_split
+from sue_framework.components.spectral import ExactSpectral
+from tests.conftest import two_view_blobs
+
+
+@pytest.fixture
+def split():
+    x, y, _ = two_view_blobs(500, seed=1)
+    return paper_split(x, y, n_pairs=30, n_test=100, seed=0)
+
+
+def test_fit_transform_shapes_and_repeatability(split, small_sue_params):
+    a = SUE(**small_sue_params).fit(split.train)
+    zx, zy = a.transform(split.x_test, "x"), a.transform(split.y_test, modality="y")
+    assert zx.shape == zy.shape == (100, 4) and zx.dtype == np.float32
+    b = SUE(**small_sue_params).fit(split.train)
+    assert np.array_equal(zx, b.transform(split.x_test, "x"))
+    assert np.array_equal(zy, b.transform(split.y_test, "y"))
+    stages = a.stage_outputs(split.y_test, "y")
+    assert stages["se"].shape == (100, 6) and np.allclose(stages["universal"], zy)
+
+
+def test_alignment_beats_chance(split, small_sue_params):
+    from sue_tasks import RetrievalTask
+
+    params = {**small_sue_params, "matcher_params": {"epochs": 20, "batch_size": 64}}
+    m = SUE(**params).fit(split.train)
+    r = RetrievalTask().evaluate(m.transform(split.x_test, "x"), m.transform(split.y_test, "y"))
+    assert r["x2y_R@10"] > 25 and r["y2x_R@10"] > 25  # chance is 10 % with 100 test pairs
+
+
+def test_estimator_contract(small_sue_params):
+    m = SUE(**small_sue_params)
+    assert clone(m).get_params() == m.get_params()
+    m.set_params(out_dim=3)
+    assert m.out_dim == 3
+    with pytest.raises(NotFittedError):
+        m.transform(np.ones((2, 3)))
+
+
+def test_component_instances_are_cloned_not_mutated(split, small_sue_params):
+    solver = ExactSpectral(n_components=6, graph_params={"n_neighbors": 10, "device": "cpu"})
+    params = {k: v for k, v in small_sue_params.items() if k != "solver_params"}
+    m = SUE(solver=solver, **params).fit(split.train)
+    assert not hasattr(solver, "embedding_") and m.solver_x_ is not solver
+
+
+def test_bad_inputs(split, small_sue_params):
+    x, y = split.train.x, split.train.y
+    with pytest.raises(InputError, match="needs more than 4 pairs"):
+        SUE(**small_sue_params).fit(WeaklyPairedData(x, y, split.train.pairs[:4]))
+    with pytest.raises(InputError, match="exceeds se_dim"):
+        SUE(**{**small_sue_params, "out_dim": 7}).fit(split.train)
+    m = SUE(**small_sue_params).fit(split.train)
+    with pytest.raises(InputError, match="must have 12 features"):
+        m.transform(y, "x")
+    with pytest.raises(InputError, match="NaN"):
+        m.transform(np.full((2, 12), np.nan), "x")
+    with pytest.raises(InputError, match="modality"):
+        m.transform(x, "z")
+    with pytest.raises(InputError, match="WeaklyPairedData"):
+        SUE().fit(x)
