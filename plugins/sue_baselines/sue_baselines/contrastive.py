@@ -1,0 +1,154 @@
+"""The paper's contrastive baseline: an MLP per modality trained with the symmetric CLIP loss on
+the pairs only (no unpaired rows enter the loss)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+from tqdm.auto import tqdm
+
+from sue_framework.data import WeaklyPairedData, as_matrix
+from sue_framework.engine import resolve_device, to_numpy, to_tensor
+from sue_framework.errors import InputError, NotFittedError
+from sue_framework.interfaces import Method, check_modality
+
+
+def mlp(d_in: int, hidden: Sequence[int], d_out: int) -> nn.Sequential:
+    layers: list[nn.Module] = []
+    width = d_in
+    for h in hidden:
+        layers += [nn.Linear(width, int(h)), nn.ReLU()]
+        width = int(h)
+    layers.append(nn.Linear(width, d_out))
+    return nn.Sequential(*layers)
+
+
+def clip_loss(zx: torch.Tensor, zy: torch.Tensor, log_scale: torch.Tensor) -> torch.Tensor:
+    """Symmetric InfoNCE (CLIP) over a batch of pairs, cosine similarity times exp(log_scale)."""
+    logits = F.normalize(zx, dim=1) @ F.normalize(zy, dim=1).T * log_scale.exp()
+    target = torch.arange(zx.shape[0], device=zx.device)
+    return 0.5 * (F.cross_entropy(logits, target) + F.cross_entropy(logits.T, target))
+
+
+class Contrastive(Method):
+    """CLIP-style baseline trained on the paired rows only.
+
+    Inputs are standardised with each modality's own mean and std over all of its rows (no
+    cross-modal information); the logit scale starts at 1/temperature and is learned, capped at
+    100 as in CLIP.
+    """
+
+    def __init__(
+        self,
+        out_dim: int = 8,
+        hidden: Sequence[int] = (256,),
+        epochs: int = 300,
+        batch_size: int = 256,
+        lr: float = 1e-3,
+        weight_decay: float = 1e-4,
+        temperature: float = 0.07,
+        seed: int | None = 0,
+        device: str = "auto",
+        progress: bool = False,
+    ) -> None:
+        self.out_dim = out_dim
+        self.hidden = hidden
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.temperature = temperature
+        self.seed = seed
+        self.device = device
+        self.progress = progress
+
+    def _nets(self, dx: int, dy: int) -> tuple[nn.Module, nn.Module, nn.Parameter]:
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(0 if self.seed is None else self.seed)
+            fx = mlp(dx, self.hidden, self.out_dim)
+            fy = mlp(dy, self.hidden, self.out_dim)
+        log_scale = nn.Parameter(torch.tensor(math.log(1.0 / self.temperature)))
+        return fx, fy, log_scale
+
+    def fit(self, data: WeaklyPairedData, y: None = None) -> Contrastive:
+        if data.n_pairs < 2:
+            raise InputError(f"the contrastive baseline needs at least 2 pairs, got {data.n_pairs}")
+        dev = resolve_device(self.device)
+        self.mean_x_, self.std_x_ = data.x.mean(0), data.x.std(0) + 1e-6
+        self.mean_y_, self.std_y_ = data.y.mean(0), data.y.std(0) + 1e-6
+        X = to_tensor((data.x_paired - self.mean_x_) / self.std_x_, dev)
+        Y = to_tensor((data.y_paired - self.mean_y_) / self.std_y_, dev)
+        fx, fy, log_scale = self._nets(X.shape[1], Y.shape[1])
+        fx, fy = fx.to(dev), fy.to(dev)
+        log_scale = nn.Parameter(log_scale.detach().to(dev))
+        params = [*fx.parameters(), *fy.parameters(), log_scale]
+        opt = torch.optim.AdamW(params, lr=self.lr, weight_decay=self.weight_decay)
+        gen = torch.Generator().manual_seed(0 if self.seed is None else self.seed)
+        m = X.shape[0]
+        bs = int(min(self.batch_size, m))
+        for _ in tqdm(
+            range(self.epochs), desc="contrastive", disable=not self.progress, leave=False
+        ):
+            perm = torch.randperm(m, generator=gen).to(dev)
+            for s in range(0, m - bs + 1, bs):  # full batches only: InfoNCE needs negatives
+                b = perm[s : s + bs]
+                loss = clip_loss(fx(X[b]), fy(Y[b]), log_scale)
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+                with torch.no_grad():
+                    log_scale.clamp_(max=math.log(100.0))
+        self.net_x_, self.net_y_ = fx.cpu().eval(), fy.cpu().eval()
+        self.log_scale_ = float(log_scale.detach().cpu())
+        self.n_features_ = (X.shape[1], Y.shape[1])
+        return self
+
+    def transform(self, X: np.ndarray, modality: str = "x") -> np.ndarray:
+        if not hasattr(self, "net_x_"):
+            raise NotFittedError("this Contrastive is not fitted yet; call fit(data) first")
+        check_modality(modality)
+        X = as_matrix(X, modality)
+        d = self.n_features_[0 if modality == "x" else 1]
+        if X.shape[1] != d:
+            raise InputError(
+                f"{modality} rows must have {d} features (as in fit), got {X.shape[1]}"
+            )
+        mean, std, net = (
+            (self.mean_x_, self.std_x_, self.net_x_)
+            if modality == "x"
+            else (self.mean_y_, self.std_y_, self.net_y_)
+        )
+        with torch.no_grad():
+            return to_numpy(net(torch.as_tensor((X - mean) / std, dtype=torch.float32)))
+
+    def get_state(self) -> dict[str, np.ndarray]:
+        if not hasattr(self, "net_x_"):
+            raise NotFittedError("this Contrastive is not fitted yet; call fit(data) first")
+        state = {
+            "mean_x": self.mean_x_,
+            "std_x": self.std_x_,
+            "mean_y": self.mean_y_,
+            "std_y": self.std_y_,
+        }
+        state["log_scale"] = np.asarray([self.log_scale_])
+        for side, net in (("x", self.net_x_), ("y", self.net_y_)):
+            state.update({f"net_{side}.{k}": to_numpy(v) for k, v in net.state_dict().items()})
+        return state
+
+    def set_state(self, state: dict[str, np.ndarray]) -> None:
+        self.mean_x_, self.std_x_ = state["mean_x"], state["std_x"]
+        self.mean_y_, self.std_y_ = state["mean_y"], state["std_y"]
+        self.log_scale_ = float(np.asarray(state["log_scale"]).ravel()[0])
+        fx, fy, _ = self._nets(self.mean_x_.shape[0], self.mean_y_.shape[0])
+        for side, net in (("x", fx), ("y", fy)):
+            p = f"net_{side}."
+            net.load_state_dict(
+                {k[len(p) :]: torch.as_tensor(v) for k, v in state.items() if k.startswith(p)}
+            )
+        self.net_x_, self.net_y_ = fx.eval(), fy.eval()
+        self.n_features_ = (self.mean_x_.shape[0], self.mean_y_.shape[0])

@@ -1,0 +1,60 @@
+"""Cross-modal retrieval on a paired test set: row i of one side matches row i of the other."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+
+from sue_framework.data import as_matrix
+from sue_framework.engine import auto_chunk, resolve_device, row_chunks, to_tensor
+from sue_framework.errors import InputError
+from sue_framework.interfaces import Task
+
+
+def true_match_ranks(
+    queries: np.ndarray, gallery: np.ndarray, *, device: str = "auto"
+) -> np.ndarray:
+    """0-based rank of gallery[i] for query i under cosine similarity, computed in row blocks.
+
+    Ties count against the query (a gallery item as similar as the true match ranks before it),
+    so degenerate embeddings cannot score well by accident.
+    """
+    q, g = as_matrix(queries, "queries"), as_matrix(gallery, "gallery")
+    if q.shape != g.shape:
+        raise InputError(
+            f"retrieval needs paired sets of equal shape (row i matches row i), "
+            f"got {q.shape} and {g.shape}"
+        )
+    dev = resolve_device(device)
+    qt = torch.nn.functional.normalize(to_tensor(q, dev), dim=1)
+    gt = torch.nn.functional.normalize(to_tensor(g, dev), dim=1)
+    ranks = np.empty(q.shape[0], dtype=np.int64)
+    for sl in row_chunks(q.shape[0], auto_chunk(g.shape[0])):
+        sim = qt[sl] @ gt.T
+        rows = torch.arange(sl.start, sl.stop, device=dev)
+        true = sim[torch.arange(sim.shape[0], device=dev), rows][:, None]
+        ranks[sl] = ((sim >= true).sum(1) - 1).cpu().numpy()
+    return ranks
+
+
+def recall_at_k(ranks: np.ndarray, ks: Sequence[int]) -> dict[int, float]:
+    """Percentage of queries whose true match is among the top k."""
+    return {int(k): float(100.0 * np.mean(ranks < k)) for k in ks}
+
+
+class RetrievalTask(Task):
+    """Recall@k (percent) in both directions, x->y and y->x, with cosine similarity."""
+
+    def __init__(self, ks: Sequence[int] = (1, 5, 10), device: str = "auto") -> None:
+        self.ks = tuple(int(k) for k in ks)
+        self.device = device
+
+    def evaluate(self, zx: np.ndarray, zy: np.ndarray) -> dict[str, float]:
+        out: dict[str, float] = {}
+        for name, q, g in (("x2y", zx, zy), ("y2x", zy, zx)):
+            ranks = true_match_ranks(q, g, device=self.device)
+            for k, v in recall_at_k(ranks, self.ks).items():
+                out[f"{name}_R@{k}"] = v
+        return out
