@@ -1,0 +1,214 @@
+"""The `sue` command. Words for people live here; the work is done by the library."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from sue_framework.errors import SUEError
+
+EXIT_USAGE = 2
+
+
+def _load_matrix(path: str, name: str) -> np.ndarray:
+    p = Path(path)
+    if not p.is_file():
+        raise SUEError(f"{name}: no file at {path}")
+    if p.suffix == ".npy":
+        return np.load(p, allow_pickle=False)
+    if p.suffix in {".csv", ".txt", ".tsv"}:
+        return np.loadtxt(p, delimiter="\t" if p.suffix == ".tsv" else ",", ndmin=2)
+    raise SUEError(f"{name}: unsupported file type {p.suffix!r}; use .npy or .csv")
+
+
+def _load_pairs(path: str) -> np.ndarray:
+    """Pairs as .npy (m, 2) or .csv with two integer columns and an optional header line."""
+    p = Path(path)
+    if p.suffix == ".npy":
+        return _load_matrix(path, "pairs")
+    if not p.is_file():
+        raise SUEError(f"pairs: no file at {path}")
+    lines = [ln.strip() for ln in p.read_text().splitlines() if ln.strip()]
+    if lines and not lines[0].replace(",", "").replace("-", "").replace(" ", "").isdigit():
+        lines = lines[1:]  # header
+    try:
+        rows = [[int(v) for v in ln.split(",")] for ln in lines]
+    except ValueError as exc:
+        raise SUEError(f"pairs: {path} must hold two integer columns i,j per line ({exc})") from exc
+    if any(len(r) != 2 for r in rows):
+        raise SUEError(f"pairs: every line of {path} must hold exactly two integers i,j")
+    return np.asarray(rows, dtype=np.int64).reshape(-1, 2)
+
+
+def cmd_plugins(args: argparse.Namespace) -> int:
+    from sue_framework.registry import registry
+
+    entries = registry.entries()
+    w = max(len(e.name) for e in entries)
+    print(f"{'kind':<8}  {'name':<{w}}  provider")
+    for e in entries:
+        print(f"{e.kind:<8}  {e.name:<{w}}  {e.provider}")
+    return 0
+
+
+def cmd_fit(args: argparse.Namespace) -> int:
+    from sue_framework.data import WeaklyPairedData
+    from sue_framework.io import save_method
+    from sue_framework.registry import registry
+
+    data = WeaklyPairedData(
+        _load_matrix(args.x, "x"), _load_matrix(args.y, "y"), _load_pairs(args.pairs)
+    )
+    params = json.loads(args.params) if args.params else {}
+    if args.method == "sue":
+        params = {
+            "se_dim": args.se_dim,
+            "out_dim": args.out_dim,
+            "solver": args.solver,
+            "aligner": args.aligner,
+            "matcher": args.matcher,
+            "verbose": True,
+            **params,
+        }
+    params = {"seed": args.seed, "device": args.device, **params}
+    model = registry.get("method", args.method)(**params)
+    print(f"fitting {args.method} on {data}", file=sys.stderr)
+    model.fit(data)
+    out = save_method(model, args.out)
+    print(f"saved {out}")
+    return 0
+
+
+def cmd_transform(args: argparse.Namespace) -> int:
+    from sue_framework.io import load_method
+
+    model = load_method(args.model)
+    z = model.transform(_load_matrix(args.input, "input"), args.modality)
+    np.save(args.out, z)
+    print(f"wrote {args.out} {z.shape}")
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from sue_framework.io import load_method
+    from sue_framework.registry import registry
+
+    model = load_method(args.model)
+    xt, yt = _load_matrix(args.x, "x"), _load_matrix(args.y, "y")
+    if xt.shape[0] != yt.shape[0]:
+        raise SUEError(
+            f"evaluate needs paired test sets (row i <-> row i), "
+            f"got {xt.shape[0]} and {yt.shape[0]} rows"
+        )
+    task = registry.get("task", args.task)()
+    figures = task.evaluate(model.transform(xt, "x"), model.transform(yt, "y"))
+    for k, v in figures.items():
+        print(f"{k:<12} {v:8.2f}")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from sue_framework.demo import format_table, plot_r10, run_demo, summarise
+
+    budgets = [int(v) for v in args.pairs.split(",")]
+    seeds = list(range(args.seeds))
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=len(budgets) * len(seeds) * 3, desc="demo", unit="fit")
+    result = run_demo(budgets, seeds, device=args.device, on_cell=lambda row: bar.update(1))
+    bar.close()
+    summary = summarise(result.rows)
+    print(
+        "digits: left half (x) <-> right half (y); paper protocol, 400 test pairs, "
+        f"mean over {len(seeds)} seed(s); R@k in %, chance R@10 = 2.5"
+    )
+    print(format_table(summary))
+    out = Path(args.out_dir)
+    png = plot_r10(summary, out / "demo_r10.png")
+    (out / "demo_results.json").write_text(json.dumps(result.rows, indent=1))
+    print(f"plot: {png}  rows: {out / 'demo_results.json'}  ({result.seconds:.0f} s)")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="sue", description="Shared embeddings from mostly unpaired data (SUE)."
+    )
+    p.add_argument("--debug", action="store_true", help="show full tracebacks")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    d = sub.add_parser("demo", help="offline demo on scikit-learn digits")
+    d.add_argument("--pairs", default="10,25,50,100,200", help="comma-separated pair budgets")
+    d.add_argument("--seeds", type=int, default=2, help="number of seeds per budget")
+    d.add_argument("--out-dir", default="sue_demo_out")
+    d.add_argument("--device", default="auto")
+    d.set_defaults(func=cmd_demo)
+
+    f = sub.add_parser("fit", help="fit a method and save the model file")
+    f.add_argument("--x", required=True, help="x rows (.npy or .csv)")
+    f.add_argument("--y", required=True, help="y rows (.npy or .csv)")
+    f.add_argument("--pairs", required=True, help="pairs i,j (.csv or .npy): x[i] <-> y[j]")
+    f.add_argument("--out", required=True, help="model file to write")
+    f.add_argument("--method", default="sue")
+    f.add_argument("--solver", default="exact")
+    f.add_argument("--aligner", default="cca")
+    f.add_argument("--matcher", default="mmd")
+    f.add_argument("--se-dim", type=int, default=10)
+    f.add_argument("--out-dim", type=int, default=8)
+    f.add_argument("--params", help="extra method parameters as JSON")
+    f.add_argument("--seed", type=int, default=0)
+    f.add_argument("--device", default="auto")
+    f.set_defaults(func=cmd_fit)
+
+    t = sub.add_parser("transform", help="embed rows of one modality with a saved model")
+    t.add_argument("--model", required=True)
+    t.add_argument("--modality", required=True, choices=["x", "y"])
+    t.add_argument("--input", required=True)
+    t.add_argument("--out", required=True)
+    t.set_defaults(func=cmd_transform)
+
+    e = sub.add_parser("evaluate", help="cross-modal retrieval on paired test sets")
+    e.add_argument("--model", required=True)
+    e.add_argument("--x", required=True)
+    e.add_argument("--y", required=True)
+    e.add_argument("--task", default="retrieval")
+    e.set_defaults(func=cmd_evaluate)
+
+    pl = sub.add_parser("plugins", help="list registered components and their providers")
+    pl.set_defaults(func=cmd_plugins)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if not args.debug:
+            warnings.simplefilter("default")
+        return int(args.func(args) or 0)
+    except (SUEError, json.JSONDecodeError, OSError) as exc:
+        if args.debug:
+            raise
+        msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        print(f"sue: error: {msg}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("sue: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # an unexpected failure: one line, the traceback behind --debug
+        if args.debug:
+            raise
+        print(
+            f"sue: error: {type(exc).__name__}: {exc} (run with --debug for the traceback)",
+            file=sys.stderr,
+        )
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,138 @@
+import numpy as np
+import pytest
+
+from sue_framework.cli import main
+from tests.conftest import two_view_blobs
+
+
+@pytest.fixture
+def files(tmp_path):
+    x, y, _ = two_view_blobs(300, seed=3)
+    np.save(tmp_path / "x.npy", x[:250])
+    np.save(tmp_path / "y.npy", y[:250])
+    np.save(tmp_path / "xt.npy", x[250:])
+    np.save(tmp_path / "yt.npy", y[250:])
+    (tmp_path / "pairs.csv").write_text("i,j\n" + "\n".join(f"{i},{i}" for i in range(20)))
+    return tmp_path
+
+
+def test_fit_transform_evaluate(files, capsys):
+    model = files / "m.sue"
+    params = (
+        '{"solver_params": {"graph_params": {"n_neighbors": 10}}, "matcher_params": {"epochs": 3}}'
+    )
+    assert (
+        main(
+            [
+                "fit",
+                "--x",
+                str(files / "x.npy"),
+                "--y",
+                str(files / "y.npy"),
+                "--pairs",
+                str(files / "pairs.csv"),
+                "--out",
+                str(model),
+                "--se-dim",
+                "6",
+                "--out-dim",
+                "4",
+                "--params",
+                params,
+                "--device",
+                "cpu",
+            ]
+        )
+        == 0
+    )
+    assert (
+        main(
+            [
+                "transform",
+                "--model",
+                str(model),
+                "--modality",
+                "y",
+                "--input",
+                str(files / "yt.npy"),
+                "--out",
+                str(files / "z.npy"),
+            ]
+        )
+        == 0
+    )
+    assert np.load(files / "z.npy").shape == (50, 4)
+    capsys.readouterr()
+    assert (
+        main(
+            [
+                "evaluate",
+                "--model",
+                str(model),
+                "--x",
+                str(files / "xt.npy"),
+                "--y",
+                str(files / "yt.npy"),
+            ]
+        )
+        == 0
+    )
+    out = capsys.readouterr().out
+    assert "x2y_R@10" in out and "y2x_R@1" in out
+
+
+@pytest.mark.parametrize(
+    "pairs_text, message",
+    [
+        ("0,999\n", "outside y"),
+        ("0,1,2\n", "exactly two integers"),
+        ("a,b\nx,y\n", "two integer columns"),
+    ],
+)
+def test_bad_input_exits_with_one_line(files, capsys, pairs_text, message):
+    (files / "bad.csv").write_text(pairs_text)
+    code = main(
+        [
+            "fit",
+            "--x",
+            str(files / "x.npy"),
+            "--y",
+            str(files / "y.npy"),
+            "--pairs",
+            str(files / "bad.csv"),
+            "--out",
+            str(files / "m.sue"),
+        ]
+    )
+    err = capsys.readouterr().err.strip()
+    assert code != 0 and message in err and len(err.splitlines()) == 1 and "Traceback" not in err
+    assert not (files / "m.sue").exists()
+
+
+def test_nan_input_and_debug_traceback(files, capsys):
+    x = np.load(files / "x.npy")
+    x[3, 1] = np.nan
+    np.save(files / "xnan.npy", x)
+    args = [
+        "fit",
+        "--x",
+        str(files / "xnan.npy"),
+        "--y",
+        str(files / "y.npy"),
+        "--pairs",
+        str(files / "pairs.csv"),
+        "--out",
+        str(files / "m.sue"),
+    ]
+    assert main(args) == 2
+    assert "NaN or inf in 1 row" in capsys.readouterr().err
+    with pytest.raises(ValueError):
+        main(["--debug", *args])
+
+
+def test_plugins_lists_kind_name_provider(capsys):
+    assert main(["plugins"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split() == ["kind", "name", "provider"]
+    assert any(ln.split() == ["method", "contrastive", "sue-baselines"] for ln in lines)
+    assert any(ln.split() == ["solver", "exact", "sue-framework"] for ln in lines)
