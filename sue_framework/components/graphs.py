@@ -35,14 +35,16 @@ class PaperKNNGraph(GraphBuilder):
 
     Parameters
     ----------
-    n_neighbors : k of the kNN graph (the paper uses 100 on 10k-30k rows).
+    n_neighbors : k of the kNN graph; 100 as in the paper (App. D.8), clamped to n - 1.
     metric : "cosine" (the paper's choice for encoder outputs) or "euclidean".
     device : where the kNN search runs ("auto" picks CUDA when present).
     """
 
     _state_keys = ("train_", "rho_", "sigma_", "radius_")
 
-    def __init__(self, n_neighbors: int = 30, metric: str = "cosine", device: str = "auto") -> None:
+    def __init__(
+        self, n_neighbors: int = 100, metric: str = "cosine", device: str = "auto"
+    ) -> None:
         self.n_neighbors = n_neighbors
         self.metric = metric
         self.device = device
