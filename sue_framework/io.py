@@ -82,9 +82,9 @@ def save_method(method: Any, path: str | Path) -> Path:
         "library_version": library_version(),
         "method": {"name": found[1], "params": encode_params(method.get_params(deep=False))},
     }
-    state = {k: np.ascontiguousarray(np.atleast_1d(v)) for k, v in method.get_state().items()}
-    shapes = {k: list(np.shape(v)) for k, v in method.get_state().items()}
-    manifest["scalar_keys"] = sorted(k for k, s in shapes.items() if s == [])
+    raw = method.get_state()
+    state = {k: np.ascontiguousarray(np.atleast_1d(v)) for k, v in raw.items()}
+    manifest["scalar_keys"] = sorted(k for k, v in raw.items() if np.ndim(v) == 0)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
     os.close(fd)

@@ -24,8 +24,9 @@ class SUE(Method):
     the matcher's `moving` modality, "y" by default).
 
     Each stage is a registered name (with optional ``*_params``) or a component instance, which is
-    cloned, never modified. `se_dim`, `out_dim`, `seed` and `device` are passed to stages that take
-    them unless the stage's params set them.
+    cloned, never modified. `se_dim` (the solver's n_components), `out_dim` (the aligner's),
+    `seed` and `device` are set on every stage that takes them: they are the pipeline's policy.
+    Only a stage given by name can override them, through its ``*_params``.
     """
 
     def __init__(

@@ -9,8 +9,10 @@ only (like pytest's switch of the same purpose).
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
+from importlib.metadata import entry_points
 from typing import Any
 
 import pluggy
@@ -41,6 +43,7 @@ class Registry:
         self._loaded = False
         self._loading = False
         self._provider = BUILTIN_PROVIDER
+        self._dist_of: dict[int, str] = {}
         self.plugin_manager = pluggy.PluginManager(PROJECT)
         self.plugin_manager.add_hookspecs(SUEHookSpecs)
 
@@ -120,22 +123,46 @@ class Registry:
             pm = self.plugin_manager
             if not pm.is_registered(components):
                 pm.register(components, name="sue_framework.builtins")
+                self._dist_of[id(components)] = BUILTIN_PROVIDER
             if self.autoload:
-                pm.load_setuptools_entrypoints(ENTRY_POINT_GROUP)
-            dists = {id(plugin): dist for plugin, dist in pm.list_plugin_distinfo()}
+                self._load_entry_points()
             # call each implementation alone so that every entry records its provider
             for impl in reversed(pm.hook.sue_register.get_hookimpls()):
-                dist = dists.get(id(impl.plugin))
-                self._provider = (
-                    dist.project_name
-                    if dist is not None
-                    else (BUILTIN_PROVIDER if impl.plugin is components else impl.plugin_name)
-                )
-                impl.function(registry=self)
+                self._provider = self._dist_of.get(id(impl.plugin), impl.plugin_name)
+                if impl.plugin is components:
+                    impl.function(registry=self)
+                    continue
+                try:
+                    impl.function(registry=self)
+                except Exception as exc:
+                    warnings.warn(
+                        f"sue_framework plugin {impl.plugin_name!r} ({self._provider}) failed "
+                        f"while registering and was skipped: {type(exc).__name__}: {exc}",
+                        stacklevel=3,
+                    )
             self._loaded = True
         finally:
             self._provider = BUILTIN_PROVIDER
             self._loading = False
+
+    def _load_entry_points(self) -> None:
+        """Load each installed plugin on its own, so one broken plugin cannot hide the others."""
+        pm = self.plugin_manager
+        for ep in entry_points(group=ENTRY_POINT_GROUP):
+            if pm.get_plugin(ep.name) is not None or pm.is_blocked(ep.name):
+                continue
+            provider = ep.dist.name if ep.dist is not None else ep.value
+            try:
+                plugin = ep.load()
+                pm.register(plugin, name=ep.name)
+            except Exception as exc:
+                warnings.warn(
+                    f"sue_framework plugin {ep.name!r} from {provider} failed to load and was "
+                    f"skipped: {type(exc).__name__}: {exc}",
+                    stacklevel=4,
+                )
+                continue
+            self._dist_of[id(plugin)] = provider
 
     def _check_kind(self, kind: str) -> None:
         if kind not in KINDS:

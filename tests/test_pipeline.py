@@ -64,3 +64,11 @@ def test_bad_inputs(split, small_sue_params):
         m.transform(x, "z")
     with pytest.raises(InputError, match="WeaklyPairedData"):
         SUE().fit(x)
+
+
+def test_pipeline_device_and_seed_reach_every_stage(split, small_sue_params):
+    m = SUE(**{**small_sue_params, "seed": 3}).fit(split.train)
+    assert m.solver_x_.graph_.device == "cpu" and m.solver_y_.device == "cpu"
+    assert m.aligner_.device == "cpu" and m.matcher_.device == "cpu"
+    assert m.solver_x_.seed == 3 and m.matcher_.seed == 3
+    assert m.solver_x_.n_components == 6 and m.aligner_.n_components == 4

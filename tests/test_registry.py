@@ -60,6 +60,12 @@ def test_a_freshly_installed_plugin_is_discovered(tmp_path):
     info.mkdir()
     (info / "METADATA").write_text("Metadata-Version: 2.1\nName: toy-sue-plugin\nVersion: 1.0\n")
     (info / "entry_points.txt").write_text("[sue_framework]\ntoy = toy_sue_plugin\n")
+    broken = tmp_path / "broken_sue_plugin-1.0.dist-info"  # its module does not exist
+    broken.mkdir()
+    (broken / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: broken-sue-plugin\nVersion: 1.0\n"
+    )
+    (broken / "entry_points.txt").write_text("[sue_framework]\nbroken = no_such_module_xyz\n")
     code = (
         "import sys; sys.path.insert(0, sys.argv[1]);"
         "from sue_framework import registry;"
@@ -70,6 +76,7 @@ def test_a_freshly_installed_plugin_is_discovered(tmp_path):
         [sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True, check=True
     )
     assert out.stdout.split()[0] == "toy-sue-plugin" and "'n': 2.0" in out.stdout
+    assert "'broken' from broken-sue-plugin failed to load" in out.stderr
 
     env_off = {"SUE_FRAMEWORK_DISABLE_PLUGIN_AUTOLOAD": "1"}
     import os

@@ -51,6 +51,7 @@ class ExactSpectral(SpectralSolver):
     graph : a registered graph name or a GraphBuilder instance.
     graph_params : parameters for a graph given by name.
     seed : fixes ARPACK's start vector, so repeated fits give identical output.
+    device : where the graph's kNN search runs; passed to the graph unless graph_params sets it.
     """
 
     _state_keys = ("eigenvalues_", "embedding_")
@@ -62,12 +63,14 @@ class ExactSpectral(SpectralSolver):
         graph_params: dict | None = None,
         seed: int | None = 0,
         tol: float = 1e-8,
+        device: str = "auto",
     ) -> None:
         self.n_components = n_components
         self.graph = graph
         self.graph_params = graph_params
         self.seed = seed
         self.tol = tol
+        self.device = device
 
     def _make_graph(self) -> GraphBuilder:
         from sklearn.base import clone
@@ -75,8 +78,13 @@ class ExactSpectral(SpectralSolver):
         from sue_framework.registry import registry
 
         if isinstance(self.graph, str):
-            return registry.get("graph", self.graph)(**(self.graph_params or {}))
-        return clone(self.graph)
+            params = dict(self.graph_params or {})
+            graph = registry.get("graph", self.graph)(**params)
+        else:
+            params, graph = {}, clone(self.graph)
+        if "device" in graph.get_params(deep=False) and "device" not in params:
+            graph.set_params(device=self.device)
+        return graph
 
     def fit(self, X: np.ndarray) -> ExactSpectral:
         X = as_matrix(X, "X")
