@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sue_framework.components.aligners import CCA
+from sue_framework.components.aligners import CCA, Procrustes
 from sue_framework.components.graphs import PaperKNNGraph
 from sue_framework.components.matchers import MMDResNet
 from sue_framework.components.spectral import ExactSpectral
@@ -16,5 +16,6 @@ def sue_register(registry) -> None:
     registry.register("graph", "paper_knn", PaperKNNGraph)
     registry.register("solver", "exact", ExactSpectral)
     registry.register("aligner", "cca", CCA)
+    registry.register("aligner", "procrustes", Procrustes)
     registry.register("matcher", "mmd", MMDResNet)
     registry.register("method", "sue", SUE)

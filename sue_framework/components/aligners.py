@@ -115,3 +115,60 @@ class CCA(Aligner):
                 f"{modality} rows have {X.shape[1]} features, the aligner expects {W.shape[0]}"
             )
         return ((X.astype(np.float64) - mean) @ W).astype(np.float32)
+
+
+class Procrustes(Aligner):
+    """Orthogonal Procrustes on the pairs: rotate y's centred rows onto x's, optionally scaled.
+
+    Both inputs must share one dimension (two spectral embeddings of the same k do). The output
+    keeps the first `n_components` coordinates of x's frame, which for spectral embeddings are the
+    leading eigenvectors. Unlike CCA it neither whitens nor mixes x's coordinates.
+    """
+
+    _state_keys = ("mean_x_", "mean_y_", "rotation_", "scale_")
+
+    def __init__(self, n_components: int = 8, scaling: bool = False, device: str = "auto") -> None:
+        self.n_components = n_components
+        self.scaling = scaling
+        self.device = device
+
+    def fit(self, a: np.ndarray, b: np.ndarray) -> Procrustes:
+        a, b = as_matrix(a, "paired x"), as_matrix(b, "paired y")
+        if a.shape != b.shape:
+            raise InputError(
+                f"Procrustes needs paired rows of one shape, got {a.shape} and {b.shape}; "
+                "use CCA for inputs of different dimensions"
+            )
+        if a.shape[0] < 2:
+            raise InputError(f"Procrustes needs at least 2 pairs, got {a.shape[0]}")
+        if not 1 <= self.n_components <= a.shape[1]:
+            raise InputError(
+                f"n_components must lie in [1, {a.shape[1]}] for {a.shape[1]}-d inputs, "
+                f"got {self.n_components}"
+            )
+        dev = resolve_device(self.device)
+        A = to_tensor(a, dev, torch.float64)
+        B = to_tensor(b, dev, torch.float64)
+        mean_a, mean_b = A.mean(0), B.mean(0)
+        Ac, Bc = A - mean_a, B - mean_b
+        U, s, Vh = torch.linalg.svd(Bc.T @ Ac)
+        self.rotation_ = to_numpy(U @ Vh)
+        norm = float((Bc * Bc).sum())
+        self.scale_ = np.asarray(float(s.sum()) / norm if self.scaling and norm > 0 else 1.0)
+        self.mean_x_, self.mean_y_ = to_numpy(mean_a), to_numpy(mean_b)
+        return self
+
+    def transform(self, X: np.ndarray, modality: str) -> np.ndarray:
+        self._check_fitted()
+        check_modality(modality)
+        X = as_matrix(X, f"{modality} rows")
+        if X.shape[1] != self.rotation_.shape[0]:
+            raise InputError(
+                f"{modality} rows have {X.shape[1]} features, the aligner expects "
+                f"{self.rotation_.shape[0]}"
+            )
+        if modality == "x":
+            out = X.astype(np.float64) - self.mean_x_
+        else:
+            out = float(self.scale_) * (X.astype(np.float64) - self.mean_y_) @ self.rotation_
+        return out[:, : self.n_components].astype(np.float32)

@@ -63,3 +63,42 @@ def test_too_few_pairs_and_shapes():
         cca.transform(b, "x")
     with pytest.raises(InputError, match="modality"):
         cca.transform(a, "z")
+
+
+def test_procrustes_matches_scipy_and_recovers_a_rotation():
+    from scipy.linalg import orthogonal_procrustes
+    from scipy.stats import special_ortho_group
+
+    from sue_framework.components.aligners import Procrustes
+
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=(50, 5))
+    R = special_ortho_group.rvs(5, random_state=1)
+    b = 2.0 * (a @ R.T) + 3.0  # rotated, scaled and shifted copy of a
+    p = Procrustes(n_components=5, scaling=True, device="cpu").fit(a, b)
+    ref, _ = orthogonal_procrustes(b - b.mean(0), a - a.mean(0))
+    assert np.allclose(p.rotation_, ref, atol=1e-8)
+    assert float(p.scale_) == pytest.approx(0.5)
+    assert np.allclose(p.transform(b, "y"), p.transform(a, "x"), atol=1e-5)
+    no_scale = Procrustes(n_components=3, device="cpu").fit(a, b)
+    assert float(no_scale.scale_) == 1.0 and no_scale.transform(b, "y").shape == (50, 3)
+    with pytest.raises(InputError, match="one shape"):
+        Procrustes().fit(a, b[:, :4])
+    with pytest.raises(InputError, match="n_components"):
+        Procrustes(n_components=6).fit(a, b)
+
+
+def test_sue_runs_with_procrustes_by_name(blobs):
+    from sue_framework import SUE, paper_split
+
+    x, y, _ = blobs
+    s = paper_split(x, y, n_pairs=20, n_test=50, seed=0)
+    m = SUE(
+        aligner="procrustes",
+        se_dim=6,
+        out_dim=4,
+        device="cpu",
+        solver_params={"graph_params": {"n_neighbors": 10}},
+        matcher_params={"epochs": 2, "batch_size": 64},
+    ).fit(s.train)
+    assert m.transform(s.y_test, "y").shape == (50, 4)
