@@ -5,6 +5,20 @@ from sue_framework.cli import main
 from tests.conftest import two_view_blobs
 
 
+def fit_args(files, pairs="pairs.csv", x="x.npy"):
+    return [
+        "fit",
+        "--x",
+        str(files / x),
+        "--y",
+        str(files / "y.npy"),
+        "--pairs",
+        str(files / pairs),
+        "--out",
+        str(files / "m.sue"),
+    ]
+
+
 @pytest.fixture
 def files(tmp_path):
     x, y, _ = two_view_blobs(300, seed=3)
@@ -24,15 +38,7 @@ def test_fit_transform_evaluate(files, capsys):
     assert (
         main(
             [
-                "fit",
-                "--x",
-                str(files / "x.npy"),
-                "--y",
-                str(files / "y.npy"),
-                "--pairs",
-                str(files / "pairs.csv"),
-                "--out",
-                str(model),
+                *fit_args(files),
                 "--se-dim",
                 "6",
                 "--out-dim",
@@ -91,19 +97,7 @@ def test_fit_transform_evaluate(files, capsys):
 )
 def test_bad_input_exits_with_one_line(files, capsys, pairs_text, message):
     (files / "bad.csv").write_text(pairs_text)
-    code = main(
-        [
-            "fit",
-            "--x",
-            str(files / "x.npy"),
-            "--y",
-            str(files / "y.npy"),
-            "--pairs",
-            str(files / "bad.csv"),
-            "--out",
-            str(files / "m.sue"),
-        ]
-    )
+    code = main(fit_args(files, pairs="bad.csv"))
     err = capsys.readouterr().err.strip()
     assert code != 0 and message in err and len(err.splitlines()) == 1 and "Traceback" not in err
     assert not (files / "m.sue").exists()
@@ -113,17 +107,7 @@ def test_nan_input_and_debug_traceback(files, capsys):
     x = np.load(files / "x.npy")
     x[3, 1] = np.nan
     np.save(files / "xnan.npy", x)
-    args = [
-        "fit",
-        "--x",
-        str(files / "xnan.npy"),
-        "--y",
-        str(files / "y.npy"),
-        "--pairs",
-        str(files / "pairs.csv"),
-        "--out",
-        str(files / "m.sue"),
-    ]
+    args = fit_args(files, x="xnan.npy")
     assert main(args) == 2
     assert "NaN or inf in 1 row" in capsys.readouterr().err
     with pytest.raises(ValueError):

@@ -25,6 +25,13 @@ def ledoit_wolf_shrinkage(Xc: torch.Tensor) -> float:
     return 0.0 if float(beta) == 0.0 else float(beta / delta)
 
 
+def _centred(a: np.ndarray, device: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """Rows in float64 on the engine's device, centred, and their mean."""
+    A = to_tensor(a, resolve_device(device), torch.float64)
+    mean = A.mean(0)
+    return A - mean, mean
+
+
 def _inv_sqrt(C: torch.Tensor) -> torch.Tensor:
     vals, vecs = torch.linalg.eigh(C)
     vals = vals.clamp(min=float(vals.max()) * 1e-12)
@@ -81,11 +88,7 @@ class CCA(Aligner):
                 f"CCA to {r} dimensions needs inputs of at least {r} features, got "
                 f"{a.shape[1]} and {b.shape[1]}"
             )
-        dev = resolve_device(self.device)
-        A = to_tensor(a, dev, torch.float64)
-        B = to_tensor(b, dev, torch.float64)
-        mean_a, mean_b = A.mean(0), B.mean(0)
-        Ac, Bc = A - mean_a, B - mean_b
+        (Ac, mean_a), (Bc, mean_b) = _centred(a, self.device), _centred(b, self.device)
         Caa, self.shrinkage_x_ = self._shrink(Ac)
         Cbb, self.shrinkage_y_ = self._shrink(Bc)
         Cab = Ac.T @ Bc / m
@@ -146,11 +149,7 @@ class Procrustes(Aligner):
                 f"n_components must lie in [1, {a.shape[1]}] for {a.shape[1]}-d inputs, "
                 f"got {self.n_components}"
             )
-        dev = resolve_device(self.device)
-        A = to_tensor(a, dev, torch.float64)
-        B = to_tensor(b, dev, torch.float64)
-        mean_a, mean_b = A.mean(0), B.mean(0)
-        Ac, Bc = A - mean_a, B - mean_b
+        (Ac, mean_a), (Bc, mean_b) = _centred(a, self.device), _centred(b, self.device)
         U, s, Vh = torch.linalg.svd(Bc.T @ Ac)
         self.rotation_ = to_numpy(U @ Vh)
         norm = float((Bc * Bc).sum())
