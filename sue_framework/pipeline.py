@@ -130,6 +130,10 @@ class SUE(Method):
     # -- inference ---------------------------------------------------------------------------------
     def transform(self, X: Any, modality: str = "x") -> np.ndarray:
         """Universal embedding (n, out_dim) of rows of `modality` ("x" or "y")."""
+        return self.stage_outputs(X, modality)["universal"]
+
+    def stage_outputs(self, X: Any, modality: str = "x") -> dict[str, np.ndarray]:
+        """Each stage's output for rows of `modality`: "se", "aligned", "universal"."""
         self._check_fitted()
         check_modality(modality)
         X = as_matrix(X, modality)
@@ -138,16 +142,6 @@ class SUE(Method):
             raise InputError(
                 f"{modality} rows must have {d} features (as in fit), got {X.shape[1]}"
             )
-        solver = self.solver_x_ if modality == "x" else self.solver_y_
-        z = self.aligner_.transform(solver.transform(X), modality)
-        if modality == self.moving_:
-            z = self.matcher_.transform(z)
-        return z
-
-    def stage_outputs(self, X: Any, modality: str = "x") -> dict[str, np.ndarray]:
-        """Each stage's output for rows of `modality`: "se", "aligned", "universal"."""
-        self._check_fitted()
-        X = as_matrix(X, modality)
         se = (self.solver_x_ if modality == "x" else self.solver_y_).transform(X)
         aligned = self.aligner_.transform(se, modality)
         uni = self.matcher_.transform(aligned) if modality == self.moving_ else aligned
