@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import time
 from pathlib import Path
 from typing import Any
@@ -59,6 +60,13 @@ class SUE(Method):
     def _stage(self, kind: str, spec: Any, params: dict | None, defaults: dict[str, Any]):
         if isinstance(spec, str):
             factory = registry.get(kind, spec)
+            accepted = inspect.signature(factory).parameters
+            unknown = sorted(set(params or {}) - set(accepted))
+            if unknown and not any(p.kind is p.VAR_KEYWORD for p in accepted.values()):
+                raise InputError(
+                    f"{kind} {spec!r} takes no parameter(s) {', '.join(unknown)}; "
+                    f"it takes: {', '.join(accepted) or 'none'}"
+                )
             obj = factory(**(params or {}))
         else:
             if params:

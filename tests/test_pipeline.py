@@ -72,3 +72,19 @@ def test_pipeline_device_and_seed_reach_every_stage(split, small_sue_params):
     assert m.aligner_.device == "cpu" and m.matcher_.device == "cpu"
     assert m.solver_x_.seed == 3 and m.matcher_.seed == 3
     assert m.solver_x_.n_components == 6 and m.aligner_.n_components == 4
+
+
+def test_ablation_stages_by_name(split, small_sue_params, tmp_path):
+    """matcher="none" gives SE + CCA; aligner="none" gives SE + MMD without pairs for alignment."""
+    with pytest.raises(InputError, match="matcher 'none' takes no parameter.* epochs"):
+        SUE(**{**small_sue_params, "matcher": "none"}).fit(split.train)
+    no_mmd = SUE(**{**small_sue_params, "matcher": "none", "matcher_params": None})
+    no_mmd.fit(split.train)
+    stages = no_mmd.stage_outputs(split.y_test, "y")
+    assert np.array_equal(stages["aligned"], stages["universal"])
+    no_cca = SUE(**{**small_sue_params, "aligner": "none", "matcher_params": {"epochs": 1}})
+    no_cca.fit(split.train)
+    se = no_cca.stage_outputs(split.x_test, "x")
+    assert np.array_equal(se["aligned"], se["se"][:, :4])
+    again = SUE.load(no_mmd.save(tmp_path / "no_mmd.sue"))
+    assert np.array_equal(again.transform(split.y_test, "y"), no_mmd.transform(split.y_test, "y"))

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from sue_framework.components.aligners import CCA, Procrustes
+from sue_framework.components.aligners import CCA, NoAligner, Procrustes
 from sue_framework.components.graphs import PaperKNNGraph
-from sue_framework.components.matchers import MMDResNet
+from sue_framework.components.matchers import MMDResNet, NoMatcher
 from sue_framework.components.spectral import ExactSpectral
 from sue_framework.hookspecs import hookimpl
 
@@ -17,5 +17,7 @@ def sue_register(registry) -> None:
     registry.register("solver", "exact", ExactSpectral)
     registry.register("aligner", "cca", CCA)
     registry.register("aligner", "procrustes", Procrustes)
+    registry.register("aligner", "none", NoAligner)
     registry.register("matcher", "mmd", MMDResNet)
+    registry.register("matcher", "none", NoMatcher)
     registry.register("method", "sue", SUE)

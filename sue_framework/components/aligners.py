@@ -171,3 +171,30 @@ class Procrustes(Aligner):
         else:
             out = float(self.scale_) * (X.astype(np.float64) - self.mean_y_) @ self.rotation_
         return out[:, : self.n_components].astype(np.float32)
+
+
+class NoAligner(Aligner):
+    """Ablation: no use of the pairs. Keeps each side's first `n_components` coordinates as is."""
+
+    _state_keys = ("n_features_",)
+
+    def __init__(self, n_components: int = 8) -> None:
+        self.n_components = n_components
+
+    def fit(self, a: np.ndarray, b: np.ndarray) -> NoAligner:
+        a, b = as_matrix(a, "paired x"), as_matrix(b, "paired y")
+        if not 1 <= self.n_components <= min(a.shape[1], b.shape[1]):
+            raise InputError(
+                f"n_components must lie in [1, {min(a.shape[1], b.shape[1])}], "
+                f"got {self.n_components}"
+            )
+        self.n_features_ = np.asarray([a.shape[1], b.shape[1]])
+        return self
+
+    def transform(self, X: np.ndarray, modality: str) -> np.ndarray:
+        self._check_fitted()
+        d = int(self.n_features_[0 if check_modality(modality) == "x" else 1])
+        X = as_matrix(X, f"{modality} rows")
+        if X.shape[1] != d:
+            raise InputError(f"{modality} rows have {X.shape[1]} features, expected {d}")
+        return X[:, : self.n_components].astype(np.float32)

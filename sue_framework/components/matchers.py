@@ -180,3 +180,22 @@ class MMDResNet(DistributionMatcher):
             {k[4:]: torch.as_tensor(v) for k, v in state.items() if k.startswith("net.")}
         )
         self.net_ = net.eval()
+
+
+class NoMatcher(DistributionMatcher):
+    """Ablation: no distribution matching; the moving modality passes through unchanged."""
+
+    _state_keys = ()
+
+    def __init__(self, moving: str = "y") -> None:
+        self.moving = moving
+
+    def fit(self, target: np.ndarray, moving: np.ndarray) -> NoMatcher:
+        self.fitted_ = True
+        return self
+
+    def transform(self, X: np.ndarray) -> np.ndarray:
+        return as_matrix(X, "rows").astype(np.float32)
+
+    def is_fitted(self) -> bool:
+        return True
