@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from sue_framework.data import paper_split
+from sue_framework.datasets import digits_halves
 from sue_framework.errors import UnknownComponentError
 from sue_framework.registry import registry
 
@@ -31,14 +32,6 @@ DEMO_METHODS: dict[str, tuple[str, dict]] = {
     "Contrastive": ("contrastive", {}),
     "CCA (raw)": ("cca_raw", {}),
 }
-
-
-def digits_halves() -> tuple[np.ndarray, np.ndarray]:
-    """Left (8x4) and right (8x4) halves of each 8x8 digit: 1797 true pairs of 32-d vectors."""
-    from sklearn.datasets import load_digits
-
-    images = load_digits().images.astype(np.float32)
-    return images[:, :, :4].reshape(len(images), -1), images[:, :, 4:].reshape(len(images), -1)
 
 
 @dataclass

@@ -1,12 +1,7 @@
 import json
 
 from sue_framework.cli import main
-from sue_framework.demo import digits_halves, format_table, run_demo, summarise
-
-
-def test_digits_halves_are_real_paired_views():
-    x, y = digits_halves()
-    assert x.shape == y.shape == (1797, 32)
+from sue_framework.demo import format_table, run_demo, summarise
 
 
 def test_small_demo_run_produces_table_plot_and_rows(tmp_path, capsys):
