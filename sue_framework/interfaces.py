@@ -89,6 +89,10 @@ class Aligner(Component):
 
     n_components: int
 
+    def min_pairs(self) -> int:
+        """How many pairs `fit` needs (CCA: one more than its output dimension)."""
+        return int(self.n_components) + 1
+
     @abstractmethod
     def fit(self, a: np.ndarray, b: np.ndarray) -> Aligner:
         """Fit on paired rows: a[i] (modality x) corresponds to b[i] (modality y)."""

@@ -103,13 +103,17 @@ def _sniff(path: Path) -> None:
         raise ModelFileError(f"no model file at {path}")
     with open(path, "rb") as fh:
         head = fh.read(9)
+    # safetensors: 8-byte little-endian header length, then the JSON header
+    if len(head) == 9 and head[8:9] == b"{":
+        n = int.from_bytes(head[:8], "little")
+        if 0 < n <= path.stat().st_size - 8:
+            return
     if head[:1] == b"\x80" or head[:2] == b"PK":
         raise ModelFileError(
             f"{path} is a pickle or torch.save archive; sue_framework model files are safetensors "
             "with a JSON manifest and are never unpickled. Re-save the model with SUE.save()"
         )
-    if len(head) < 9 or head[8:9] != b"{":
-        raise ModelFileError(f"{path} is not a sue_framework model file (no safetensors header)")
+    raise ModelFileError(f"{path} is not a sue_framework model file (no safetensors header)")
 
 
 def read_manifest(path: str | Path) -> dict[str, Any]:

@@ -105,14 +105,14 @@ class SUE(Method):
                 f"out_dim={self.out_dim} exceeds se_dim={self.se_dim}; the aligned space cannot be "
                 "wider than the spectral embedding"
             )
-        if data.n_pairs <= self.out_dim:
-            raise InputError(
-                f"SUE with out_dim={self.out_dim} needs more than {self.out_dim} pairs, got "
-                f"{data.n_pairs}; add pairs or lower out_dim"
-            )
         resolve_device(self.device)  # fail early on an unavailable device
         seed_everything(self.seed)
         sx, sy, al, mt = self._build()
+        if data.n_pairs < al.min_pairs():
+            raise InputError(
+                f"aligner {type(al).__name__} to out_dim={self.out_dim} needs at least "
+                f"{al.min_pairs()} pairs, got {data.n_pairs}; add pairs or lower out_dim"
+            )
         timings = {}
         t0 = time.perf_counter()
         se_x = sx.fit_transform(data.x)

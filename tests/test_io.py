@@ -90,3 +90,21 @@ def test_failed_save_keeps_the_existing_file(fitted, tmp_path):
         save_method(broken, path)
     assert path.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.sue"]
+
+
+def test_header_length_bytes_never_look_like_pickle(fitted, tmp_path):
+    """The first byte of a safetensors file is the header length's low byte: 0x80 is legitimate."""
+    from sue_framework.io import _sniff
+
+    model, _ = fitted
+    raw = model.save(tmp_path / "m.sue").read_bytes()
+    n = int.from_bytes(raw[:8], "little")
+    header = raw[8 : 8 + n]
+    pad = (0x80 - n) % 256 or 256  # grow the header with spaces until its length ends in 0x80
+    forged = tmp_path / "padded.sue"
+    forged.write_bytes((n + pad).to_bytes(8, "little") + header + b" " * pad + raw[8 + n :])
+    assert forged.read_bytes()[0] == 0x80
+    _sniff(forged)  # accepted as safetensors
+    assert np.array_equal(
+        load_method(forged).get_state()["n_features_"], model.get_state()["n_features_"]
+    )

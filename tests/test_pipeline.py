@@ -51,7 +51,7 @@ def test_component_instances_are_cloned_not_mutated(split, small_sue_params):
 
 def test_bad_inputs(split, small_sue_params):
     x, y = split.train.x, split.train.y
-    with pytest.raises(InputError, match="needs more than 4 pairs"):
+    with pytest.raises(InputError, match="needs at least 5 pairs, got 4"):
         SUE(**small_sue_params).fit(WeaklyPairedData(x, y, split.train.pairs[:4]))
     with pytest.raises(InputError, match="exceeds se_dim"):
         SUE(**{**small_sue_params, "out_dim": 7}).fit(split.train)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sue_framework.components.aligners import CCA, NoAligner, Procrustes
 from sue_framework.components.graphs import PaperKNNGraph
 from sue_framework.components.matchers import MMDResNet, NoMatcher
+from sue_framework.components.pca import PCA
 from sue_framework.components.spectral import ExactSpectral
 from sue_framework.hookspecs import hookimpl
 
@@ -15,6 +16,7 @@ def sue_register(registry) -> None:
 
     registry.register("graph", "paper_knn", PaperKNNGraph)
     registry.register("solver", "exact", ExactSpectral)
+    registry.register("solver", "pca", PCA)
     registry.register("aligner", "cca", CCA)
     registry.register("aligner", "procrustes", Procrustes)
     registry.register("aligner", "none", NoAligner)

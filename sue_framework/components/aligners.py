@@ -135,6 +135,9 @@ class Procrustes(Aligner):
         self.scaling = scaling
         self.device = device
 
+    def min_pairs(self) -> int:
+        return 2
+
     def fit(self, a: np.ndarray, b: np.ndarray) -> Procrustes:
         a, b = as_matrix(a, "paired x"), as_matrix(b, "paired y")
         if a.shape != b.shape:
@@ -181,8 +184,13 @@ class NoAligner(Aligner):
     def __init__(self, n_components: int = 8) -> None:
         self.n_components = n_components
 
+    def min_pairs(self) -> int:
+        return 0
+
     def fit(self, a: np.ndarray, b: np.ndarray) -> NoAligner:
-        a, b = as_matrix(a, "paired x"), as_matrix(b, "paired y")
+        a, b = np.asarray(a), np.asarray(b)  # rows are never read: zero pairs are fine
+        if a.ndim != 2 or b.ndim != 2:
+            raise InputError("the none aligner needs 2-D (rows, features) inputs")
         if not 1 <= self.n_components <= min(a.shape[1], b.shape[1]):
             raise InputError(
                 f"n_components must lie in [1, {min(a.shape[1], b.shape[1])}], "

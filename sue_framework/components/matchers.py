@@ -7,13 +7,13 @@ from collections.abc import Sequence
 
 import numpy as np
 import torch
-from torch import nn
 from tqdm.auto import tqdm
 
 from sue_framework.data import as_matrix
 from sue_framework.engine import resolve_device, to_numpy, to_tensor
 from sue_framework.errors import InputError
 from sue_framework.interfaces import DistributionMatcher, check_modality
+from sue_framework.nn import ResidualMLP, load_module_state, module_state, seeded
 
 
 def mmd2_rbf(a: torch.Tensor, b: torch.Tensor, multipliers: Sequence[float]) -> torch.Tensor:
@@ -30,25 +30,6 @@ def mmd2_rbf(a: torch.Tensor, b: torch.Tensor, multipliers: Sequence[float]) -> 
     k = sum(torch.exp(-d2 / (base * m)) for m in multipliers)
     na = a.shape[0]
     return k[:na, :na].mean() + k[na:, na:].mean() - 2.0 * k[:na, na:].mean()
-
-
-class ResidualMLP(nn.Module):
-    """x + MLP(x); the last layer starts at zero, so training starts from the identity."""
-
-    def __init__(self, dim: int, hidden: Sequence[int]) -> None:
-        super().__init__()
-        layers: list[nn.Module] = []
-        width = dim
-        for h in hidden:
-            layers += [nn.Linear(width, h), nn.ReLU()]
-            width = h
-        last = nn.Linear(width, dim)
-        nn.init.zeros_(last.weight)
-        nn.init.zeros_(last.bias)
-        self.body = nn.Sequential(*layers, last)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x + self.body(x)
 
 
 class MMDResNet(DistributionMatcher):
@@ -85,9 +66,7 @@ class MMDResNet(DistributionMatcher):
         self.progress = progress
 
     def _build(self, dim: int) -> ResidualMLP:
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(0 if self.seed is None else self.seed)
-            return ResidualMLP(dim, [int(h) for h in self.hidden])
+        return seeded(lambda: ResidualMLP(dim, self.hidden), self.seed)
 
     def fit(self, target: np.ndarray, moving: np.ndarray) -> MMDResNet:
         check_modality(self.moving)
@@ -169,17 +148,13 @@ class MMDResNet(DistributionMatcher):
 
     def get_state(self) -> dict[str, np.ndarray]:
         self._check_fitted()
-        state = {f"net.{k}": to_numpy(v) for k, v in self.net_.state_dict().items()}
+        state = module_state(self.net_, "net")
         state["dim_"] = np.asarray(self.dim_)
         return state
 
     def set_state(self, state: dict[str, np.ndarray]) -> None:
         self.dim_ = np.asarray(state["dim_"])
-        net = self._build(int(self.dim_))
-        net.load_state_dict(
-            {k[4:]: torch.as_tensor(v) for k, v in state.items() if k.startswith("net.")}
-        )
-        self.net_ = net.eval()
+        self.net_ = load_module_state(self._build(int(self.dim_)), state, "net")
 
 
 class NoMatcher(DistributionMatcher):

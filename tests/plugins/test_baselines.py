@@ -1,9 +1,27 @@
 import numpy as np
 import pytest
 
-from sue_framework import InputError, WeaklyPairedData, paper_split, registry
+from sue_framework import SUE, InputError, WeaklyPairedData, paper_split, registry
 from sue_framework.io import load_method, save_method
 from tests.conftest import two_view_blobs
+
+SMALL_SUE = {
+    "se_dim": 6,
+    "out_dim": 4,
+    "solver_params": {"graph_params": {"n_neighbors": 10}},
+    "matcher_params": {"epochs": 5, "batch_size": 64},
+}
+# (name, params, uses the pairs to align: must beat chance clearly)
+METHODS = [
+    ("contrastive", {"out_dim": 4, "epochs": 30}, True),
+    ("cca_raw", {"out_dim": 4}, True),
+    ("asif", {}, True),
+    ("procrustes_raw", {"out_dim": 4, "se_dim": 4}, True),
+    ("se_cca", {**SMALL_SUE, "matcher_params": None}, True),
+    ("se_mmd", SMALL_SUE, False),
+    ("domain_confusion", {"out_dim": 4, "se_dim": 4, "matcher_params": {"epochs": 5}}, False),
+    ("ae_ablation", {**SMALL_SUE, "solver_params": {"epochs": 20, "hidden": [32]}}, True),
+]
 
 
 @pytest.fixture(scope="module")
@@ -12,15 +30,43 @@ def split():
     return paper_split(x, y, n_pairs=60, n_test=100, seed=0)
 
 
-@pytest.mark.parametrize("name, params", [("contrastive", {"epochs": 30}), ("cca_raw", {})])
-def test_baseline_contract_learning_and_round_trip(split, tmp_path, name, params):
-    m = registry.get("method", name)(out_dim=4, seed=0, device="cpu", **params).fit(split.train)
+@pytest.mark.parametrize("name, params, aligns", METHODS, ids=[m[0] for m in METHODS])
+def test_baseline_contract_and_round_trip(split, tmp_path, name, params, aligns):
+    m = registry.get("method", name)(**params, seed=0, device="cpu").fit(split.train)
     zx, zy = m.transform(split.x_test, "x"), m.transform(split.y_test, "y")
-    assert zx.shape == zy.shape == (100, 4)
+    assert zx.shape[0] == zy.shape[0] == 100 and zx.shape[1] == zy.shape[1]
+    assert np.all(np.isfinite(zx)) and np.all(np.isfinite(zy))
     r = registry.get("task", "retrieval")().evaluate(zx, zy)
-    assert r["x2y_R@10"] > 20  # chance is 10 %
+    if aligns:
+        assert r["x2y_R@10"] > 20 and r["y2x_R@10"] > 20, r  # chance is 10 %
     loaded = load_method(save_method(m, tmp_path / f"{name}.sue"))
     assert np.array_equal(loaded.transform(split.y_test, "y"), zy)
+
+
+def test_variants_are_sue_with_stages_swapped():
+    assert isinstance(registry.get("method", "se_cca")(), SUE)
+    assert registry.get("method", "se_cca")().matcher == "none"
+    assert registry.get("method", "se_mmd")().aligner == "none"
+    assert registry.get("method", "ae_ablation")(se_dim=12).get_params()["se_dim"] == 12
+
+
+def test_domain_confusion_ignores_pairs(split):
+    f = registry.get("method", "domain_confusion")
+    params = {"out_dim": 4, "se_dim": 4, "matcher_params": {"epochs": 3}, "device": "cpu"}
+    with_pairs = f(**params).fit(split.train).transform(split.y_test, "y")
+    no_pairs = (
+        f(**params).fit(WeaklyPairedData(split.train.x, split.train.y)).transform(split.y_test, "y")
+    )
+    assert np.array_equal(with_pairs, no_pairs)
+
+
+def test_asif_keeps_top_entries_and_needs_anchors(split):
+    m = registry.get("method", "asif")(n_nonzero=5, device="cpu").fit(split.train)
+    z = m.transform(split.x_test, "x")
+    assert z.shape == (100, 60) and np.all((z > 0).sum(1) <= 5)
+    assert np.allclose(np.linalg.norm(z, axis=1), 1.0, atol=1e-5)
+    with pytest.raises(InputError, match="at least 1 pair"):
+        registry.get("method", "asif")().fit(WeaklyPairedData(split.train.x, split.train.y))
 
 
 def test_contrastive_is_repeatable_and_needs_two_pairs(split):
@@ -30,3 +76,10 @@ def test_contrastive_is_repeatable_and_needs_two_pairs(split):
     assert np.array_equal(a, b)
     with pytest.raises(InputError, match="at least 2 pairs"):
         f(device="cpu").fit(WeaklyPairedData(split.train.x, split.train.y, split.train.pairs[:1]))
+
+
+def test_autoencoder_solver_reconstructs_and_has_no_eigenvalues(split):
+    ae = registry.get("solver", "autoencoder")(n_components=4, hidden=[32], epochs=30, device="cpu")
+    z = ae.fit_transform(split.train.x)
+    assert z.shape == (split.train.x.shape[0], 4) and np.all(np.isnan(ae.eigenvalues_))
+    assert np.array_equal(ae.transform(split.train.x), z)

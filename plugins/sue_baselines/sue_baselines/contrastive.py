@@ -16,16 +16,7 @@ from sue_framework.data import WeaklyPairedData, as_matrix
 from sue_framework.engine import resolve_device, to_numpy, to_tensor
 from sue_framework.errors import InputError, NotFittedError
 from sue_framework.interfaces import Method, check_modality
-
-
-def mlp(d_in: int, hidden: Sequence[int], d_out: int) -> nn.Sequential:
-    layers: list[nn.Module] = []
-    width = d_in
-    for h in hidden:
-        layers += [nn.Linear(width, int(h)), nn.ReLU()]
-        width = int(h)
-    layers.append(nn.Linear(width, d_out))
-    return nn.Sequential(*layers)
+from sue_framework.nn import load_module_state, mlp, module_state, seeded
 
 
 def clip_loss(zx: torch.Tensor, zy: torch.Tensor, log_scale: torch.Tensor) -> torch.Tensor:
@@ -68,10 +59,10 @@ class Contrastive(Method):
         self.progress = progress
 
     def _nets(self, dx: int, dy: int) -> tuple[nn.Module, nn.Module, nn.Parameter]:
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(0 if self.seed is None else self.seed)
-            fx = mlp(dx, self.hidden, self.out_dim)
-            fy = mlp(dy, self.hidden, self.out_dim)
+        fx, fy = seeded(
+            lambda: (mlp(dx, self.hidden, self.out_dim), mlp(dy, self.hidden, self.out_dim)),
+            self.seed,
+        )
         log_scale = nn.Parameter(torch.tensor(math.log(1.0 / self.temperature)))
         return fx, fy, log_scale
 
@@ -136,8 +127,8 @@ class Contrastive(Method):
             "std_y": self.std_y_,
         }
         state["log_scale"] = np.asarray([self.log_scale_])
-        for side, net in (("x", self.net_x_), ("y", self.net_y_)):
-            state.update({f"net_{side}.{k}": to_numpy(v) for k, v in net.state_dict().items()})
+        state.update(module_state(self.net_x_, "net_x"))
+        state.update(module_state(self.net_y_, "net_y"))
         return state
 
     def set_state(self, state: dict[str, np.ndarray]) -> None:
@@ -145,10 +136,6 @@ class Contrastive(Method):
         self.mean_y_, self.std_y_ = state["mean_y"], state["std_y"]
         self.log_scale_ = float(np.asarray(state["log_scale"]).ravel()[0])
         fx, fy, _ = self._nets(self.mean_x_.shape[0], self.mean_y_.shape[0])
-        for side, net in (("x", fx), ("y", fy)):
-            p = f"net_{side}."
-            net.load_state_dict(
-                {k[len(p) :]: torch.as_tensor(v) for k, v in state.items() if k.startswith(p)}
-            )
-        self.net_x_, self.net_y_ = fx.eval(), fy.eval()
+        self.net_x_ = load_module_state(fx, state, "net_x")
+        self.net_y_ = load_module_state(fy, state, "net_y")
         self.n_features_ = (self.mean_x_.shape[0], self.mean_y_.shape[0])

@@ -1,0 +1,60 @@
+"""PCA on one modality's rows, no pairs: the unsupervised reduction some baselines use."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from sue_framework.data import as_matrix
+from sue_framework.engine import resolve_device, to_numpy, to_tensor
+from sue_framework.errors import InputError
+from sue_framework.interfaces import SpectralSolver
+
+
+class PCA(SpectralSolver):
+    """Principal components from the d x d covariance (eigh), so memory is O(d^2), not O(n^2).
+
+    Registered as the solver ``pca``: the linear stand-in for the spectral embedding in ablations
+    and baselines; its `eigenvalues_` are the explained variances. Components are signed so that
+    each one's largest-magnitude loading is positive; with `whiten` each output coordinate has
+    unit variance on the fitting rows.
+    """
+
+    _state_keys = ("mean_", "components_", "scale_", "eigenvalues_")
+
+    def __init__(
+        self, n_components: int = 8, whiten: bool = True, device: str = "auto", seed: int | None = 0
+    ) -> None:
+        self.n_components = n_components
+        self.whiten = whiten
+        self.device = device
+        self.seed = seed  # PCA is deterministic; kept for the solver contract
+
+    def fit(self, X: np.ndarray) -> PCA:
+        X = as_matrix(X, "X")
+        if not 1 <= self.n_components <= X.shape[1]:
+            raise InputError(
+                f"PCA to {self.n_components} dims needs 1 <= n_components <= {X.shape[1]} features"
+            )
+        A = to_tensor(X, resolve_device(self.device), torch.float64)
+        mean = A.mean(0)
+        Ac = A - mean
+        vals, vecs = torch.linalg.eigh(Ac.T @ Ac / max(1, A.shape[0] - 1))
+        order = torch.argsort(vals, descending=True)[: self.n_components]
+        comps = vecs[:, order]
+        peak = comps.abs().argmax(0)
+        comps = comps * torch.sign(comps[peak, torch.arange(comps.shape[1])])[None, :]
+        var = vals[order].clamp(min=1e-12)
+        self.mean_ = to_numpy(mean)
+        self.components_ = to_numpy(comps)
+        self.scale_ = to_numpy(var.sqrt()) if self.whiten else np.ones(self.n_components)
+        self.eigenvalues_ = to_numpy(var)
+        self.embedding_ = self.transform(X)
+        return self
+
+    def transform(self, X: np.ndarray) -> np.ndarray:
+        self._check_fitted()
+        X = as_matrix(X, "X")
+        if X.shape[1] != self.mean_.shape[0]:
+            raise InputError(f"X has {X.shape[1]} features, PCA was fit on {self.mean_.shape[0]}")
+        return (((X - self.mean_) @ self.components_) / self.scale_).astype(np.float32)
