@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sue_framework.components.aligners import CCA, NoAligner, Procrustes
 from sue_framework.components.graphs import PaperKNNGraph
-from sue_framework.components.matchers import MMDResNet, NoMatcher
+from sue_framework.components.matchers import AdversarialMatcher, MMDResNet, NoMatcher
 from sue_framework.components.pca import PCA
 from sue_framework.components.spectral import ExactSpectral
 from sue_framework.hookspecs import hookimpl
@@ -22,4 +22,5 @@ def sue_register(registry) -> None:
     registry.register("aligner", "none", NoAligner)
     registry.register("matcher", "mmd", MMDResNet)
     registry.register("matcher", "none", NoMatcher)
+    registry.register("matcher", "adversarial", AdversarialMatcher)
     registry.register("method", "sue", SUE)
