@@ -112,27 +112,53 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_demo(args: argparse.Namespace) -> int:
-    from sue_framework.demo import format_table, plot_r10, run_demo, summarise
-
-    budgets = [int(v) for v in args.pairs.split(",")]
-    seeds = list(range(args.seeds))
+def _run_grid(config, out_dir: str, resume: bool) -> int:
     from tqdm.auto import tqdm
 
-    bar = tqdm(total=len(budgets) * len(seeds) * 3, desc="demo", unit="fit")
-    result = run_demo(budgets, seeds, device=args.device, on_cell=lambda row: bar.update(1))
-    bar.close()
-    summary = summarise(result.rows)
-    print(
-        "digits: left half (x) <-> right half (y); paper protocol, 400 test pairs, "
-        f"mean over {len(seeds)} seed(s); R@k in %, chance R@10 = 2.5"
+    from sue_framework.experiment import run_experiment, summarise, text_table, write_report
+
+    total = len(config.pairs) * len(config.unpaired) * len(config.seeds) * len(config.methods)
+    bar = tqdm(total=total, desc=config.name, unit="fit")
+    rows = run_experiment(
+        config, out_dir, resume=resume, on_cell=lambda row, skipped: bar.update(1)
     )
-    print(format_table(summary))
-    out = Path(args.out_dir)
-    png = plot_r10(summary, out / "demo_r10.png")
-    (out / "demo_results.json").write_text(json.dumps(result.rows, indent=1))
-    print(f"plot: {png}  rows: {out / 'demo_results.json'}  ({result.seconds:.0f} s)")
+    bar.close()
+    print(f"{config.name}: mean over {len(config.seeds)} seed(s); R@k in %")
+    print(text_table(summarise(rows)))
+    written = write_report(config, rows, out_dir)
+    print(
+        "wrote "
+        + ", ".join(str(p) for p in written.values())
+        + f", {Path(out_dir) / 'results.csv'}"
+    )
     return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from sue_framework.demo import demo_config
+
+    budgets = tuple(int(v) for v in args.pairs.split(","))
+    config = demo_config(pairs=budgets, seeds=tuple(range(args.seeds)), device=args.device)
+    print(
+        "digits: left half (x) <-> right half (y); paper protocol, 400 test pairs; "
+        "chance R@10 = 2.5 %",
+        file=sys.stderr,
+    )
+    return _run_grid(config, args.out_dir, resume=False)
+
+
+def cmd_experiment(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
+    from sue_framework.experiment import load_config, smoke
+
+    config = load_config(args.config)
+    if args.smoke:
+        config = smoke(config)
+    if args.device:
+        config = replace(config, device=args.device)
+    out_dir = args.out_dir or str(Path("experiments") / config.name)
+    return _run_grid(config, out_dir, resume=not args.restart)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -178,6 +204,14 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--y", required=True)
     e.add_argument("--task", default="retrieval")
     e.set_defaults(func=cmd_evaluate)
+
+    x = sub.add_parser("experiment", help="run a TOML experiment grid (resumable)")
+    x.add_argument("config", help="TOML config, see configs/")
+    x.add_argument("--out-dir", help="results folder (default experiments/NAME)")
+    x.add_argument("--smoke", action="store_true", help="one seed, first budgets, small data")
+    x.add_argument("--restart", action="store_true", help="ignore finished cells and start over")
+    x.add_argument("--device", help="override the config's device")
+    x.set_defaults(func=cmd_experiment)
 
     pl = sub.add_parser("plugins", help="list registered components and their providers")
     pl.set_defaults(func=cmd_plugins)

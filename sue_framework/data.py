@@ -165,3 +165,24 @@ def paper_split(
     pairs = np.stack([pos_x, pos_y], axis=1)
     train = WeaklyPairedData(x[rows_x], y[rows_y], pairs)
     return PairedSplit(train=train, x_test=x[test_idx], y_test=y[test_idx], test_index=test_idx)
+
+
+def limit_unpaired(data: WeaklyPairedData, n_unpaired: int, seed: int = 0) -> WeaklyPairedData:
+    """Keep every paired row and at most `n_unpaired` other rows of each modality (seeded).
+
+    This is the unpaired-budget axis of the paper's Fig. 5b: the pairs stay, the rest shrinks.
+    """
+    if n_unpaired < 0:
+        raise InputError(f"n_unpaired must be >= 0, got {n_unpaired}")
+    rng = np.random.default_rng(seed)
+    keep = []
+    for col, n in ((0, data.x.shape[0]), (1, data.y.shape[0])):
+        paired = data.pairs[:, col]
+        rest = np.setdiff1d(np.arange(n), paired)
+        extra = rng.permutation(rest)[: min(n_unpaired, rest.size)]
+        keep.append(np.sort(np.concatenate([paired, extra])))
+    remap = [np.full(n, -1) for n in (data.x.shape[0], data.y.shape[0])]
+    for r, k in zip(remap, keep, strict=True):
+        r[k] = np.arange(k.size)
+    pairs = np.stack([remap[0][data.pairs[:, 0]], remap[1][data.pairs[:, 1]]], axis=1)
+    return WeaklyPairedData(data.x[keep[0]], data.y[keep[1]], pairs)

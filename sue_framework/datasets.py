@@ -25,14 +25,16 @@ class TwoModalities:
     labels: np.ndarray  # (n,) cluster of each latent point
 
 
-def _random_map(z: np.ndarray, dim: int, width: int, distortion: float, rng) -> np.ndarray:
-    """A random two-layer tanh network; `distortion` scales the pre-activations (0 ~ linear)."""
+def _random_map(
+    z: np.ndarray, dim: int, width: int, distortion: float, act: np.ufunc, rng
+) -> np.ndarray:
+    """A random two-layer network act(d u) / d; `distortion` d -> 0 makes it linear."""
     q = z.shape[1]
     w1 = rng.normal(size=(q, width)) / np.sqrt(q)
     b1 = rng.normal(size=width) * 0.5
     w2 = rng.normal(size=(width, dim)) / np.sqrt(width)
     pre = z @ w1 + b1
-    h = np.tanh(distortion * pre) / distortion if distortion > 0 else pre
+    h = act(distortion * pre) / distortion if distortion > 0 else pre
     out = h @ w2
     return (out - out.mean(0)) / (out.std(0) + 1e-12)
 
@@ -45,7 +47,7 @@ def make_two_modalities(
     cluster_scale: float = 3.0,
     dim_x: int = 64,
     dim_y: int = 48,
-    distortion: float = 1.0,
+    distortion: float = 1.5,
     noise: float = 0.1,
     seed: int = 0,
 ) -> TwoModalities:
@@ -53,10 +55,12 @@ def make_two_modalities(
 
     Latent points are a mixture of `n_clusters` isotropic Gaussians whose centres are spread by
     `cluster_scale` (1 cluster or scale 0 gives no cluster structure). Each modality applies its
-    own random tanh network (different widths and weights; `distortion` sets how nonlinear) into
-    `dim_x` / `dim_y` standardised features, then adds Gaussian `noise` per feature. SUE should
-    win where the two views share the manifold's geometry and pairs are few; high noise or
-    distortion wipes that shared geometry out.
+    own random two-layer network into `dim_x` / `dim_y` standardised features, then adds Gaussian
+    `noise` per feature: x through tanh(d u) / d, y through sin(d u) / d with d = `distortion`.
+    Small d makes both maps nearly linear, so CCA on the raw features aligns them from few pairs.
+    Large d makes y's map fold (sin is not monotone): the linear correlation between the views
+    fades while each view's neighbourhoods still follow the latent geometry, the case SUE is built
+    for. High `noise` wipes out the shared geometry for every method.
     """
     if n < 2 or latent_dim < 1 or n_clusters < 1 or dim_x < 1 or dim_y < 1:
         raise InputError("n >= 2 and latent_dim, n_clusters, dim_x, dim_y >= 1 are required")
@@ -66,8 +70,8 @@ def make_two_modalities(
     centres = rng.normal(size=(n_clusters, latent_dim)) * cluster_scale
     labels = rng.integers(0, n_clusters, n)
     latent = centres[labels] + rng.normal(size=(n, latent_dim))
-    x = _random_map(latent, dim_x, 2 * dim_x, distortion, rng)
-    y = _random_map(latent, dim_y, 3 * dim_y, distortion, rng)
+    x = _random_map(latent, dim_x, 2 * dim_x, distortion, np.tanh, rng)
+    y = _random_map(latent, dim_y, 3 * dim_y, distortion, np.sin, rng)
     x = x + noise * rng.normal(size=x.shape)
     y = y + noise * rng.normal(size=y.shape)
     return TwoModalities(x.astype(np.float32), y.astype(np.float32), latent, labels)

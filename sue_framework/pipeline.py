@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import inspect
 import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sklearn.base import clone
 
 from sue_framework.data import WeaklyPairedData, as_matrix
 from sue_framework.engine import resolve_device, seed_everything
@@ -57,37 +55,15 @@ class SUE(Method):
         self.verbose = verbose
 
     # -- building stages ---------------------------------------------------------------------------
-    def _stage(self, kind: str, spec: Any, params: dict | None, defaults: dict[str, Any]):
-        if isinstance(spec, str):
-            factory = registry.get(kind, spec)
-            accepted = inspect.signature(factory).parameters
-            unknown = sorted(set(params or {}) - set(accepted))
-            if unknown and not any(p.kind is p.VAR_KEYWORD for p in accepted.values()):
-                raise InputError(
-                    f"{kind} {spec!r} takes no parameter(s) {', '.join(unknown)}; "
-                    f"it takes: {', '.join(accepted) or 'none'}"
-                )
-            obj = factory(**(params or {}))
-        else:
-            if params:
-                raise InputError(
-                    f"{kind}_params applies to a {kind} given by name, not an instance"
-                )
-            obj = clone(spec)
-        own = obj.get_params(deep=False)
-        given = set(params or {}) if isinstance(spec, str) else set()
-        obj.set_params(**{k: v for k, v in defaults.items() if k in own and k not in given})
-        return obj
-
     def _build(self) -> tuple[Any, Any, Any, Any]:
         common = {"seed": self.seed, "device": self.device}
         solver_defaults = {**common, "n_components": self.se_dim}
-        sx = self._stage("solver", self.solver, self.solver_params, solver_defaults)
-        sy = self._stage("solver", self.solver, self.solver_params, solver_defaults)
-        al = self._stage(
+        sx = registry.build("solver", self.solver, self.solver_params, solver_defaults)
+        sy = registry.build("solver", self.solver, self.solver_params, solver_defaults)
+        al = registry.build(
             "aligner", self.aligner, self.aligner_params, {**common, "n_components": self.out_dim}
         )
-        mt = self._stage(
+        mt = registry.build(
             "matcher", self.matcher, self.matcher_params, {**common, "progress": self.verbose}
         )
         return sx, sy, al, mt

@@ -99,11 +99,45 @@ class Registry:
                     return kind, name
         return None
 
-    def create(self, kind: str, spec: Any, **params: Any) -> Any:
-        """Instantiate `spec` if it is a name; return it unchanged if it is already a component."""
+    def build(
+        self,
+        kind: str,
+        spec: Any,
+        params: dict | None = None,
+        defaults: dict[str, Any] | None = None,
+    ) -> Any:
+        """A fresh component from a registered name (with `params`) or a clone of an instance.
+
+        `defaults` (a pipeline's policy: dimensions, seed, device) are set on every parameter
+        of that name the component has, except those a named component's `params` set.
+        Unknown `params` raise an InputError that lists the accepted ones.
+        """
+        import inspect
+
+        from sklearn.base import clone
+
+        from sue_framework.errors import InputError
+
+        params = dict(params or {})
         if isinstance(spec, str):
-            return self.get(kind, spec)(**params)
-        return spec
+            factory = self.get(kind, spec)
+            accepted = inspect.signature(factory).parameters
+            unknown = sorted(set(params) - set(accepted))
+            if unknown and not any(p.kind is p.VAR_KEYWORD for p in accepted.values()):
+                raise InputError(
+                    f"{kind} {spec!r} takes no parameter(s) {', '.join(unknown)}; "
+                    f"it takes: {', '.join(accepted) or 'none'}"
+                )
+            obj = factory(**params)
+        else:
+            if params:
+                raise InputError(f"{kind} params apply to a {kind} given by name, not an instance")
+            obj = clone(spec)
+        own = obj.get_params(deep=False)
+        obj.set_params(
+            **{k: v for k, v in (defaults or {}).items() if k in own and k not in params}
+        )
+        return obj
 
     # -- loading ---------------------------------------------------------------------------------
     @property

@@ -83,3 +83,15 @@ def test_paper_split_pairs_always_true_partners(n, m, seed, drop):
     x = np.arange(n, dtype=float)[:, None]
     s = paper_split(x, x * 2, n_pairs=m, n_test=10, drop_fraction=drop, seed=seed)
     assert np.array_equal(s.train.x_paired * 2, s.train.y_paired)
+
+
+def test_limit_unpaired_keeps_pairs_and_caps_the_rest():
+    from sue_framework.data import limit_unpaired
+
+    n = 500
+    x = np.arange(n, dtype=float)[:, None]
+    s = paper_split(x, -x, n_pairs=30, n_test=100, seed=0)
+    small = limit_unpaired(s.train, 50, seed=1)
+    assert small.x.shape[0] == small.y.shape[0] == 80 and small.n_pairs == 30
+    assert np.array_equal(small.x_paired, -small.y_paired)
+    assert limit_unpaired(s.train, 10**6).x.shape[0] == s.train.x.shape[0]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sue_framework.components.aligners import CCA, NoAligner, Procrustes
+from sue_framework.components.features import ConcatSolver, IdentitySolver
 from sue_framework.components.graphs import PaperKNNGraph
 from sue_framework.components.matchers import AdversarialMatcher, MMDResNet, NoMatcher
 from sue_framework.components.pca import PCA
@@ -13,10 +14,13 @@ from sue_framework.hookspecs import hookimpl
 @hookimpl
 def sue_register(registry) -> None:
     from sue_framework.pipeline import SUE
+    from sue_framework.sue_select import SUESelect
 
     registry.register("graph", "paper_knn", PaperKNNGraph)
     registry.register("solver", "exact", ExactSpectral)
     registry.register("solver", "pca", PCA)
+    registry.register("solver", "identity", IdentitySolver)
+    registry.register("solver", "concat", ConcatSolver)
     registry.register("aligner", "cca", CCA)
     registry.register("aligner", "procrustes", Procrustes)
     registry.register("aligner", "none", NoAligner)
@@ -24,3 +28,4 @@ def sue_register(registry) -> None:
     registry.register("matcher", "none", NoMatcher)
     registry.register("matcher", "adversarial", AdversarialMatcher)
     registry.register("method", "sue", SUE)
+    registry.register("method", "sue_select", SUESelect)

@@ -73,18 +73,9 @@ class ExactSpectral(SpectralSolver):
         self.device = device
 
     def _make_graph(self) -> GraphBuilder:
-        from sklearn.base import clone
-
         from sue_framework.registry import registry
 
-        if isinstance(self.graph, str):
-            params = dict(self.graph_params or {})
-            graph = registry.get("graph", self.graph)(**params)
-        else:
-            params, graph = {}, clone(self.graph)
-        if "device" in graph.get_params(deep=False) and "device" not in params:
-            graph.set_params(device=self.device)
-        return graph
+        return registry.build("graph", self.graph, self.graph_params, {"device": self.device})
 
     def fit(self, X: np.ndarray) -> ExactSpectral:
         X = as_matrix(X, "X")

@@ -1,0 +1,117 @@
+"""Non-spectral feature stages of kind "solver": the raw features themselves, and concatenations.
+
+They let ablations and hybrids swap the first stage by name: ``SUE(solver="identity")`` aligns
+the raw features; ``SUE(solver="concat", solver_params={"parts": ["exact", "identity"]})``
+aligns spectral and raw features side by side.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from sue_framework.data import as_matrix
+from sue_framework.errors import InputError
+from sue_framework.interfaces import SpectralSolver
+
+
+class IdentitySolver(SpectralSolver):
+    """The raw features, unchanged (`n_components` is accepted for the solver contract, unused)."""
+
+    _state_keys = ("n_features_", "eigenvalues_")
+
+    def __init__(self, n_components: int = 0, seed: int | None = 0, device: str = "auto") -> None:
+        self.n_components = n_components
+        self.seed = seed
+        self.device = device
+
+    def fit(self, X: np.ndarray) -> IdentitySolver:
+        X = as_matrix(X, "X")
+        self.n_features_ = np.asarray(X.shape[1])
+        self.eigenvalues_ = np.full(X.shape[1], np.nan)
+        self.embedding_ = X.astype(np.float32)
+        return self
+
+    def transform(self, X: np.ndarray) -> np.ndarray:
+        self._check_fitted()
+        X = as_matrix(X, "X")
+        if X.shape[1] != int(self.n_features_):
+            raise InputError(f"X has {X.shape[1]} features, expected {int(self.n_features_)}")
+        return X.astype(np.float32)
+
+
+class ConcatSolver(SpectralSolver):
+    """Side-by-side outputs of several solvers, each column standardised on the training rows.
+
+    `n_components`, `seed` and `device` are passed to every part that takes them (unless its
+    entry in `parts_params` sets them). Standardising puts the parts on one scale, so that a
+    shrinkage aligner treats them evenly.
+    """
+
+    def __init__(
+        self,
+        parts: Sequence[Any] = ("exact", "identity"),
+        parts_params: Sequence[dict | None] | None = None,
+        n_components: int = 10,
+        seed: int | None = 0,
+        device: str = "auto",
+    ) -> None:
+        self.parts = parts
+        self.parts_params = parts_params
+        self.n_components = n_components
+        self.seed = seed
+        self.device = device
+
+    def _make_parts(self) -> list[SpectralSolver]:
+        from sue_framework.registry import registry
+
+        params = list(self.parts_params or [None] * len(self.parts))
+        if len(params) != len(self.parts):
+            raise InputError("parts_params must have one entry (or None) per part")
+        defaults = {"n_components": self.n_components, "seed": self.seed, "device": self.device}
+        out = [
+            registry.build("solver", spec, p, defaults)
+            for spec, p in zip(self.parts, params, strict=True)
+        ]
+        if not out:
+            raise InputError("ConcatSolver needs at least one part")
+        return out
+
+    def fit(self, X: np.ndarray) -> ConcatSolver:
+        X = as_matrix(X, "X")
+        parts = self._make_parts()
+        raw = np.hstack([p.fit_transform(X) for p in parts]).astype(np.float64)
+        self.mean_, self.std_ = raw.mean(0), raw.std(0) + 1e-12
+        self.parts_ = parts
+        self.eigenvalues_ = np.concatenate([np.asarray(p.eigenvalues_, dtype=float) for p in parts])
+        self.embedding_ = ((raw - self.mean_) / self.std_).astype(np.float32)
+        return self
+
+    def transform(self, X: np.ndarray) -> np.ndarray:
+        self._check_fitted()
+        raw = np.hstack([p.transform(X) for p in self.parts_]).astype(np.float64)
+        return ((raw - self.mean_) / self.std_).astype(np.float32)
+
+    def is_fitted(self) -> bool:
+        return hasattr(self, "parts_")
+
+    def get_state(self) -> dict[str, np.ndarray]:
+        self._check_fitted()
+        state = {"mean_": self.mean_, "std_": self.std_, "eigenvalues_": self.eigenvalues_}
+        for i, p in enumerate(self.parts_):
+            state.update({f"part{i}.{k}": v for k, v in p.get_state().items()})
+        return state
+
+    def set_state(self, state: dict[str, np.ndarray]) -> None:
+        self.mean_, self.std_, self.eigenvalues_ = (
+            state["mean_"],
+            state["std_"],
+            state["eigenvalues_"],
+        )
+        parts = self._make_parts()
+        for i, p in enumerate(parts):
+            prefix = f"part{i}."
+            p.set_state({k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)})
+        self.parts_ = parts

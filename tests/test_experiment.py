@@ -1,0 +1,115 @@
+from pathlib import Path
+
+import pytest
+
+from sue_framework import InputError
+from sue_framework.experiment import (
+    ExperimentConfig,
+    MethodSpec,
+    load_config,
+    markdown_table,
+    read_results,
+    relative_improvement,
+    run_experiment,
+    smoke,
+    summarise,
+    write_report,
+)
+
+CONFIGS = sorted((Path(__file__).resolve().parents[1] / "configs").glob("*.toml"))
+
+
+def tiny(**kw) -> ExperimentConfig:
+    base = dict(
+        name="tiny",
+        dataset="synthetic",
+        dataset_params={"n": 700, "dim_x": 10, "dim_y": 8},
+        n_test=100,
+        methods=(MethodSpec("CCA", "cca_raw", {"out_dim": 4}), MethodSpec("ASIF", "asif")),
+        pairs=(20, 40),
+        seeds=(0, 1),
+        baseline="ASIF",
+        device="cpu",
+    )
+    return ExperimentConfig(**{**base, **kw})
+
+
+def test_grid_rows_resume_and_report(tmp_path):
+    cfg = tiny()
+    calls = []
+    rows = run_experiment(cfg, tmp_path, on_cell=lambda row, skipped: calls.append(skipped))
+    assert len(rows) == 8 and calls == [False] * 8
+    again = run_experiment(cfg, tmp_path, on_cell=lambda row, skipped: calls.append(skipped))
+    assert calls[8:] == [True] * 8 and len(again) == 8  # resumed: nothing refit
+    assert len(read_results(tmp_path / "results.csv")) == 8
+    written = write_report(cfg, again, tmp_path)
+    assert {"table", "pairs"} <= set(written) and "Imp." in written["table"].read_text()
+
+
+def test_interrupted_run_resumes_where_it_stopped(tmp_path):
+    cfg = tiny(seeds=(0,))
+    run_experiment(tiny(seeds=(0,), pairs=(20,)), tmp_path)  # as if stopped after the first budget
+    fresh = []
+    run_experiment(
+        cfg, tmp_path, on_cell=lambda row, skipped: fresh.append((row["n_pairs"], skipped))
+    )
+    assert fresh == [(20, True), (20, True), (40, False), (40, False)]
+
+
+def test_unpaired_axis_and_its_plot(tmp_path):
+    cfg = tiny(pairs=(20,), seeds=(0,), unpaired=(50, 200, "all"))
+    rows = run_experiment(cfg, tmp_path)
+    assert sorted({r["n_unpaired_x"] for r in rows}) == [50, 200, rows[-1]["n_unpaired_x"]]
+    assert "unpaired_p20" in write_report(cfg, rows, tmp_path)
+
+
+def test_summary_statistics_and_improvement():
+    rows = [
+        {
+            "method": "A",
+            "n_pairs": 5,
+            "unpaired_budget": "all",
+            "seed": s,
+            "n_unpaired_x": 10,
+            "fit_seconds": 1.0,
+            **{k: v for k in ("x2y_R@1", "x2y_R@5", "x2y_R@10", "y2x_R@1", "y2x_R@5", "y2x_R@10")},
+        }
+        for s, v in ((0, 10.0), (1, 20.0))
+    ]
+    base = [dict(r, method="B", **{k: 10.0 for k in r if "@" in k}) for r in rows]
+    summary = summarise(rows + base)
+    a = next(s for s in summary if s["method"] == "A")
+    assert a["x2y_R@10"] == 15.0 and a["x2y_R@10_std"] == pytest.approx(7.0710678)
+    assert relative_improvement(a, next(s for s in summary if s["method"] == "B")) == pytest.approx(
+        50.0
+    )
+    assert "+50.0%" in markdown_table(summary, "B")
+
+
+def test_bad_configs_are_named(tmp_path):
+    p = tmp_path / "bad.toml"
+    p.write_text('pairs = [10]\nfoo = 1\n[[methods]]\nname = "sue"\n')
+    with pytest.raises(InputError, match="unknown key"):
+        load_config(p)
+    p.write_text("pairs = [10]\n")
+    with pytest.raises(InputError, match="at least one"):
+        load_config(p)
+    p.write_text('pairs = [10]\nbaseline = "X"\n[[methods]]\nname = "sue"\n')
+    with pytest.raises(InputError, match="baseline"):
+        load_config(p)
+    p.write_text("pairs = [10\n")
+    with pytest.raises(InputError, match="not valid TOML"):
+        load_config(p)
+
+
+@pytest.mark.parametrize("path", CONFIGS, ids=[p.stem for p in CONFIGS])
+def test_shipped_config_runs_at_smoke_size(path, tmp_path):
+    cfg = smoke(load_config(path))
+    rows = run_experiment(cfg, tmp_path)
+    assert len(rows) == len(cfg.methods)
+    assert all(0 <= r["x2y_R@10"] <= 100 for r in rows)
+    assert write_report(cfg, rows, tmp_path)["table"].is_file()
+
+
+def test_configs_are_shipped():
+    assert len(CONFIGS) >= 6

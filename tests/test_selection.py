@@ -1,0 +1,63 @@
+import numpy as np
+import pytest
+
+from sue_framework import InputError, paper_split, registry
+from sue_framework.components.aligners import CCA
+from sue_framework.io import load_method, save_method
+from sue_framework.selection import pair_cv_scores
+from tests.conftest import two_view_blobs
+
+
+def test_cv_scores_separate_informative_from_random_features():
+    rng = np.random.default_rng(0)
+    z = rng.normal(size=(400, 10))  # shared latent; each view adds its own 3 noise dims
+    fx = np.hstack([z, rng.normal(size=(400, 3))]) @ rng.normal(size=(13, 13))
+    fy = np.hstack([z, rng.normal(size=(400, 3))]) @ rng.normal(size=(13, 13))
+    pairs = np.stack([np.arange(100), np.arange(100)], axis=1)
+    good = pair_cv_scores(fx, fy, pairs, lambda d: CCA(d, device="cpu"), out_dim=10)
+    bad = pair_cv_scores(fx, rng.permutation(fy), pairs, lambda d: CCA(d, device="cpu"), out_dim=10)
+    assert good.shape == (200,) and np.all((good > 0) & (good <= 1))
+    assert good.mean() > 0.3 and bad.mean() < 0.05
+
+
+@pytest.fixture(scope="module")
+def split():
+    x, y, _ = two_view_blobs(600, seed=6)
+    return paper_split(x, y, n_pairs=60, n_test=100, seed=0)
+
+
+SMALL = {
+    "se_dim": 6,
+    "out_dim": 4,
+    "solver_params": {"graph_params": {"n_neighbors": 10}},
+    "matcher_params": {"epochs": 3, "batch_size": 64},
+    "device": "cpu",
+}
+
+
+def test_sue_select_picks_by_cv_and_round_trips(split, tmp_path):
+    m = registry.get("method", "sue_select")(**SMALL).fit(split.train)
+    assert set(m.cv_scores_) == {"se", "se+raw", "raw"} and m.choice_ in m.cv_scores_
+    best = max(m.cv_scores_.values())
+    assert m.cv_scores_[m.choice_] <= best  # the 1-SE rule may prefer an earlier candidate
+    z = m.transform(split.y_test, "y")
+    assert np.array_equal(
+        load_method(save_method(m, tmp_path / "s.sue")).transform(split.y_test, "y"), z
+    )
+
+
+def test_sue_select_with_few_pairs_keeps_the_first_candidate(split):
+    from sue_framework import WeaklyPairedData
+
+    few = WeaklyPairedData(split.train.x, split.train.y, split.train.pairs[:9])
+    m = registry.get("method", "sue_select")(**SMALL).fit(few)
+    assert m.choice_ == "se" and m.cv_scores_ == {}
+    with pytest.raises(InputError, match="unknown candidate"):
+        registry.get("method", "sue_select")(candidates=("pixels",)).fit(few)
+
+
+def test_registry_build_applies_policy_and_checks_params():
+    solver = registry.build("solver", "exact", {"n_components": 3}, {"n_components": 9, "seed": 4})
+    assert solver.n_components == 3 and solver.seed == 4
+    with pytest.raises(InputError, match="takes no parameter.*bogus"):
+        registry.build("aligner", "cca", {"bogus": 1})
