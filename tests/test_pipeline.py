@@ -88,3 +88,12 @@ def test_ablation_stages_by_name(split, small_sue_params, tmp_path):
     assert np.array_equal(se["aligned"], se["se"][:, :4])
     again = SUE.load(no_mmd.save(tmp_path / "no_mmd.sue"))
     assert np.array_equal(again.transform(split.y_test, "y"), no_mmd.transform(split.y_test, "y"))
+
+
+def test_matcher_can_move_x_instead_of_y(split, small_sue_params):
+    params = {**small_sue_params, "matcher_params": {"epochs": 3, "batch_size": 64, "moving": "x"}}
+    m = SUE(**params).fit(split.train)
+    assert m.moving_ == "x"
+    sx, sy = m.stage_outputs(split.x_test, "x"), m.stage_outputs(split.y_test, "y")
+    assert np.array_equal(sy["aligned"], sy["universal"])  # y stays put
+    assert not np.array_equal(sx["aligned"], sx["universal"])  # x is moved

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from sue_framework.components.aligners import CCA, NoAligner, Procrustes
 from sue_framework.components.features import ConcatSolver, IdentitySolver
-from sue_framework.components.graphs import PaperKNNGraph
+from sue_framework.components.graphs import (
+    GaussianKNNGraph,
+    LaplaceKNNGraph,
+    PaperKNNGraph,
+    SelfTuningKNNGraph,
+)
 from sue_framework.components.matchers import AdversarialMatcher, MMDResNet, NoMatcher
 from sue_framework.components.pca import PCA
 from sue_framework.components.spectral import ExactSpectral
@@ -17,6 +22,9 @@ def sue_register(registry) -> None:
     from sue_framework.sue_select import SUESelect
 
     registry.register("graph", "paper_knn", PaperKNNGraph)
+    registry.register("graph", "gaussian_knn", GaussianKNNGraph)
+    registry.register("graph", "laplace_knn", LaplaceKNNGraph)
+    registry.register("graph", "self_tuning_knn", SelfTuningKNNGraph)
     registry.register("solver", "exact", ExactSpectral)
     registry.register("solver", "pca", PCA)
     registry.register("solver", "identity", IdentitySolver)

@@ -1,8 +1,15 @@
-"""Affinity graphs on a kNN graph. Sparse (n x k entries), symmetric, never n x n dense."""
+"""Affinity graphs on a kNN graph. Sparse (n x k entries), symmetric, never n x n dense.
+
+Every kernel shares one builder (`KNNGraph`): kNN search, symmetrisation W <- (W + W^T) / 2,
+warnings for disconnected graphs and duplicate rows, and the out-of-sample affinities that the
+Nystrom extension needs. A kernel only says which per-node scales it keeps and how an edge
+weight follows from a distance and the scales of its two ends.
+"""
 
 from __future__ import annotations
 
 import warnings
+from abc import abstractmethod
 
 import numpy as np
 import scipy.sparse as sp
@@ -24,30 +31,31 @@ def paper_kernel(dist: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     w_ij = exp(-(d_ij - rho_i)^2 / sigma_i^2). Returns (weights, rho, sigma).
     """
     rho = dist[:, 0].astype(np.float64)
-    sigma = np.median(dist, axis=1).astype(np.float64)
-    sigma = np.maximum(sigma, _EPS)  # all k neighbours are duplicates of the row
+    sigma = np.maximum(np.median(dist, axis=1).astype(np.float64), _EPS)
     w = np.exp(-(((dist - rho[:, None]) / sigma[:, None]) ** 2))
     return w, rho, sigma
 
 
-class PaperKNNGraph(GraphBuilder):
-    """kNN graph with the paper's kernel (App. D.5), symmetrised as W <- (W + W^T) / 2.
+class KNNGraph(GraphBuilder):
+    """Shared kNN graph machinery. Subclasses set `_node_scales` and `_edge_weights`."""
 
-    Parameters
-    ----------
-    n_neighbors : k of the kNN graph; 100 as in the paper (App. D.8), clamped to n - 1.
-    metric : "cosine" (the paper's choice for encoder outputs) or "euclidean".
-    device : where the kNN search runs ("auto" picks CUDA when present).
-    """
+    _state_keys = ("train_", "scales_", "radius_")
 
-    _state_keys = ("train_", "rho_", "sigma_", "radius_")
+    n_neighbors: int
+    metric: str
+    device: str
 
-    def __init__(
-        self, n_neighbors: int = 100, metric: str = "cosine", device: str = "auto"
-    ) -> None:
-        self.n_neighbors = n_neighbors
-        self.metric = metric
-        self.device = device
+    @abstractmethod
+    def _node_scales(self, dist: np.ndarray) -> np.ndarray:
+        """(rows, s) scales from each row's ascending kNN distances (rows, k)."""
+
+    @abstractmethod
+    def _edge_weights(self, dist: np.ndarray, src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+        """Weights of edges src -> dst at `dist` (rows, k); src (rows, 1, s), dst (rows, k, s)."""
+
+    def _query_scales(self, dist: np.ndarray) -> np.ndarray:
+        """Scales of out-of-sample rows; kernels with a global scale reuse the training one."""
+        return self._node_scales(dist)
 
     def _k(self, n: int) -> int:
         if self.n_neighbors < 1:
@@ -59,7 +67,7 @@ class PaperKNNGraph(GraphBuilder):
             )
         return min(self.n_neighbors, n - 1)
 
-    def fit(self, X: np.ndarray) -> PaperKNNGraph:
+    def fit(self, X: np.ndarray) -> KNNGraph:
         X = as_matrix(X, "X")
         if self.metric not in METRICS:
             raise InputError(f"metric must be one of {METRICS}, got {self.metric!r}")
@@ -67,9 +75,19 @@ class PaperKNNGraph(GraphBuilder):
         if n < 2:
             raise InputError("a graph needs at least 2 rows")
         k = self._k(n)
-        dev = resolve_device(self.device)
-        dist, idx = exact_knn(X, X, k, metric=self.metric, exclude_self=True, device=dev)
-        w, rho, sigma = paper_kernel(dist)
+        dist, idx = exact_knn(
+            X, X, k, metric=self.metric, exclude_self=True, device=resolve_device(self.device)
+        )
+        dupes = int(np.sum(dist[:, -1] <= _EPS))
+        if dupes:
+            warnings.warn(
+                f"{dupes} row(s) have only exact duplicates among their {k} neighbours; their "
+                "kernel scale was floored at 1e-12, which makes them a tight clique. Deduplicate "
+                "the data or raise n_neighbors.",
+                stacklevel=2,
+            )
+        scales = self._node_scales(dist)
+        w = self._edge_weights(dist, scales[:, None, :], scales[idx])
         rows = np.repeat(np.arange(n), k)
         W = sp.csr_matrix((w.ravel(), (rows, idx.ravel())), shape=(n, n))
         self.affinity_ = ((W + W.T) * 0.5).tocsr()
@@ -83,17 +101,16 @@ class PaperKNNGraph(GraphBuilder):
                 stacklevel=2,
             )
         self.train_ = X.astype(np.float32)
-        self.rho_, self.sigma_ = rho, sigma
+        self.scales_ = scales
         self.radius_ = dist[:, -1].astype(np.float64)
         return self
 
     def query(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Out-of-sample affinities: the row's own kernel averaged with the training nodes' kernels.
+        """Out-of-sample affinities, mirroring the symmetrised training graph.
 
-        w(q, j) = (w_out + w_in) / 2, where w_out uses the query's rho/sigma over its k neighbours
-        and w_in = exp(-(d - rho_j)^2 / sigma_j^2) when q would fall inside j's k-neighbourhood.
-        This mirrors the symmetrised training graph; in-edges from nodes outside the query's own
-        k-neighbourhood are not searched.
+        w(q, j) = (w_out + w_in) / 2: w_out is the kernel from q (its own scales, from its k
+        neighbours), w_in the kernel from node j where q falls inside j's k-neighbourhood.
+        In-edges from nodes outside q's own k nearest are not searched.
         """
         self._check_fitted()
         X = as_matrix(X, "X")
@@ -105,9 +122,103 @@ class PaperKNNGraph(GraphBuilder):
         dist, idx = exact_knn(
             X, self.train_, k, metric=self.metric, device=resolve_device(self.device)
         )
-        w_out, _, _ = paper_kernel(dist)
-        rho_j, sig_j, rad_j = self.rho_[idx], self.sigma_[idx], self.radius_[idx]
-        w_in = np.where(dist <= rad_j, np.exp(-(((dist - rho_j) / sig_j) ** 2)), 0.0)
-        weights = 0.5 * (w_out + w_in)
-        match = np.where(dist[:, 0] <= 1e-6, idx[:, 0], -1)
-        return idx, weights, match
+        q_scales = self._query_scales(dist)
+        node = self.scales_[idx]
+        w_out = self._edge_weights(dist, q_scales[:, None, :], node)
+        w_in_all = self._edge_weights(dist, node, np.broadcast_to(q_scales[:, None, :], node.shape))
+        w_in = np.where(dist <= self.radius_[idx], w_in_all, 0.0)
+        same = np.all(X.astype(np.float32) == self.train_[idx[:, 0]], axis=1)  # exact duplicates
+        match = np.where(same, idx[:, 0], -1)
+        return idx, 0.5 * (w_out + w_in), match
+
+
+class PaperKNNGraph(KNNGraph):
+    """kNN graph with the paper's kernel (App. D.5): exp(-(d_ij - rho_i)^2 / sigma_i^2).
+
+    Parameters
+    ----------
+    n_neighbors : k of the kNN graph; 100 as in the paper (App. D.8), clamped to n - 1.
+    metric : "cosine" (the paper's choice for encoder outputs) or "euclidean".
+    device : where the kNN search runs ("auto" picks CUDA when present).
+    """
+
+    def __init__(
+        self, n_neighbors: int = 100, metric: str = "cosine", device: str = "auto"
+    ) -> None:
+        self.n_neighbors = n_neighbors
+        self.metric = metric
+        self.device = device
+
+    def _node_scales(self, dist: np.ndarray) -> np.ndarray:
+        _, rho, sigma = paper_kernel(dist)
+        return np.stack([rho, sigma], axis=1)
+
+    def _edge_weights(self, dist, src, dst):
+        return np.exp(-(((dist - src[..., 0]) / src[..., 1]) ** 2))
+
+
+class GaussianKNNGraph(KNNGraph):
+    """SpectralNet's kernel: exp(-d^2 / sigma^2) with one global sigma, the median over rows of
+    the distance to the `scale_neighbor`-th neighbour (SpectralNet uses the 14th, with k = 30)."""
+
+    def __init__(
+        self,
+        n_neighbors: int = 30,
+        scale_neighbor: int = 14,
+        metric: str = "euclidean",
+        device: str = "auto",
+    ) -> None:
+        self.n_neighbors = n_neighbors
+        self.scale_neighbor = scale_neighbor
+        self.metric = metric
+        self.device = device
+
+    def _node_scales(self, dist: np.ndarray) -> np.ndarray:
+        j = min(self.scale_neighbor, dist.shape[1]) - 1
+        sigma = max(float(np.median(dist[:, j])), _EPS)
+        return np.full((dist.shape[0], 1), sigma)
+
+    def _query_scales(self, dist: np.ndarray) -> np.ndarray:
+        return np.full((dist.shape[0], 1), float(self.scales_[0, 0]))
+
+    def _edge_weights(self, dist, src, dst):
+        return np.exp(-((dist / src[..., 0]) ** 2))
+
+
+class LaplaceKNNGraph(KNNGraph):
+    """Local-scale Laplace kernel exp(-d_ij / sigma_i), sigma_i = mean distance to i's kNN."""
+
+    def __init__(self, n_neighbors: int = 30, metric: str = "cosine", device: str = "auto") -> None:
+        self.n_neighbors = n_neighbors
+        self.metric = metric
+        self.device = device
+
+    def _node_scales(self, dist: np.ndarray) -> np.ndarray:
+        return np.maximum(dist.mean(axis=1, dtype=np.float64), _EPS)[:, None]
+
+    def _edge_weights(self, dist, src, dst):
+        return np.exp(-dist / src[..., 0])
+
+
+class SelfTuningKNNGraph(KNNGraph):
+    """Self-tuning Gaussian (Zelnik-Manor and Perona, 2004): exp(-d_ij^2 / (sigma_i sigma_j)),
+    sigma_i = distance to i's `scale_neighbor`-th neighbour (7 in the original)."""
+
+    def __init__(
+        self,
+        n_neighbors: int = 30,
+        scale_neighbor: int = 7,
+        metric: str = "euclidean",
+        device: str = "auto",
+    ) -> None:
+        self.n_neighbors = n_neighbors
+        self.scale_neighbor = scale_neighbor
+        self.metric = metric
+        self.device = device
+
+    def _node_scales(self, dist: np.ndarray) -> np.ndarray:
+        j = min(self.scale_neighbor, dist.shape[1]) - 1
+        return np.maximum(dist[:, j].astype(np.float64), _EPS)[:, None]
+
+    def _edge_weights(self, dist, src, dst):
+        return np.exp(-(dist**2) / (src[..., 0] * dst[..., 0]))

@@ -49,3 +49,41 @@ def test_query_of_training_rows_flags_exact_matches(blobs):
     assert idx.shape == w.shape == (10, 8) and np.all(w > 0)
     _, _, match_new = g.query(x[:10] + 0.3)
     assert np.all(match_new == -1)
+
+
+def _dense_kernel_reference(x, k, weight):
+    """Euclidean kNN written out densely; weight(d_row, i, d_all) gives row i's k edge weights."""
+    d = np.linalg.norm(x[:, None] - x[None], axis=2)
+    np.fill_diagonal(d, np.inf)
+    nb = np.argsort(d, axis=1)[:, :k]
+    knn_d = np.take_along_axis(d, nb, 1)
+    W = np.zeros_like(d)
+    for i in range(len(x)):
+        W[i, nb[i]] = weight(knn_d, i, nb[i])
+    return (W + W.T) / 2
+
+
+@pytest.mark.parametrize("name", ["gaussian_knn", "laplace_knn", "self_tuning_knn"])
+def test_other_kernels_match_dense_references(blobs, name):
+    from sue_framework import registry
+
+    x = blobs[0][:100].astype(np.float64)
+    g = registry.get("graph", name)(n_neighbors=8, metric="euclidean", device="cpu").fit(x)
+    if name == "gaussian_knn":
+        sig = lambda kd: np.median(kd[:, 7])  # noqa: E731 - scale_neighbor 14 clamps to k = 8
+        ref = _dense_kernel_reference(x, 8, lambda kd, i, nb: np.exp(-((kd[i] / sig(kd)) ** 2)))
+    elif name == "laplace_knn":
+        ref = _dense_kernel_reference(x, 8, lambda kd, i, nb: np.exp(-kd[i] / kd[i].mean()))
+    else:
+        ref = _dense_kernel_reference(
+            x, 8, lambda kd, i, nb: np.exp(-(kd[i] ** 2) / (kd[i, 6] * kd[nb, 6]))
+        )
+    assert np.allclose(g.affinity_.toarray(), ref, atol=1e-4)
+    idx, w, match = g.query(x[:5])
+    assert np.array_equal(match, np.arange(5)) and np.all(w >= 0)
+
+
+def test_duplicate_rows_warn():
+    x = np.vstack([np.ones((6, 3)), np.random.default_rng(0).normal(size=(30, 3))])
+    with pytest.warns(UserWarning, match="duplicates"):
+        PaperKNNGraph(n_neighbors=4, metric="euclidean", device="cpu").fit(x)
