@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from sue_framework.components.linalg import inv_sqrt
 from sue_framework.data import as_matrix
 from sue_framework.engine import resolve_device, to_numpy, to_tensor
 from sue_framework.errors import InputError
@@ -30,12 +31,6 @@ def _centred(a: np.ndarray, device: str) -> tuple[torch.Tensor, torch.Tensor]:
     A = to_tensor(a, resolve_device(device), torch.float64)
     mean = A.mean(0)
     return A - mean, mean
-
-
-def _inv_sqrt(C: torch.Tensor) -> torch.Tensor:
-    vals, vecs = torch.linalg.eigh(C)
-    vals = vals.clamp(min=float(vals.max()) * 1e-12)
-    return (vecs * vals.rsqrt()[None, :]) @ vecs.T
 
 
 class CCA(Aligner):
@@ -92,7 +87,7 @@ class CCA(Aligner):
         Caa, self.shrinkage_x_ = self._shrink(Ac)
         Cbb, self.shrinkage_y_ = self._shrink(Bc)
         Cab = Ac.T @ Bc / m
-        Wa, Wb = _inv_sqrt(Caa), _inv_sqrt(Cbb)
+        Wa, Wb = inv_sqrt(Caa), inv_sqrt(Cbb)
         U, s, Vh = torch.linalg.svd(Wa @ Cab @ Wb)
         self.mean_x_, self.mean_y_ = to_numpy(mean_a), to_numpy(mean_b)
         self.weights_x_ = to_numpy(Wa @ U[:, :r])

@@ -1,0 +1,20 @@
+"""How close a learned spectral embedding is to the exact eigenvectors (tests, benchmarks)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def grassmann_distance(a: np.ndarray, b: np.ndarray) -> float:
+    """sum_i sin^2(theta_i) over the principal angles between the column spans of a and b."""
+    qa, _ = np.linalg.qr(np.asarray(a, dtype=np.float64))
+    qb, _ = np.linalg.qr(np.asarray(b, dtype=np.float64))
+    s = np.clip(np.linalg.svd(qa.T @ qb, compute_uv=False), 0.0, 1.0)
+    return float(np.sum(1.0 - s**2))
+
+
+def per_vector_sin2(learned: np.ndarray, exact: np.ndarray) -> np.ndarray:
+    """1 - cos^2 between matching columns (same order), blind to each column's sign and scale."""
+    a = learned / np.linalg.norm(learned, axis=0, keepdims=True)
+    b = exact / np.linalg.norm(exact, axis=0, keepdims=True)
+    return 1.0 - np.sum(a * b, axis=0) ** 2

@@ -1,0 +1,123 @@
+"""SpectralNet against exact eigenvectors on graphs small enough to solve exactly."""
+
+import numpy as np
+import pytest
+from sklearn.datasets import load_digits, make_blobs, make_moons, make_swiss_roll
+
+from sue_framework.components.spectral import ExactSpectral, SpectralNet
+from sue_framework.components.spectral.accuracy import grassmann_distance, per_vector_sin2
+from sue_framework.components.spectral.spectralnet import orthonormalizer
+
+
+def ring(n=800, seed=0):
+    """Known structure: on a ring the random-walk eigenvectors are cos/sin of the angle."""
+    t = np.random.default_rng(seed).uniform(0, 2 * np.pi, n)
+    return np.stack([np.cos(t), np.sin(t)], 1) + 0.01 * np.random.default_rng(seed + 1).normal(
+        size=(n, 2)
+    )
+
+
+DATASETS = {
+    "two_moons": lambda: make_moons(800, noise=0.06, random_state=0)[0],
+    "swiss_roll": lambda: make_swiss_roll(800, noise=0.1, random_state=0)[0],
+    "gaussian_mixture": lambda: make_blobs(
+        800, centers=4, cluster_std=2.5, n_features=5, random_state=0
+    )[0],
+    "digits": lambda: load_digits().data[:800],
+    "ring": ring,
+}
+
+
+@pytest.mark.parametrize("name", sorted(DATASETS))
+def test_regression_mode_reaches_the_accuracy_target(name):
+    x = DATASETS[name]().astype(np.float32)
+    graph = {"n_neighbors": 15, "metric": "euclidean", "device": "cpu"}
+    exact = ExactSpectral(n_components=10, graph_params=graph).fit(x)
+    sn = SpectralNet(
+        n_components=10,
+        hidden=(256, 256),
+        graph_params=graph,
+        epochs=150,
+        batch_size=256,
+        patience=30,
+        device="cpu",
+    ).fit(x)
+    sin2 = per_vector_sin2(sn.transform(x), exact.embedding_)
+    assert sin2.mean() <= 0.05, sin2
+    assert grassmann_distance(sn.transform(x), exact.embedding_) <= 0.5
+    assert np.allclose(sn.eigenvalues_, exact.eigenvalues_)
+
+
+def test_ring_eigenvectors_are_harmonics():
+    x = ring(600)
+    exact = ExactSpectral(
+        n_components=2, graph_params={"n_neighbors": 10, "metric": "euclidean", "device": "cpu"}
+    ).fit(x)
+    t = np.arctan2(x[:, 1], x[:, 0])
+    # sampling noise in the density bends them a little; a random 2-d subspace would score ~2
+    assert grassmann_distance(exact.embedding_, np.stack([np.cos(t), np.sin(t)], 1)) < 0.2
+
+
+def test_rayleigh_mode_learns_an_ordered_spectral_subspace():
+    x = make_moons(600, noise=0.06, random_state=0)[0]
+    graph = {"n_neighbors": 15, "metric": "euclidean", "device": "cpu"}
+    exact = ExactSpectral(n_components=3, graph_params=graph).fit(x)
+    sn = SpectralNet(
+        n_components=3,
+        hidden=(128, 128),
+        graph_params=graph,
+        training="rayleigh",
+        epochs=40,
+        batch_size=600,
+        device="cpu",
+    ).fit(x)
+    z = sn.transform(x)
+    assert z.shape == (600, 3) and np.all(np.isfinite(z))
+    assert np.all(np.diff(sn.eigenvalues_) <= 1e-9) and np.all(sn.eigenvalues_ <= 1 + 1e-9)
+    # a random 3-d subspace of R^600 is at Grassmann distance ~3; the learned one is far closer
+    assert grassmann_distance(z, exact.embedding_) < 1.5
+
+
+@pytest.mark.parametrize("laplacian", ["symmetric", "unnormalized"])
+def test_other_laplacians_train(laplacian):
+    x = make_moons(300, noise=0.06, random_state=1)[0]
+    sn = SpectralNet(
+        n_components=2,
+        hidden=(64,),
+        graph_params={"n_neighbors": 10, "metric": "euclidean"},
+        training="rayleigh",
+        laplacian=laplacian,
+        epochs=5,
+        batch_size=300,
+        device="cpu",
+    ).fit(x)
+    assert np.all(np.isfinite(sn.transform(x)))
+
+
+def test_orthonormalizer_survives_rank_deficient_output():
+    import torch
+
+    Y = torch.randn(100, 3)
+    Y = torch.cat([Y, Y[:, :1]], dim=1)  # duplicated column: Y^T Y is singular
+    R = orthonormalizer(Y)
+    assert torch.all(torch.isfinite(R))
+    good = torch.randn(200, 4, dtype=torch.float64)
+    Z = good @ orthonormalizer(good)
+    assert torch.allclose(Z.T @ Z / 200, torch.eye(4, dtype=torch.float64), atol=1e-8)
+
+
+def test_state_round_trip_and_diffusion_time():
+    x = make_moons(300, noise=0.06, random_state=2)[0]
+    kw = dict(
+        n_components=3,
+        hidden=(64,),
+        graph_params={"n_neighbors": 10, "metric": "euclidean"},
+        epochs=5,
+        device="cpu",
+    )
+    a = SpectralNet(**kw).fit(x)
+    b = SpectralNet(**kw)
+    b.set_state(a.get_state())
+    assert np.array_equal(a.transform(x), b.transform(x))
+    d = SpectralNet(**kw, diffusion_time=2.0).fit(x)
+    assert np.allclose(d.transform(x), a.transform(x) * a.eigenvalues_**2, atol=1e-5)
