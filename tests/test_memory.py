@@ -25,7 +25,8 @@ SCRIPT = textwrap.dedent(
     graph = {"n_neighbors": 10, "metric": "euclidean"}
     m = SUE(se_dim=6, out_dim=4, solver_params={"graph_params": graph},
             matcher_params={"epochs": 1}, device="cpu").fit(WeaklyPairedData(x, y, pairs))
-    r = registry.get("task", "retrieval")(device="cpu").evaluate(m.transform(x, "x"), m.transform(y, "y"))
+    task = registry.get("task", "retrieval")(device="cpu")
+    r = task.evaluate(m.transform(x, "x"), m.transform(y, "y"))
     try:
         np.ones((n, n), dtype=np.float32)  # the cap is real: an n x n matrix cannot be had
     except MemoryError:
