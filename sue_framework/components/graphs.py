@@ -15,7 +15,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
-from sue_framework.components.knn import METRICS, exact_knn
+from sue_framework.components.knn import METRICS, knn_search
 from sue_framework.data import as_matrix
 from sue_framework.engine import resolve_device
 from sue_framework.errors import InputError
@@ -43,6 +43,7 @@ class KNNGraph(GraphBuilder):
 
     n_neighbors: int
     metric: str
+    knn: str
     device: str
 
     @abstractmethod
@@ -75,8 +76,14 @@ class KNNGraph(GraphBuilder):
         if n < 2:
             raise InputError("a graph needs at least 2 rows")
         k = self._k(n)
-        dist, idx = exact_knn(
-            X, X, k, metric=self.metric, exclude_self=True, device=resolve_device(self.device)
+        dist, idx = knn_search(
+            X,
+            X,
+            k,
+            engine=self.knn,
+            metric=self.metric,
+            exclude_self=True,
+            device=resolve_device(self.device),
         )
         dupes = int(np.sum(dist[:, -1] <= _EPS))
         if dupes:
@@ -119,8 +126,13 @@ class KNNGraph(GraphBuilder):
                 f"X has {X.shape[1]} features but the graph was fit on {self.train_.shape[1]}"
             )
         k = min(self.n_neighbors, self.train_.shape[0] - 1)
-        dist, idx = exact_knn(
-            X, self.train_, k, metric=self.metric, device=resolve_device(self.device)
+        dist, idx = knn_search(
+            X,
+            self.train_,
+            k,
+            engine=self.knn,
+            metric=self.metric,
+            device=resolve_device(self.device),
         )
         q_scales = self._query_scales(dist)
         node = self.scales_[idx]
@@ -139,14 +151,20 @@ class PaperKNNGraph(KNNGraph):
     ----------
     n_neighbors : k of the kNN graph; 100 as in the paper (App. D.8), clamped to n - 1.
     metric : "cosine" (the paper's choice for encoder outputs) or "euclidean".
+    knn : "auto", "exact", "faiss-flat", "faiss-ivf" or "faiss-hnsw" (see components.knn).
     device : where the kNN search runs ("auto" picks CUDA when present).
     """
 
     def __init__(
-        self, n_neighbors: int = 100, metric: str = "cosine", device: str = "auto"
+        self,
+        n_neighbors: int = 100,
+        metric: str = "cosine",
+        knn: str = "auto",
+        device: str = "auto",
     ) -> None:
         self.n_neighbors = n_neighbors
         self.metric = metric
+        self.knn = knn
         self.device = device
 
     def _node_scales(self, dist: np.ndarray) -> np.ndarray:
@@ -166,11 +184,13 @@ class GaussianKNNGraph(KNNGraph):
         n_neighbors: int = 30,
         scale_neighbor: int = 14,
         metric: str = "euclidean",
+        knn: str = "auto",
         device: str = "auto",
     ) -> None:
         self.n_neighbors = n_neighbors
         self.scale_neighbor = scale_neighbor
         self.metric = metric
+        self.knn = knn
         self.device = device
 
     def _node_scales(self, dist: np.ndarray) -> np.ndarray:
@@ -188,9 +208,12 @@ class GaussianKNNGraph(KNNGraph):
 class LaplaceKNNGraph(KNNGraph):
     """Local-scale Laplace kernel exp(-d_ij / sigma_i), sigma_i = mean distance to i's kNN."""
 
-    def __init__(self, n_neighbors: int = 30, metric: str = "cosine", device: str = "auto") -> None:
+    def __init__(
+        self, n_neighbors: int = 30, metric: str = "cosine", knn: str = "auto", device: str = "auto"
+    ) -> None:
         self.n_neighbors = n_neighbors
         self.metric = metric
+        self.knn = knn
         self.device = device
 
     def _node_scales(self, dist: np.ndarray) -> np.ndarray:
@@ -209,11 +232,13 @@ class SelfTuningKNNGraph(KNNGraph):
         n_neighbors: int = 30,
         scale_neighbor: int = 7,
         metric: str = "euclidean",
+        knn: str = "auto",
         device: str = "auto",
     ) -> None:
         self.n_neighbors = n_neighbors
         self.scale_neighbor = scale_neighbor
         self.metric = metric
+        self.knn = knn
         self.device = device
 
     def _node_scales(self, dist: np.ndarray) -> np.ndarray:

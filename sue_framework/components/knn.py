@@ -1,4 +1,5 @@
-"""Exact k-nearest neighbours by blocked matmul + top-k in torch (CPU or GPU).
+"""k-nearest-neighbour engines: exact blocked matmul + top-k in torch (CPU or GPU), and faiss
+indexes (Flat, IVF, HNSW) when faiss is installed. `knn_search` dispatches by name or "auto".
 
 Memory is bounded by the block: a (chunk, n_ref) distance block is all that exists at once.
 """
@@ -12,6 +13,9 @@ from sue_framework.engine import auto_chunk, row_chunks, to_numpy, to_tensor
 from sue_framework.errors import InputError
 
 METRICS = ("cosine", "euclidean")
+ENGINES = ("auto", "exact", "faiss-flat", "faiss-ivf", "faiss-hnsw")
+# "auto" uses the exact engine up to this many query x reference distances, then faiss HNSW
+AUTO_EXACT_LIMIT = 4e10
 
 
 def _prepare(a: torch.Tensor, metric: str, name: str) -> torch.Tensor:
@@ -36,11 +40,14 @@ def exact_knn(
     exclude_self: bool = False,
     device: torch.device | str = "cpu",
     chunk_size: int | None = None,
+    half: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Distances (q, k) ascending and indices (q, k) of each query's k nearest references.
 
     With `exclude_self`, queries are the references themselves and each row's own index is
-    removed (a duplicate of the row stays a neighbour at distance 0).
+    removed (a duplicate of the row stays a neighbour at distance 0). With `half`, candidates
+    come from a float16 matmul (2k of them) and are re-ranked with float32 distances; this pays
+    off on GPUs only.
     """
     if metric not in METRICS:
         raise InputError(f"metric must be one of {METRICS}, got {metric!r}")
@@ -57,24 +64,151 @@ def exact_knn(
     r_sq = (r * r).sum(1) if metric == "euclidean" else None
     out_d = np.empty((q.shape[0], k), dtype=np.float32)
     out_i = np.empty((q.shape[0], k), dtype=np.int64)
+    r_half = r.half() if half else None
     for sl in row_chunks(q.shape[0], chunk):
         qb = q[sl]
-        sim = qb @ r.T
-        if metric == "cosine":
-            dist = (1.0 - sim).clamp_(min=0.0)
+        if half:
+            d, i = _half_candidates(qb, r, r_half, r_sq, kk, metric)
         else:
-            dist = ((qb * qb).sum(1, keepdim=True) + r_sq[None, :] - 2.0 * sim).clamp_(min=0.0)
-        d, i = torch.topk(dist, kk, dim=1, largest=False, sorted=True)
+            d, i = torch.topk(
+                _distances(qb, r, r_sq, metric), kk, dim=1, largest=False, sorted=True
+            )
         if exclude_self:
-            rows = torch.arange(sl.start, sl.stop, device=device)[:, None]
-            drop = i == rows
-            no_self = ~drop.any(1)
-            drop[no_self, -1] = True  # self tied beyond the list: drop the farthest instead
-            keep = ~drop
-            d = d[keep].view(-1, k)
-            i = i[keep].view(-1, k)
+            d, i = drop_self(d, i, torch.arange(sl.start, sl.stop, device=device), k)
         if metric == "euclidean":
             d = d.sqrt()
         out_d[sl] = to_numpy(d)
         out_i[sl] = to_numpy(i)
     return out_d, out_i
+
+
+def _distances(qb: torch.Tensor, r: torch.Tensor, r_sq, metric: str) -> torch.Tensor:
+    """(squared, for euclidean) distances of a query block to all references."""
+    sim = qb @ r.T
+    if metric == "cosine":
+        return (1.0 - sim).clamp_(min=0.0)
+    return ((qb * qb).sum(1, keepdim=True) + r_sq[None, :] - 2.0 * sim).clamp_(min=0.0)
+
+
+def _half_candidates(qb, r, r_half, r_sq, kk: int, metric: str):
+    """2kk candidates by a float16 matmul, re-ranked with exact float32 distances."""
+    n_cand = min(r.shape[0], 2 * kk)
+    approx = _distances(qb.half(), r_half, None if r_sq is None else r_sq.half(), metric).float()
+    _, cand = torch.topk(approx, n_cand, dim=1, largest=False)
+    rc = r[cand]  # (b, n_cand, d)
+    if metric == "cosine":
+        exact = (1.0 - (rc * qb[:, None, :]).sum(-1)).clamp_(min=0.0)
+    else:
+        exact = ((rc - qb[:, None, :]) ** 2).sum(-1)
+    d, j = torch.topk(exact, kk, dim=1, largest=False, sorted=True)
+    return d, torch.gather(cand, 1, j)
+
+
+def drop_self(d, i, rows, k: int):
+    """Remove each row's own index from its k+1 neighbours (the farthest if self is not listed)."""
+    drop = i == rows[:, None]
+    drop[~drop.any(1), -1] = True  # self tied beyond the list: drop the farthest instead
+    keep = ~drop
+    return d[keep].reshape(-1, k), i[keep].reshape(-1, k)
+
+
+def faiss_available() -> bool:
+    try:
+        import faiss  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def faiss_knn(
+    queries: np.ndarray,
+    refs: np.ndarray,
+    k: int,
+    *,
+    metric: str = "cosine",
+    index: str = "flat",
+    exclude_self: bool = False,
+    nlist: int | None = None,
+    nprobe: int = 16,
+    hnsw_m: int = 32,
+    ef_search: int = 128,
+    seed: int = 0,
+) -> tuple[np.ndarray, np.ndarray]:
+    """kNN with a faiss index ("flat", "ivf" or "hnsw"), same output as `exact_knn`.
+
+    Cosine uses inner products of normalised rows; euclidean uses L2. IVF trains `nlist`
+    centroids (default ~4 sqrt(n)) and probes `nprobe` of them; HNSW links `hnsw_m` neighbours
+    per node and searches with `ef_search`. faiss-gpu, when installed, is used by the caller
+    moving the index with faiss.index_cpu_to_all_gpus; this function stays on CPU.
+    """
+    if not faiss_available():
+        raise InputError(
+            "faiss is not installed: pip install faiss-cpu (or faiss-gpu), or use knn='exact'"
+        )
+    import faiss
+
+    if metric not in METRICS:
+        raise InputError(f"metric must be one of {METRICS}, got {metric!r}")
+    q = np.ascontiguousarray(queries, dtype=np.float32)
+    r = np.ascontiguousarray(refs, dtype=np.float32)
+    if metric == "cosine":
+        q = q / np.maximum(np.linalg.norm(q, axis=1, keepdims=True), 1e-30)
+        r = r / np.maximum(np.linalg.norm(r, axis=1, keepdims=True), 1e-30)
+    d = r.shape[1]
+    ip = metric == "cosine"
+    kind = faiss.METRIC_INNER_PRODUCT if ip else faiss.METRIC_L2
+    if index == "flat":
+        idx = faiss.IndexFlatIP(d) if ip else faiss.IndexFlatL2(d)
+    elif index == "ivf":
+        lists = int(nlist or max(1, min(r.shape[0] // 39, 4 * int(np.sqrt(r.shape[0])))))
+        quant = faiss.IndexFlatIP(d) if ip else faiss.IndexFlatL2(d)
+        idx = faiss.IndexIVFFlat(quant, d, lists, kind)
+        idx.cp.seed = seed
+        idx.train(r)
+        idx.nprobe = min(nprobe, lists)
+    elif index == "hnsw":
+        idx = faiss.IndexHNSWFlat(d, hnsw_m, kind)
+        idx.hnsw.efSearch = max(ef_search, k + 1)
+    else:
+        raise InputError(f"faiss index must be 'flat', 'ivf' or 'hnsw', got {index!r}")
+    idx.add(r)
+    kk = k + 1 if exclude_self else k
+    sims, ids = idx.search(q, kk)
+    dist = (1.0 - sims).clip(min=0.0) if ip else np.sqrt(np.maximum(sims, 0.0))
+    if exclude_self:
+        dist, ids = drop_self(dist, ids, np.arange(q.shape[0]), k)
+    missing = ids < 0  # an approximate index can return fewer than k hits
+    if missing.any():
+        dist = np.where(missing, np.inf, dist)
+    return dist.astype(np.float32), ids.astype(np.int64)
+
+
+def knn_search(
+    queries: np.ndarray,
+    refs: np.ndarray,
+    k: int,
+    *,
+    engine: str = "auto",
+    metric: str = "cosine",
+    exclude_self: bool = False,
+    device: torch.device | str = "cpu",
+    half: bool = False,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Dispatch to an engine by name. "auto" keeps the exact search while it is affordable
+    (q x n_ref <= AUTO_EXACT_LIMIT, or any size on a GPU) and moves to faiss HNSW beyond."""
+    if engine not in ENGINES:
+        raise InputError(f"knn engine must be one of {ENGINES}, got {engine!r}")
+    if engine == "auto":
+        big = float(len(queries)) * float(len(refs)) > AUTO_EXACT_LIMIT
+        engine = (
+            "faiss-hnsw"
+            if big and torch.device(device).type == "cpu" and faiss_available()
+            else "exact"
+        )
+    if engine == "exact":
+        return exact_knn(
+            queries, refs, k, metric=metric, exclude_self=exclude_self, device=device, half=half
+        )
+    return faiss_knn(
+        queries, refs, k, metric=metric, index=engine.split("-", 1)[1], exclude_self=exclude_self
+    )

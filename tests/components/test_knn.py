@@ -60,3 +60,16 @@ def test_neighbour_sets_invariant_to_reference_order(seed, k, dtype):
     _, i1 = exact_knn(q, r, k, metric="euclidean")
     _, i2 = exact_knn(q, r[perm], k, metric="euclidean")
     assert [set(a) for a in i1] == [set(perm[b]) for b in i2]
+
+
+def _recall(approx, exact):
+    return np.mean([len(set(a) & set(b)) / len(b) for a, b in zip(approx, exact, strict=True)])
+
+
+@pytest.mark.parametrize("metric", ["cosine", "euclidean"])
+def test_half_precision_candidates_rerank_to_exact(metric):
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(300, 16)).astype(np.float32)
+    d0, i0 = exact_knn(x, x, 8, metric=metric, exclude_self=True)
+    d1, i1 = exact_knn(x, x, 8, metric=metric, exclude_self=True, half=True)
+    assert _recall(i1, i0) > 0.98 and np.allclose(np.sort(d1, 1), np.sort(d0, 1), atol=1e-3)
