@@ -12,7 +12,7 @@ from sue_framework.components.graphs import (
 )
 from sue_framework.components.matchers import AdversarialMatcher, MMDResNet, NoMatcher
 from sue_framework.components.pca import PCA
-from sue_framework.components.spectral import ExactSpectral, SpectralNet
+from sue_framework.components.spectral import AutoSpectral, ExactSpectral, SpectralNet
 from sue_framework.hookspecs import hookimpl
 
 
@@ -27,6 +27,7 @@ def sue_register(registry) -> None:
     registry.register("graph", "self_tuning_knn", SelfTuningKNNGraph)
     registry.register("solver", "exact", ExactSpectral)
     registry.register("solver", "spectralnet", SpectralNet)
+    registry.register("solver", "auto", AutoSpectral)
     registry.register("solver", "pca", PCA)
     registry.register("solver", "identity", IdentitySolver)
     registry.register("solver", "concat", ConcatSolver)

@@ -87,3 +87,41 @@ def test_embedding_invariant_to_row_order(seed):
     if gap > 1e-3:  # eigenvectors of well-separated eigenvalues are unique up to sign
         assert np.all(cos_up_to_sign(a.embedding_[perm], b.embedding_) > 0.999)
     assert np.allclose(a.eigenvalues_, b.eigenvalues_, atol=1e-6)
+
+
+def test_lobpcg_matches_arpack(blobs):
+    x = blobs[0]
+    g = {"n_neighbors": 15, "device": "cpu"}
+    a = ExactSpectral(n_components=4, graph_params=g).fit(x)
+    b = ExactSpectral(n_components=4, graph_params=g, eigensolver="lobpcg").fit(x)
+    assert np.allclose(a.eigenvalues_, b.eigenvalues_, atol=1e-8)
+    assert np.all(cos_up_to_sign(a.embedding_, b.embedding_) > 0.9999)
+    with pytest.raises(InputError, match="eigensolver"):
+        ExactSpectral(n_components=2, graph_params=g, eigensolver="magic").fit(x)
+
+
+def test_auto_solver_is_exact_when_it_fits_and_parametric_beyond(blobs):
+    from sue_framework.components.spectral import AutoSpectral
+
+    x = blobs[0]
+    g = {"n_neighbors": 15, "device": "cpu"}
+    exact = ExactSpectral(n_components=3, graph_params=g).fit(x)
+    small = AutoSpectral(n_components=3, graph_params=g, device="cpu").fit(x)
+    assert bool(small.exact_) and np.array_equal(small.embedding_, exact.embedding_)
+    big = AutoSpectral(
+        n_components=3,
+        graph_params=g,
+        max_exact=200,
+        device="cpu",
+        spectralnet_params={"hidden": [64], "epochs": 60},
+    ).fit(x)
+    assert not bool(big.exact_) and big.transform(x).shape == (300, 3)
+    restored = AutoSpectral(
+        n_components=3,
+        graph_params=g,
+        max_exact=200,
+        device="cpu",
+        spectralnet_params={"hidden": [64], "epochs": 60},
+    )
+    restored.set_state(big.get_state())
+    assert np.array_equal(restored.transform(x), big.transform(x))

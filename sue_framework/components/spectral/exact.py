@@ -10,16 +10,51 @@ from sue_framework.data import as_matrix
 from sue_framework.errors import InputError
 from sue_framework.interfaces import GraphBuilder, SpectralSolver
 
+EIGENSOLVERS = ("arpack", "lobpcg")
+
+
+def _lobpcg(
+    S: sp.csr_matrix, k: int, seed: int | None, tol: float, device: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """Largest eigenpairs of a sparse symmetric S by torch LOBPCG on the engine's device."""
+    import torch
+
+    from sue_framework.engine import resolve_device
+
+    dev = resolve_device(device)
+    coo = S.tocoo()
+    A = torch.sparse_coo_tensor(
+        np.vstack([coo.row, coo.col]),
+        coo.data,
+        size=S.shape,
+        dtype=torch.float64,
+        device=dev,
+        check_invariants=True,
+    ).coalesce()
+    gen = torch.Generator().manual_seed(0 if seed is None else seed)
+    X0 = torch.rand(S.shape[0], k, generator=gen, dtype=torch.float64).to(dev)
+    vals, vecs = torch.lobpcg(A, k=k, X=X0, largest=True, tol=tol, niter=2000)
+    return vals.cpu().numpy(), vecs.cpu().numpy()
+
 
 def random_walk_eigs(
-    W: sp.spmatrix, k: int, *, seed: int | None = 0, tol: float = 1e-8
+    W: sp.spmatrix,
+    k: int,
+    *,
+    seed: int | None = 0,
+    tol: float = 1e-8,
+    eigensolver: str = "arpack",
+    device: str = "cpu",
 ) -> tuple[np.ndarray, np.ndarray]:
     """The k+1 leading eigenpairs of P = D^-1 W, computed on S = D^-1/2 W D^-1/2 (symmetric).
 
     Returns (eigenvalues (k+1,) descending, eigenvectors (n, k+1) of P), trivial pair included.
     Each eigenvector of P is v = D^-1/2 u for an eigenvector u of S, scaled to unit mean square
-    and signed so that its largest-magnitude entry is positive.
+    and signed so that its largest-magnitude entry is positive. `eigensolver` is "arpack"
+    (scipy eigsh, CPU) or "lobpcg" (torch, on `device`, which may be a GPU).
     """
+    if eigensolver not in EIGENSOLVERS:
+        raise InputError(f"eigensolver must be one of {EIGENSOLVERS}, got {eigensolver!r}")
     n = W.shape[0]
     if k + 1 >= n:
         raise InputError(f"{k} non-trivial eigenvectors need at least {k + 2} rows, got {n}")
@@ -28,8 +63,15 @@ def random_walk_eigs(
         raise InputError("the graph has isolated nodes (zero degree); the random walk is undefined")
     d_isqrt = 1.0 / np.sqrt(deg)
     S = sp.diags(d_isqrt) @ W @ sp.diags(d_isqrt)
-    v0 = np.random.default_rng(seed).uniform(0.5, 1.5, size=n)  # fixed start: repeatable output
-    vals, vecs = eigsh(S.tocsr(), k=k + 1, which="LA", v0=v0, tol=tol)
+    if eigensolver == "lobpcg":
+        if 3 * (k + 1) > n:
+            raise InputError(
+                f"lobpcg needs at least {3 * (k + 1)} rows for {k} eigenvectors; use arpack"
+            )
+        vals, vecs = _lobpcg(S.tocsr(), k + 1, seed, tol, device)
+    else:
+        v0 = np.random.default_rng(seed).uniform(0.5, 1.5, size=n)  # fixed start: repeatable output
+        vals, vecs = eigsh(S.tocsr(), k=k + 1, which="LA", v0=v0, tol=tol)
     order = np.argsort(vals)[::-1]
     vals, vecs = vals[order], vecs[:, order] * d_isqrt[:, None]
     vecs /= np.sqrt((vecs**2).mean(axis=0, keepdims=True))
@@ -50,7 +92,8 @@ class ExactSpectral(SpectralSolver):
     n_components : k, the number of non-trivial eigenvectors (the paper uses 10).
     graph : a registered graph name or a GraphBuilder instance.
     graph_params : parameters for a graph given by name.
-    seed : fixes ARPACK's start vector, so repeated fits give identical output.
+    seed : fixes the eigensolver's start vector, so repeated fits give identical output.
+    eigensolver : "arpack" (scipy eigsh on CPU) or "lobpcg" (torch LOBPCG on `device`).
     device : where the graph's kNN search runs; passed to the graph unless graph_params sets it.
     """
 
@@ -63,6 +106,7 @@ class ExactSpectral(SpectralSolver):
         graph_params: dict | None = None,
         seed: int | None = 0,
         tol: float = 1e-8,
+        eigensolver: str = "arpack",
         device: str = "auto",
     ) -> None:
         self.n_components = n_components
@@ -70,6 +114,7 @@ class ExactSpectral(SpectralSolver):
         self.graph_params = graph_params
         self.seed = seed
         self.tol = tol
+        self.eigensolver = eigensolver
         self.device = device
 
     def _make_graph(self) -> GraphBuilder:
@@ -83,7 +128,12 @@ class ExactSpectral(SpectralSolver):
             raise InputError(f"n_components must be >= 1, got {self.n_components}")
         graph = self._make_graph().fit(X)
         vals, vecs = random_walk_eigs(
-            graph.affinity_, self.n_components, seed=self.seed, tol=self.tol
+            graph.affinity_,
+            self.n_components,
+            seed=self.seed,
+            tol=self.tol,
+            eigensolver=self.eigensolver,
+            device=self.device,
         )
         self.graph_ = graph
         self.eigenvalues_ = vals[1:]

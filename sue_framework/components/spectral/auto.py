@@ -1,0 +1,82 @@
+"""The "auto" solver: the exact route wherever it fits, the parametric map beyond."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sue_framework.data import as_matrix
+from sue_framework.interfaces import GraphBuilder, SpectralSolver
+
+
+class AutoSpectral(SpectralSolver):
+    """Exact eigenvectors (ARPACK, Nystrom for new rows) up to `max_exact` rows; beyond that,
+    SpectralNet regressed onto exact eigenvectors of a `max_exact`-row subsample (with Nystrom
+    targets for the other rows), so memory and time stay bounded while new points still map.
+    """
+
+    def __init__(
+        self,
+        n_components: int = 10,
+        graph: str | GraphBuilder = "paper_knn",
+        graph_params: dict | None = None,
+        max_exact: int = 200_000,
+        spectralnet_params: dict | None = None,
+        seed: int | None = 0,
+        device: str = "auto",
+    ) -> None:
+        self.n_components = n_components
+        self.graph = graph
+        self.graph_params = graph_params
+        self.max_exact = max_exact
+        self.spectralnet_params = spectralnet_params
+        self.seed = seed
+        self.device = device
+
+    def _inner(self, exact: bool) -> SpectralSolver:
+        from sue_framework.components.spectral.exact import ExactSpectral
+        from sue_framework.components.spectral.spectralnet import SpectralNet
+
+        common = {
+            "n_components": self.n_components,
+            "graph": self.graph,
+            "graph_params": self.graph_params,
+            "seed": self.seed,
+            "device": self.device,
+        }
+        if exact:
+            return ExactSpectral(**common)
+        return SpectralNet(
+            **common,
+            training="regression",
+            max_exact=self.max_exact,
+            **(self.spectralnet_params or {}),
+        )
+
+    def fit(self, X: np.ndarray) -> AutoSpectral:
+        X = as_matrix(X, "X")
+        self.exact_ = np.asarray(X.shape[0] <= self.max_exact)
+        self.solver_ = self._inner(bool(self.exact_)).fit(X)
+        self.eigenvalues_ = self.solver_.eigenvalues_
+        self.embedding_ = self.solver_.embedding_
+        return self
+
+    def transform(self, X: np.ndarray) -> np.ndarray:
+        self._check_fitted()
+        return self.solver_.transform(X)
+
+    def is_fitted(self) -> bool:
+        return hasattr(self, "solver_")
+
+    def get_state(self) -> dict[str, np.ndarray]:
+        self._check_fitted()
+        return {
+            "exact_": np.asarray(self.exact_),
+            **{f"inner.{k}": v for k, v in self.solver_.get_state().items()},
+        }
+
+    def set_state(self, state: dict[str, np.ndarray]) -> None:
+        self.exact_ = np.asarray(state["exact_"])
+        solver = self._inner(bool(self.exact_))
+        solver.set_state({k[6:]: v for k, v in state.items() if k.startswith("inner.")})
+        self.solver_ = solver
+        self.eigenvalues_ = solver.eigenvalues_
