@@ -54,9 +54,10 @@ def main() -> None:
     ap.add_argument("--device", default="cpu")
     args = ap.parse_args()
     cpu = platform.processor() or "cpu"
+    threads = torch.get_num_threads()
     print(
-        f"machine: {platform.node()} | {cpu} | torch {torch.__version__} | {torch.get_num_threads()} "
-        f"threads | device {args.device} | d = {args.dim} | k = {args.k}"
+        f"machine: {platform.node()} | {cpu} | torch {torch.__version__} | {threads} threads | "
+        f"device {args.device} | d = {args.dim} | k = {args.k}"
     )
     print(f"{'engine':<12} {'n':>7} {'seconds':>8} {'recall@k':>9}")
     for n in (int(s) for s in args.sizes.split(",")):
@@ -69,8 +70,9 @@ def main() -> None:
             t0 = time.perf_counter()
             _, idx = fn()
             sec = time.perf_counter() - t0
+            ratio = sec / t_exact
             print(
-                f"{name:<12} {n:>7} {sec:>8.2f} {recall(idx, ref):>9.4f}  ({sec / t_exact:.2f}x exact)",
+                f"{name:<12} {n:>7} {sec:>8.2f} {recall(idx, ref):>9.4f}  ({ratio:.2f}x exact)",
                 flush=True,
             )
 
