@@ -106,9 +106,16 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             f"got {xt.shape[0]} and {yt.shape[0]} rows"
         )
     task = registry.get("task", args.task)()
-    figures = task.evaluate(model.transform(xt, "x"), model.transform(yt, "y"))
+    labels = {
+        f"labels_{side}": np.loadtxt(path, dtype=str, ndmin=1)
+        if not path.endswith(".npy")
+        else np.load(path, allow_pickle=False)
+        for side, path in (("x", args.labels_x), ("y", args.labels_y))
+        if path
+    }
+    figures = task.evaluate(model.transform(xt, "x"), model.transform(yt, "y"), **labels)
     for k, v in figures.items():
-        print(f"{k:<12} {v:8.2f}")
+        print(f"{k:<20} {v:10.2f}" if isinstance(v, float) else f"{k:<20} {json.dumps(v)}")
     return 0
 
 
@@ -202,7 +209,9 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--model", required=True)
     e.add_argument("--x", required=True)
     e.add_argument("--y", required=True)
-    e.add_argument("--task", default="retrieval")
+    e.add_argument("--task", default="retrieval", help="retrieval, cross_domain, modality_gap, ...")
+    e.add_argument("--labels-x", help="class labels of the x rows (.npy or one per line)")
+    e.add_argument("--labels-y", help="class labels of the y rows (.npy or one per line)")
     e.set_defaults(func=cmd_evaluate)
 
     x = sub.add_parser("experiment", help="run a TOML experiment grid (resumable)")

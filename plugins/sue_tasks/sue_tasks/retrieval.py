@@ -44,17 +44,65 @@ def recall_at_k(ranks: np.ndarray, ks: Sequence[int]) -> dict[int, float]:
     return {int(k): float(100.0 * np.mean(ranks < k)) for k in ks}
 
 
+def class_precision_at_k(
+    queries: np.ndarray,
+    gallery: np.ndarray,
+    q_labels: np.ndarray,
+    g_labels: np.ndarray,
+    k: int,
+    *,
+    device: str = "auto",
+) -> float:
+    """Mean fraction (percent) of each query's top-k gallery rows that share its label."""
+    dev = resolve_device(device)
+    qt = torch.nn.functional.normalize(to_tensor(as_matrix(queries, "queries"), dev), dim=1)
+    gt = torch.nn.functional.normalize(to_tensor(as_matrix(gallery, "gallery"), dev), dim=1)
+    gl = torch.as_tensor(np.asarray(g_labels), device=dev)
+    ql = torch.as_tensor(np.asarray(q_labels), device=dev)
+    k = min(k, gt.shape[0])
+    hits = 0.0
+    for sl in row_chunks(qt.shape[0], auto_chunk(gt.shape[0])):
+        top = torch.topk(qt[sl] @ gt.T, k, dim=1).indices
+        hits += float((gl[top] == ql[sl][:, None]).float().sum())
+    return 100.0 * hits / (qt.shape[0] * k)
+
+
 class RetrievalTask(Task):
-    """Recall@k (percent) in both directions, x->y and y->x, with cosine similarity."""
+    """Cross-modal retrieval in both directions, x->y and y->x, with cosine similarity.
+
+    Recall@k (percent), the median rank of the true match (1 = first) and mAP, which with one
+    relevant item per query is the mean reciprocal rank. With labels for both sides, also the
+    class-level precision@k: the share of the top k that belong to the query's class.
+    """
 
     def __init__(self, ks: Sequence[int] = (1, 5, 10), device: str = "auto") -> None:
         self.ks = tuple(int(k) for k in ks)
         self.device = device
 
-    def evaluate(self, zx: np.ndarray, zy: np.ndarray) -> dict[str, float]:
+    def evaluate(
+        self,
+        zx: np.ndarray,
+        zy: np.ndarray,
+        labels_x: object = None,
+        labels_y: object = None,
+        **_: object,
+    ) -> dict[str, float]:
         out: dict[str, float] = {}
         for name, q, g in (("x2y", zx, zy), ("y2x", zy, zx)):
             ranks = true_match_ranks(q, g, device=self.device)
             for k, v in recall_at_k(ranks, self.ks).items():
                 out[f"{name}_R@{k}"] = v
+            out[f"{name}_median_rank"] = float(np.median(ranks + 1))
+            out[f"{name}_mAP"] = float(np.mean(1.0 / (ranks + 1)))
+        if labels_x is not None and labels_y is not None:
+            lx, ly = np.asarray(labels_x), np.asarray(labels_y)
+            if lx.shape != (len(zx),) or ly.shape != (len(zy),):
+                raise InputError("labels_x and labels_y need one label per row of zx and zy")
+            for k in self.ks:
+                out[f"x2y_class_P@{k}"] = class_precision_at_k(
+                    zx, zy, lx, ly, k, device=self.device
+                )
+                out[f"y2x_class_P@{k}"] = class_precision_at_k(
+                    zy, zx, ly, lx, k, device=self.device
+                )
         return out
