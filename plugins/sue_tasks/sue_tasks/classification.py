@@ -1,4 +1,4 @@
-"""Classification in the shared space: zero-shot (paper App. A.2) and cross-domain kNN (App. A.3)."""
+"""Classification in the shared space: zero-shot (paper App. A.2), cross-domain kNN (A.3)."""
 
 from __future__ import annotations
 

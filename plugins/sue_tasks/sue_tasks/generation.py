@@ -1,4 +1,4 @@
-"""The generation converter (paper Sec. 5.2, App. D.3): universal embeddings -> a generator's latent.
+"""The generation converter (paper Sec. 5.2, App. D.3): universal embeddings -> generator latents.
 
 Trained with MSE on one modality (e.g. images, whose latents a GAN inversion gives), then applied
 to the other modality's universal embeddings (e.g. texts); a user-supplied decoder turns the
