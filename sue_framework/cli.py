@@ -168,6 +168,39 @@ def cmd_experiment(args: argparse.Namespace) -> int:
     return _run_grid(config, out_dir, resume=not args.restart)
 
 
+def cmd_encode(args: argparse.Namespace) -> int:
+    from sue_framework.io import library_version
+    from sue_framework.items import read_items
+    from sue_framework.registry import registry
+
+    items, ids = read_items(args.input, column=args.column, id_column=args.id_column)
+    params = {"device": args.device, "progress": True}
+    if args.model:
+        params["model"] = args.model
+    if args.cache:
+        params["cache_dir"] = args.cache
+    encoder = registry.get("encoder", args.encoder)(**params)
+    z = encoder.encode(items)
+    out = Path(args.out)
+    np.save(out, z)
+    manifest = {
+        "encoder": args.encoder,
+        "encoder_id": getattr(encoder, "encoder_id", args.encoder),
+        "sue_framework": library_version(),
+        "input": str(args.input),
+        "shape": list(z.shape),
+        "ids": ids,
+    }
+    man = (
+        out.with_suffix(out.suffix + ".manifest.json")
+        if out.suffix == ".npy"
+        else Path(f"{out}.manifest.json")
+    )
+    man.write_text(json.dumps(manifest, indent=1))
+    print(f"wrote {out} {z.shape} and {man}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="sue", description="Shared embeddings from mostly unpaired data (SUE)."
@@ -221,6 +254,21 @@ def build_parser() -> argparse.ArgumentParser:
     x.add_argument("--restart", action="store_true", help="ignore finished cells and start over")
     x.add_argument("--device", help="override the config's device")
     x.set_defaults(func=cmd_experiment)
+
+    en = sub.add_parser("encode", help="embed raw items with a registered encoder")
+    en.add_argument("--encoder", required=True, help="e.g. sbert (see sue plugins)")
+    en.add_argument(
+        "--input", required=True, help="text file (one item per line), .csv/.jsonl, or image folder"
+    )
+    en.add_argument(
+        "--out", required=True, help="embeddings .npy (a .manifest.json is written beside it)"
+    )
+    en.add_argument("--model", help="model name or local folder")
+    en.add_argument("--column", help="column of items in a .csv/.jsonl input")
+    en.add_argument("--id-column", help="column of item ids in a .csv/.jsonl input")
+    en.add_argument("--cache", help="cache folder: resumes interrupted runs, repeats are free")
+    en.add_argument("--device", default="auto")
+    en.set_defaults(func=cmd_encode)
 
     pl = sub.add_parser("plugins", help="list registered components and their providers")
     pl.set_defaults(func=cmd_plugins)

