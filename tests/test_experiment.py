@@ -118,4 +118,5 @@ def test_configs_are_shipped():
 def test_rows_keep_the_recall_columns_whatever_else_a_task_reports(tmp_path):
     """Retrieval also reports median rank and mAP; the CSV keeps the R@k columns it tabulates."""
     rows = run_experiment(tiny(pairs=(20,), seeds=(0,)), tmp_path)
-    assert set(read_results(tmp_path / "results.csv")[0]) >= {"x2y_R@10", "y2x_R@1"} and len(rows) == 2
+    stored = read_results(tmp_path / "results.csv")
+    assert set(stored[0]) >= {"x2y_R@10", "y2x_R@1"} and len(rows) == len(stored) == 2
