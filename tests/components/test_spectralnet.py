@@ -76,6 +76,10 @@ def test_rayleigh_mode_learns_an_ordered_spectral_subspace():
     assert np.all(np.diff(sn.eigenvalues_) <= 1e-9) and np.all(sn.eigenvalues_ <= 1 + 1e-9)
     # a random 3-d subspace of R^600 is at Grassmann distance ~3; the learned one is far closer
     assert grassmann_distance(z, exact.embedding_) < 1.5
+    params = sn.get_params()
+    restored = SpectralNet(**params)
+    restored.set_state(sn.get_state())  # k + 1 network outputs, restored from rotation_
+    assert np.array_equal(restored.transform(x), z)
 
 
 @pytest.mark.parametrize("laplacian", ["symmetric", "unnormalized"])

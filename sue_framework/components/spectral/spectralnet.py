@@ -305,13 +305,6 @@ class SpectralNet(SpectralSolver):
 
     def set_state(self, state: dict[str, np.ndarray]) -> None:
         super().set_state(state)
-        d, out = self.mean_.shape[0], np.asarray(state["net." + _last_weight(state)]).shape[0]
-        self.net_ = load_module_state(self._net(d, out), state, "net")
-
-
-def _last_weight(state: dict[str, np.ndarray]) -> str:
-    keys = sorted(
-        (k[4:] for k in state if k.startswith("net.") and k.endswith(".weight")),
-        key=lambda k: int(k.split(".")[0]),
-    )
-    return keys[-1]
+        # rotation_ has one row per network output: k (regression) or k + 1 (rayleigh)
+        out = np.asarray(self.rotation_).shape[0]
+        self.net_ = load_module_state(self._net(self.mean_.shape[0], out), state, "net")
