@@ -25,7 +25,8 @@ def _labels(labels: object, n: int, name: str) -> np.ndarray:
     return arr
 
 
-def _cosine(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+def cosine_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Cosine similarity of every row of a to every row of b."""
     a = a / np.maximum(np.linalg.norm(a, axis=1, keepdims=True), 1e-12)
     b = b / np.maximum(np.linalg.norm(b, axis=1, keepdims=True), 1e-12)
     return a @ b.T
@@ -45,7 +46,7 @@ class ZeroShotTask(Task):
         if labels_x is None:
             raise InputError("zero-shot needs labels_x: the true class index of each row of zx")
         y_true = _labels(labels_x, zx.shape[0], "labels_x")
-        pred = _cosine(zx, zy).argmax(1)
+        pred = cosine_matrix(zx, zy).argmax(1)
         cm = confusion_matrix(y_true, pred, labels=np.arange(zy.shape[0]))
         return {
             "accuracy": float(100.0 * np.mean(pred == y_true)),

@@ -11,6 +11,7 @@ from sklearn.model_selection import cross_val_score
 from sue_framework.data import as_matrix
 from sue_framework.errors import InputError
 from sue_framework.interfaces import Task
+from sue_tasks.classification import cosine_matrix
 
 
 class ArithmeticTask(Task):
@@ -33,10 +34,8 @@ class ArithmeticTask(Task):
             raise InputError(f"every term must have one shape, got {[m.shape for m in mats]}")
         g = as_matrix(gallery, "gallery")
         q = np.sum(mats, axis=0)
-        qn = q / np.maximum(np.linalg.norm(q, axis=1, keepdims=True), 1e-12)
-        gn = g / np.maximum(np.linalg.norm(g, axis=1, keepdims=True), 1e-12)
         k = min(self.k, g.shape[0])
-        top = np.argsort(-(qn @ gn.T), axis=1)[:, :k]
+        top = np.argsort(-cosine_matrix(q, g), axis=1)[:, :k]
         out: dict = {"neighbours": top.tolist()}
         if targets is not None:
             t = np.asarray(targets).reshape(-1)
