@@ -13,7 +13,7 @@ from sue_framework.engine import auto_chunk, row_chunks, to_numpy, to_tensor
 from sue_framework.errors import InputError
 
 METRICS = ("cosine", "euclidean")
-ENGINES = ("auto", "exact", "faiss-flat", "faiss-ivf", "faiss-hnsw")
+ENGINES = ("auto", "exact", "exact-fp16", "faiss-flat", "faiss-ivf", "faiss-hnsw")
 # "auto" uses the exact engine up to this many query x reference distances, then faiss HNSW
 AUTO_EXACT_LIMIT = 4e10
 
@@ -60,41 +60,58 @@ def exact_knn(
         raise InputError(
             f"asked for {k} neighbours but only {n_ref - exclude_self} candidates exist"
         )
-    chunk = chunk_size or auto_chunk(n_ref)
+    chunk = chunk_size or auto_chunk(n_ref, device=device)
+    if half and metric == "euclidean":
+        # one global scale keeps float16 scores finite; rankings do not change
+        scale = torch.maximum(q.norm(dim=1).max(), r.norm(dim=1).max()).clamp(min=1e-30)
+        q, r = q / scale, r / scale
+    else:
+        scale = None
     r_sq = (r * r).sum(1) if metric == "euclidean" else None
+    r_half = r.half() if half else None
+    r_sq_half = r_sq.half() if half and r_sq is not None else None
     out_d = np.empty((q.shape[0], k), dtype=np.float32)
     out_i = np.empty((q.shape[0], k), dtype=np.int64)
-    r_half = r.half() if half else None
     for sl in row_chunks(q.shape[0], chunk):
         qb = q[sl]
         if half:
-            d, i = _half_candidates(qb, r, r_half, r_sq, kk, metric)
+            d, i = _half_candidates(qb, r, r_half, r_sq_half, kk, metric)
         else:
-            d, i = torch.topk(
-                _distances(qb, r, r_sq, metric), kk, dim=1, largest=False, sorted=True
-            )
+            d, i = _top_distances(qb, r, r_sq, kk, metric)
         if exclude_self:
             d, i = drop_self(d, i, torch.arange(sl.start, sl.stop, device=device), k)
         if metric == "euclidean":
-            d = d.sqrt()
+            d = d.sqrt() if scale is None else d.sqrt() * scale
         out_d[sl] = to_numpy(d)
         out_i[sl] = to_numpy(i)
     return out_d, out_i
 
 
-def _distances(qb: torch.Tensor, r: torch.Tensor, r_sq, metric: str) -> torch.Tensor:
-    """(squared, for euclidean) distances of a query block to all references."""
-    sim = qb @ r.T
+def _scores(qb: torch.Tensor, r: torch.Tensor, r_sq: torch.Tensor | None, metric: str):
+    """One GEMM per block: cosine similarity (larger is nearer) or |r|^2 - 2 q.r (smaller is
+    nearer; |q|^2 is constant along a row, so it is added after the top-k)."""
     if metric == "cosine":
-        return (1.0 - sim).clamp_(min=0.0)
-    return ((qb * qb).sum(1, keepdim=True) + r_sq[None, :] - 2.0 * sim).clamp_(min=0.0)
+        return qb @ r.T
+    return torch.addmm(r_sq[None, :], qb, r.T, beta=1.0, alpha=-2.0)
 
 
-def _half_candidates(qb, r, r_half, r_sq, kk: int, metric: str):
-    """2kk candidates by a float16 matmul, re-ranked with exact float32 distances."""
+def _to_distances(scores: torch.Tensor, qb: torch.Tensor, metric: str) -> torch.Tensor:
+    """Cosine distances, or squared euclidean ones, from `_scores` of the kept candidates."""
+    if metric == "cosine":
+        return (1.0 - scores).clamp_(min=0.0)
+    return (scores + (qb * qb).sum(1, keepdim=True)).clamp_(min=0.0)
+
+
+def _top_distances(qb, r, r_sq, kk: int, metric: str):
+    s, i = torch.topk(_scores(qb, r, r_sq, metric), kk, dim=1, largest=metric == "cosine")
+    return _to_distances(s, qb, metric), i
+
+
+def _half_candidates(qb, r, r_half, r_sq_half, kk: int, metric: str):
+    """2kk candidates by a float16 GEMM and top-k, re-ranked with exact float32 distances."""
     n_cand = min(r.shape[0], 2 * kk)
-    approx = _distances(qb.half(), r_half, None if r_sq is None else r_sq.half(), metric).float()
-    _, cand = torch.topk(approx, n_cand, dim=1, largest=False)
+    approx = _scores(qb.half(), r_half, r_sq_half, metric)
+    _, cand = torch.topk(approx, n_cand, dim=1, largest=metric == "cosine", sorted=False)
     rc = r[cand]  # (b, n_cand, d)
     if metric == "cosine":
         exact = (1.0 - (rc * qb[:, None, :]).sum(-1)).clamp_(min=0.0)
@@ -102,6 +119,16 @@ def _half_candidates(qb, r, r_half, r_sq, kk: int, metric: str):
         exact = ((rc - qb[:, None, :]) ** 2).sum(-1)
     d, j = torch.topk(exact, kk, dim=1, largest=False, sorted=True)
     return d, torch.gather(cand, 1, j)
+
+
+def knn_block(x: torch.Tensor, k: int, metric: str = "cosine") -> tuple[torch.Tensor, torch.Tensor]:
+    """Exact kNN of an in-memory block against itself, self excluded, as tensors on x's device
+    (distances ascending, float32). For batches small enough for one (b, b) score matrix."""
+    x = _prepare(x, metric, "batch")
+    r_sq = (x * x).sum(1) if metric == "euclidean" else None
+    d, i = _top_distances(x, x, r_sq, k + 1, metric)
+    d, i = drop_self(d, i, torch.arange(x.shape[0], device=x.device), k)
+    return (d.sqrt() if metric == "euclidean" else d), i
 
 
 def drop_self(d, i, rows, k: int):
@@ -133,13 +160,14 @@ def faiss_knn(
     hnsw_m: int = 32,
     ef_search: int = 128,
     seed: int = 0,
+    device: torch.device | str = "cpu",
 ) -> tuple[np.ndarray, np.ndarray]:
     """kNN with a faiss index ("flat", "ivf" or "hnsw"), same output as `exact_knn`.
 
     Cosine uses inner products of normalised rows; euclidean uses L2. IVF trains `nlist`
     centroids (default ~4 sqrt(n)) and probes `nprobe` of them; HNSW links `hnsw_m` neighbours
-    per node and searches with `ef_search`. faiss-gpu, when installed, is used by the caller
-    moving the index with faiss.index_cpu_to_all_gpus; this function stays on CPU.
+    per node and searches with `ef_search`. On a CUDA `device` with faiss-gpu installed, Flat
+    and IVF indexes move to that GPU (faiss has no GPU HNSW); otherwise they run on CPU.
     """
     if not faiss_available():
         raise InputError(
@@ -171,6 +199,7 @@ def faiss_knn(
         idx.hnsw.efSearch = max(ef_search, k + 1)
     else:
         raise InputError(f"faiss index must be 'flat', 'ivf' or 'hnsw', got {index!r}")
+    idx = _maybe_on_gpu(idx, index, device)
     idx.add(r)
     kk = k + 1 if exclude_self else k
     sims, ids = idx.search(q, kk)
@@ -181,6 +210,24 @@ def faiss_knn(
     if missing.any():
         dist = np.where(missing, np.inf, dist)
     return dist.astype(np.float32), ids.astype(np.int64)
+
+
+def faiss_gpu_available() -> bool:
+    if not faiss_available():
+        return False
+    import faiss
+
+    return hasattr(faiss, "StandardGpuResources") and faiss.get_num_gpus() > 0
+
+
+def _maybe_on_gpu(idx, index: str, device):
+    dev = torch.device(device)
+    if dev.type != "cuda" or index == "hnsw" or not faiss_gpu_available():
+        return idx
+    import faiss
+
+    res = faiss.StandardGpuResources()
+    return faiss.index_cpu_to_gpu(res, dev.index or 0, idx)
 
 
 def knn_search(
@@ -194,21 +241,31 @@ def knn_search(
     device: torch.device | str = "cpu",
     half: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Dispatch to an engine by name. "auto" keeps the exact search while it is affordable
-    (q x n_ref <= AUTO_EXACT_LIMIT, or any size on a GPU) and moves to faiss HNSW beyond."""
+    """Dispatch to an engine by name ("exact-fp16" is `exact_knn(half=True)`).
+
+    "auto": on a GPU, the float16-candidate exact engine (re-ranked in float32, so distances
+    are exact; recall 1.0 at 10^6 x 768 in benchmarks/scale.py); on CPU, the float32 exact
+    engine while q x n_ref <= AUTO_EXACT_LIMIT, then faiss HNSW when faiss is installed.
+    """
     if engine not in ENGINES:
         raise InputError(f"knn engine must be one of {ENGINES}, got {engine!r}")
     if engine == "auto":
         big = float(len(queries)) * float(len(refs)) > AUTO_EXACT_LIMIT
-        engine = (
-            "faiss-hnsw"
-            if big and torch.device(device).type == "cpu" and faiss_available()
-            else "exact"
-        )
-    if engine == "exact":
+        if torch.device(device).type == "cuda":
+            engine = "exact-fp16"
+        else:
+            engine = "faiss-hnsw" if big and faiss_available() else "exact"
+    if engine in ("exact", "exact-fp16"):
+        half = half or engine == "exact-fp16"
         return exact_knn(
             queries, refs, k, metric=metric, exclude_self=exclude_self, device=device, half=half
         )
     return faiss_knn(
-        queries, refs, k, metric=metric, index=engine.split("-", 1)[1], exclude_self=exclude_self
+        queries,
+        refs,
+        k,
+        metric=metric,
+        index=engine.split("-", 1)[1],
+        exclude_self=exclude_self,
+        device=device,
     )

@@ -73,3 +73,12 @@ def test_half_precision_candidates_rerank_to_exact(metric):
     d0, i0 = exact_knn(x, x, 8, metric=metric, exclude_self=True)
     d1, i1 = exact_knn(x, x, 8, metric=metric, exclude_self=True, half=True)
     assert _recall(i1, i0) > 0.98 and np.allclose(np.sort(d1, 1), np.sort(d0, 1), atol=1e-3)
+
+
+def test_half_precision_euclidean_survives_large_norms():
+    # squared norms of 1e8 overflow float16; the engine rescales before the half GEMM
+    x = (np.random.default_rng(4).normal(size=(200, 8)) * 1e4).astype(np.float32)
+    d0, i0 = exact_knn(x, x, 5, metric="euclidean", exclude_self=True)
+    d1, i1 = exact_knn(x, x, 5, metric="euclidean", exclude_self=True, half=True)
+    assert np.all(np.isfinite(d1)) and _recall(i1, i0) > 0.98
+    assert np.allclose(np.sort(d1, 1), np.sort(d0, 1), rtol=1e-3)
