@@ -87,3 +87,16 @@ def test_duplicate_rows_warn():
     x = np.vstack([np.ones((6, 3)), np.random.default_rng(0).normal(size=(30, 3))])
     with pytest.warns(UserWarning, match="duplicates"):
         PaperKNNGraph(n_neighbors=4, metric="euclidean", device="cpu").fit(x)
+
+
+@pytest.mark.parametrize("name", ["paper_knn", "gaussian_knn", "laplace_knn", "self_tuning_knn"])
+def test_dense_batch_affinity_equals_the_sparse_graph(blobs, name):
+    import torch
+
+    from sue_framework import registry
+
+    x = blobs[0][:90].astype(np.float32)
+    g = registry.get("graph", name)(n_neighbors=7, device="cpu")
+    W = g.dense_affinity(torch.as_tensor(x))
+    assert isinstance(W, torch.Tensor) and W.shape == (90, 90)
+    assert np.allclose(W.numpy(), g.fit(x).affinity_.toarray(), atol=1e-6)
