@@ -100,6 +100,17 @@ def test_lobpcg_matches_arpack(blobs):
         ExactSpectral(n_components=2, graph_params=g, eigensolver="magic").fit(x)
 
 
+def test_auto_eigensolver_is_arpack_on_cpu_and_cupy_needs_a_gpu(blobs, monkeypatch):
+    from sue_framework.components.spectral import exact
+
+    assert exact.pick_eigensolver("auto", "cpu") == "arpack"
+    assert exact.pick_eigensolver("lobpcg", "cpu") == "lobpcg"
+    monkeypatch.setattr(exact, "cupy_available", lambda: False)
+    g = {"n_neighbors": 15, "device": "cpu"}
+    with pytest.raises(InputError, match="CuPy"):
+        ExactSpectral(n_components=2, graph_params=g, eigensolver="cupy").fit(blobs[0])
+
+
 def test_auto_solver_is_exact_when_it_fits_and_parametric_beyond(blobs):
     from sue_framework.components.spectral import AutoSpectral
 

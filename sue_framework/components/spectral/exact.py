@@ -10,7 +10,7 @@ from sue_framework.data import as_matrix
 from sue_framework.errors import InputError
 from sue_framework.interfaces import GraphBuilder, SpectralSolver
 
-EIGENSOLVERS = ("arpack", "lobpcg")
+EIGENSOLVERS = ("auto", "arpack", "lobpcg", "cupy")
 
 
 def _lobpcg(
@@ -37,13 +37,52 @@ def _lobpcg(
     return vals.cpu().numpy(), vecs.cpu().numpy()
 
 
+def cupy_available() -> bool:
+    try:
+        import cupy
+        import cupyx.scipy.sparse.linalg  # noqa: F401
+
+        return cupy.cuda.runtime.getDeviceCount() > 0
+    except Exception:  # ImportError, or a CuPy without a usable CUDA runtime
+        return False
+
+
+def _cupy_eigsh(
+    S: sp.csr_matrix, k: int, v0: np.ndarray, tol: float, device: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """Largest eigenpairs of a sparse symmetric S by CuPy's thick-restart Lanczos on a GPU."""
+    import cupy
+    import cupyx.scipy.sparse as csp
+    from cupyx.scipy.sparse.linalg import eigsh as cu_eigsh
+
+    from sue_framework.engine import resolve_device
+
+    dev = resolve_device(device)
+    with cupy.cuda.Device(dev.index or 0):
+        A = csp.csr_matrix(S.astype(np.float64))
+        vals, vecs = cu_eigsh(A, k=k, which="LA", v0=cupy.asarray(v0), tol=tol)
+        return cupy.asnumpy(vals), cupy.asnumpy(vecs)
+
+
+def pick_eigensolver(eigensolver: str, device: str) -> str:
+    """ "auto": CuPy's Lanczos when the device is a GPU and CuPy works there, else ARPACK."""
+    if eigensolver not in EIGENSOLVERS:
+        raise InputError(f"eigensolver must be one of {EIGENSOLVERS}, got {eigensolver!r}")
+    if eigensolver != "auto":
+        return eigensolver
+    from sue_framework.engine import resolve_device
+
+    on_gpu = resolve_device(device).type == "cuda"
+    return "cupy" if on_gpu and cupy_available() else "arpack"
+
+
 def random_walk_eigs(
     W: sp.spmatrix,
     k: int,
     *,
     seed: int | None = 0,
     tol: float = 1e-8,
-    eigensolver: str = "arpack",
+    eigensolver: str = "auto",
     device: str = "cpu",
 ) -> tuple[np.ndarray, np.ndarray]:
     """The k+1 leading eigenpairs of P = D^-1 W, computed on S = D^-1/2 W D^-1/2 (symmetric).
@@ -51,10 +90,12 @@ def random_walk_eigs(
     Returns (eigenvalues (k+1,) descending, eigenvectors (n, k+1) of P), trivial pair included.
     Each eigenvector of P is v = D^-1/2 u for an eigenvector u of S, scaled to unit mean square
     and signed so that its largest-magnitude entry is positive. `eigensolver` is "arpack"
-    (scipy eigsh, CPU) or "lobpcg" (torch, on `device`, which may be a GPU).
+    (scipy eigsh, CPU), "cupy" (CuPy's Lanczos eigsh on a GPU), "lobpcg" (torch, on `device`)
+    or "auto" (see `pick_eigensolver`).
     """
-    if eigensolver not in EIGENSOLVERS:
-        raise InputError(f"eigensolver must be one of {EIGENSOLVERS}, got {eigensolver!r}")
+    eigensolver = pick_eigensolver(eigensolver, device)
+    if eigensolver == "cupy" and not cupy_available():
+        raise InputError("eigensolver='cupy' needs CuPy and a CUDA GPU; use 'arpack' or 'auto'")
     n = W.shape[0]
     if k + 1 >= n:
         raise InputError(f"{k} non-trivial eigenvectors need at least {k + 2} rows, got {n}")
@@ -62,7 +103,8 @@ def random_walk_eigs(
     if np.any(deg <= 0):
         raise InputError("the graph has isolated nodes (zero degree); the random walk is undefined")
     d_isqrt = 1.0 / np.sqrt(deg)
-    S = sp.diags(d_isqrt) @ W @ sp.diags(d_isqrt)
+    S = sp.csr_matrix(W, dtype=np.float64, copy=True)  # D^-1/2 W D^-1/2, entry by entry
+    S.data *= d_isqrt[np.repeat(np.arange(n), np.diff(S.indptr))] * d_isqrt[S.indices]
     if eigensolver == "lobpcg":
         if 3 * (k + 1) > n:
             raise InputError(
@@ -71,7 +113,10 @@ def random_walk_eigs(
         vals, vecs = _lobpcg(S.tocsr(), k + 1, seed, tol, device)
     else:
         v0 = np.random.default_rng(seed).uniform(0.5, 1.5, size=n)  # fixed start: repeatable output
-        vals, vecs = eigsh(S.tocsr(), k=k + 1, which="LA", v0=v0, tol=tol)
+        if eigensolver == "cupy":
+            vals, vecs = _cupy_eigsh(S.tocsr(), k + 1, v0, tol, device)
+        else:
+            vals, vecs = eigsh(S.tocsr(), k=k + 1, which="LA", v0=v0, tol=tol)
     order = np.argsort(vals)[::-1]
     vals, vecs = vals[order], vecs[:, order] * d_isqrt[:, None]
     vecs /= np.sqrt((vecs**2).mean(axis=0, keepdims=True))
@@ -81,7 +126,8 @@ def random_walk_eigs(
 
 
 class ExactSpectral(SpectralSolver):
-    """Exact SE: ARPACK (scipy eigsh) on the symmetric normalised operator of a sparse graph.
+    """Exact SE: Lanczos (ARPACK, or CuPy on a GPU) on the symmetric normalised operator of a
+    sparse graph.
 
     New points are embedded by the Nystrom extension v(q) = (1 / lambda) sum_j P(q, j) v(j), the
     eigenvector equation applied to the query's affinity row. A query that duplicates a training
@@ -93,7 +139,8 @@ class ExactSpectral(SpectralSolver):
     graph : a registered graph name or a GraphBuilder instance.
     graph_params : parameters for a graph given by name.
     seed : fixes the eigensolver's start vector, so repeated fits give identical output.
-    eigensolver : "arpack" (scipy eigsh on CPU) or "lobpcg" (torch LOBPCG on `device`).
+    eigensolver : "auto" (CuPy Lanczos on a GPU device when CuPy is installed, else ARPACK),
+        "arpack" (scipy eigsh on CPU), "cupy" or "lobpcg" (torch LOBPCG on `device`).
     device : where the graph's kNN search runs; passed to the graph unless graph_params sets it.
     """
 
@@ -106,7 +153,7 @@ class ExactSpectral(SpectralSolver):
         graph_params: dict | None = None,
         seed: int | None = 0,
         tol: float = 1e-8,
-        eigensolver: str = "arpack",
+        eigensolver: str = "auto",
         device: str = "auto",
     ) -> None:
         self.n_components = n_components
