@@ -19,15 +19,17 @@ constraint Y^T D Y = I with the loss tr(Y^T (D - W) Y) gives its eigenvectors.
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Sequence
 
 import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from sue_framework.components.graphs import KNNGraph
 from sue_framework.components.linalg import inv_sqrt
 from sue_framework.data import as_matrix
-from sue_framework.engine import resolve_device, to_numpy, to_tensor
+from sue_framework.engine import resolve_device, row_chunks, to_numpy, to_tensor
 from sue_framework.errors import InputError
 from sue_framework.interfaces import GraphBuilder, SpectralSolver
 from sue_framework.nn import load_module_state, mlp, module_state, seeded
@@ -148,7 +150,7 @@ class SpectralNet(SpectralSolver):
             net = self._fit_regression(X, Xs, gen, dev)
         else:
             net = self._fit_rayleigh(X, Xs, gen, dev)
-        self.net_ = net.cpu().eval()
+        self.net_ = net.eval()
         raw = self._raw(X)
         self.scale_ = np.sqrt((raw**2).mean(axis=0)) + 1e-12
         self.embedding_ = self.transform(X)
@@ -181,22 +183,24 @@ class SpectralNet(SpectralSolver):
         self._train(net, loss_fn, n, gen, dev)
         return net
 
-    def _batch_graph(self, Xb: np.ndarray, dev) -> torch.Tensor:
-        g = self._graph()
-        g.set_params(n_neighbors=min(g.get_params()["n_neighbors"], Xb.shape[0] - 1))
+    def _batch_graph(self, g: GraphBuilder, Xb: torch.Tensor, dev) -> torch.Tensor:
+        """Dense (b, b) affinity of one batch; kNN kernels build it on the device."""
+        if isinstance(g, KNNGraph):
+            return g.dense_affinity(Xb)
         import warnings
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # small batches may be disconnected; that is expected
-            W = g.fit(Xb).affinity_
+            W = g.fit(to_numpy(Xb)).affinity_
         return torch.as_tensor(W.toarray(), dtype=torch.float32, device=dev)
 
     def _fit_rayleigh(self, X, Xs, gen, dev) -> torch.nn.Module:
         k1 = int(self.n_components) + 1  # the trivial vector is learned too, then dropped
         net = self._net(X.shape[1], k1).to(dev)
+        graph, Xd = self._graph(), to_tensor(X, dev)
 
         def quad(idx):
-            W = self._batch_graph(X[idx.cpu().numpy()], dev)
+            W = self._batch_graph(graph, Xd[idx], dev)
             L, w = batch_laplacian(W, self.laplacian)
             with self._autocast(dev):
                 Y = net(Xs[idx]).float()
@@ -242,9 +246,10 @@ class SpectralNet(SpectralSolver):
         bs = int(min(self.batch_size, tr_idx.numel()))
         steps = max(1, math.ceil(tr_idx.numel() / bs))
         best, best_state, since = math.inf, None, 0
-        self.history_ = []
+        self.history_, self.epoch_seconds_ = [], []
         bar = tqdm(range(self.epochs), desc="SpectralNet", disable=not self.progress, leave=False)
         for _ in bar:
+            start = time.perf_counter()
             net.train()
             order = tr_idx[torch.randperm(tr_idx.numel(), generator=gen).to(dev)]
             total = 0.0
@@ -260,12 +265,13 @@ class SpectralNet(SpectralSolver):
             net.eval()
             with torch.no_grad():
                 val = (
-                    float(loss_fn(val_idx))
+                    self._mean_loss(loss_fn, val_idx, bs)
                     if n_val >= max(2, self.n_components + 2)
                     else total / steps
                 )
             sched.step(val)
             self.history_.append(val)
+            self.epoch_seconds_.append(time.perf_counter() - start)  # val loss synced the device
             bar.set_postfix(loss=f"{val:.4g}")
             if val < best - 1e-12:
                 best, since = val, 0
@@ -277,12 +283,27 @@ class SpectralNet(SpectralSolver):
         if best_state is not None:
             net.load_state_dict(best_state)
 
+    def _mean_loss(self, loss_fn, idx: torch.Tensor, bs: int) -> float:
+        """Loss over `idx` in batches of `bs` (a whole validation split at once could be n^2
+        for the Rayleigh loss), weighted by batch size; a last batch too small for an
+        orthonormal basis is folded into the one before it."""
+        n = idx.numel()
+        starts = list(range(0, n, bs))
+        if len(starts) > 1 and n - starts[-1] < self.n_components + 2:
+            starts.pop()
+        ends = starts[1:] + [n]
+        total = sum(float(loss_fn(idx[a:b])) * (b - a) for a, b in zip(starts, ends, strict=True))
+        return total / n
+
     # -- inference -------------------------------------------------------------------------------
     def _raw(self, X: np.ndarray) -> np.ndarray:
+        """Network output in float32 on the engine's device, in row blocks, then rotated."""
+        dev = resolve_device(self.device)
+        net = self.net_.to(dev)
+        out = np.empty((X.shape[0], self.rotation_.shape[0]), dtype=np.float32)
         with torch.no_grad():
-            out = to_numpy(
-                self.net_(torch.as_tensor((X - self.mean_) / self.std_, dtype=torch.float32))
-            )
+            for sl in row_chunks(X.shape[0], 65536):
+                out[sl] = to_numpy(net(to_tensor((X[sl] - self.mean_) / self.std_, dev)))
         return out.astype(np.float64) @ self.rotation_
 
     def transform(self, X: np.ndarray) -> np.ndarray:
