@@ -31,3 +31,66 @@ def test_sue_on_cuda_agrees_with_cpu_within_noise():
         r[dev] = task.evaluate(m.transform(s.x_test, "x"), m.transform(s.y_test, "y"))
     for k in r["cpu"]:
         assert abs(r["cpu"][k] - r["cuda"][k]) <= 6.0, (k, r)
+
+
+def test_half_precision_knn_on_cuda_recalls_the_exact_neighbours():
+    x = np.random.default_rng(1).normal(size=(20000, 256)).astype(np.float32)
+    _, i0 = exact_knn(x, x, 32, exclude_self=True, device="cuda")
+    _, i1 = exact_knn(x, x, 32, exclude_self=True, device="cuda", half=True)
+    recall = np.mean([len(set(a) & set(b)) / 32 for a, b in zip(i0, i1, strict=True)])
+    assert recall > 0.99
+
+
+def test_cupy_lanczos_matches_arpack():
+    pytest.importorskip("cupy")
+    from sue_framework.components.spectral import ExactSpectral
+
+    x, _, _ = two_view_blobs(3000, seed=2)
+    g = {"n_neighbors": 15, "device": "cuda"}
+    a = ExactSpectral(n_components=6, graph_params=g, eigensolver="arpack").fit(x)
+    b = ExactSpectral(n_components=6, graph_params=g, device="cuda").fit(x)  # auto -> cupy
+    assert np.allclose(a.eigenvalues_, b.eigenvalues_, atol=1e-7)
+    cos = np.abs((a.embedding_ * b.embedding_).mean(0))
+    assert np.all(cos > 0.999), cos
+
+
+def test_spectralnet_rayleigh_trains_on_cuda_with_bf16():
+    from sklearn.datasets import make_moons
+
+    from sue_framework.components.spectral import ExactSpectral, SpectralNet
+    from sue_framework.components.spectral.accuracy import grassmann_distance
+
+    x = make_moons(2000, noise=0.06, random_state=0)[0]
+    graph = {"n_neighbors": 15, "metric": "euclidean", "device": "cuda"}
+    exact = ExactSpectral(n_components=3, graph_params=graph, device="cuda").fit(x)
+    sn = SpectralNet(
+        n_components=3,
+        hidden=(256, 256),
+        graph_params=graph,
+        training="rayleigh",
+        epochs=60,
+        batch_size=1000,
+        device="cuda",
+    ).fit(x)
+    z = sn.transform(x)
+    assert np.all(np.isfinite(z)) and grassmann_distance(z, exact.embedding_) < 1.5
+
+
+def test_faiss_indexes_move_to_the_gpu_when_faiss_gpu_is_installed():
+    from sue_framework.components.knn import faiss_gpu_available, faiss_knn
+
+    if not faiss_gpu_available():
+        pytest.skip("faiss-gpu is not installed")
+    x = np.random.default_rng(0).normal(size=(5000, 64)).astype(np.float32)
+    _, i0 = exact_knn(x, x, 10, exclude_self=True, device="cuda")
+    _, i1 = faiss_knn(x, x, 10, index="flat", exclude_self=True, device="cuda")
+    assert np.mean(i0 == i1) > 0.99
+
+
+def test_graph_assembled_on_cuda_equals_the_cpu_graph():
+    from sue_framework.components.graphs import PaperKNNGraph
+
+    x, _, _ = two_view_blobs(2000, seed=3)
+    cpu = PaperKNNGraph(n_neighbors=12, device="cpu").fit(x).affinity_
+    gpu = PaperKNNGraph(n_neighbors=12, knn="exact", device="cuda").fit(x).affinity_
+    assert abs(cpu - gpu).max() < 1e-6 and (gpu != gpu.T).nnz == 0
