@@ -1,13 +1,35 @@
 """Unimodal encoders for sue_framework, registered through the ``sue_framework`` entry point."""
 
-from sue_encoders.base import BatchedEncoder
+from sue_encoders.base import BatchedEncoder, TorchImageEncoder
 from sue_encoders.cache import EmbeddingCache
+from sue_encoders.dinov2 import DINOv2Encoder
+from sue_encoders.hf import HFEncoder
+from sue_encoders.images import Preprocess, load_image
+from sue_encoders.openclip import OpenCLIPEncoder
 from sue_encoders.sbert import SBERTEncoder, resolve_model
+from sue_encoders.vicreg import ResNet50, VICRegEncoder
 from sue_framework import hookimpl
 
-__all__ = ["BatchedEncoder", "EmbeddingCache", "SBERTEncoder", "resolve_model"]
+__all__ = [
+    "BatchedEncoder",
+    "DINOv2Encoder",
+    "EmbeddingCache",
+    "HFEncoder",
+    "OpenCLIPEncoder",
+    "Preprocess",
+    "ResNet50",
+    "SBERTEncoder",
+    "TorchImageEncoder",
+    "VICRegEncoder",
+    "load_image",
+    "resolve_model",
+]
 
 
 @hookimpl
 def sue_register(registry) -> None:
     registry.register("encoder", "sbert", SBERTEncoder)
+    registry.register("encoder", "dinov2", DINOv2Encoder)
+    registry.register("encoder", "open_clip", OpenCLIPEncoder)
+    registry.register("encoder", "vicreg", VICRegEncoder)
+    registry.register("encoder", "hf", HFEncoder)

@@ -7,9 +7,12 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+import torch
 from tqdm.auto import tqdm
 
 from sue_encoders.cache import EmbeddingCache
+from sue_encoders.images import Preprocess, image_key
+from sue_framework.engine import resolve_device
 from sue_framework.errors import InputError
 from sue_framework.interfaces import Encoder
 
@@ -31,6 +34,10 @@ class BatchedEncoder(Encoder):
     def _encode_batch(self, items: list) -> np.ndarray:
         """(len(items), d) float32 embeddings of one batch."""
 
+    def _item_key(self, item) -> str | bytes:
+        """What identifies an item's content in the cache: the text itself by default."""
+        return str(item)
+
     def encode(self, items: Sequence) -> np.ndarray:
         items = list(items)
         if not items:
@@ -40,7 +47,7 @@ class BatchedEncoder(Encoder):
             if self.cache_dir
             else None
         )
-        keys = [cache.key(str(it)) for it in items] if cache else []
+        keys = [cache.key(self._item_key(it)) for it in items] if cache else []
         found = cache.get_many(keys) if cache else {}
         todo = [i for i in range(len(items)) if not cache or keys[i] not in found]
         vecs: dict[int, np.ndarray] = {
@@ -63,3 +70,56 @@ class BatchedEncoder(Encoder):
             if cache:
                 cache.close()
         return np.stack([vecs[i] for i in range(len(items))]).astype(np.float32)
+
+
+def autocast(device: torch.device, amp: bool):
+    """bfloat16 autocast on CUDA when `amp` is on; a no-op context elsewhere."""
+    return torch.autocast(
+        device_type=device.type, dtype=torch.bfloat16, enabled=bool(amp) and device.type == "cuda"
+    )
+
+
+def unavailable(family: str, model: str, exc: BaseException, how: str) -> InputError:
+    """The one message for a model that cannot be loaded: which, why, and how to provide it."""
+    return InputError(
+        f"{family} model {model!r} is not available locally ({type(exc).__name__}: "
+        f"{str(exc).splitlines()[0][:200] if str(exc) else ''}). {how}"
+    )
+
+
+class TorchImageEncoder(BatchedEncoder):
+    """Images -> embeddings with a torch module on the engine's device.
+
+    Subclasses give `_load()` (the module, in eval mode) and `_forward(module, pixels)`; this
+    class loads and preprocesses images, runs bf16 autocast on GPUs and L2-normalises on request.
+    Cache keys hash the image content, not its path.
+    """
+
+    device: str = "auto"
+    amp: bool = True
+    normalize: bool = False
+
+    @abstractmethod
+    def _load(self) -> torch.nn.Module:
+        """The network, loaded once."""
+
+    @abstractmethod
+    def _forward(self, module: torch.nn.Module, pixels: torch.Tensor) -> torch.Tensor:
+        """(b, d) embeddings of (b, 3, H, W) normalised pixels."""
+
+    def _preprocess(self) -> Preprocess:
+        return Preprocess()
+
+    def _item_key(self, item) -> bytes:
+        return image_key(item)
+
+    def _encode_batch(self, items: list) -> np.ndarray:
+        module = self._load()
+        dev = resolve_device(self.device)
+        module.to(dev)
+        pixels = self._preprocess()(items).to(dev)
+        with torch.no_grad(), autocast(dev, self.amp):
+            z = self._forward(module, pixels).float()
+        if self.normalize:
+            z = torch.nn.functional.normalize(z, dim=1)
+        return z.cpu().numpy()

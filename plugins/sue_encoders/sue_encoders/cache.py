@@ -23,8 +23,10 @@ class EmbeddingCache:
             "CREATE TABLE IF NOT EXISTS emb (key TEXT PRIMARY KEY, dim INTEGER, vec BLOB)"
         )
 
-    def key(self, item: str) -> str:
-        return hashlib.sha256(f"{self.encoder_id}\0{item}".encode()).hexdigest()
+    def key(self, item: str | bytes) -> str:
+        """Hash of the encoder id and the item's content (a text, or bytes for other media)."""
+        body = item if isinstance(item, bytes) else item.encode()
+        return hashlib.sha256(self.encoder_id.encode() + b"\0" + body).hexdigest()
 
     def get_many(self, keys: list[str]) -> dict[str, np.ndarray]:
         out: dict[str, np.ndarray] = {}
