@@ -128,17 +128,20 @@ class KNNGraph(GraphBuilder):
             exclude_self=True,
             device=resolve_device(self.device),
         )
-        return self.fit_neighbors(X, dist, idx)
+        return self._assemble(X, dist, idx)
 
     def fit_neighbors(self, X: np.ndarray, dist: np.ndarray, idx: np.ndarray) -> KNNGraph:
         """Build the graph from a kNN search already done: each row's ascending distances and
         indices (n, k) to the other rows, self excluded. `fit` is search + this."""
         X = as_matrix(X, "X")
-        n, k = idx.shape
-        if dist.shape != idx.shape or n != X.shape[0]:
+        if dist.shape != idx.shape or idx.shape[0] != X.shape[0]:
             raise InputError(
                 f"dist {dist.shape} and idx {idx.shape} must both be (n_rows={X.shape[0]}, k)"
             )
+        return self._assemble(X, dist, idx)
+
+    def _assemble(self, X: np.ndarray, dist: np.ndarray, idx: np.ndarray) -> KNNGraph:
+        n, k = idx.shape
         dupes = int(np.sum(dist[:, -1] <= _EPS))
         if dupes:
             warnings.warn(
@@ -159,7 +162,7 @@ class KNNGraph(GraphBuilder):
                 "will be component indicators. Increase n_neighbors to connect it.",
                 stacklevel=2,
             )
-        self.train_ = X.astype(np.float32)
+        self.train_ = np.asarray(X, dtype=np.float32)  # no copy of float32 data
         self.scales_ = scales
         self.radius_ = dist[:, -1].astype(np.float64)
         return self

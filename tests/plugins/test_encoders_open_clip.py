@@ -47,10 +47,18 @@ def test_both_towers_match_open_clip(tiny):
     assert np.allclose(zi, ref_i, atol=1e-5) and np.allclose(zt, ref_t, atol=1e-5)
 
 
-def test_unknown_pretrained_tag_fails_fast(tiny):
+def test_uncached_hub_model_fails_fast(tiny):
+    import time
+
     from sue_framework import InputError
 
-    with pytest.raises(InputError, match="OpenCLIP"):
+    start = time.perf_counter()
+    with pytest.raises(InputError, match="OpenCLIP.*marqo-fashionSigLIP"):
         registry.get("encoder", "open_clip")(model="hf-hub:Marqo/marqo-fashionSigLIP").encode(
             ["a dress"]
         )
+    with pytest.raises(InputError, match="OpenCLIP"):
+        registry.get("encoder", "open_clip")(model="ViT-B-32", pretrained="openai").encode(
+            ["a dress"]
+        )
+    assert time.perf_counter() - start < 20

@@ -79,6 +79,18 @@ def autocast(device: torch.device, amp: bool):
     )
 
 
+def local_model(name: str, allow_download: bool) -> str:
+    """A local folder for a model: the path itself, or the Hugging Face cache's snapshot of a
+    hub name. Without `allow_download` a hub name that is not cached raises at once; loading
+    from the folder then never touches the network (transformers otherwise still probes the
+    hub for adapter files, with retries, even under local_files_only)."""
+    if Path(name).exists() or allow_download:
+        return name
+    from huggingface_hub import snapshot_download
+
+    return snapshot_download(name, local_files_only=True)
+
+
 def unavailable(family: str, model: str, exc: BaseException, how: str) -> InputError:
     """The one message for a model that cannot be loaded: which, why, and how to provide it."""
     return InputError(

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import torch
 
-from sue_encoders.base import TorchImageEncoder, unavailable
+from sue_encoders.base import TorchImageEncoder, local_model, unavailable
 from sue_framework.errors import InputError
 
 # short names -> (Hugging Face hub name, torch.hub entry point)
@@ -82,7 +82,8 @@ class DINOv2Encoder(TorchImageEncoder):
         except ImportError as exc:
             raise InputError("DINOv2 needs transformers: pip install transformers") from exc
         try:
-            return Dinov2Model.from_pretrained(name, local_files_only=not self.allow_download)
+            where = local_model(name, self.allow_download)
+            return Dinov2Model.from_pretrained(where, local_files_only=not self.allow_download)
         except Exception as exc:
             raise unavailable(
                 "DINOv2",

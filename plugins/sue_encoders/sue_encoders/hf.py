@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from sue_encoders.base import BatchedEncoder, autocast, unavailable
+from sue_encoders.base import BatchedEncoder, autocast, local_model, unavailable
 from sue_encoders.images import IMAGENET_MEAN, IMAGENET_STD, Preprocess, image_key
 from sue_framework.engine import resolve_device
 from sue_framework.errors import InputError
@@ -88,11 +88,12 @@ class HFEncoder(BatchedEncoder):
             raise InputError("the hf encoder needs transformers: pip install transformers") from exc
         local_only = not self.allow_download
         try:
-            net = AutoModel.from_pretrained(self.model, local_files_only=local_only).eval()
+            where = local_model(self.model, self.allow_download)
+            net = AutoModel.from_pretrained(where, local_files_only=local_only).eval()
             if self.modality == "text":
-                prep = AutoTokenizer.from_pretrained(self.model, local_files_only=local_only)
+                prep = AutoTokenizer.from_pretrained(where, local_files_only=local_only)
             else:
-                prep = self._image_preprocess()
+                prep = self._image_preprocess(Path(where))
         except Exception as exc:
             raise unavailable(
                 "Hugging Face",
@@ -104,8 +105,8 @@ class HFEncoder(BatchedEncoder):
         self._loaded = (net, prep)
         return self._loaded
 
-    def _image_preprocess(self) -> Preprocess:
-        cfg_path = Path(self.model) / "preprocessor_config.json"
+    def _image_preprocess(self, folder: Path) -> Preprocess:
+        cfg_path = folder / "preprocessor_config.json"
         if not cfg_path.is_file():
             return Preprocess()
         cfg = json.loads(cfg_path.read_text())

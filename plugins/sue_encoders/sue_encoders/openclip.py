@@ -6,14 +6,13 @@ Hub models load by their hf-hub name, e.g. Marqo FashionSigLIP as
 
 from __future__ import annotations
 
-import os
 from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from sue_encoders.base import BatchedEncoder, autocast, unavailable
+from sue_encoders.base import BatchedEncoder, autocast, local_model, unavailable
 from sue_encoders.images import image_key, load_image
 from sue_framework.engine import resolve_device
 from sue_framework.errors import InputError
@@ -23,18 +22,19 @@ MODALITIES = ("image", "text")
 
 @contextmanager
 def _hub_offline(offline: bool):
-    """Keep huggingface_hub off the network while a model loads (it reads the variable then)."""
-    old = os.environ.get("HF_HUB_OFFLINE")
-    if offline:
-        os.environ["HF_HUB_OFFLINE"] = "1"
+    """Keep huggingface_hub off the network while a model loads. Its offline switch is read
+    from the environment at import, so the module's flag is set for the duration."""
+    if not offline:
+        yield
+        return
+    from huggingface_hub import constants
+
+    old = constants.HF_HUB_OFFLINE
+    constants.HF_HUB_OFFLINE = True
     try:
         yield
     finally:
-        if offline:
-            if old is None:
-                os.environ.pop("HF_HUB_OFFLINE", None)
-            else:
-                os.environ["HF_HUB_OFFLINE"] = old
+        constants.HF_HUB_OFFLINE = old
 
 
 class OpenCLIPEncoder(BatchedEncoder):
@@ -100,18 +100,22 @@ class OpenCLIPEncoder(BatchedEncoder):
         if pretrained and Path(pretrained).exists():
             pretrained = str(Path(pretrained))
         try:
+            name = self.model
+            if name.startswith("hf-hub:") and not self.allow_download:
+                # the cached snapshot, loaded as a local folder: nothing goes to the network
+                name = "local-dir:" + local_model(name.removeprefix("hf-hub:"), False)
             with _hub_offline(not self.allow_download):
                 net, _, preprocess = open_clip.create_model_and_transforms(
-                    self.model, pretrained=pretrained
+                    name, pretrained=pretrained
                 )
-                tokenizer = open_clip.get_tokenizer(self.model)
+                tokenizer = open_clip.get_tokenizer(name)
         except Exception as exc:
             raise unavailable(
                 "OpenCLIP",
                 f"{self.model} ({self.pretrained})",
                 exc,
-                "Pass a local checkpoint as pretrained=PATH, or set allow_download=True where "
-                "the hub is reachable.",
+                "Pass a local checkpoint as pretrained=PATH or a saved folder as "
+                "model='local-dir:FOLDER', or set allow_download=True where the hub is reachable.",
             ) from exc
         self._loaded = (net.eval(), preprocess, tokenizer)
         return self._loaded

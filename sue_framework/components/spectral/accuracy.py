@@ -15,6 +15,7 @@ def grassmann_distance(a: np.ndarray, b: np.ndarray) -> float:
 
 def per_vector_sin2(learned: np.ndarray, exact: np.ndarray) -> np.ndarray:
     """1 - cos^2 between matching columns (same order), blind to each column's sign and scale."""
+    learned, exact = np.asarray(learned, np.float64), np.asarray(exact, np.float64)
     a = learned / np.linalg.norm(learned, axis=0, keepdims=True)
     b = exact / np.linalg.norm(exact, axis=0, keepdims=True)
     return 1.0 - np.sum(a * b, axis=0) ** 2

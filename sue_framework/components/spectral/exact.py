@@ -59,7 +59,7 @@ def _cupy_eigsh(
 
     dev = resolve_device(device)
     with cupy.cuda.Device(dev.index or 0):
-        A = csp.csr_matrix(S.astype(np.float64))
+        A = csp.csr_matrix(S)  # float64 already
         vals, vecs = cu_eigsh(A, k=k, which="LA", v0=cupy.asarray(v0), tol=tol)
         return cupy.asnumpy(vals), cupy.asnumpy(vecs)
 
@@ -114,7 +114,7 @@ def random_walk_eigs(
     else:
         v0 = np.random.default_rng(seed).uniform(0.5, 1.5, size=n)  # fixed start: repeatable output
         if eigensolver == "cupy":
-            vals, vecs = _cupy_eigsh(S.tocsr(), k + 1, v0, tol, device)
+            vals, vecs = _cupy_eigsh(S, k + 1, v0, tol, device)
         else:
             vals, vecs = eigsh(S.tocsr(), k=k + 1, which="LA", v0=v0, tol=tol)
     order = np.argsort(vals)[::-1]
