@@ -65,6 +65,7 @@ def main() -> None:
     p.add_argument("--n-images", type=int, default=2048)
     p.add_argument("--text-batch", type=int, default=256)
     p.add_argument("--image-batch", type=int, default=128)
+    p.add_argument("--text-model", default="all-MiniLM-L6-v2", help="name or local folder")
     a = p.parse_args()
     dev = torch.device(a.device)
     name = torch.cuda.get_device_name(dev) if dev.type == "cuda" else platform.machine()
@@ -74,7 +75,7 @@ def main() -> None:
 
     texts = sentences(a.n_texts)
     for amp in (False, True) if dev.type == "cuda" else (False,):
-        enc = SBERTEncoder(model=resolve_model("all-MiniLM-L6-v2"), device=a.device, amp=amp)
+        enc = SBERTEncoder(model=resolve_model(a.text_model), device=a.device, amp=amp)
         enc.batch_size = a.text_batch
         print(f"  MiniLM-L6 (sbert) amp={amp}: {rate(enc, texts, a.text_batch):,.0f} texts/s")
     imgs = pictures(a.n_images)

@@ -87,11 +87,14 @@ def test_faiss_indexes_move_to_the_gpu_when_faiss_gpu_is_installed():
     assert np.mean(i0 == i1) > 0.99
 
 
-def test_graph_assembled_on_cuda_equals_the_cpu_graph():
-    from sue_framework.components.graphs import PaperKNNGraph
-
+@pytest.mark.parametrize("name", ["paper_knn", "gaussian_knn", "laplace_knn", "self_tuning_knn"])
+def test_graph_assembled_on_cuda_equals_the_cpu_graph(name):
     x, _, _ = two_view_blobs(2000, seed=3)
     dist, idx = exact_knn(x, x, 12, exclude_self=True, device="cpu")
-    cpu = PaperKNNGraph(n_neighbors=12, device="cpu").fit_neighbors(x, dist, idx).affinity_
-    gpu = PaperKNNGraph(n_neighbors=12, device="cuda").fit_neighbors(x, dist, idx).affinity_
-    assert abs(cpu - gpu).max() < 1e-12 and (gpu != gpu.T).nnz == 0
+    graphs = {
+        dev: registry.get("graph", name)(n_neighbors=12, device=dev).fit_neighbors(x, dist, idx)
+        for dev in ("cpu", "cuda")
+    }
+    cpu, gpu = graphs["cpu"].affinity_, graphs["cuda"].affinity_
+    assert abs(cpu - gpu).max() < 1e-10 and (gpu != gpu.T).nnz == 0
+    assert np.allclose(graphs["cpu"].scales_, graphs["cuda"].scales_, rtol=1e-12)

@@ -18,7 +18,7 @@ from scipy.sparse.csgraph import connected_components
 
 from sue_framework.components.knn import METRICS, knn_block, knn_search
 from sue_framework.data import as_matrix
-from sue_framework.engine import resolve_device
+from sue_framework.engine import resolve_device, to_numpy
 from sue_framework.errors import InputError
 from sue_framework.interfaces import GraphBuilder
 
@@ -36,10 +36,13 @@ def _floor(a):
 
 
 def _median(a, axis: int | None = None):
-    """numpy's median (the mean of the two middle values), also for tensors."""
-    if isinstance(a, torch.Tensor):
-        return torch.quantile(a, 0.5) if axis is None else torch.quantile(a, 0.5, dim=axis)
-    return np.median(a, axis=axis)
+    """numpy's median (the mean of the two middle values), also for tensors of any size."""
+    if not isinstance(a, torch.Tensor):
+        return np.median(a, axis=axis)
+    dim = 0 if axis is None else axis
+    s = torch.sort(a.reshape(-1) if axis is None else a, dim=dim).values
+    m = s.shape[dim]
+    return 0.5 * (s.select(dim, (m - 1) // 2) + s.select(dim, m // 2))
 
 
 def _columns(parts, like):
@@ -49,19 +52,24 @@ def _columns(parts, like):
     return np.stack([np.asarray(p, dtype=np.float64) for p in parts], axis=1)
 
 
-def symmetric_csr(w: np.ndarray, idx: np.ndarray, device: torch.device) -> sp.csr_matrix:
+def symmetric_csr(w, idx, device: torch.device) -> sp.csr_matrix:
     """(W + W^T) / 2 as CSR, where row i of W holds w[i] at columns idx[i].
 
     On a GPU the sort that merges W with its transpose runs there (about ten times faster than
-    scipy at 10^6 x 32); the result is the same matrix either way.
+    scipy at 10^6 x 32); the result is the same matrix either way. w and idx may be numpy
+    arrays or tensors.
     """
     n, k = idx.shape
     if device.type != "cuda":
+        w, idx = (
+            np.asarray(to_numpy(w) if isinstance(w, torch.Tensor) else w),
+            np.asarray(to_numpy(idx) if isinstance(idx, torch.Tensor) else idx),
+        )
         W = sp.csr_matrix((w.ravel(), (np.repeat(np.arange(n), k), idx.ravel())), shape=(n, n))
         return ((W + W.T) * 0.5).tocsr()
     rows = torch.arange(n, device=device).repeat_interleave(k)
-    cols = torch.as_tensor(idx.ravel(), device=device)
-    half = torch.as_tensor(w.ravel(), dtype=torch.float64, device=device) * 0.5
+    cols = torch.as_tensor(idx, device=device).reshape(-1)
+    half = torch.as_tensor(w, dtype=torch.float64, device=device).reshape(-1) * 0.5
     A = torch.sparse_coo_tensor(
         torch.stack([torch.cat([rows, cols]), torch.cat([cols, rows])]),
         torch.cat([half, half]),
@@ -70,11 +78,7 @@ def symmetric_csr(w: np.ndarray, idx: np.ndarray, device: torch.device) -> sp.cs
     del rows, cols, half
     C = A.to_sparse_csr()
     return sp.csr_matrix(
-        (
-            C.values().cpu().numpy(),
-            C.col_indices().cpu().numpy(),
-            C.crow_indices().cpu().numpy(),
-        ),
+        (to_numpy(C.values()), to_numpy(C.col_indices()), to_numpy(C.crow_indices())),
         shape=(n, n),
     )
 
@@ -150,9 +154,17 @@ class KNNGraph(GraphBuilder):
                 "the data or raise n_neighbors.",
                 stacklevel=2,
             )
-        scales = self._node_scales(dist)
-        w = self._edge_weights(dist, scales[:, None, :], scales[idx])
-        self.affinity_ = symmetric_csr(w, idx, resolve_device(self.device))
+        device = resolve_device(self.device)
+        if device.type == "cuda":  # the kernel on the GPU, in float64 as on the CPU
+            dist_t = torch.as_tensor(dist, dtype=torch.float64, device=device)
+            idx_t = torch.as_tensor(idx, device=device)
+            scales_t = self._node_scales(dist_t)
+            w = self._edge_weights(dist_t, scales_t[:, None, :], scales_t[idx_t])
+            scales = to_numpy(scales_t)
+        else:
+            scales = self._node_scales(dist)
+            w = self._edge_weights(dist, scales[:, None, :], scales[idx])
+        self.affinity_ = symmetric_csr(w, idx, device)
         self.n_components_, labels = connected_components(self.affinity_, directed=False)
         if self.n_components_ > 1:
             sizes = np.bincount(labels)

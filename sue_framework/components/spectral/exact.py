@@ -48,9 +48,10 @@ def cupy_available() -> bool:
 
 
 def _cupy_eigsh(
-    S: sp.csr_matrix, k: int, v0: np.ndarray, tol: float, device: str
+    W: sp.csr_matrix, k: int, v0: np.ndarray, tol: float, device: str
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Largest eigenpairs of a sparse symmetric S by CuPy's thick-restart Lanczos on a GPU."""
+    """Largest eigenpairs of S = D^-1/2 W D^-1/2 by CuPy's thick-restart Lanczos on a GPU;
+    S is formed there too. Returns eigenvectors of S."""
     import cupy
     import cupyx.scipy.sparse as csp
     from cupyx.scipy.sparse.linalg import eigsh as cu_eigsh
@@ -59,8 +60,11 @@ def _cupy_eigsh(
 
     dev = resolve_device(device)
     with cupy.cuda.Device(dev.index or 0):
-        A = csp.csr_matrix(S)  # float64 already
-        vals, vecs = cu_eigsh(A, k=k, which="LA", v0=cupy.asarray(v0), tol=tol)
+        S = csp.csr_matrix(W.astype(np.float64, copy=False))
+        d_isqrt = 1.0 / cupy.sqrt(S.sum(axis=1).ravel())
+        rows = cupy.searchsorted(S.indptr, cupy.arange(S.nnz), side="right") - 1
+        S.data *= d_isqrt[rows] * d_isqrt[S.indices]
+        vals, vecs = cu_eigsh(S, k=k, which="LA", v0=cupy.asarray(v0), tol=tol)
         return cupy.asnumpy(vals), cupy.asnumpy(vecs)
 
 
@@ -103,6 +107,11 @@ def random_walk_eigs(
     if np.any(deg <= 0):
         raise InputError("the graph has isolated nodes (zero degree); the random walk is undefined")
     d_isqrt = 1.0 / np.sqrt(deg)
+    W = W.tocsr()
+    if eigensolver == "cupy":
+        v0 = np.random.default_rng(seed).uniform(0.5, 1.5, size=n)
+        vals, vecs = _cupy_eigsh(W, k + 1, v0, tol, device)
+        return _ordered_random_walk(vals, vecs, d_isqrt)
     S = sp.csr_matrix(W, dtype=np.float64, copy=True)  # D^-1/2 W D^-1/2, entry by entry
     S.data *= d_isqrt[np.repeat(np.arange(n), np.diff(S.indptr))] * d_isqrt[S.indices]
     if eigensolver == "lobpcg":
@@ -110,13 +119,17 @@ def random_walk_eigs(
             raise InputError(
                 f"lobpcg needs at least {3 * (k + 1)} rows for {k} eigenvectors; use arpack"
             )
-        vals, vecs = _lobpcg(S.tocsr(), k + 1, seed, tol, device)
+        vals, vecs = _lobpcg(S, k + 1, seed, tol, device)
     else:
         v0 = np.random.default_rng(seed).uniform(0.5, 1.5, size=n)  # fixed start: repeatable output
-        if eigensolver == "cupy":
-            vals, vecs = _cupy_eigsh(S, k + 1, v0, tol, device)
-        else:
-            vals, vecs = eigsh(S.tocsr(), k=k + 1, which="LA", v0=v0, tol=tol)
+        vals, vecs = eigsh(S, k=k + 1, which="LA", v0=v0, tol=tol)
+    return _ordered_random_walk(vals, vecs, d_isqrt)
+
+
+def _ordered_random_walk(
+    vals: np.ndarray, vecs: np.ndarray, d_isqrt: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Eigenpairs of S -> of P, descending, unit mean square, largest entry positive."""
     order = np.argsort(vals)[::-1]
     vals, vecs = vals[order], vecs[:, order] * d_isqrt[:, None]
     vecs /= np.sqrt((vecs**2).mean(axis=0, keepdims=True))
