@@ -162,8 +162,9 @@ class KNNGraph(GraphBuilder):
             w = self._edge_weights(dist_t, scales_t[:, None, :], scales_t[idx_t])
             scales = to_numpy(scales_t)
         else:
-            scales = self._node_scales(dist)
-            w = self._edge_weights(dist, scales[:, None, :], scales[idx])
+            dist64 = np.asarray(dist, dtype=np.float64)
+            scales = self._node_scales(dist64)
+            w = self._edge_weights(dist64, scales[:, None, :], scales[idx])
         self.affinity_ = symmetric_csr(w, idx, device)
         self.n_components_, labels = connected_components(self.affinity_, directed=False)
         if self.n_components_ > 1:
