@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sue_framework.errors import SUEError
+from sue_framework.errors import InputError, SUEError
 
 EXIT_USAGE = 2
 
@@ -64,7 +64,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
     data = WeaklyPairedData(
         _load_matrix(args.x, "x"), _load_matrix(args.y, "y"), _load_pairs(args.pairs)
     )
-    params = json.loads(args.params) if args.params else {}
+    params = _json_params(args.params)
     if args.method == "sue":
         params = {
             "se_dim": args.se_dim,
@@ -168,13 +168,26 @@ def cmd_experiment(args: argparse.Namespace) -> int:
     return _run_grid(config, out_dir, resume=not args.restart)
 
 
+def _json_params(text: str | None) -> dict:
+    """--params as a JSON object, with a message that says what is wrong with it."""
+    if not text:
+        return {}
+    try:
+        params = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"--params is not valid JSON ({exc.msg}): {text!r}") from exc
+    if not isinstance(params, dict):
+        raise InputError(f'--params must be a JSON object such as {{"pooling": "cls"}}: {text!r}')
+    return params
+
+
 def cmd_encode(args: argparse.Namespace) -> int:
     from sue_framework.io import library_version
     from sue_framework.items import read_items
     from sue_framework.registry import registry
 
     items, ids = read_items(args.input, column=args.column, id_column=args.id_column)
-    params = {"device": args.device, "progress": True}
+    params = {"device": args.device, "progress": True, **_json_params(args.params)}
     if args.model:
         params["model"] = args.model
     if args.cache:
@@ -267,6 +280,10 @@ def build_parser() -> argparse.ArgumentParser:
     en.add_argument("--column", help="column of items in a .csv/.jsonl input")
     en.add_argument("--id-column", help="column of item ids in a .csv/.jsonl input")
     en.add_argument("--cache", help="cache folder: resumes interrupted runs, repeats are free")
+    en.add_argument(
+        "--params",
+        help='encoder options as JSON, e.g. \'{"modality": "text", "pretrained": "openai"}\'',
+    )
     en.add_argument("--device", default="auto")
     en.set_defaults(func=cmd_encode)
 

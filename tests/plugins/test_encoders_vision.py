@@ -201,3 +201,19 @@ def test_resnet50_is_torchvisions_architecture():
     x = torch.randn(2, 3, 64, 64)
     with torch.no_grad():
         assert torch.allclose(ours(x), ref(x), atol=1e-5)
+
+
+def test_sue_encode_embeds_an_image_folder_with_params(tiny_dinov2, image_dir, tmp_path, capsys):
+    import json
+
+    from sue_framework.cli import main
+
+    out = tmp_path / "img.npy"
+    args = ["encode", "--encoder", "dinov2", "--model", str(tiny_dinov2), "--input"]
+    args += [str(image_dir), "--out", str(out), "--device", "cpu"]
+    assert main([*args, "--params", '{"pooling": "cls+mean"}']) == 0
+    z = np.load(out)
+    manifest = json.loads((tmp_path / "img.npy.manifest.json").read_text())
+    assert z.shape == (5, 64) and manifest["ids"] == [f"img{i}.png" for i in range(5)]
+    assert main([*args, "--params", '["cls"]']) != 0
+    assert "JSON object" in capsys.readouterr().err
