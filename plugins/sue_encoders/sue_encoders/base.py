@@ -24,6 +24,8 @@ class BatchedEncoder(Encoder):
     batch_size: int = 64
     cache_dir: str | None = None
     progress: bool = False
+    modality: str = "text"
+    normalize: bool = False
 
     @property
     @abstractmethod
@@ -35,8 +37,15 @@ class BatchedEncoder(Encoder):
         """(len(items), d) float32 embeddings of one batch."""
 
     def _item_key(self, item) -> str | bytes:
-        """What identifies an item's content in the cache: the text itself by default."""
-        return str(item)
+        """What identifies an item's content in the cache: the text, or the image's bytes."""
+        return image_key(item) if self.modality == "image" else str(item)
+
+    def _finish(self, z: torch.Tensor) -> np.ndarray:
+        """float32 on the host, L2-normalised when `normalize` is set."""
+        z = z.float()
+        if self.normalize:
+            z = torch.nn.functional.normalize(z, dim=1)
+        return z.cpu().numpy()
 
     def encode(self, items: Sequence) -> np.ndarray:
         items = list(items)
@@ -109,7 +118,7 @@ class TorchImageEncoder(BatchedEncoder):
 
     device: str = "auto"
     amp: bool = True
-    normalize: bool = False
+    modality = "image"
 
     @abstractmethod
     def _load(self) -> torch.nn.Module:
@@ -122,16 +131,11 @@ class TorchImageEncoder(BatchedEncoder):
     def _preprocess(self) -> Preprocess:
         return Preprocess()
 
-    def _item_key(self, item) -> bytes:
-        return image_key(item)
-
     def _encode_batch(self, items: list) -> np.ndarray:
         module = self._load()
         dev = resolve_device(self.device)
         module.to(dev)
         pixels = self._preprocess()(items).to(dev)
         with torch.no_grad(), autocast(dev, self.amp):
-            z = self._forward(module, pixels).float()
-        if self.normalize:
-            z = torch.nn.functional.normalize(z, dim=1)
-        return z.cpu().numpy()
+            z = self._forward(module, pixels)
+        return self._finish(z)

@@ -9,7 +9,7 @@ import numpy as np
 import torch
 
 from sue_encoders.base import BatchedEncoder, autocast, local_model, unavailable
-from sue_encoders.images import IMAGENET_MEAN, IMAGENET_STD, Preprocess, image_key
+from sue_encoders.images import IMAGENET_MEAN, IMAGENET_STD, Preprocess
 from sue_framework.engine import resolve_device
 from sue_framework.errors import InputError
 
@@ -71,9 +71,6 @@ class HFEncoder(BatchedEncoder):
             f"hf:{self.model}:{self.modality}:{self.pooling}:{self.max_length}:"
             f"norm{int(self.normalize)}"
         )
-
-    def _item_key(self, item) -> str | bytes:
-        return image_key(item) if self.modality == "image" else str(item)
 
     def _load(self):
         if self._loaded is not None:
@@ -139,10 +136,7 @@ class HFEncoder(BatchedEncoder):
             mask = None
         with torch.no_grad(), autocast(dev, self.amp):
             out = net(**inputs)
-        z = self._pool(out, mask).float()
-        if self.normalize:
-            z = torch.nn.functional.normalize(z, dim=1)
-        return z.cpu().numpy()
+        return self._finish(self._pool(out, mask))
 
     def _pool(self, out, mask: torch.Tensor | None) -> torch.Tensor:
         if self.pooling == "pooler":

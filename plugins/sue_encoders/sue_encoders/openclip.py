@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 from sue_encoders.base import BatchedEncoder, autocast, local_model, unavailable
-from sue_encoders.images import image_key, load_image
+from sue_encoders.images import load_image
 from sue_framework.engine import resolve_device
 from sue_framework.errors import InputError
 
@@ -81,9 +81,6 @@ class OpenCLIPEncoder(BatchedEncoder):
             f"oc{open_clip.__version__}:norm{int(self.normalize)}"
         )
 
-    def _item_key(self, item) -> str | bytes:
-        return image_key(item) if self.modality == "image" else str(item)
-
     def _load(self):
         if self._loaded is not None:
             return self._loaded
@@ -132,7 +129,4 @@ class OpenCLIPEncoder(BatchedEncoder):
             else:
                 pixels = torch.stack([preprocess(load_image(it)) for it in items]).to(dev)
                 z = net.encode_image(pixels)
-        z = z.float()
-        if self.normalize:
-            z = torch.nn.functional.normalize(z, dim=1)
-        return z.cpu().numpy()
+        return self._finish(z)
