@@ -105,6 +105,9 @@ def run(n: int, args, report: dict) -> None:
 
     x = data(n, args.dim)
     print(f"n={n} d={args.dim} k={args.k}", flush=True)
+    if args.only_rayleigh:
+        rayleigh_stage(x, args, dev, show)
+        return
     exact_knn(x[:2048], x[:2048], args.k, exclude_self=True, device=dev, half=dev != "cpu")
 
     d32 = i32 = None
@@ -213,30 +216,37 @@ def run(n: int, args, report: dict) -> None:
     )
     del sn, z
 
-    ray = SpectralNet(
-        n_components=args.k_eig,
-        hidden=tuple(int(h) for h in args.rayleigh_hidden.split(",")),
-        graph_params={"n_neighbors": min(args.k, 30), "knn": "exact", "device": dev},
-        training="rayleigh",
-        epochs=args.rayleigh_epochs,
-        batch_size=args.batch,
-        lr=1e-4,
-        patience=None,
-        device=dev,
-        seed=0,
-    )
-    with Stage(dev) as st, warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        ray.fit(x)
-    per_epoch = float(np.median(ray.epoch_seconds_))
-    show(
-        "spectralnet rayleigh",
-        seconds_per_epoch=per_epoch,
-        epochs_timed=len(ray.epoch_seconds_),
-        fit_seconds=st.seconds,
-        peak_gib=st.peak_gib,
-        projected_100_epochs_s=100 * per_epoch,
-    )
+    rayleigh_stage(x, args, dev, show)
+
+
+def rayleigh_stage(x: np.ndarray, args, dev: str, show) -> None:
+    """Seconds per epoch of Rayleigh-quotient SpectralNet, for each `--rayleigh-graphs` mode."""
+    for mode in args.rayleigh_graphs.split(","):
+        ray = SpectralNet(
+            n_components=args.k_eig,
+            hidden=tuple(int(h) for h in args.rayleigh_hidden.split(",")),
+            graph_params={"n_neighbors": min(args.k, 30), "device": dev},
+            training="rayleigh",
+            rayleigh_graph=mode,
+            epochs=args.rayleigh_epochs,
+            batch_size=args.batch,
+            lr=1e-4,
+            patience=None,
+            device=dev,
+            seed=0,
+        )
+        with Stage(dev) as st, warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ray.fit(x)
+        per_epoch = float(np.median(ray.epoch_seconds_))
+        show(
+            f"rayleigh ({mode})",
+            seconds_per_epoch=per_epoch,
+            epochs_timed=len(ray.epoch_seconds_),
+            fit_seconds=st.seconds,
+            peak_gib=st.peak_gib,
+            projected_100_epochs_s=100 * per_epoch,
+        )
 
 
 def main() -> None:
@@ -251,6 +261,8 @@ def main() -> None:
     p.add_argument("--rayleigh-hidden", default="4096,4096,1024", help="the paper's MLP")
     p.add_argument("--regression-epochs", type=int, default=10)
     p.add_argument("--rayleigh-epochs", type=int, default=2)
+    p.add_argument("--rayleigh-graphs", default="sampled,batch", help="modes to time")
+    p.add_argument("--only-rayleigh", action="store_true", help="skip the other stages")
     p.add_argument("--arpack-max", type=int, default=200_000)
     p.add_argument("--lobpcg-max", type=int, default=200_000)
     p.add_argument("--faiss-max", type=int, default=200_000)

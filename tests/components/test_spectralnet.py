@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 from sklearn.datasets import load_digits, make_blobs, make_moons, make_swiss_roll
 
+from sue_framework import InputError
 from sue_framework.components.spectral import ExactSpectral, SpectralNet
 from sue_framework.components.spectral.accuracy import grassmann_distance, per_vector_sin2
 from sue_framework.components.spectral.spectralnet import orthonormalizer
@@ -58,7 +59,27 @@ def test_ring_eigenvectors_are_harmonics():
     assert grassmann_distance(exact.embedding_, np.stack([np.cos(t), np.sin(t)], 1)) < 0.2
 
 
-def test_rayleigh_mode_learns_an_ordered_spectral_subspace():
+@pytest.mark.parametrize("name", ["gaussian_mixture", "swiss_roll"])
+def test_rayleigh_mode_on_the_sampled_graph_finds_the_exact_eigenvectors(name):
+    x = DATASETS[name]().astype(np.float32)
+    graph = {"n_neighbors": 15, "metric": "euclidean", "device": "cpu"}
+    exact = ExactSpectral(n_components=4, graph_params=graph).fit(x)
+    sn = SpectralNet(
+        n_components=4,
+        hidden=(128, 128),
+        graph_params=graph,
+        training="rayleigh",
+        epochs=200,
+        batch_size=256,
+        device="cpu",
+    ).fit(x)
+    z = sn.transform(x)
+    assert grassmann_distance(z, exact.embedding_) < 0.3
+    assert per_vector_sin2(z, exact.embedding_).mean() < 0.1
+    assert np.allclose(sn.eigenvalues_, exact.eigenvalues_, atol=0.03)
+
+
+def test_rayleigh_mode_with_batch_graphs_learns_an_ordered_spectral_subspace():
     x = make_moons(600, noise=0.06, random_state=0)[0]
     graph = {"n_neighbors": 15, "metric": "euclidean", "device": "cpu"}
     exact = ExactSpectral(n_components=3, graph_params=graph).fit(x)
@@ -67,6 +88,7 @@ def test_rayleigh_mode_learns_an_ordered_spectral_subspace():
         hidden=(128, 128),
         graph_params=graph,
         training="rayleigh",
+        rayleigh_graph="batch",
         epochs=40,
         batch_size=600,
         device="cpu",
@@ -91,11 +113,15 @@ def test_other_laplacians_train(laplacian):
         graph_params={"n_neighbors": 10, "metric": "euclidean"},
         training="rayleigh",
         laplacian=laplacian,
+        rayleigh_graph="batch" if laplacian == "symmetric" else "sampled",
         epochs=5,
         batch_size=300,
         device="cpu",
     ).fit(x)
     assert np.all(np.isfinite(sn.transform(x)))
+    if laplacian == "symmetric":
+        with pytest.raises(InputError, match="rayleigh_graph"):
+            SpectralNet(training="rayleigh", laplacian=laplacian, device="cpu").fit(x)
 
 
 def test_orthonormalizer_survives_rank_deficient_output():
