@@ -61,10 +61,8 @@ def symmetric_csr(w, idx, device: torch.device) -> sp.csr_matrix:
     """
     n, k = idx.shape
     if device.type != "cuda":
-        w, idx = (
-            np.asarray(to_numpy(w) if isinstance(w, torch.Tensor) else w),
-            np.asarray(to_numpy(idx) if isinstance(idx, torch.Tensor) else idx),
-        )
+        w = to_numpy(w) if isinstance(w, torch.Tensor) else np.asarray(w)
+        idx = to_numpy(idx) if isinstance(idx, torch.Tensor) else np.asarray(idx)
         W = sp.csr_matrix((w.ravel(), (np.repeat(np.arange(n), k), idx.ravel())), shape=(n, n))
         return ((W + W.T) * 0.5).tocsr()
     rows = torch.arange(n, device=device).repeat_interleave(k)

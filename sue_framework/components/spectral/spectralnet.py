@@ -154,6 +154,12 @@ class SpectralNet(SpectralSolver):
             raise InputError(
                 f"rayleigh_graph must be one of {RAYLEIGH_GRAPHS}, got {self.rayleigh_graph!r}"
             )
+        sampled = self.training == "rayleigh" and self.rayleigh_graph == "sampled"
+        if sampled and self.laplacian == "symmetric":
+            raise InputError(
+                "rayleigh_graph='sampled' learns random-walk or unnormalised eigenvectors; "
+                "use laplacian='random_walk' (the default) or rayleigh_graph='batch'"
+            )
         if self.n_components < 1:
             raise InputError(f"n_components must be >= 1, got {self.n_components}")
         if X.shape[0] < self.n_components + 2:
@@ -301,11 +307,6 @@ class SpectralNet(SpectralSolver):
         neighbour j with probability w_ij / d_i. Then sum_i d_i (y_i - y_j)(y_i - y_j)^T / 2b
         estimates Y^T (D - W) Y / n, and sum_i d_i y_i y_i^T / b estimates Y^T D Y / n, both
         without bias, so the batch objective is the full graph's. No kNN in the loop."""
-        if self.laplacian == "symmetric":
-            raise InputError(
-                "rayleigh_graph='sampled' learns random-walk or unnormalised eigenvectors; "
-                "use laplacian='random_walk' (the default) or rayleigh_graph='batch'"
-            )
         indptr = torch.as_tensor(W.indptr.astype(np.int64), device=dev)
         indices = torch.as_tensor(W.indices.astype(np.int64), device=dev)
         cum = torch.as_tensor(np.cumsum(W.data, dtype=np.float64), device=dev)
@@ -314,7 +315,6 @@ class SpectralNet(SpectralSolver):
             raise InputError("the graph has isolated nodes (zero degree); raise n_neighbors")
         before = torch.cat([torch.zeros(1, dtype=cum.dtype, device=dev), cum])[indptr[:-1]]
         unit = self.laplacian != "unnormalized"
-
         draws = max(1, int(self.neighbor_draws))
 
         def forms(idx, g):
