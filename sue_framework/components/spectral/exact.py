@@ -69,7 +69,7 @@ def _cupy_eigsh(
 
 
 def pick_eigensolver(eigensolver: str, device: str) -> str:
-    """ "auto": CuPy's Lanczos when the device is a GPU and CuPy works there, else ARPACK."""
+    """The eigensolver to use: "auto" means CuPy's Lanczos on a GPU with CuPy, else ARPACK."""
     if eigensolver not in EIGENSOLVERS:
         raise InputError(f"eigensolver must be one of {EIGENSOLVERS}, got {eigensolver!r}")
     if eigensolver != "auto":
@@ -108,8 +108,8 @@ def random_walk_eigs(
         raise InputError("the graph has isolated nodes (zero degree); the random walk is undefined")
     d_isqrt = 1.0 / np.sqrt(deg)
     W = W.tocsr()
+    v0 = np.random.default_rng(seed).uniform(0.5, 1.5, size=n)  # fixed start: repeatable output
     if eigensolver == "cupy":
-        v0 = np.random.default_rng(seed).uniform(0.5, 1.5, size=n)
         vals, vecs = _cupy_eigsh(W, k + 1, v0, tol, device)
         return _ordered_random_walk(vals, vecs, d_isqrt)
     S = sp.csr_matrix(W, dtype=np.float64, copy=True)  # D^-1/2 W D^-1/2, entry by entry
@@ -121,7 +121,6 @@ def random_walk_eigs(
             )
         vals, vecs = _lobpcg(S, k + 1, seed, tol, device)
     else:
-        v0 = np.random.default_rng(seed).uniform(0.5, 1.5, size=n)  # fixed start: repeatable output
         vals, vecs = eigsh(S, k=k + 1, which="LA", v0=v0, tol=tol)
     return _ordered_random_walk(vals, vecs, d_isqrt)
 
