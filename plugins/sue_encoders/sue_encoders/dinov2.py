@@ -111,6 +111,7 @@ class DINOv2Encoder(TorchImageEncoder):
                 self.hub_repo if local else f"{self.hub_repo}:main",
                 entry,
                 source="local" if local else "github",
+                trust_repo=True,  # the repository the caller named; never prompt on stdin
                 pretrained=True,
                 skip_validation=True,
             )
