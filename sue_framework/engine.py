@@ -24,6 +24,15 @@ def resolve_device(device: str | torch.device | None = "auto") -> torch.device:
     return dev
 
 
+def autocast(device: torch.device, enabled: bool = True):
+    """bfloat16 autocast on CUDA when `enabled`; a no-op context on other devices."""
+    return torch.autocast(
+        device_type=device.type,
+        dtype=torch.bfloat16,
+        enabled=bool(enabled) and device.type == "cuda",
+    )
+
+
 def seed_everything(seed: int | None) -> torch.Generator:
     """Seed python, numpy and torch; return a CPU generator for explicit sampling."""
     gen = torch.Generator()

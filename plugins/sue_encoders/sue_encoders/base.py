@@ -12,7 +12,7 @@ from tqdm.auto import tqdm
 
 from sue_encoders.cache import EmbeddingCache
 from sue_encoders.images import Preprocess, image_key
-from sue_framework.engine import resolve_device
+from sue_framework.engine import autocast, resolve_device
 from sue_framework.errors import InputError
 from sue_framework.interfaces import Encoder
 
@@ -79,13 +79,6 @@ class BatchedEncoder(Encoder):
             if cache:
                 cache.close()
         return np.stack([vecs[i] for i in range(len(items))]).astype(np.float32)
-
-
-def autocast(device: torch.device, amp: bool):
-    """bfloat16 autocast on CUDA when `amp` is on; a no-op context elsewhere."""
-    return torch.autocast(
-        device_type=device.type, dtype=torch.bfloat16, enabled=bool(amp) and device.type == "cuda"
-    )
 
 
 def local_model(name: str, allow_download: bool) -> str:

@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from sue_encoders.base import BatchedEncoder, autocast, local_model, unavailable
+from sue_encoders.base import BatchedEncoder, local_model, unavailable
 from sue_encoders.images import IMAGENET_MEAN, IMAGENET_STD, Preprocess
-from sue_framework.engine import resolve_device
+from sue_framework.engine import autocast, resolve_device
 from sue_framework.errors import InputError
 
 POOLINGS = ("mean", "cls", "pooler", "max")

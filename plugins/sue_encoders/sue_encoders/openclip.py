@@ -12,9 +12,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from sue_encoders.base import BatchedEncoder, autocast, local_model, unavailable
+from sue_encoders.base import BatchedEncoder, local_model, unavailable
 from sue_encoders.images import load_image
-from sue_framework.engine import resolve_device
+from sue_framework.engine import autocast, resolve_device
 from sue_framework.errors import InputError
 
 MODALITIES = ("image", "text")

@@ -9,7 +9,7 @@ import numpy as np
 import torch
 
 from sue_encoders.base import BatchedEncoder
-from sue_framework.engine import resolve_device
+from sue_framework.engine import autocast, resolve_device
 from sue_framework.errors import InputError
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
@@ -101,9 +101,7 @@ class SBERTEncoder(BatchedEncoder):
             raise InputError("the sbert encoder takes texts (str)")
         st = self._load()
         dev = torch.device(st.device)
-        with torch.autocast(
-            device_type=dev.type, dtype=torch.bfloat16, enabled=self.amp and dev.type == "cuda"
-        ):
+        with autocast(dev, self.amp):
             out = st.encode(
                 items,
                 batch_size=len(items),

@@ -34,7 +34,7 @@ from tqdm.auto import tqdm
 from sue_framework.components.graphs import KNNGraph
 from sue_framework.components.linalg import inv_sqrt
 from sue_framework.data import as_matrix
-from sue_framework.engine import resolve_device, row_chunks, to_numpy, to_tensor
+from sue_framework.engine import autocast, resolve_device, row_chunks, to_numpy, to_tensor
 from sue_framework.errors import InputError
 from sue_framework.interfaces import GraphBuilder, SpectralSolver
 from sue_framework.nn import load_module_state, mlp, module_state, seeded
@@ -141,10 +141,6 @@ class SpectralNet(SpectralSolver):
 
         return registry.build("graph", self.graph, self.graph_params, {"device": self.device})
 
-    def _autocast(self, dev: torch.device):
-        enabled = bool(self.amp) and dev.type == "cuda"
-        return torch.autocast(device_type=dev.type, dtype=torch.bfloat16, enabled=enabled)
-
     def _check(self, X: np.ndarray) -> None:
         if self.training not in TRAININGS:
             raise InputError(f"training must be one of {TRAININGS}, got {self.training!r}")
@@ -205,7 +201,7 @@ class SpectralNet(SpectralSolver):
         net = self._net(X.shape[1], k).to(dev)
 
         def loss_fn(idx):
-            with self._autocast(dev):
+            with autocast(dev, self.amp):
                 out = net(Xs[idx])
             return torch.nn.functional.mse_loss(out.float(), T[idx])
 
@@ -268,7 +264,7 @@ class SpectralNet(SpectralSolver):
         def forms(idx, g):
             W = self._batch_graph(graph, Xd[idx], dev)
             L, w = batch_laplacian(W, self.laplacian)
-            with self._autocast(dev):
+            with autocast(dev, self.amp):
                 Y = net(Xs[idx]).float()
             return Y, w, Y.T @ L @ Y / Y.shape[0]
 
@@ -322,7 +318,7 @@ class SpectralNet(SpectralSolver):
             u = torch.rand(rows.numel(), generator=g, dtype=torch.float64).to(dev)
             pos = torch.searchsorted(cum, before[rows] + u * deg[rows], right=True)
             pos = torch.minimum(torch.maximum(pos, indptr[rows]), indptr[rows + 1] - 1)
-            with self._autocast(dev):
+            with autocast(dev, self.amp):
                 Y = net(Xs[torch.cat([idx, indices[pos]])]).float()
             Yi, Yj = Y[: idx.numel()], Y[idx.numel() :]
             d = deg[idx].float()
