@@ -152,17 +152,18 @@ class KNNGraph(GraphBuilder):
                 stacklevel=2,
             )
         device = resolve_device(self.device)
-        if device.type == "cuda":  # the kernel on the GPU, in float64 as on the CPU
-            dist_t = torch.as_tensor(dist, dtype=torch.float64, device=device)
-            idx_t = torch.as_tensor(idx, device=device)
-            scales_t = self._node_scales(dist_t)
-            w = self._edge_weights(dist_t, scales_t[:, None, :], scales_t[idx_t])
-            scales = to_numpy(scales_t)
+        if device.type == "cuda":  # the kernel runs on the GPU, in float64 as on the CPU
+            d, nb = (
+                torch.as_tensor(dist, dtype=torch.float64, device=device),
+                torch.as_tensor(idx, device=device),
+            )
         else:
-            dist64 = np.asarray(dist, dtype=np.float64)
-            scales = self._node_scales(dist64)
-            w = self._edge_weights(dist64, scales[:, None, :], scales[idx])
+            d, nb = np.asarray(dist, dtype=np.float64), idx
+        scales = self._node_scales(d)
+        w = self._edge_weights(d, scales[:, None, :], scales[nb])
         self.affinity_ = symmetric_csr(w, idx, device)
+        if isinstance(scales, torch.Tensor):
+            scales = to_numpy(scales)
         self.n_components_, labels = connected_components(self.affinity_, directed=False)
         if self.n_components_ > 1:
             sizes = np.bincount(labels)
