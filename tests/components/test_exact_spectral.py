@@ -127,12 +127,6 @@ def test_auto_solver_is_exact_when_it_fits_and_parametric_beyond(blobs):
         spectralnet_params={"hidden": [64], "epochs": 60},
     ).fit(x)
     assert not bool(big.exact_) and big.transform(x).shape == (300, 3)
-    restored = AutoSpectral(
-        n_components=3,
-        graph_params=g,
-        max_exact=200,
-        device="cpu",
-        spectralnet_params={"hidden": [64], "epochs": 60},
-    )
+    restored = AutoSpectral(**big.get_params())
     restored.set_state(big.get_state())
     assert np.array_equal(restored.transform(x), big.transform(x))
