@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sue_framework.errors import InputError
+from sue_framework.interfaces import Dataset
 
 
 def digits_halves() -> tuple[np.ndarray, np.ndarray]:
@@ -75,3 +76,21 @@ def make_two_modalities(
     x = x + noise * rng.normal(size=x.shape)
     y = y + noise * rng.normal(size=y.shape)
     return TwoModalities(x.astype(np.float32), y.astype(np.float32), latent, labels)
+
+
+class DigitsHalves(Dataset):
+    """Registered dataset ``digits_halves``: see `digits_halves`."""
+
+    def load(self) -> tuple[np.ndarray, np.ndarray]:
+        return digits_halves()
+
+
+class Synthetic(Dataset):
+    """Registered dataset ``synthetic``: `make_two_modalities` with these keyword arguments."""
+
+    def __init__(self, **params: object) -> None:
+        self.params = params
+
+    def load(self) -> tuple[np.ndarray, np.ndarray]:
+        d = make_two_modalities(**self.params)  # type: ignore[arg-type]
+        return d.x, d.y

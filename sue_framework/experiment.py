@@ -30,7 +30,6 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 METRICS = ("x2y_R@1", "x2y_R@5", "x2y_R@10", "y2x_R@1", "y2x_R@5", "y2x_R@10")
-DATASETS = ("digits_halves", "synthetic")
 ALL = "all"
 
 
@@ -57,8 +56,8 @@ class ExperimentConfig:
     stages_plot: dict | None = None
 
     def __post_init__(self) -> None:
-        if self.dataset not in DATASETS:
-            raise InputError(f"dataset must be one of {DATASETS}, got {self.dataset!r}")
+        if not isinstance(self.dataset, str) or not self.dataset:
+            raise InputError(f"dataset must be a registered dataset name, got {self.dataset!r}")
         if not self.methods:
             raise InputError("an experiment needs at least one [[methods]] entry")
         labels = [m.label for m in self.methods]
@@ -124,12 +123,8 @@ def smoke(config: ExperimentConfig) -> ExperimentConfig:
 
 
 def load_dataset(config: ExperimentConfig) -> tuple[np.ndarray, np.ndarray]:
-    from sue_framework import datasets
-
-    if config.dataset == "digits_halves":
-        return datasets.digits_halves()
-    d = datasets.make_two_modalities(**config.dataset_params)
-    return d.x, d.y
+    """The config's fully paired data set, built from the registry (kind "dataset")."""
+    return registry.build("dataset", config.dataset, config.dataset_params).load()
 
 
 def _key(row: dict) -> tuple:
@@ -167,6 +162,7 @@ def run_experiment(
     rows = read_results(csv_path) if resume else []
     done = {_key(r) for r in rows}
     factories = {m.label: registry.get("method", m.name) for m in config.methods}  # fail early
+    registry.get("dataset", config.dataset)
     task = registry.get("task", "retrieval")(device=config.device)
     x, y = load_dataset(config)
     columns = [

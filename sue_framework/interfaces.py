@@ -136,6 +136,18 @@ class Task(ABC):
         """Return a flat dict of figures."""
 
 
+class Dataset(ABC):
+    """A fully paired set of two modalities: row i of x and row i of y are a true pair.
+
+    Parameters are keyword arguments of the constructor; `load` does the work (reading files,
+    encoding through an encoder and its cache), so building one is cheap.
+    """
+
+    @abstractmethod
+    def load(self) -> tuple[np.ndarray, np.ndarray]:
+        """(x (n, d1), y (n, d2)) float arrays with x[i] <-> y[i]."""
+
+
 class Encoder(ABC):
     """Turns raw items (texts, images, ...) into an (n, d) float32 array."""
 

@@ -20,7 +20,16 @@ import pluggy
 from sue_framework.errors import UnknownComponentError
 from sue_framework.hookspecs import PROJECT, SUEHookSpecs
 
-KINDS: tuple[str, ...] = ("encoder", "graph", "solver", "aligner", "matcher", "method", "task")
+KINDS: tuple[str, ...] = (
+    "encoder",
+    "graph",
+    "solver",
+    "aligner",
+    "matcher",
+    "method",
+    "task",
+    "dataset",
+)
 ENTRY_POINT_GROUP = PROJECT
 AUTOLOAD_ENV = "SUE_FRAMEWORK_DISABLE_PLUGIN_AUTOLOAD"
 BUILTIN_PROVIDER = "sue-framework"
@@ -133,6 +142,8 @@ class Registry:
             if params:
                 raise InputError(f"{kind} params apply to a {kind} given by name, not an instance")
             obj = clone(spec)
+        if not hasattr(obj, "get_params"):  # plain factories (datasets) take no pipeline policy
+            return obj
         own = obj.get_params(deep=False)
         obj.set_params(
             **{k: v for k, v in (defaults or {}).items() if k in own and k not in params}

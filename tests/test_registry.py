@@ -102,4 +102,6 @@ def test_plugin_object_registered_by_hand():
     r.plugin_manager.register(Plug(), name="hand")
     assert r.get("encoder", "fake") is dict
     assert [e.provider for e in r.entries() if e.name == "fake"] == ["hand"]
-    assert set(KINDS) == {"encoder", "graph", "solver", "aligner", "matcher", "method", "task"}
+    assert set(KINDS) == {
+        "encoder", "graph", "solver", "aligner", "matcher", "method", "task", "dataset"
+    }
