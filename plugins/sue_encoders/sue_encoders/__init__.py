@@ -7,6 +7,7 @@ from sue_encoders.hf import HFEncoder
 from sue_encoders.images import Preprocess, load_image
 from sue_encoders.openclip import OpenCLIPEncoder
 from sue_encoders.sbert import SBERTEncoder, resolve_model
+from sue_encoders.spacy_vectors import SpacyVectorsEncoder
 from sue_encoders.vicreg import ResNet50, VICRegEncoder
 from sue_framework import hookimpl
 
@@ -19,6 +20,7 @@ __all__ = [
     "Preprocess",
     "ResNet50",
     "SBERTEncoder",
+    "SpacyVectorsEncoder",
     "TorchImageEncoder",
     "VICRegEncoder",
     "load_image",
@@ -33,3 +35,4 @@ def sue_register(registry) -> None:
     registry.register("encoder", "open_clip", OpenCLIPEncoder)
     registry.register("encoder", "vicreg", VICRegEncoder)
     registry.register("encoder", "hf", HFEncoder)
+    registry.register("encoder", "spacy", SpacyVectorsEncoder)

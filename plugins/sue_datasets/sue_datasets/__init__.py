@@ -1,0 +1,13 @@
+"""Real paired data sets for sue_framework, registered through the ``sue_framework`` entry point."""
+
+from sue_datasets.text_pairs import CLDREmojiEnFr, EncodedTextPairs, FreeDictEnFr, WordNetGlossFr
+from sue_framework import hookimpl
+
+__all__ = ["CLDREmojiEnFr", "EncodedTextPairs", "FreeDictEnFr", "WordNetGlossFr"]
+
+
+@hookimpl
+def sue_register(registry) -> None:
+    registry.register("dataset", "freedict_en_fr", FreeDictEnFr)
+    registry.register("dataset", "wordnet_gloss_fr", WordNetGlossFr)
+    registry.register("dataset", "cldr_emoji_en_fr", CLDREmojiEnFr)
