@@ -8,11 +8,15 @@ from typing import Any
 
 import numpy as np
 
+from sue_framework.components.self_training import fit_aligner
 from sue_framework.data import WeaklyPairedData, as_matrix
 from sue_framework.engine import resolve_device, seed_everything
 from sue_framework.errors import InputError, NotFittedError
 from sue_framework.interfaces import Method, check_modality
 from sue_framework.registry import registry
+
+# solvers whose output width is the input's, not se_dim: out_dim is checked after they run
+WIDTH_FREE_SOLVERS = ("identity", "concat")
 
 
 class SUE(Method):
@@ -76,7 +80,7 @@ class SUE(Method):
                 data = WeaklyPairedData(*data)
             else:
                 raise InputError("SUE.fit takes a WeaklyPairedData(x, y, pairs)")
-        if self.out_dim > self.se_dim:
+        if self.out_dim > self.se_dim and self.solver not in WIDTH_FREE_SOLVERS:
             raise InputError(
                 f"out_dim={self.out_dim} exceeds se_dim={self.se_dim}; the aligned space cannot be "
                 "wider than the spectral embedding"
@@ -95,7 +99,12 @@ class SUE(Method):
         se_y = sy.fit_transform(data.y)
         timings["spectral"] = time.perf_counter() - t0
         t0 = time.perf_counter()
-        al.fit(se_x[data.pairs[:, 0]], se_y[data.pairs[:, 1]])
+        if self.out_dim > min(se_x.shape[1], se_y.shape[1]):
+            raise InputError(
+                f"out_dim={self.out_dim} exceeds the first stage's output width "
+                f"({se_x.shape[1]}, {se_y.shape[1]}); lower out_dim"
+            )
+        fit_aligner(al, se_x[data.pairs[:, 0]], se_y[data.pairs[:, 1]], x=se_x, y=se_y)
         ax, ay = al.transform(se_x, "x"), al.transform(se_y, "y")
         timings["aligner"] = time.perf_counter() - t0
         t0 = time.perf_counter()

@@ -12,12 +12,17 @@ from sue_framework.components.graphs import (
 )
 from sue_framework.components.matchers import AdversarialMatcher, MMDResNet, NoMatcher
 from sue_framework.components.pca import PCA
+from sue_framework.components.self_training import SelfTraining
+from sue_framework.components.semi_cca import SemiCCA
 from sue_framework.components.spectral import AutoSpectral, ExactSpectral, SpectralNet
 from sue_framework.hookspecs import hookimpl
 
 
 @hookimpl
 def sue_register(registry) -> None:
+    from sue_framework.auto import Auto, CVSelect
+    from sue_framework.datasets import DigitsHalves, Synthetic
+    from sue_framework.methods import CORE_VARIANTS
     from sue_framework.pipeline import SUE
     from sue_framework.sue_select import SUESelect
 
@@ -34,8 +39,16 @@ def sue_register(registry) -> None:
     registry.register("aligner", "cca", CCA)
     registry.register("aligner", "procrustes", Procrustes)
     registry.register("aligner", "none", NoAligner)
+    registry.register("aligner", "semi_cca", SemiCCA)
+    registry.register("aligner", "self_training", SelfTraining)
     registry.register("matcher", "mmd", MMDResNet)
     registry.register("matcher", "none", NoMatcher)
     registry.register("matcher", "adversarial", AdversarialMatcher)
     registry.register("method", "sue", SUE)
     registry.register("method", "sue_select", SUESelect)
+    registry.register("method", "auto", Auto)
+    registry.register("method", "cv_select", CVSelect)
+    for name, factory in CORE_VARIANTS.items():
+        registry.register("method", name, factory)
+    registry.register("dataset", "digits_halves", DigitsHalves)
+    registry.register("dataset", "synthetic", Synthetic)

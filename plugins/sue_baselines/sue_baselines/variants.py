@@ -4,19 +4,9 @@ so it fits, transforms, saves and loads exactly as SUE does."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from sue_framework import SUE
-
-
-def _variant(name: str, doc: str, **fixed: Any) -> Callable[..., SUE]:
-    def factory(**params: Any) -> SUE:
-        return SUE(**{**fixed, **params})
-
-    factory.__name__ = factory.__qualname__ = name
-    factory.__doc__ = doc
-    return factory
-
+from sue_framework.methods import variant as _variant
 
 VARIANTS: dict[str, Callable[..., SUE]] = {
     "se_mmd": _variant(

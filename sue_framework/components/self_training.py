@@ -1,0 +1,141 @@
+"""Self-training on pseudo-pairs: an aligner refit on its own confident cross-modal matches.
+
+Round 0 fits the base aligner on the true pairs. Each later round embeds every row of both
+modalities with the current fit, mines pseudo-pairs among them (mutual nearest neighbours, or
+mutual argmaxes of an entropic OT plan), keeps the most confident ones, and refits the base
+aligner on the true pairs plus those. This is the self-learning loop of bilingual lexicon
+induction (Artetxe et al., ACL 2017; mini-vec2vec, 2025, with Procrustes) applied to any aligner.
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+import numpy as np
+
+from sue_framework.components.pseudo_pairs import mutual_nearest, ot_matches
+from sue_framework.data import as_matrix
+from sue_framework.engine import resolve_device
+from sue_framework.errors import InputError
+from sue_framework.interfaces import Aligner
+
+PSEUDO = ("mnn", "ot")
+
+
+def fit_aligner(aligner: Aligner, a, b, x=None, y=None) -> Aligner:
+    """Fit on the pairs, handing every row of each modality to aligners that take them."""
+    params = inspect.signature(aligner.fit).parameters
+    if x is not None and "x" in params and "y" in params:
+        return aligner.fit(a, b, x=x, y=y)
+    return aligner.fit(a, b)
+
+
+class SelfTraining(Aligner):
+    """Self-training around a base aligner (module docstring); rounds=0 is the base aligner.
+
+    Per round at most `max_fraction` of the smaller modality's rows become pseudo-pairs, the most
+    confident first (cosine similarity for "mnn", plan probability for "ot"), and only those
+    above `min_confidence`. Each round starts again from the true pairs, so an early mistake is
+    not locked in.
+    """
+
+    def __init__(
+        self,
+        base: Any = "semi_cca",
+        base_params: dict | None = None,
+        n_components: int = 8,
+        rounds: int = 3,
+        pseudo: str = "mnn",
+        max_fraction: float = 0.5,
+        min_confidence: float = -1.0,
+        ot_eps: float = 0.05,
+        ot_max_rows: int = 2048,
+        seed: int | None = 0,
+        device: str = "auto",
+    ) -> None:
+        self.base = base
+        self.base_params = base_params
+        self.n_components = n_components
+        self.rounds = rounds
+        self.pseudo = pseudo
+        self.max_fraction = max_fraction
+        self.min_confidence = min_confidence
+        self.ot_eps = ot_eps
+        self.ot_max_rows = ot_max_rows
+        self.seed = seed
+        self.device = device
+
+    def _base(self, fixed: dict | None = None) -> Aligner:
+        from sue_framework.registry import registry
+
+        aligner = registry.build(
+            "aligner",
+            self.base,
+            self.base_params,
+            {"n_components": self.n_components, "seed": self.seed, "device": self.device},
+        )
+        return aligner.set_params(**fixed) if fixed else aligner
+
+    def min_pairs(self) -> int:
+        return self._base().min_pairs()
+
+    def _mine(self, zx: np.ndarray, zy: np.ndarray, round_: int) -> np.ndarray:
+        dev = resolve_device(self.device)
+        if self.pseudo == "mnn":
+            i, j, conf = mutual_nearest(zx, zy, dev)
+        else:
+            seed = None if self.seed is None else self.seed + round_
+            i, j, conf = ot_matches(zx, zy, self.ot_eps, self.ot_max_rows, seed, dev)
+        keep = conf >= self.min_confidence
+        i, j, conf = i[keep], j[keep], conf[keep]
+        k = int(self.max_fraction * min(zx.shape[0], zy.shape[0]))
+        top = np.argsort(-conf, kind="stable")[:k]
+        return np.stack([i[top], j[top]], axis=1)
+
+    def fit(self, a, b, x=None, y=None) -> SelfTraining:
+        if self.pseudo not in PSEUDO:
+            raise InputError(f"pseudo must be one of {PSEUDO}, got {self.pseudo!r}")
+        if self.rounds < 0 or not 0.0 <= self.max_fraction <= 1.0:
+            raise InputError(
+                f"rounds must be >= 0 and max_fraction in [0, 1], got {self.rounds} and "
+                f"{self.max_fraction}"
+            )
+        a, b = as_matrix(a, "paired x"), as_matrix(b, "paired y")
+        x = a if x is None else as_matrix(x, "x rows")
+        y = b if y is None else as_matrix(y, "y rows")
+        aligner = fit_aligner(self._base(), a, b, x, y)
+        # a shrinkage chosen by pair CV is chosen on the true pairs only, then kept
+        fixed = (
+            {"reg": float(aligner.shrinkage_)}
+            if hasattr(aligner, "shrinkage_") and "reg" in aligner.get_params(deep=False)
+            else None
+        )
+        self.fixed_params_ = fixed or {}
+        self.n_pseudo_: list[int] = []
+        for round_ in range(self.rounds):
+            pseudo = self._mine(aligner.transform(x, "x"), aligner.transform(y, "y"), round_)
+            self.n_pseudo_.append(int(pseudo.shape[0]))
+            if pseudo.shape[0] == 0:
+                break
+            pa = np.vstack([a, x[pseudo[:, 0]]])
+            pb = np.vstack([b, y[pseudo[:, 1]]])
+            aligner = fit_aligner(self._base(fixed), pa, pb, x, y)
+        self.aligner_ = aligner
+        return self
+
+    def transform(self, X: np.ndarray, modality: str) -> np.ndarray:
+        self._check_fitted()
+        return self.aligner_.transform(X, modality)
+
+    def is_fitted(self) -> bool:
+        return hasattr(self, "aligner_")
+
+    def get_state(self) -> dict[str, np.ndarray]:
+        self._check_fitted()
+        return {f"base.{k}": v for k, v in self.aligner_.get_state().items()}
+
+    def set_state(self, state: dict[str, np.ndarray]) -> None:
+        aligner = self._base()  # fitted state only: params chosen in fit do not affect transform
+        aligner.set_state({k[5:]: v for k, v in state.items() if k.startswith("base.")})
+        self.aligner_ = aligner

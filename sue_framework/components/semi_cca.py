@@ -1,0 +1,198 @@
+"""Semi-supervised CCA: within-modality statistics from every row, the cross-covariance from pairs.
+
+Only the link between the modalities needs pairs; each modality's mean and covariance can be
+estimated from all of its rows, paired or not (Kimura et al., "SemiCCA: efficient semi-supervised
+learning of canonical correlations", IPSJ 2013; Blaschko et al., ECML 2008). With few pairs the
+cross-covariance is the noisy part, and full whitening amplifies its noise in low-variance
+directions, so each covariance is shrunk towards a scaled identity: C <- (1 - s) C + s (tr C / d) I.
+s = 1 is PLS (an SVD of the cross-covariance); s = 0 is plain whitening. ``reg="cv"`` picks s
+from `reg_grid` by cross-validation on the pairs (held-out pairs ranked against every row of the
+other modality), so the amount of whitening follows the data.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import OrderedDict
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+
+from sue_framework.data import as_matrix
+from sue_framework.engine import resolve_device, to_numpy, to_tensor
+from sue_framework.errors import InputError
+from sue_framework.interfaces import Aligner, check_modality
+
+_MOMENTS: OrderedDict[tuple, tuple[torch.Tensor, ...]] = OrderedDict()
+
+
+def _moments(X: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Mean and covariance eigendecomposition of all rows, cached by content.
+
+    Cross-validation and self-training refit on the same rows many times; only the pairs
+    change, so the within-modality statistics are computed once per distinct input.
+    """
+    arr = X.detach().cpu().numpy()
+    key = (arr.shape, str(X.device), hashlib.blake2b(arr.tobytes(), digest_size=16).hexdigest())
+    if key in _MOMENTS:
+        _MOMENTS.move_to_end(key)
+        return _MOMENTS[key]
+    mean = X.mean(0)
+    evals, evecs = torch.linalg.eigh(torch.cov((X - mean).T, correction=0).reshape(X.shape[1], -1))
+    _MOMENTS[key] = (mean, evals, evecs)
+    while len(_MOMENTS) > 4:
+        _MOMENTS.popitem(last=False)
+    return mean, evals, evecs
+
+
+def _shrunk_isqrt(evals: torch.Tensor, evecs: torch.Tensor, s: float) -> torch.Tensor:
+    """((1 - s) C + s mu I)^-1/2 from C's eigendecomposition."""
+    mu = evals.clamp(min=0).mean()
+    w = ((1.0 - s) * evals.clamp(min=0) + s * mu).clamp(min=1e-12 * max(float(mu), 1e-300))
+    return (evecs / w.sqrt()) @ evecs.T
+
+
+def _cross_svd(
+    A: torch.Tensor, B: torch.Tensor, wx: torch.Tensor, wy: torch.Tensor, r: int
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Top-r singular triplets of wx A^T B wy / m through its rank-m factors.
+
+    With fewer pairs than dimensions, a QR of each whitened side reduces the SVD to an (m, m)
+    matrix: O(d m^2), not O(d^3).
+    """
+    if A.shape[0] >= min(wx.shape[0], wy.shape[0]):
+        u, s, vh = torch.linalg.svd(wx @ (A.T @ B / A.shape[0]) @ wy, full_matrices=False)
+        return u[:, :r], s[:r], vh.T[:, :r]
+    qa, ra = torch.linalg.qr(wx @ A.T)
+    qb, rb = torch.linalg.qr(wy @ B.T)
+    u, s, vh = torch.linalg.svd(ra @ rb.T / A.shape[0])
+    return qa @ u[:, :r], s[:r], qb @ vh.T[:, :r]
+
+
+def _rank_scores(zq: torch.Tensor, zg: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Reciprocal rank of each query's target among the gallery rows, by cosine similarity."""
+    q = torch.nn.functional.normalize(zq, dim=1)
+    g = torch.nn.functional.normalize(zg, dim=1)
+    sim = q @ g.T
+    true = sim.gather(1, target[:, None])
+    return 1.0 / (1.0 + (sim > true).sum(1).to(sim.dtype))
+
+
+class SemiCCA(Aligner):
+    """CCA whose means and covariances come from all rows of each modality (module docstring).
+
+    `fit(a, b, x=None, y=None)`: `a`, `b` are the paired rows, `x`, `y` every row of each
+    modality (the paired ones included). Without `x`/`y` the paired rows stand in, and with a
+    fixed `reg` the result equals `CCA(reg=reg)`. The output has min(n_components, pairs - 1)
+    dimensions: directions beyond the pairs' rank would be arbitrary.
+    """
+
+    _state_keys = ("mean_x_", "mean_y_", "weights_x_", "weights_y_", "shrinkage_")
+
+    def __init__(
+        self,
+        n_components: int = 8,
+        reg: float | str = "cv",
+        reg_grid: Sequence[float] = (0.5, 0.9, 0.99),
+        folds: int = 5,
+        seed: int | None = 0,
+        device: str = "auto",
+    ) -> None:
+        self.n_components = n_components
+        self.reg = reg
+        self.reg_grid = reg_grid
+        self.folds = folds
+        self.seed = seed
+        self.device = device
+
+    def min_pairs(self) -> int:
+        return 2
+
+    def _check_reg(self) -> list[float]:
+        grid = [self.reg] if self.reg != "cv" else list(self.reg_grid)
+        if not grid or not all(
+            isinstance(s, (int, float)) and 0.0 <= float(s) <= 1.0 for s in grid
+        ):
+            raise InputError(
+                f"reg must be 'cv' or a number in [0, 1] (and reg_grid numbers in [0, 1]), "
+                f"got reg={self.reg!r}, reg_grid={self.reg_grid!r}"
+            )
+        return [float(s) for s in grid]
+
+    def fit(
+        self, a: np.ndarray, b: np.ndarray, x: np.ndarray | None = None, y: np.ndarray | None = None
+    ) -> SemiCCA:
+        grid = self._check_reg()
+        a, b = as_matrix(a, "paired x"), as_matrix(b, "paired y")
+        x = a if x is None else as_matrix(x, "x rows")
+        y = b if y is None else as_matrix(y, "y rows")
+        m = a.shape[0]
+        if b.shape[0] != m:
+            raise InputError(
+                f"SemiCCA needs the same number of paired rows, got {m} and {b.shape[0]}"
+            )
+        if x.shape[1] != a.shape[1] or y.shape[1] != b.shape[1]:
+            raise InputError(
+                f"all rows must have the paired rows' widths ({a.shape[1]}, {b.shape[1]}), "
+                f"got ({x.shape[1]}, {y.shape[1]})"
+            )
+        if m < 2:
+            raise InputError(f"SemiCCA needs at least 2 pairs, got {m}")
+        if self.n_components < 1:
+            raise InputError(f"n_components must be >= 1, got {self.n_components}")
+        dev = resolve_device(self.device)
+        X, Y = to_tensor(x, dev, torch.float64), to_tensor(y, dev, torch.float64)
+        (mx, ex, vx), (my, ey, vy) = _moments(X), _moments(Y)
+        A = to_tensor(a, dev, torch.float64) - mx
+        B = to_tensor(b, dev, torch.float64) - my
+        s = grid[0]
+        if len(grid) > 1:
+            s = self._choose(grid, A, B, X - mx, Y - my, (ex, vx), (ey, vy))
+        r = int(min(self.n_components, m - 1, a.shape[1], b.shape[1]))
+        Wx, Wy = _shrunk_isqrt(ex, vx, s), _shrunk_isqrt(ey, vy, s)
+        U, sv, V = _cross_svd(A, B, Wx, Wy, r)
+        self.mean_x_, self.mean_y_ = to_numpy(mx), to_numpy(my)
+        self.weights_x_ = to_numpy(Wx @ U)
+        self.weights_y_ = to_numpy(Wy @ V)
+        self.singular_values_ = to_numpy(sv)
+        self.shrinkage_ = np.asarray(s)
+        return self
+
+    def _choose(self, grid, A, B, Xc, Yc, eig_x, eig_y) -> float:
+        """The shrinkage in `grid` with the best mean reciprocal rank of held-out pairs."""
+        m = A.shape[0]
+        folds = int(min(self.folds, m // 2))
+        if folds < 2:
+            return grid[len(grid) // 2]
+        order = torch.as_tensor(np.random.default_rng(self.seed).permutation(m), device=A.device)
+        # targets are the pairs' own rows, appended to the gallery of all rows
+        scores = {s: 0.0 for s in grid}
+        wx = {s: _shrunk_isqrt(*eig_x, s) for s in grid}
+        wy = {s: _shrunk_isqrt(*eig_y, s) for s in grid}
+        for held in torch.tensor_split(order, folds):
+            keep = torch.ones(m, dtype=torch.bool, device=A.device)
+            keep[held] = False
+            r = int(min(self.n_components, int(keep.sum()) - 1, A.shape[1], B.shape[1]))
+            for s in grid:
+                U, _, V = _cross_svd(A[keep], B[keep], wx[s], wy[s], r)
+                px, py = wx[s] @ U, wy[s] @ V
+                qa, qb = A[held] @ px, B[held] @ py
+                ga, gb = torch.cat([qa, Xc @ px]), torch.cat([qb, Yc @ py])
+                t = torch.arange(held.numel(), device=A.device)
+                scores[s] += float(_rank_scores(qa, gb, t).sum() + _rank_scores(qb, ga, t).sum())
+        return max(grid, key=lambda s: scores[s])
+
+    def transform(self, X: np.ndarray, modality: str) -> np.ndarray:
+        self._check_fitted()
+        mean, W = (
+            (self.mean_x_, self.weights_x_)
+            if check_modality(modality) == "x"
+            else (self.mean_y_, self.weights_y_)
+        )
+        X = as_matrix(X, f"{modality} rows")
+        if X.shape[1] != W.shape[0]:
+            raise InputError(
+                f"{modality} rows have {X.shape[1]} features, the aligner expects {W.shape[0]}"
+            )
+        return ((X.astype(np.float64) - mean) @ W).astype(np.float32)

@@ -1,0 +1,70 @@
+import numpy as np
+import pytest
+
+from sue_framework import InputError
+from sue_framework.components.pseudo_pairs import mutual_nearest, ot_matches
+from sue_framework.components.self_training import SelfTraining
+from sue_framework.components.semi_cca import SemiCCA
+
+
+def _rotated(n=400, d=12, noise=0.05, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, d))
+    q, _ = np.linalg.qr(rng.normal(size=(d, d)))
+    return x, x @ q + noise * rng.normal(size=(n, d))
+
+
+def test_mutual_nearest_equals_brute_force_in_any_block_size():
+    rng = np.random.default_rng(1)
+    zx, zy = rng.normal(size=(57, 5)), rng.normal(size=(43, 5))
+    ux = zx / np.linalg.norm(zx, axis=1, keepdims=True)
+    uy = zy / np.linalg.norm(zy, axis=1, keepdims=True)
+    s = ux @ uy.T
+    want = sorted((i, int(s[i].argmax())) for i in range(57) if s[:, s[i].argmax()].argmax() == i)
+    for chunk in (1, 7, None):
+        i, j, conf = mutual_nearest(zx, zy, chunk=chunk)
+        assert sorted(zip(i.tolist(), j.tolist(), strict=True)) == want
+        np.testing.assert_allclose(conf, s[i, j], rtol=1e-5)
+
+
+def test_ot_matches_recover_a_shuffled_copy():
+    rng = np.random.default_rng(2)
+    zx = rng.normal(size=(60, 8))
+    perm = rng.permutation(60)
+    i, j, conf = ot_matches(zx, zx[perm] + 0.01 * rng.normal(size=(60, 8)), eps=0.01)
+    assert len(i) >= 55 and np.mean(perm[j] == i) > 0.95 and np.all(conf <= 1 + 1e-6)
+
+
+def test_zero_rounds_is_the_base_aligner():
+    x, y = _rotated()
+    base = SemiCCA(n_components=4, reg=0.5, device="cpu").fit(x[:10], y[:10], x=x, y=y)
+    st = SelfTraining(base="semi_cca", base_params={"reg": 0.5}, n_components=4, rounds=0,
+                      device="cpu").fit(x[:10], y[:10], x=x, y=y)
+    for mod, rows in (("x", x), ("y", y)):
+        assert np.array_equal(st.transform(rows, mod), base.transform(rows, mod))
+
+
+@pytest.mark.parametrize("pseudo", ["mnn", "ot"])
+def test_pseudo_pairs_improve_a_few_pair_fit(pseudo):
+    """Six pairs give a rough map of a rotated copy; pseudo-pairs from the other rows repair it."""
+    x, y = _rotated(n=600, d=20, noise=0.3)
+
+    def r1(aligner):
+        zx, zy = aligner.transform(x, "x"), aligner.transform(y, "y")
+        zx /= np.linalg.norm(zx, axis=1, keepdims=True)
+        zy /= np.linalg.norm(zy, axis=1, keepdims=True)
+        return np.mean((zx @ zy.T).argmax(1) == np.arange(len(x)))
+
+    kw = {"base": "semi_cca", "base_params": {"reg": 0.9}, "n_components": 20, "device": "cpu",
+          "pseudo": pseudo, "ot_eps": 0.02}
+    before = r1(SelfTraining(rounds=0, **kw).fit(x[:6], y[:6], x=x, y=y))
+    st = SelfTraining(rounds=3, **kw).fit(x[:6], y[:6], x=x, y=y)
+    assert before < 0.5 and r1(st) > 0.95 and len(st.n_pseudo_) == 3
+
+
+def test_bad_settings_are_refused():
+    x, y = _rotated(n=50)
+    with pytest.raises(InputError, match="pseudo must be"):
+        SelfTraining(pseudo="knn").fit(x[:5], y[:5])
+    with pytest.raises(InputError, match="max_fraction"):
+        SelfTraining(max_fraction=2.0).fit(x[:5], y[:5])

@@ -1,0 +1,61 @@
+import numpy as np
+import pytest
+
+from sue_framework import InputError
+from sue_framework.components.aligners import CCA
+from sue_framework.components.semi_cca import SemiCCA
+
+
+def _views(n, d1, d2, k=4, noise=0.3, seed=0):
+    rng = np.random.default_rng(seed)
+    z = rng.normal(size=(n, k))
+    x = z @ rng.normal(size=(k, d1)) + noise * rng.normal(size=(n, d1)) + 3.0
+    y = z @ rng.normal(size=(k, d2)) + noise * rng.normal(size=(n, d2)) - 1.0
+    return x, y
+
+
+def _same_up_to_sign(a, b, atol=1e-5):
+    signs = np.sign((a * b).sum(0))
+    np.testing.assert_allclose(a, b * signs, atol=atol)
+
+
+@pytest.mark.parametrize(("n", "d1", "d2", "r"), [(200, 10, 8, 4), (30, 50, 40, 5)])
+@pytest.mark.parametrize("reg", [0.0, 0.3, 1.0])
+def test_equals_cca_when_every_row_is_paired(n, d1, d2, r, reg):
+    """Both the direct SVD (pairs >= dims) and the thin QR route (pairs < dims) are checked."""
+    if reg == 0.0 and n < max(d1, d2):
+        pytest.skip("unregularised CCA is singular with fewer pairs than dimensions")
+    x, y = _views(n, d1, d2)
+    semi = SemiCCA(n_components=r, reg=reg, device="cpu").fit(x, y)
+    cca = CCA(n_components=r, reg=reg, device="cpu").fit(x, y)
+    for mod, rows in (("x", x), ("y", y)):
+        _same_up_to_sign(semi.transform(rows, mod), cca.transform(rows, mod), atol=1e-3)
+
+
+def test_statistics_come_from_every_row():
+    x, y = _views(600, 12, 9, seed=1)
+    pairs = np.arange(15)
+    semi = SemiCCA(n_components=3, reg=0.5, device="cpu").fit(x[pairs], y[pairs], x=x, y=y)
+    np.testing.assert_allclose(semi.mean_x_, x.mean(0), rtol=1e-6)
+    np.testing.assert_allclose(semi.mean_y_, y.mean(0), rtol=1e-6)
+    # unpaired rows change the fit: the pairs alone give another whitening
+    alone = SemiCCA(n_components=3, reg=0.5, device="cpu").fit(x[pairs], y[pairs])
+    assert not np.allclose(np.abs(alone.weights_x_), np.abs(semi.weights_x_), atol=1e-3)
+
+
+def test_cv_picks_a_shrinkage_from_the_grid_and_output_width_follows_the_pairs():
+    x, y = _views(500, 20, 16, seed=2)
+    semi = SemiCCA(n_components=8, reg="cv", reg_grid=(0.2, 0.9), device="cpu")
+    semi.fit(x[:6], y[:6], x=x, y=y)
+    assert float(semi.shrinkage_) in (0.2, 0.9)
+    assert semi.transform(x, "x").shape == (500, 5)  # 6 pairs support 5 directions
+
+
+def test_bad_inputs_are_refused():
+    x, y = _views(50, 6, 5)
+    with pytest.raises(InputError, match="reg must be"):
+        SemiCCA(reg=2.0).fit(x, y)
+    with pytest.raises(InputError, match="widths"):
+        SemiCCA(reg=0.5).fit(x[:5], y[:5], x=x[:, :4], y=y)
+    with pytest.raises(InputError, match="at least 2 pairs"):
+        SemiCCA(reg=0.5).fit(x[:1], y[:1], x=x, y=y)
