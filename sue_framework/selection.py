@@ -15,7 +15,7 @@ from sue_framework.engine import auto_chunk, row_chunks
 from sue_framework.interfaces import Aligner
 
 
-def _reciprocal_ranks(queries: np.ndarray, gallery: np.ndarray, targets: np.ndarray) -> np.ndarray:
+def reciprocal_ranks(queries: np.ndarray, gallery: np.ndarray, targets: np.ndarray) -> np.ndarray:
     """1 / (1 + number of gallery rows more cosine-similar to each query than its target)."""
     q = torch.nn.functional.normalize(torch.as_tensor(queries, dtype=torch.float32), dim=1)
     g = torch.nn.functional.normalize(torch.as_tensor(gallery, dtype=torch.float32), dim=1)
@@ -52,6 +52,6 @@ def pair_cv_scores(
         aligner.fit(fx[pairs[train, 0]], fy[pairs[train, 1]])
         zx, zy = aligner.transform(fx, "x"), aligner.transform(fy, "y")
         i, j = pairs[held, 0], pairs[held, 1]
-        scores.append(_reciprocal_ranks(zx[i], zy, j))
-        scores.append(_reciprocal_ranks(zy[j], zx, i))
+        scores.append(reciprocal_ranks(zx[i], zy, j))
+        scores.append(reciprocal_ranks(zy[j], zx, i))
     return np.concatenate(scores)

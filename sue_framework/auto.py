@@ -1,0 +1,221 @@
+"""Choosing a whole method by cross-validation on the pairs: `CVSelect`, and `auto` built on it.
+
+Each candidate (a registered method name and its parameters) is refit per fold on the data with
+that fold's pairs held out: their rows stay in as unpaired rows, so each fold sees the same
+unpaired data the final fit sees. Every held-out pair is ranked against all rows of the other
+modality (`selection.reciprocal_ranks`), both directions. The rule is noise-aware: the first
+candidate in the given order (cheapest first) whose mean reciprocal rank is within one standard
+error of the best wins (the standard error of the per-query differences: every candidate is
+scored on the same held-out pairs), so a costlier method must beat a cheap one by more than
+the noise of the pairs. The chosen candidate is then refit on all pairs.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from sue_framework.data import WeaklyPairedData
+from sue_framework.errors import InputError, NotFittedError
+from sue_framework.interfaces import Method
+from sue_framework.registry import registry
+from sue_framework.selection import reciprocal_ranks
+
+Candidate = tuple[str, dict[str, Any]]
+
+
+def _label(c: Candidate) -> str:
+    name, params = c
+    return name + ("" if not params else " " + ", ".join(f"{k}={v}" for k, v in params.items()))
+
+
+def method_cv_scores(
+    name: str,
+    params: dict,
+    data: WeaklyPairedData,
+    *,
+    folds: int = 5,
+    seed: int = 0,
+    device: str = "auto",
+    max_gallery: int = 20000,
+) -> np.ndarray:
+    """Reciprocal ranks of every held-out pair (both directions) over `folds` folds of the pairs.
+
+    The gallery is every row of the other modality, or a seeded sample of `max_gallery` rows
+    plus the held-out targets on larger data.
+    """
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(data.n_pairs)
+    scores = []
+    factory = registry.get("method", name)
+    for held in np.array_split(order, folds):
+        train = WeaklyPairedData(data.x, data.y, np.delete(data.pairs, held, axis=0))
+        model = factory(**{"seed": seed, "device": device, **params}).fit(train)
+        for q_mod, g_mod, q_col, g_col, rows in (
+            ("x", "y", 0, 1, data.y.shape[0]),
+            ("y", "x", 1, 0, data.x.shape[0]),
+        ):
+            targets = data.pairs[held, g_col]
+            gallery = np.arange(rows)
+            if rows > max_gallery:
+                gallery = np.union1d(rng.choice(rows, max_gallery, replace=False), targets)
+            g_src = data.y if g_mod == "y" else data.x
+            q_src = data.x if q_mod == "x" else data.y
+            zg = model.transform(g_src[gallery], g_mod)
+            zq = model.transform(q_src[data.pairs[held, q_col]], q_mod)
+            scores.append(reciprocal_ranks(zq, zg, np.searchsorted(gallery, targets)))
+    return np.concatenate(scores)
+
+
+class CVSelect(Method):
+    """Fits the candidate method that pair cross-validation prefers (module docstring).
+
+    `candidates` lists (method name, params) from cheapest to costliest. After fit, `choice_`
+    names the winner, `cv_scores_` and `cv_sem_` hold each candidate's mean reciprocal rank and
+    its standard error, `cv_seconds_` the time each candidate's folds took, `model_` the refit.
+    With fewer than 2 * `folds` pairs cross-validation is not trusted and the first candidate
+    that can fit is taken.
+    """
+
+    def __init__(
+        self,
+        candidates: Sequence[Candidate] = (("pair_cca", {}),),
+        folds: int = 5,
+        device: str = "auto",
+        seed: int | None = 0,
+    ) -> None:
+        self.candidates = candidates
+        self.folds = folds
+        self.device = device
+        self.seed = seed
+
+    def _candidates(self, n_pairs: int) -> list[Candidate]:
+        """The candidates for data with `n_pairs` pairs (subclasses may depend on it)."""
+        return [(str(n), dict(p or {})) for n, p in self.candidates]
+
+    def fit(self, data: WeaklyPairedData, y: None = None) -> CVSelect:
+        if not isinstance(data, WeaklyPairedData):
+            raise InputError(f"{type(self).__name__}.fit takes a WeaklyPairedData(x, y, pairs)")
+        if self.folds < 2:
+            raise InputError(f"folds must be >= 2, got {self.folds}")
+        self.n_pairs_ = data.n_pairs
+        cands = self._candidates(data.n_pairs)
+        if not cands:
+            raise InputError("candidates must name at least one (method, params)")
+        for name, _ in cands:
+            registry.get("method", name)  # unknown names fail before any fit
+        seed = 0 if self.seed is None else int(self.seed)
+        self.cv_scores_: dict[str, float] = {}
+        self.cv_sem_: dict[str, float] = {}
+        self.cv_seconds_: dict[str, float] = {}
+        chosen = cands[0]
+        if len(cands) > 1 and data.n_pairs >= 2 * self.folds:
+            per_query = {}
+            for c in cands:
+                t0 = time.perf_counter()
+                per_query[_label(c)] = method_cv_scores(
+                    *c, data, folds=self.folds, seed=seed, device=self.device
+                )
+                self.cv_seconds_[_label(c)] = time.perf_counter() - t0
+            for k, v in per_query.items():
+                self.cv_scores_[k] = float(v.mean())
+                self.cv_sem_[k] = float(v.std(ddof=1) / np.sqrt(v.size))
+            best = max(self.cv_scores_, key=self.cv_scores_.get)
+            chosen = next(c for c in cands if _ties(per_query[best], per_query[_label(c)]))
+        self.choice_ = _label(chosen)
+        self.chosen_ = chosen
+        name, params = chosen
+        self.model_ = registry.get("method", name)(
+            **{"seed": self.seed, "device": self.device, **params}
+        ).fit(data)
+        return self
+
+    def _model(self) -> Method:
+        if not hasattr(self, "model_"):
+            raise NotFittedError(f"this {type(self).__name__} is not fitted yet; call fit first")
+        return self.model_
+
+    def transform(self, X: Any, modality: str = "x") -> np.ndarray:
+        return self._model().transform(X, modality)
+
+    def get_state(self) -> dict[str, np.ndarray]:
+        state = {f"model.{k}": np.asarray(v) for k, v in self._model().get_state().items()}
+        labels = [_label(c) for c in self._candidates(self.n_pairs_)]
+        state["choice"] = np.asarray([labels.index(self.choice_)])
+        state["n_pairs"] = np.asarray([self.n_pairs_])
+        return state
+
+    def set_state(self, state: dict[str, np.ndarray]) -> None:
+        self.n_pairs_ = int(np.asarray(state["n_pairs"]).ravel()[0])
+        cands = self._candidates(self.n_pairs_)
+        name, params = cands[int(np.asarray(state["choice"]).ravel()[0])]
+        model = registry.get("method", name)(**{"seed": self.seed, "device": self.device, **params})
+        model.set_state({k[6:]: v for k, v in state.items() if k.startswith("model.")})
+        self.chosen_, self.choice_, self.model_ = (name, params), _label((name, params)), model
+
+
+FAMILIES = ("pair_cca", "asif", "semi_cca", "self_train")
+PAIR_ONLY = ("pair_cca", "asif")
+
+
+def _ties(best: np.ndarray, other: np.ndarray) -> bool:
+    """Whether `other` is within one standard error of `best` on the same held-out queries.
+
+    The comparison is paired: the noise that matters is that of the per-query differences,
+    much smaller than either score's own spread when both methods find the same queries hard.
+    """
+    diff = best - other
+    return bool(diff.mean() <= diff.std(ddof=1) / np.sqrt(diff.size))
+
+
+def _dims(n_pairs: int, grid: Sequence[int]) -> list[int]:
+    """Output widths of `grid` that `n_pairs` pairs support (CCA needs more pairs than dims)."""
+    return sorted({int(min(r, max(1, n_pairs - 1))) for r in grid})
+
+
+class Auto(CVSelect):
+    """The recommended method: pair CV over cheap pair-only baselines and the methods that use
+    the unpaired rows, cheapest first (see `CVSelect`).
+
+    Candidates of each of `families`, for each width r in `dims` that the pairs support:
+    "pair_cca" (CCA on the raw features of the pairs), "asif" (when the sue_baselines plugin is
+    installed), "semi_cca" (semi-supervised CCA; off by default to save time, as "self_train"
+    starts from it) and "self_train" (semi-supervised CCA with
+    mutual-nearest-neighbour self-training).
+    `pair_only=True` keeps only the pair-only baselines: the same CV budget spent on tuning them,
+    for fair comparisons.
+    """
+
+    def __init__(
+        self,
+        dims: Sequence[int] = (16, 32, 64),
+        families: Sequence[str] = ("pair_cca", "asif", "self_train"),
+        pair_only: bool = False,
+        folds: int = 5,
+        device: str = "auto",
+        seed: int | None = 0,
+    ) -> None:
+        self.dims = dims
+        self.families = families
+        self.pair_only = pair_only
+        super().__init__(candidates=(), folds=folds, device=device, seed=seed)
+
+    def _candidates(self, n_pairs: int) -> list[Candidate]:
+        # widths every fold's training pairs support, so the refit is the model CV scored
+        dims = _dims(n_pairs - -(-n_pairs // self.folds), self.dims)
+        unknown = set(self.families) - set(FAMILIES)
+        if unknown:
+            raise InputError(f"unknown families {sorted(unknown)}; known: {FAMILIES}")
+        cands: list[Candidate] = []
+        for family in FAMILIES:  # cheapest first, whatever order `families` lists them in
+            if family not in self.families or (self.pair_only and family not in PAIR_ONLY):
+                continue
+            if family == "asif":
+                if "asif" in registry.names("method"):
+                    cands.append(("asif", {}))
+            else:
+                cands += [(family, {"out_dim": r}) for r in dims]
+        return cands

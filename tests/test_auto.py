@@ -1,0 +1,79 @@
+import numpy as np
+import pytest
+
+from sue_framework import InputError, WeaklyPairedData, paper_split, registry
+from sue_framework.auto import Auto, CVSelect, method_cv_scores
+from sue_framework.io import load_method, save_method
+
+
+def _latent_views(n=700, k=8, seed=0):
+    rng = np.random.default_rng(seed)
+    z = rng.normal(size=(n, k))
+    x = z @ rng.normal(size=(k, 24)) + 0.5 * rng.normal(size=(n, 24))
+    y = z @ rng.normal(size=(k, 20)) + 0.5 * rng.normal(size=(n, 20))
+    return x.astype(np.float32), y.astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def split():
+    x, y = _latent_views()
+    return paper_split(x, y, n_pairs=60, n_test=100, seed=0)
+
+
+def test_picks_the_known_winner_even_when_it_is_listed_last(split):
+    """Eight shared latent dimensions: a 2-d CCA loses most of them, an 8-d one keeps them."""
+    sel = CVSelect(
+        candidates=[("pair_cca", {"out_dim": 2}), ("pair_cca", {"out_dim": 8})], device="cpu"
+    ).fit(split.train)
+    assert sel.choice_ == "pair_cca out_dim=8"
+    assert sel.cv_scores_["pair_cca out_dim=8"] > 1.5 * sel.cv_scores_["pair_cca out_dim=2"]
+
+
+def test_a_tie_goes_to_the_first_candidate(split):
+    """The same model under two labels scores the same on every query: the first one wins."""
+    first, second = ("pair_cca", {"out_dim": 8}), ("pair_cca", {"out_dim": 8, "seed": 3})
+    for order in ([first, second], [second, first]):
+        sel = CVSelect(candidates=order, device="cpu").fit(split.train)
+        assert sel.choice_ == CVSelect(candidates=order[:1]).fit(split.train).choice_
+
+
+def test_cv_scores_are_reciprocal_ranks_of_every_held_out_pair(split):
+    scores = method_cv_scores("pair_cca", {"out_dim": 8}, split.train, folds=4, device="cpu")
+    assert scores.shape == (2 * split.train.n_pairs,)
+    assert np.all((scores > 0) & (scores <= 1))
+
+
+def test_auto_saves_and_loads_exactly(split, tmp_path):
+    model = Auto(dims=(4, 8), device="cpu").fit(split.train)
+    assert model.choice_ in model.cv_scores_
+    path = tmp_path / "auto.sue"
+    save_method(model, path)
+    loaded = load_method(path)
+    assert loaded.choice_ == model.choice_
+    for mod, rows in (("x", split.x_test), ("y", split.y_test)):
+        assert np.array_equal(loaded.transform(rows, mod), model.transform(rows, mod))
+
+
+def test_pair_only_auto_never_considers_unpaired_methods(split):
+    model = Auto(dims=(8,), pair_only=True, device="cpu").fit(split.train)
+    assert all(k.startswith(("pair_cca", "asif")) for k in model.cv_scores_)
+
+
+def test_few_pairs_skip_cv_and_bad_settings_are_refused():
+    x, y = _latent_views(n=200)
+    data = WeaklyPairedData(x, y, np.stack([np.arange(6), np.arange(6)], 1))
+    model = Auto(device="cpu").fit(data)
+    assert model.cv_scores_ == {} and model.choice_.startswith("pair_cca")
+    with pytest.raises(InputError, match="families"):
+        Auto(families=("magic",)).fit(data)
+    with pytest.raises(InputError, match="folds"):
+        CVSelect(folds=1).fit(data)
+
+
+@pytest.mark.parametrize("name", ["pair_cca", "semi_cca", "self_train"])
+def test_new_methods_save_and_load_exactly(split, tmp_path, name):
+    model = registry.get("method", name)(out_dim=6, device="cpu").fit(split.train)
+    path = model.save(tmp_path / f"{name}.sue")
+    loaded = load_method(path)
+    for mod, rows in (("x", split.x_test), ("y", split.y_test)):
+        assert np.array_equal(loaded.transform(rows, mod), model.transform(rows, mod))
