@@ -10,7 +10,7 @@ from sue_framework.components.graphs import (
     PaperKNNGraph,
     SelfTuningKNNGraph,
 )
-from sue_framework.components.matchers import AdversarialMatcher, MMDResNet, NoMatcher
+from sue_framework.components.matchers import AdversarialMatcher, MMDResNet, NoMatcher, OTMatcher
 from sue_framework.components.pca import PCA
 from sue_framework.components.self_training import SelfTraining
 from sue_framework.components.semi_cca import SemiCCA
@@ -44,6 +44,7 @@ def sue_register(registry) -> None:
     registry.register("matcher", "mmd", MMDResNet)
     registry.register("matcher", "none", NoMatcher)
     registry.register("matcher", "adversarial", AdversarialMatcher)
+    registry.register("matcher", "sotalign", OTMatcher)
     registry.register("method", "sue", SUE)
     registry.register("method", "sue_select", SUESelect)
     registry.register("method", "auto", Auto)
