@@ -63,7 +63,9 @@ def test_few_pairs_skip_cv_and_bad_settings_are_refused():
     x, y = _latent_views(n=200)
     data = WeaklyPairedData(x, y, np.stack([np.arange(6), np.arange(6)], 1))
     model = Auto(device="cpu").fit(data)
-    assert model.cv_scores_ == {} and model.choice_.startswith("pair_cca")
+    assert model.cv_scores_ == {} and model.choice_.startswith("self_train")
+    cheap_first = Auto(device="cpu", prefer_unpaired=False).fit(data)
+    assert cheap_first.choice_.startswith("pair_cca")
     with pytest.raises(InputError, match="families"):
         Auto(families=("magic",)).fit(data)
     with pytest.raises(InputError, match="folds"):

@@ -15,33 +15,33 @@ def _unit(z: np.ndarray, device: torch.device) -> torch.Tensor:
     return torch.nn.functional.normalize(z, dim=1)
 
 
+def _row_best(q: torch.Tensor, g: torch.Tensor, chunk: int | None):
+    """For each row of q: the most cosine-similar row of g and that similarity, in blocks."""
+    best = torch.empty(q.shape[0], dtype=torch.long, device=q.device)
+    val = torch.empty(q.shape[0], dtype=q.dtype, device=q.device)
+    for sl in row_chunks(q.shape[0], chunk or auto_chunk(g.shape[0], device=q.device)):
+        val[sl], best[sl] = (q[sl] @ g.T).max(1)
+    return best, val
+
+
 def mutual_nearest(
     zx: np.ndarray, zy: np.ndarray, device: torch.device | str = "cpu", chunk: int | None = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(i, j, cosine) of every mutual nearest-neighbour pair x_i <-> y_j.
 
-    Blocked over x's rows (`chunk` rows, sized from memory when None) with running column
-    maxima, so memory stays O(block x n_y).
+    Two blocked row-wise passes (`chunk` rows, sized from memory when None): memory stays
+    O(block x n), and contiguous row maxima are several times faster than column maxima.
     """
     device = torch.device(device)
     qx, qy = _unit(zx, device), _unit(zy, device)
-    row_best = torch.empty(qx.shape[0], dtype=torch.long, device=device)
-    row_val = torch.empty(qx.shape[0], dtype=qx.dtype, device=device)
-    col_val = torch.full((qy.shape[0],), -2.0, dtype=qx.dtype, device=device)
-    col_best = torch.zeros(qy.shape[0], dtype=torch.long, device=device)
-    for sl in row_chunks(qx.shape[0], chunk or auto_chunk(qy.shape[0], device=device)):
-        sim = qx[sl] @ qy.T
-        row_val[sl], row_best[sl] = sim.max(1)
-        v, i = sim.max(0)
-        better = v > col_val
-        col_val = torch.where(better, v, col_val)
-        col_best = torch.where(better, i + sl.start, col_best)
+    x_best, x_val = _row_best(qx, qy, chunk)
+    y_best, _ = _row_best(qy, qx, chunk)
     i = torch.arange(qx.shape[0], device=device)
-    mutual = col_best[row_best] == i
+    mutual = y_best[x_best] == i
     return (
         i[mutual].cpu().numpy(),
-        row_best[mutual].cpu().numpy(),
-        row_val[mutual].cpu().numpy().astype(np.float64),
+        x_best[mutual].cpu().numpy(),
+        x_val[mutual].cpu().numpy().astype(np.float64),
     )
 
 
