@@ -79,6 +79,8 @@ def cmd_fit(args: argparse.Namespace) -> int:
     model = registry.get("method", args.method)(**params)
     print(f"fitting {args.method} on {data}", file=sys.stderr)
     model.fit(data)
+    if hasattr(model, "choice_"):
+        print(f"{args.method} chose {model.choice_}", file=sys.stderr)
     out = save_method(model, args.out)
     print(f"saved {out}")
     return 0
@@ -233,12 +235,17 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--y", required=True, help="y rows (.npy or .csv)")
     f.add_argument("--pairs", required=True, help="pairs i,j (.csv or .npy): x[i] <-> y[j]")
     f.add_argument("--out", required=True, help="model file to write")
-    f.add_argument("--method", default="sue")
-    f.add_argument("--solver", default="exact")
-    f.add_argument("--aligner", default="cca")
-    f.add_argument("--matcher", default="mmd")
-    f.add_argument("--se-dim", type=int, default=10)
-    f.add_argument("--out-dim", type=int, default=8)
+    f.add_argument(
+        "--method",
+        default="auto",
+        help="registered method (default: auto, chosen by pair cross-validation; "
+        "sue for the paper's method)",
+    )
+    f.add_argument("--solver", default="exact", help="with --method sue (default: exact)")
+    f.add_argument("--aligner", default="cca", help="with --method sue (default: cca)")
+    f.add_argument("--matcher", default="mmd", help="with --method sue (default: mmd)")
+    f.add_argument("--se-dim", type=int, default=10, help="with --method sue (default: 10)")
+    f.add_argument("--out-dim", type=int, default=8, help="with --method sue (default: 8)")
     f.add_argument("--params", help="extra method parameters as JSON")
     f.add_argument("--seed", type=int, default=0)
     f.add_argument("--device", default="auto")

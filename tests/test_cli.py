@@ -30,6 +30,15 @@ def files(tmp_path):
     return tmp_path
 
 
+def test_fit_defaults_to_auto_and_says_what_it_chose(files, capsys):
+    assert main([*fit_args(files), "--device", "cpu"]) == 0
+    err = capsys.readouterr().err
+    assert "fitting auto" in err and "auto chose " in err
+    from sue_framework.io import read_manifest
+
+    assert read_manifest(files / "m.sue")["method"]["name"] == "auto"
+
+
 def test_fit_transform_evaluate(files, capsys):
     model = files / "m.sue"
     params = (
@@ -39,6 +48,8 @@ def test_fit_transform_evaluate(files, capsys):
         main(
             [
                 *fit_args(files),
+                "--method",
+                "sue",
                 "--se-dim",
                 "6",
                 "--out-dim",
