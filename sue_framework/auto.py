@@ -225,8 +225,9 @@ class Auto(CVSelect):
         # widths every fold's training pairs and both inputs support, so the refit is the model
         # that CV scored
         fold_pairs = n_pairs - -(-n_pairs // self.folds)
+        supported = min(fold_pairs, width + 1)
         dims = {
-            f: _dims(min(fold_pairs, width + 1), self.dims if f in PAIR_ONLY else self.unpaired_dims)
+            f: _dims(supported, self.dims if f in PAIR_ONLY else self.unpaired_dims)
             for f in FAMILIES
         }
         unknown = set(self.families) - set(FAMILIES)
