@@ -33,6 +33,18 @@ def _centred(a: np.ndarray, device: str) -> tuple[torch.Tensor, torch.Tensor]:
     return A - mean, mean
 
 
+def centred_projection(aligner: Aligner, X: np.ndarray, modality: str) -> np.ndarray:
+    """(X - mean) @ weights with the aligner's `mean_<m>_` and `weights_<m>_` for `modality`."""
+    m = check_modality(modality)
+    mean, W = getattr(aligner, f"mean_{m}_"), getattr(aligner, f"weights_{m}_")
+    X = as_matrix(X, f"{modality} rows")
+    if X.shape[1] != W.shape[0]:
+        raise InputError(
+            f"{modality} rows have {X.shape[1]} features, the aligner expects {W.shape[0]}"
+        )
+    return ((X.astype(np.float64) - mean) @ W).astype(np.float32)
+
+
 class CCA(Aligner):
     """Canonical correlation analysis on the pairs, regularised by covariance shrinkage.
 
@@ -102,17 +114,7 @@ class CCA(Aligner):
 
     def transform(self, X: np.ndarray, modality: str) -> np.ndarray:
         self._check_fitted()
-        mean, W = (
-            (self.mean_x_, self.weights_x_)
-            if check_modality(modality) == "x"
-            else (self.mean_y_, self.weights_y_)
-        )
-        X = as_matrix(X, f"{modality} rows")
-        if X.shape[1] != W.shape[0]:
-            raise InputError(
-                f"{modality} rows have {X.shape[1]} features, the aligner expects {W.shape[0]}"
-            )
-        return ((X.astype(np.float64) - mean) @ W).astype(np.float32)
+        return centred_projection(self, X, modality)
 
 
 class Procrustes(Aligner):

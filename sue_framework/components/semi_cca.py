@@ -19,10 +19,11 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
+from sue_framework.components.aligners import centred_projection
 from sue_framework.data import as_matrix
 from sue_framework.engine import resolve_device, to_numpy, to_tensor
 from sue_framework.errors import InputError
-from sue_framework.interfaces import Aligner, check_modality
+from sue_framework.interfaces import Aligner
 
 _MOMENTS: OrderedDict[tuple, tuple[torch.Tensor, ...]] = OrderedDict()
 CV_GALLERY = 1000  # rows of each modality that held-out pairs are ranked against in `_choose`
@@ -193,14 +194,4 @@ class SemiCCA(Aligner):
 
     def transform(self, X: np.ndarray, modality: str) -> np.ndarray:
         self._check_fitted()
-        mean, W = (
-            (self.mean_x_, self.weights_x_)
-            if check_modality(modality) == "x"
-            else (self.mean_y_, self.weights_y_)
-        )
-        X = as_matrix(X, f"{modality} rows")
-        if X.shape[1] != W.shape[0]:
-            raise InputError(
-                f"{modality} rows have {X.shape[1]} features, the aligner expects {W.shape[0]}"
-            )
-        return ((X.astype(np.float64) - mean) @ W).astype(np.float32)
+        return centred_projection(self, X, modality)
