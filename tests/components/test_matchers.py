@@ -82,19 +82,19 @@ def test_ot_matcher_steps_lower_the_plan_kl_and_state_round_trips():
     from sue_framework.nn import ResidualMLP, seeded
 
     rng = np.random.default_rng(0)
-    t = torch.tensor(rng.normal(size=(64, 4)), dtype=torch.float32)
-    m = t[torch.as_tensor(rng.permutation(64))] * 0.5 + 0.3
+    t = torch.tensor(rng.normal(size=(32, 4)), dtype=torch.float32)
+    m = t[torch.as_tensor(rng.permutation(32))] * 0.5 + 0.3
     matcher = OTMatcher(hidden=(16,), device="cpu")
     teacher = matcher._teacher(t, m)
     net = seeded(lambda: ResidualMLP(4, (16,)), 0)
-    opt = torch.optim.Adam(net.parameters(), lr=1e-3)
+    opt = torch.optim.Adam(net.parameters(), lr=3e-3)
 
     def kl() -> float:
         with torch.no_grad():
             return float(plan_kl(teacher, sinkhorn_plan(_cosine(t, net(m)), matcher.eps, 500)))
 
     start = kl()
-    for _ in range(200):
+    for _ in range(60):
         loss = kl_plan_surrogate(_cosine(t, net(m)), teacher, matcher.eps, n_iter=100)
         opt.zero_grad()
         loss.backward()
@@ -102,7 +102,8 @@ def test_ot_matcher_steps_lower_the_plan_kl_and_state_round_trips():
     assert kl() < 0.95 * start
 
     target = rng.normal(size=(200, 4)).astype(np.float32)
-    fitted = OTMatcher(hidden=(8,), epochs=2, batch_size=64, device="cpu").fit(target, target + 1)
-    again = OTMatcher(hidden=(8,), epochs=2, batch_size=64, device="cpu")
+    fitted = OTMatcher(hidden=(8,), epochs=1, batch_size=64, sinkhorn_iter=20, device="cpu")
+    fitted.fit(target, target + 1)
+    again = OTMatcher(hidden=(8,), epochs=1, batch_size=64, sinkhorn_iter=20, device="cpu")
     again.set_state(fitted.get_state())
     assert np.array_equal(again.transform(target), fitted.transform(target))
