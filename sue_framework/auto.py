@@ -4,10 +4,10 @@ Each candidate (a registered method name and its parameters) is refit per fold o
 that fold's pairs held out: their rows stay in as unpaired rows, so each fold sees the same
 unpaired data the final fit sees. Every held-out pair is ranked against all rows of the other
 modality (`selection.reciprocal_ranks`), both directions. The rule is noise-aware: the first
-candidate in the given order (cheapest first) whose mean reciprocal rank is within one standard
-error of the best wins (the standard error of the per-query differences: every candidate is
-scored on the same held-out pairs), so a costlier method must beat a cheap one by more than
-the noise of the pairs. The chosen candidate is then refit on all pairs.
+candidate in the given order whose mean reciprocal rank is within one standard error of the
+best wins (the standard error of the per-query differences: every candidate is scored on the
+same held-out pairs), so a later candidate must beat an earlier one by more than the noise of
+the pairs. The chosen candidate is then refit on all pairs.
 """
 
 from __future__ import annotations
@@ -73,7 +73,8 @@ def method_cv_scores(
 class CVSelect(Method):
     """Fits the candidate method that pair cross-validation prefers (module docstring).
 
-    `candidates` lists (method name, params) from cheapest to costliest. After fit, `choice_`
+    `candidates` lists (method name, params) in order of preference when scores tie (cheapest
+    first is the safe default). After fit, `choice_`
     names the winner, `cv_scores_` and `cv_sem_` hold each candidate's mean reciprocal rank and
     its standard error, `cv_seconds_` the time each candidate's folds took, `model_` the refit.
     With fewer than 2 * `folds` pairs cross-validation is not trusted and the first candidate
