@@ -31,9 +31,9 @@ CV_GALLERY = 1000  # rows of each modality that held-out pairs are ranked agains
 
 def _moments(
     x: np.ndarray, device: torch.device
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-    """All rows in float64 on `device`, their mean and covariance eigendecomposition, cached by
-    content.
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Mean and covariance eigendecomposition (float64, on `device`) of all rows, cached by
+    content (the statistics only, never the rows).
 
     Cross-validation and self-training refit on the same rows many times; only the pairs
     change, so the within-modality statistics are computed once per distinct input.
@@ -46,10 +46,10 @@ def _moments(
     X = to_tensor(x, device, torch.float64)
     mean = X.mean(0)
     evals, evecs = torch.linalg.eigh(torch.cov((X - mean).T, correction=0).reshape(X.shape[1], -1))
-    _MOMENTS[key] = (X, mean, evals, evecs)
+    _MOMENTS[key] = (mean, evals, evecs)
     while len(_MOMENTS) > 4:
         _MOMENTS.popitem(last=False)
-    return X, mean, evals, evecs
+    return mean, evals, evecs
 
 
 def _shrunk_isqrt(evals: torch.Tensor, evecs: torch.Tensor, s: float) -> torch.Tensor:
@@ -148,12 +148,12 @@ class SemiCCA(Aligner):
         if self.n_components < 1:
             raise InputError(f"n_components must be >= 1, got {self.n_components}")
         dev = resolve_device(self.device)
-        (X, mx, ex, vx), (Y, my, ey, vy) = _moments(x, dev), _moments(y, dev)
+        (mx, ex, vx), (my, ey, vy) = _moments(x, dev), _moments(y, dev)
         A = to_tensor(a, dev, torch.float64) - mx
         B = to_tensor(b, dev, torch.float64) - my
         s = grid[0]
         if len(grid) > 1:
-            s = self._choose(grid, A, B, X - mx, Y - my, (ex, vx), (ey, vy))
+            s = self._choose(grid, A, B, (x, mx, ex, vx), (y, my, ey, vy))
         r = int(min(self.n_components, m - 1, a.shape[1], b.shape[1]))
         Wx, Wy = _shrunk_isqrt(ex, vx, s), _shrunk_isqrt(ey, vy, s)
         U, sv, V = _cross_svd(A, B, Wx, Wy, r)
@@ -164,7 +164,7 @@ class SemiCCA(Aligner):
         self.shrinkage_ = np.asarray(s)
         return self
 
-    def _choose(self, grid, A, B, Xc, Yc, eig_x, eig_y) -> float:
+    def _choose(self, grid, A, B, stats_x, stats_y) -> float:
         """The shrinkage in `grid` with the best mean reciprocal rank of held-out pairs."""
         m = A.shape[0]
         folds = int(min(self.folds, m // 2))
@@ -172,9 +172,12 @@ class SemiCCA(Aligner):
             return grid[len(grid) // 2]
         rng = np.random.default_rng(self.seed)
         order = torch.as_tensor(rng.permutation(m), device=A.device)
+        (x, mx, *eig_x), (y, my, *eig_y) = stats_x, stats_y
         # a seeded sample of the gallery: ranks only need to compare the grid's values
-        Xc = Xc[torch.as_tensor(rng.permutation(Xc.shape[0])[:CV_GALLERY], device=A.device)]
-        Yc = Yc[torch.as_tensor(rng.permutation(Yc.shape[0])[:CV_GALLERY], device=A.device)]
+        sx = np.sort(rng.permutation(x.shape[0])[:CV_GALLERY])
+        sy = np.sort(rng.permutation(y.shape[0])[:CV_GALLERY])
+        Xc = to_tensor(x[sx], A.device, torch.float64) - mx
+        Yc = to_tensor(y[sy], A.device, torch.float64) - my
         # targets are the pairs' own rows, appended to the gallery of all rows
         scores = {s: 0.0 for s in grid}
         wx = {s: _shrunk_isqrt(*eig_x, s) for s in grid}
