@@ -127,6 +127,13 @@ class Method(BaseEstimator, ABC):
     def transform(self, X: Any, modality: str = "x") -> np.ndarray:
         """Embed rows of `modality` into the shared space."""
 
+    def save(self, path: Any) -> Any:
+        """Write a model file (safetensors + JSON manifest, no pickle); `io.load_method` reads
+        it back. The method must be registered and give `get_state` / `set_state`."""
+        from sue_framework.io import save_method
+
+        return save_method(self, path)
+
 
 class Task(ABC):
     """A downstream evaluation producing named figures."""

@@ -145,12 +145,6 @@ class SUE(Method):
             raise NotFittedError("this SUE is not fitted yet; call fit(data) first")
 
     # -- persistence -------------------------------------------------------------------------------
-    def save(self, path: str | Path) -> Path:
-        """Write a model file: safetensors tensors plus a JSON manifest, no pickle."""
-        from sue_framework.io import save_method
-
-        return save_method(self, path)
-
     @classmethod
     def load(cls, path: str | Path) -> SUE:
         from sue_framework.io import load_method

@@ -3,7 +3,7 @@ import pytest
 
 from sue_framework import InputError, WeaklyPairedData, paper_split, registry
 from sue_framework.auto import Auto, CVSelect, method_cv_scores
-from sue_framework.io import load_method, save_method
+from sue_framework.io import load_method
 
 
 def _latent_views(n=700, k=8, seed=0):
@@ -46,8 +46,7 @@ def test_cv_scores_are_reciprocal_ranks_of_every_held_out_pair(split):
 def test_auto_saves_and_loads_exactly(split, tmp_path):
     model = Auto(dims=(4, 8), device="cpu").fit(split.train)
     assert model.choice_ in model.cv_scores_
-    path = tmp_path / "auto.sue"
-    save_method(model, path)
+    path = model.save(tmp_path / "auto.sue")
     loaded = load_method(path)
     assert loaded.choice_ == model.choice_
     for mod, rows in (("x", split.x_test), ("y", split.y_test)):
