@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from sue_framework.components.self_training import fit_aligner
+from sue_framework.components.aligners import fit_aligner
 from sue_framework.data import WeaklyPairedData, as_matrix
 from sue_framework.engine import resolve_device, seed_everything
 from sue_framework.errors import InputError, NotFittedError

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import inspect
+
 import numpy as np
 import torch
 
@@ -31,6 +33,14 @@ def _centred(a: np.ndarray, device: str) -> tuple[torch.Tensor, torch.Tensor]:
     A = to_tensor(a, resolve_device(device), torch.float64)
     mean = A.mean(0)
     return A - mean, mean
+
+
+def fit_aligner(aligner: Aligner, a, b, x=None, y=None) -> Aligner:
+    """Fit on the pairs, handing every row of each modality to aligners whose `fit` takes them."""
+    params = inspect.signature(aligner.fit).parameters
+    if x is not None and "x" in params and "y" in params:
+        return aligner.fit(a, b, x=x, y=y)
+    return aligner.fit(a, b)
 
 
 def centred_projection(aligner: Aligner, X: np.ndarray, modality: str) -> np.ndarray:

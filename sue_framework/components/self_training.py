@@ -9,11 +9,11 @@ induction (Artetxe et al., ACL 2017; mini-vec2vec, 2025, with Procrustes) applie
 
 from __future__ import annotations
 
-import inspect
 from typing import Any
 
 import numpy as np
 
+from sue_framework.components.aligners import fit_aligner
 from sue_framework.components.pseudo_pairs import mutual_nearest, ot_matches
 from sue_framework.data import as_matrix
 from sue_framework.engine import resolve_device
@@ -21,14 +21,6 @@ from sue_framework.errors import InputError
 from sue_framework.interfaces import Aligner
 
 PSEUDO = ("mnn", "ot")
-
-
-def fit_aligner(aligner: Aligner, a, b, x=None, y=None) -> Aligner:
-    """Fit on the pairs, handing every row of each modality to aligners that take them."""
-    params = inspect.signature(aligner.fit).parameters
-    if x is not None and "x" in params and "y" in params:
-        return aligner.fit(a, b, x=x, y=y)
-    return aligner.fit(a, b)
 
 
 class SelfTraining(Aligner):
