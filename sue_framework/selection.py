@@ -15,6 +15,17 @@ from sue_framework.engine import auto_chunk, row_chunks
 from sue_framework.interfaces import Aligner
 
 
+def unit_reciprocal_ranks(q: torch.Tensor, g: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+    """1 / (1 + number of rows of `g` more similar to each row of `q` than its target `t`).
+
+    Rows are already L2-normalised; ties do not count against the target. The one ranking rule
+    of pair cross-validation, in the inputs' dtype and device.
+    """
+    sim = q @ g.T
+    true = sim[torch.arange(sim.shape[0], device=sim.device), t][:, None]
+    return 1.0 / (1.0 + (sim > true).sum(1).to(sim.dtype))
+
+
 def reciprocal_ranks(queries: np.ndarray, gallery: np.ndarray, targets: np.ndarray) -> np.ndarray:
     """1 / (1 + number of gallery rows more cosine-similar to each query than its target)."""
     q = torch.nn.functional.normalize(torch.as_tensor(queries, dtype=torch.float32), dim=1)
@@ -22,9 +33,7 @@ def reciprocal_ranks(queries: np.ndarray, gallery: np.ndarray, targets: np.ndarr
     t = torch.as_tensor(targets)
     out = np.empty(q.shape[0])
     for sl in row_chunks(q.shape[0], auto_chunk(g.shape[0])):
-        sim = q[sl] @ g.T
-        true = sim[torch.arange(sim.shape[0]), t[sl]][:, None]
-        out[sl] = (1.0 / (1.0 + (sim > true).sum(1))).numpy()
+        out[sl] = unit_reciprocal_ranks(q[sl], g, t[sl]).numpy()
     return out
 
 

@@ -24,6 +24,7 @@ from sue_framework.data import as_matrix
 from sue_framework.engine import resolve_device, to_numpy, to_tensor
 from sue_framework.errors import InputError
 from sue_framework.interfaces import Aligner
+from sue_framework.selection import unit_reciprocal_ranks
 
 _MOMENTS: OrderedDict[tuple, tuple[torch.Tensor, ...]] = OrderedDict()
 CV_GALLERY = 1000  # rows of each modality that held-out pairs are ranked against in `_choose`
@@ -74,15 +75,6 @@ def _cross_svd(
     qb, rb = torch.linalg.qr(wy @ B.T)
     u, s, vh = torch.linalg.svd(ra @ rb.T / A.shape[0])
     return qa @ u[:, :r], s[:r], qb @ vh.T[:, :r]
-
-
-def _rank_scores(zq: torch.Tensor, zg: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """Reciprocal rank of each query's target among the gallery rows, by cosine similarity."""
-    q = torch.nn.functional.normalize(zq, dim=1)
-    g = torch.nn.functional.normalize(zg, dim=1)
-    sim = q @ g.T
-    true = sim.gather(1, target[:, None])
-    return 1.0 / (1.0 + (sim > true).sum(1).to(sim.dtype))
 
 
 class SemiCCA(Aligner):
@@ -192,7 +184,10 @@ class SemiCCA(Aligner):
                 qa, qb = A[held] @ px, B[held] @ py
                 ga, gb = torch.cat([qa, Xc @ px]), torch.cat([qb, Yc @ py])
                 t = torch.arange(held.numel(), device=A.device)
-                scores[s] += float(_rank_scores(qa, gb, t).sum() + _rank_scores(qb, ga, t).sum())
+                qa, qb, ga, gb = (torch.nn.functional.normalize(z, dim=1) for z in (qa, qb, ga, gb))
+                scores[s] += float(
+                    unit_reciprocal_ranks(qa, gb, t).sum() + unit_reciprocal_ranks(qb, ga, t).sum()
+                )
         return max(grid, key=lambda s: scores[s])
 
     def transform(self, X: np.ndarray, modality: str) -> np.ndarray:
