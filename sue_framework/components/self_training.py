@@ -29,7 +29,8 @@ class SelfTraining(Aligner):
     Per round at most `max_fraction` of the smaller modality's rows become pseudo-pairs, the most
     confident first (cosine similarity for "mnn", plan probability for "ot"), and only those
     above `min_confidence`. Each round starts again from the true pairs, so an early mistake is
-    not locked in.
+    not locked in. A base aligner that picks parameters on the pairs exposes them as
+    `chosen_params_` after fit; later rounds keep them rather than choose again on pseudo-pairs.
     """
 
     def __init__(
@@ -97,13 +98,8 @@ class SelfTraining(Aligner):
         x = a if x is None else as_matrix(x, "x rows")
         y = b if y is None else as_matrix(y, "y rows")
         aligner = fit_aligner(self._base(), a, b, x, y)
-        # a shrinkage chosen by pair CV is chosen on the true pairs only, then kept
-        fixed = (
-            {"reg": float(aligner.shrinkage_)}
-            if hasattr(aligner, "shrinkage_") and "reg" in aligner.get_params(deep=False)
-            else None
-        )
-        self.fixed_params_ = fixed or {}
+        # parameters the base chose on the pairs (e.g. by CV) are chosen on the true pairs only
+        fixed = getattr(aligner, "chosen_params_", None)
         self.n_pseudo_: list[int] = []
         for round_ in range(self.rounds):
             pseudo = self._mine(aligner.transform(x, "x"), aligner.transform(y, "y"), round_)

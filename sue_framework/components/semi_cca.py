@@ -154,6 +154,7 @@ class SemiCCA(Aligner):
         self.weights_y_ = to_numpy(Wy @ V)
         self.singular_values_ = to_numpy(sv)
         self.shrinkage_ = np.asarray(s)
+        self.chosen_params_ = {"reg": s} if self.reg == "cv" else {}
         return self
 
     def _choose(self, grid, A, B, stats_x, stats_y) -> float:
