@@ -72,7 +72,8 @@ class _ResidualMatcher(DistributionMatcher):
             )
         return target, moving
 
-    def _val_mmd(self, net: torch.nn.Module, val_batches) -> float:
+    def _val_loss(self, net: torch.nn.Module, val_batches) -> float:
+        """Validation loss on the fixed held-out batches: multi-bandwidth MMD by default."""
         net.eval()
         with torch.no_grad():
             return float(
@@ -106,7 +107,7 @@ class _ResidualMatcher(DistributionMatcher):
                 mb = M_tr[perm[s * bs : (s + 1) * bs]]
                 tb = T_tr[torch.randint(T_tr.shape[0], (mb.shape[0],), generator=gen).to(dev)]
                 step_fn(net, mb, tb, extra)
-            val = self._val_mmd(net, val_batches)
+            val = self._val_loss(net, val_batches)
             history.append(val)
             bar.set_postfix(val_mmd=f"{val:.4g}")
             if val < best:
@@ -121,6 +122,20 @@ class _ResidualMatcher(DistributionMatcher):
         self.net_ = net.cpu().eval()
         self.dim_ = np.asarray(M.shape[1])
         self.val_history_ = np.asarray(history)
+
+    def _fit_loss(self, target: np.ndarray, moving: np.ndarray, loss_fn) -> None:
+        """`_fit_loop` with AdamW (`lr`, `weight_decay`) minimising `loss_fn(net, mb, tb)`."""
+
+        def make_opt(net, dim, dev):
+            return torch.optim.AdamW(net.parameters(), lr=self.lr, weight_decay=self.weight_decay)
+
+        def step(net, mb, tb, opt):
+            loss = loss_fn(net, mb, tb)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+
+        self._fit_loop(target, moving, step, make_opt)
 
     def _split(self, X: torch.Tensor, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
         n = X.shape[0]
@@ -205,16 +220,10 @@ class MMDResNet(_ResidualMatcher):
     def fit(self, target: np.ndarray, moving: np.ndarray) -> MMDResNet:
         target, moving = self._check_inputs(target, moving)
 
-        def make_opt(net, dim, dev):
-            return torch.optim.AdamW(net.parameters(), lr=self.lr, weight_decay=self.weight_decay)
+        def loss(net, mb, tb):
+            return mmd2_rbf(net(mb), tb, self.bandwidths, self.bandwidth)
 
-        def step(net, mb, tb, opt):
-            loss = mmd2_rbf(net(mb), tb, self.bandwidths, self.bandwidth)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-
-        self._fit_loop(target, moving, step, make_opt)
+        self._fit_loss(target, moving, loss)
         return self
 
 
@@ -376,8 +385,8 @@ class OTMatcher(_ResidualMatcher):
     def _teacher(self, tb: torch.Tensor, mb: torch.Tensor) -> torch.Tensor:
         return sinkhorn_plan(_cosine(tb, mb), self.teacher_eps, self.sinkhorn_iter)
 
-    def _val_mmd(self, net: torch.nn.Module, val_batches) -> float:
-        """Validation loss of this matcher: the plan KL on the fixed held-out batches."""
+    def _val_loss(self, net: torch.nn.Module, val_batches) -> float:
+        """The plan KL on the fixed held-out batches."""
         net.eval()
         with torch.no_grad():
             return float(
@@ -401,16 +410,10 @@ class OTMatcher(_ResidualMatcher):
                 f"eps and teacher_eps must be > 0, got {self.eps} and {self.teacher_eps}"
             )
 
-        def make_opt(net, dim, dev):
-            return torch.optim.AdamW(net.parameters(), lr=self.lr, weight_decay=self.weight_decay)
-
-        def step(net, mb, tb, opt):
-            loss = kl_plan_surrogate(
+        def loss(net, mb, tb):
+            return kl_plan_surrogate(
                 _cosine(tb, net(mb)), self._teacher(tb, mb), self.eps, n_iter=self.sinkhorn_iter
             )
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
 
-        self._fit_loop(target, moving, step, make_opt)
+        self._fit_loss(target, moving, loss)
         return self
