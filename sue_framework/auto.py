@@ -78,7 +78,7 @@ class CVSelect(Method):
     names the winner, `cv_scores_` and `cv_sem_` hold each candidate's mean reciprocal rank and
     its standard error, `cv_seconds_` the time each candidate's folds took, `model_` the refit.
     With fewer than 2 * `folds` pairs cross-validation is not trusted and the first candidate
-    that can fit is taken.
+    is taken.
     """
 
     def __init__(
@@ -183,7 +183,7 @@ def _dims(n_pairs: int, grid: Sequence[int]) -> list[int]:
 
 class Auto(CVSelect):
     """The recommended method: pair CV over cheap pair-only baselines and the methods that use
-    the unpaired rows, cheapest first (see `CVSelect`).
+    the unpaired rows (see `CVSelect`; the tie order is below).
 
     Candidates of each of `families`, for each width r that every fold's pairs support, from
     `dims` for the pair-only families and `unpaired_dims` for the others (pseudo-pairs raise the
