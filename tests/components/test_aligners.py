@@ -43,6 +43,35 @@ def test_ledoit_wolf_matches_scikit_learn():
         assert ledoit_wolf_shrinkage(torch.as_tensor(xc)) == pytest.approx(sk_lw(xc), rel=1e-6)
 
 
+def _reference_cca(a, b, s, r):
+    """Shrunk CCA written out in full: C_s^{-1/2} of each side, then an SVD of the whitened
+    cross-covariance."""
+
+    def isqrt(c):
+        vals, vecs = np.linalg.eigh(c)
+        return (vecs / np.sqrt(vals)) @ vecs.T
+
+    ac, bc = a - a.mean(0), b - b.mean(0)
+    ws = []
+    for z in (ac, bc):
+        c = z.T @ z / len(z)
+        ws.append(isqrt((1 - s) * c + s * np.trace(c) / c.shape[0] * np.eye(c.shape[0])))
+    u, _, vh = np.linalg.svd(ws[0] @ (ac.T @ bc / len(a)) @ ws[1])
+    return ac @ ws[0] @ u[:, :r], bc @ ws[1] @ vh.T[:, :r]
+
+
+@pytest.mark.parametrize("m", [9, 15, 400])  # fewer pairs than features, and more
+def test_equals_the_written_out_shrunk_cca(m):
+    rng = np.random.default_rng(3)
+    a, b = correlated_views(m=m)
+    a, b = np.hstack([a, rng.normal(size=(m, 6))]), np.hstack([b, rng.normal(size=(m, 7))])
+    cca = CCA(n_components=4, reg=0.3, device="cpu").fit(a, b)
+    ra, rb = _reference_cca(a, b, 0.3, 4)
+    za, zb = cca.transform(a, "x"), cca.transform(b, "y")
+    sign = np.sign((za * ra).sum(0))
+    assert np.allclose(za * sign, ra, atol=1e-4) and np.allclose(zb * sign, rb, atol=1e-4)
+
+
 def test_auto_shrinkage_keeps_few_pairs_sane():
     a, b = correlated_views(m=12)
     cca = CCA(n_components=4, device="cpu").fit(a[:, :6], np.hstack([b, b])[:, :10])
