@@ -9,19 +9,12 @@ import torch
 from sue_framework.components.ot import sinkhorn_plan
 from sue_framework.engine import auto_chunk, row_chunks
 
+TIE_TOL = 1e-5  # cosines closer than this are ties
+
 
 def _unit(z: np.ndarray, device: torch.device) -> torch.Tensor:
     z = torch.as_tensor(z, dtype=torch.float32, device=device)
     return torch.nn.functional.normalize(z, dim=1)
-
-
-def _row_best(q: torch.Tensor, g: torch.Tensor, chunk: int | None):
-    """For each row of q: the most cosine-similar row of g and that similarity, in blocks."""
-    best = torch.empty(q.shape[0], dtype=torch.long, device=q.device)
-    val = torch.empty(q.shape[0], dtype=q.dtype, device=q.device)
-    for sl in row_chunks(q.shape[0], chunk or auto_chunk(g.shape[0], device=q.device)):
-        val[sl], best[sl] = (q[sl] @ g.T).max(1)
-    return best, val
 
 
 def mutual_nearest(
@@ -29,20 +22,29 @@ def mutual_nearest(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(i, j, cosine) of every mutual nearest-neighbour pair x_i <-> y_j.
 
-    Two blocked row-wise passes (`chunk` rows, sized from memory when None): memory stays
-    O(block x n), and contiguous row maxima are several times faster than column maxima.
+    One blocked pass over the similarities (`chunk` rows of x at a time, sized from memory when
+    None), so memory stays O(block x n): each block gives its rows' best y and raises a running
+    maximum per y. x_i and its best y_j are mutual when no x is more similar to y_j by more
+    than `TIE_TOL` (blocks of different sizes round a row's similarities differently, so an
+    exact duplicate of x_i may score a few float32 ulps apart); among such ties the lowest i is
+    kept, as an argmax over y_j's column would.
     """
     device = torch.device(device)
     qx, qy = _unit(zx, device), _unit(zy, device)
-    x_best, x_val = _row_best(qx, qy, chunk)
-    y_best, _ = _row_best(qy, qx, chunk)
-    i = torch.arange(qx.shape[0], device=device)
-    mutual = y_best[x_best] == i
-    return (
-        i[mutual].cpu().numpy(),
-        x_best[mutual].cpu().numpy(),
-        x_val[mutual].cpu().numpy().astype(np.float64),
-    )
+    n = qx.shape[0]
+    x_best = torch.empty(n, dtype=torch.long, device=device)
+    x_val = torch.empty(n, dtype=qx.dtype, device=device)
+    y_max = torch.full((qy.shape[0],), -torch.inf, dtype=qx.dtype, device=device)
+    for sl in row_chunks(n, chunk or auto_chunk(qy.shape[0], device=device)):
+        s = qx[sl] @ qy.T
+        x_val[sl], x_best[sl] = s.max(1)
+        y_max = torch.maximum(y_max, s.amax(0))
+    mutual = torch.nonzero(x_val >= y_max[x_best] - TIE_TOL).ravel()
+    i = mutual.cpu().numpy()
+    j = x_best[mutual].cpu().numpy()
+    _, first = np.unique(j, return_index=True)  # i ascends, so the first is the lowest i
+    first.sort()
+    return i[first], j[first], x_val[mutual].cpu().numpy().astype(np.float64)[first]
 
 
 def ot_matches(

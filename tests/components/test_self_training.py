@@ -14,9 +14,12 @@ def _rotated(n=400, d=12, noise=0.05, seed=0):
     return x, x @ q + noise * rng.normal(size=(n, d))
 
 
-def test_mutual_nearest_equals_brute_force_in_any_block_size():
+@pytest.mark.parametrize("duplicates", [False, True])
+def test_mutual_nearest_equals_brute_force_in_any_block_size(duplicates):
     rng = np.random.default_rng(1)
     zx, zy = rng.normal(size=(57, 5)), rng.normal(size=(43, 5))
+    if duplicates:  # exact ties: the lowest index wins, as with argmax
+        zx[30:40], zy[20:30] = zx[:10], zy[:10]
     ux = zx / np.linalg.norm(zx, axis=1, keepdims=True)
     uy = zy / np.linalg.norm(zy, axis=1, keepdims=True)
     s = ux @ uy.T
