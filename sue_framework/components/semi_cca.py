@@ -13,6 +13,7 @@ other modality), so the amount of whitening follows the data.
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 
@@ -26,38 +27,48 @@ from sue_framework.errors import InputError
 from sue_framework.interfaces import Aligner
 from sue_framework.selection import unit_reciprocal_ranks
 
-_MOMENTS: OrderedDict[tuple, tuple[torch.Tensor, ...]] = OrderedDict()
 CV_GALLERY = 1000  # rows of each modality that held-out pairs are ranked against in `_choose`
 
 
-def _moments(
-    x: np.ndarray, device: torch.device
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Mean and covariance eigendecomposition (float64, on `device`) of all rows, cached by
-    content (the statistics only, never the rows).
+class _Moments:
+    """Mean and covariance eigendecomposition (float64) of all rows of one modality, with the
+    shrunk inverse square roots asked of it so far."""
+
+    def __init__(self, X: torch.Tensor) -> None:
+        self.mean = X.mean(0)
+        cov = torch.cov((X - self.mean).T, correction=0).reshape(X.shape[1], -1)
+        self.evals, self.evecs = torch.linalg.eigh(cov)
+        self._isqrt: dict[float, torch.Tensor] = {}
+
+    def isqrt(self, s: float) -> torch.Tensor:
+        """((1 - s) C + s mu I)^-1/2, mu the mean eigenvalue."""
+        if s not in self._isqrt:
+            evals = self.evals.clamp(min=0)
+            mu = evals.mean()
+            w = ((1.0 - s) * evals + s * mu).clamp(min=1e-12 * max(float(mu), 1e-300))
+            self._isqrt[s] = (self.evecs / w.sqrt()) @ self.evecs.T
+        return self._isqrt[s]
+
+
+_MOMENTS: OrderedDict[tuple, _Moments] = OrderedDict()
+_MOMENTS_LOCK = threading.Lock()  # cross-validation may fit folds on threads
+
+
+def _moments(x: np.ndarray, device: torch.device) -> _Moments:
+    """The `_Moments` of all rows `x`, cached by content (the statistics only, never the rows).
 
     Cross-validation and self-training refit on the same rows many times; only the pairs
     change, so the within-modality statistics are computed once per distinct input.
     """
-    digest = hashlib.blake2b(np.ascontiguousarray(x).tobytes(), digest_size=16).hexdigest()
+    digest = hashlib.sha1(memoryview(np.ascontiguousarray(x)).cast("B")).hexdigest()
     key = (x.shape, str(x.dtype), str(device), digest)
-    if key in _MOMENTS:
+    with _MOMENTS_LOCK:
+        if key not in _MOMENTS:
+            _MOMENTS[key] = _Moments(to_tensor(x, device, torch.float64))
+            while len(_MOMENTS) > 4:
+                _MOMENTS.popitem(last=False)
         _MOMENTS.move_to_end(key)
         return _MOMENTS[key]
-    X = to_tensor(x, device, torch.float64)
-    mean = X.mean(0)
-    evals, evecs = torch.linalg.eigh(torch.cov((X - mean).T, correction=0).reshape(X.shape[1], -1))
-    _MOMENTS[key] = (mean, evals, evecs)
-    while len(_MOMENTS) > 4:
-        _MOMENTS.popitem(last=False)
-    return mean, evals, evecs
-
-
-def _shrunk_isqrt(evals: torch.Tensor, evecs: torch.Tensor, s: float) -> torch.Tensor:
-    """((1 - s) C + s mu I)^-1/2 from C's eigendecomposition."""
-    mu = evals.clamp(min=0).mean()
-    w = ((1.0 - s) * evals.clamp(min=0) + s * mu).clamp(min=1e-12 * max(float(mu), 1e-300))
-    return (evecs / w.sqrt()) @ evecs.T
 
 
 def _cross_svd(
@@ -140,16 +151,16 @@ class SemiCCA(Aligner):
         if self.n_components < 1:
             raise InputError(f"n_components must be >= 1, got {self.n_components}")
         dev = resolve_device(self.device)
-        (mx, ex, vx), (my, ey, vy) = _moments(x, dev), _moments(y, dev)
-        A = to_tensor(a, dev, torch.float64) - mx
-        B = to_tensor(b, dev, torch.float64) - my
+        mom_x, mom_y = _moments(x, dev), _moments(y, dev)
+        A = to_tensor(a, dev, torch.float64) - mom_x.mean
+        B = to_tensor(b, dev, torch.float64) - mom_y.mean
         s = grid[0]
         if len(grid) > 1:
-            s = self._choose(grid, A, B, (x, mx, ex, vx), (y, my, ey, vy))
+            s = self._choose(grid, A, B, (x, mom_x), (y, mom_y))
         r = int(min(self.n_components, m - 1, a.shape[1], b.shape[1]))
-        Wx, Wy = _shrunk_isqrt(ex, vx, s), _shrunk_isqrt(ey, vy, s)
+        Wx, Wy = mom_x.isqrt(s), mom_y.isqrt(s)
         U, sv, V = _cross_svd(A, B, Wx, Wy, r)
-        self.mean_x_, self.mean_y_ = to_numpy(mx), to_numpy(my)
+        self.mean_x_, self.mean_y_ = to_numpy(mom_x.mean), to_numpy(mom_y.mean)
         self.weights_x_ = to_numpy(Wx @ U)
         self.weights_y_ = to_numpy(Wy @ V)
         self.singular_values_ = to_numpy(sv)
@@ -165,16 +176,16 @@ class SemiCCA(Aligner):
             return grid[len(grid) // 2]
         rng = np.random.default_rng(self.seed)
         order = torch.as_tensor(rng.permutation(m), device=A.device)
-        (x, mx, *eig_x), (y, my, *eig_y) = stats_x, stats_y
+        (x, mom_x), (y, mom_y) = stats_x, stats_y
         # a seeded sample of the gallery: ranks only need to compare the grid's values
         sx = np.sort(rng.permutation(x.shape[0])[:CV_GALLERY])
         sy = np.sort(rng.permutation(y.shape[0])[:CV_GALLERY])
-        Xc = to_tensor(x[sx], A.device, torch.float64) - mx
-        Yc = to_tensor(y[sy], A.device, torch.float64) - my
+        Xc = to_tensor(x[sx], A.device, torch.float64) - mom_x.mean
+        Yc = to_tensor(y[sy], A.device, torch.float64) - mom_y.mean
         # targets are the pairs' own rows, appended to the gallery of all rows
         scores = {s: 0.0 for s in grid}
-        wx = {s: _shrunk_isqrt(*eig_x, s) for s in grid}
-        wy = {s: _shrunk_isqrt(*eig_y, s) for s in grid}
+        wx = {s: mom_x.isqrt(s) for s in grid}
+        wy = {s: mom_y.isqrt(s) for s in grid}
         for held in torch.tensor_split(order, folds):
             keep = torch.ones(m, dtype=torch.bool, device=A.device)
             keep[held] = False
