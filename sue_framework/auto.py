@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from sue_framework.data import WeaklyPairedData
+from sue_framework.engine import map_fits, resolve_device
 from sue_framework.errors import InputError, NotFittedError
 from sue_framework.interfaces import Method
 from sue_framework.registry import registry
@@ -32,6 +33,75 @@ def _label(c: Candidate) -> str:
     return name + ("" if not params else " " + ", ".join(f"{k}={v}" for k, v in params.items()))
 
 
+def _cv_plan(
+    data: WeaklyPairedData, folds: int, seed: int, max_gallery: int
+) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """(held-out pair indices, y gallery rows, x gallery rows) of each fold.
+
+    A gallery is every row of its modality, or a seeded sample of `max_gallery` rows plus the
+    held-out targets on larger data.
+    """
+    rng = np.random.default_rng(seed)
+    plan = []
+    for held in np.array_split(rng.permutation(data.n_pairs), folds):
+        galleries = []
+        for rows, col in ((data.y.shape[0], 1), (data.x.shape[0], 0)):
+            gallery = np.arange(rows)
+            if rows > max_gallery:
+                targets = data.pairs[held, col]
+                gallery = np.union1d(rng.choice(rows, max_gallery, replace=False), targets)
+            galleries.append(gallery)
+        plan.append((held, *galleries))
+    return plan
+
+
+def _fold_scores(
+    name: str,
+    params: dict,
+    data: WeaklyPairedData,
+    held: np.ndarray,
+    gallery_y: np.ndarray,
+    gallery_x: np.ndarray,
+    seed: int,
+    device: str,
+) -> tuple[np.ndarray, float]:
+    """Reciprocal ranks of one fold's held-out pairs (x -> y, then y -> x) and the fit's seconds."""
+    t0 = time.perf_counter()
+    train = WeaklyPairedData(data.x, data.y, np.delete(data.pairs, held, axis=0))
+    model = registry.get("method", name)(**{"seed": seed, "device": device, **params}).fit(train)
+    scores = []
+    for q_src, q_mod, q_col, g_src, g_mod, g_col, gallery in (
+        (data.x, "x", 0, data.y, "y", 1, gallery_y),
+        (data.y, "y", 1, data.x, "x", 0, gallery_x),
+    ):
+        zg = model.transform(g_src[gallery], g_mod)
+        zq = model.transform(q_src[data.pairs[held, q_col]], q_mod)
+        targets = np.searchsorted(gallery, data.pairs[held, g_col])
+        scores.append(reciprocal_ranks(zq, zg, targets))
+    return np.concatenate(scores), time.perf_counter() - t0
+
+
+def _cv_runs(
+    candidates: Sequence[Candidate],
+    data: WeaklyPairedData,
+    folds: int,
+    seed: int,
+    device: str,
+    n_jobs: int | str,
+    max_gallery: int = 20000,
+) -> list[tuple[np.ndarray, float]]:
+    """Per candidate: its held-out reciprocal ranks over all folds, and the seconds its fits
+    took (summed over folds). Every (candidate, fold) fit is one task for `engine.map_fits`."""
+    plan = _cv_plan(data, folds, seed, max_gallery)
+    tasks = [(*c, data, *fold, seed, device) for c in candidates for fold in plan]
+    done = map_fits(_fold_scores, tasks, resolve_device(device), n_jobs)
+    runs = []
+    for k in range(len(candidates)):
+        mine = done[k * folds : (k + 1) * folds]
+        runs.append((np.concatenate([r for r, _ in mine]), float(sum(t for _, t in mine))))
+    return runs
+
+
 def method_cv_scores(
     name: str,
     params: dict,
@@ -41,33 +111,15 @@ def method_cv_scores(
     seed: int = 0,
     device: str = "auto",
     max_gallery: int = 20000,
+    n_jobs: int | str = 1,
 ) -> np.ndarray:
     """Reciprocal ranks of every held-out pair (both directions) over `folds` folds of the pairs.
 
     The gallery is every row of the other modality, or a seeded sample of `max_gallery` rows
-    plus the held-out targets on larger data.
+    plus the held-out targets on larger data. `n_jobs` > 1 fits folds side by side
+    (`engine.map_fits`: only for methods that draw no global random numbers).
     """
-    rng = np.random.default_rng(seed)
-    order = rng.permutation(data.n_pairs)
-    scores = []
-    factory = registry.get("method", name)
-    for held in np.array_split(order, folds):
-        train = WeaklyPairedData(data.x, data.y, np.delete(data.pairs, held, axis=0))
-        model = factory(**{"seed": seed, "device": device, **params}).fit(train)
-        for q_mod, g_mod, q_col, g_col, rows in (
-            ("x", "y", 0, 1, data.y.shape[0]),
-            ("y", "x", 1, 0, data.x.shape[0]),
-        ):
-            targets = data.pairs[held, g_col]
-            gallery = np.arange(rows)
-            if rows > max_gallery:
-                gallery = np.union1d(rng.choice(rows, max_gallery, replace=False), targets)
-            g_src = data.y if g_mod == "y" else data.x
-            q_src = data.x if q_mod == "x" else data.y
-            zg = model.transform(g_src[gallery], g_mod)
-            zq = model.transform(q_src[data.pairs[held, q_col]], q_mod)
-            scores.append(reciprocal_ranks(zq, zg, np.searchsorted(gallery, targets)))
-    return np.concatenate(scores)
+    return _cv_runs([(name, params)], data, folds, seed, device, n_jobs, max_gallery)[0][0]
 
 
 class CVSelect(Method):
@@ -78,18 +130,22 @@ class CVSelect(Method):
     names the winner, `cv_scores_` and `cv_sem_` hold each candidate's mean reciprocal rank and
     its standard error, `cv_seconds_` the time each candidate's folds took, `model_` the refit.
     With fewer than 2 * `folds` pairs cross-validation is not trusted and the first candidate
-    is taken.
+    is taken. `n_jobs` > 1 (or "auto") fits candidates' folds side by side on CPU threads
+    (`engine.map_fits`); use it only for candidates that draw no numbers from a global random
+    generator (the linear methods of `Auto`), since threads share it.
     """
 
     def __init__(
         self,
         candidates: Sequence[Candidate] = (("pair_cca", {}),),
         folds: int = 5,
+        n_jobs: int | str = 1,
         device: str = "auto",
         seed: int | None = 0,
     ) -> None:
         self.candidates = candidates
         self.folds = folds
+        self.n_jobs = n_jobs
         self.device = device
         self.seed = seed
 
@@ -116,13 +172,9 @@ class CVSelect(Method):
         self.cv_seconds_: dict[str, float] = {}
         chosen = cands[0]
         if len(cands) > 1 and data.n_pairs >= 2 * self.folds:
-            per_query = {}
-            for c in cands:
-                t0 = time.perf_counter()
-                per_query[_label(c)] = method_cv_scores(
-                    *c, data, folds=self.folds, seed=seed, device=self.device
-                )
-                self.cv_seconds_[_label(c)] = time.perf_counter() - t0
+            runs = _cv_runs(cands, data, self.folds, seed, self.device, self.n_jobs)
+            per_query = {_label(c): r for c, (r, _) in zip(cands, runs, strict=True)}
+            self.cv_seconds_ = {_label(c): t for c, (_, t) in zip(cands, runs, strict=True)}
             for k, v in per_query.items():
                 self.cv_scores_[k] = float(v.mean())
                 self.cv_sem_[k] = float(v.std(ddof=1) / np.sqrt(v.size))
@@ -202,6 +254,9 @@ class Auto(CVSelect):
     (docs/real_embeddings.md), where self-training beat the CV-tuned pair-only baseline in 13 of
     15 cells and was never below it by more than one seed-std; on data where the unpaired rows
     mislead, set it to False.
+
+    Every family is linear and draws no global random numbers, so folds are fitted side by side
+    on the CPU's cores (`n_jobs="auto"`, one torch thread each; `engine.parallel_plan`).
     """
 
     def __init__(
@@ -212,6 +267,7 @@ class Auto(CVSelect):
         pair_only: bool = False,
         prefer_unpaired: bool = True,
         folds: int = 5,
+        n_jobs: int | str = "auto",
         device: str = "auto",
         seed: int | None = 0,
     ) -> None:
@@ -220,7 +276,7 @@ class Auto(CVSelect):
         self.families = families
         self.pair_only = pair_only
         self.prefer_unpaired = prefer_unpaired
-        super().__init__(candidates=(), folds=folds, device=device, seed=seed)
+        super().__init__(candidates=(), folds=folds, n_jobs=n_jobs, device=device, seed=seed)
 
     def _candidates(self, n_pairs: int, width: int) -> list[Candidate]:
         # widths every fold's training pairs and both inputs support, so the refit is the model

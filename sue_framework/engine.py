@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import os
 import random
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from typing import TypeVar
 
 import numpy as np
 import torch
 
 from sue_framework.errors import InputError
+
+T = TypeVar("T")
 
 
 def resolve_device(device: str | torch.device | None = "auto") -> torch.device:
@@ -76,3 +83,108 @@ def auto_chunk(n_ref: int, budget_floats: int = 2**26, device: torch.device | No
         budget_floats = max(budget_floats, free // (6 * 4))
         return int(max(1, min(8192, budget_floats // max(1, n_ref))))
     return int(max(1, min(65536, budget_floats // max(1, n_ref))))
+
+
+def available_cores() -> int:
+    """CPU cores this process may run on (its affinity mask, which containers narrow)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def _own_running() -> int:
+    """This process's threads that are running or ready to run (idle OpenMP workers spin)."""
+    count = 0
+    try:
+        for task in os.listdir("/proc/self/task"):
+            with open(f"/proc/self/task/{task}/stat") as f:
+                count += f.read().rsplit(")", 1)[1].split()[0] == "R"
+    except (OSError, IndexError):
+        return 1
+    return count
+
+
+def _others_running(samples: int = 5, pause: float = 0.005) -> int:
+    """Threads of other processes ready to run now: the median over a few samples of the
+    kernel's runnable count less this process's own; 0 where /proc is missing."""
+    counts = []
+    for k in range(samples):
+        try:
+            with open("/proc/loadavg") as f:
+                total = int(f.read().split()[3].split("/")[0])
+        except (OSError, ValueError, IndexError):
+            return 0
+        counts.append(total - _own_running())
+        if k + 1 < samples:
+            time.sleep(pause)
+    return max(0, sorted(counts)[len(counts) // 2])
+
+
+def fit_threads(device: torch.device) -> int:
+    """Torch intra-op threads for one fit on `device`.
+
+    On a CPU shared with other jobs, torch's default (one thread per core) makes every small
+    operation wait for threads that the other jobs hold: a `sue` fit once took 809 s that way
+    and 31 s on one thread. So a CPU fit takes the cores that other processes leave idle, at
+    least one and never more than torch's current setting (which `torch.set_num_threads` or
+    `SUE_NUM_THREADS` fixes). On a GPU the setting is left as it is.
+    """
+    current = torch.get_num_threads()
+    if device.type != "cpu" or current == 1:
+        return current
+    fixed = os.environ.get("SUE_NUM_THREADS")
+    if fixed:
+        try:
+            return max(1, int(fixed))
+        except ValueError:
+            raise InputError(f"SUE_NUM_THREADS must be a whole number, got {fixed!r}") from None
+    return max(1, min(current, available_cores() - _others_running()))
+
+
+def parallel_plan(tasks: int, device: torch.device, n_jobs: int | str = "auto") -> tuple[int, int]:
+    """(workers, torch threads per worker) for `tasks` independent CPU fits.
+
+    Small fits (linear algebra on matrices of a few hundred columns) run as fast on one torch
+    thread as on several, so independent fits are better run side by side, one thread each,
+    than one after another on all cores: workers x threads never exceeds the cores, and the
+    cores are shared out evenly. With one worker (one task, one core, `n_jobs=1`, or a GPU,
+    where fits run one after another) torch's thread count stays as the caller set it.
+    `n_jobs` caps the workers ("auto": as many as cores).
+    """
+    if device.type != "cpu" or tasks <= 1:
+        return 1, torch.get_num_threads()
+    cores = available_cores()
+    cap = cores if n_jobs == "auto" else int(n_jobs)
+    if cap < 1:
+        raise InputError(f"n_jobs must be 'auto' or >= 1, got {n_jobs!r}")
+    workers = max(1, min(tasks, cap, cores))
+    return (workers, cores // workers) if workers > 1 else (1, torch.get_num_threads())
+
+
+@contextmanager
+def torch_threads(n: int) -> Iterator[None]:
+    """Run the block with `n` torch intra-op threads, then restore the caller's setting."""
+    old = torch.get_num_threads()
+    if n != old:
+        torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        if torch.get_num_threads() != old:
+            torch.set_num_threads(old)
+
+
+def map_fits(
+    fn: Callable[..., T], tasks: Sequence[tuple], device: torch.device, n_jobs: int | str = 1
+) -> list[T]:
+    """[fn(*t) for t in tasks], side by side on threads as `parallel_plan` says, in order.
+
+    Only for fits that draw no numbers from a global random generator: threads share it, so
+    such fits would not repeat. Torch and BLAS release the GIL, so threads use every core.
+    """
+    workers, threads = parallel_plan(len(tasks), device, n_jobs)
+    if workers == 1:
+        return [fn(*t) for t in tasks]
+    with torch_threads(threads), ThreadPoolExecutor(workers) as pool:
+        return list(pool.map(lambda t: fn(*t), tasks))

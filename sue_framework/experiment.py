@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from sue_framework.data import limit_unpaired, paper_split
+from sue_framework.engine import fit_threads, resolve_device, torch_threads
 from sue_framework.errors import InputError
 from sue_framework.registry import registry
 
@@ -177,6 +178,7 @@ def run_experiment(
         "fit_seconds",
     ]
     new_file = not csv_path.is_file() or not resume
+    device = resolve_device(config.device)
     with open(csv_path, "w" if new_file else "a", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=columns, extrasaction="ignore")  # R@k figures only
         if new_file:
@@ -206,7 +208,7 @@ def run_experiment(
                             **{"seed": seed, "device": config.device, **spec.params}
                         )
                         t0 = time.perf_counter()
-                        with warnings.catch_warnings():
+                        with warnings.catch_warnings(), torch_threads(fit_threads(device)):
                             warnings.simplefilter("ignore")
                             model.fit(train)
                         seconds = time.perf_counter() - t0

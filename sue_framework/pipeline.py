@@ -10,7 +10,7 @@ import numpy as np
 
 from sue_framework.components.aligners import fit_aligner
 from sue_framework.data import WeaklyPairedData, as_matrix
-from sue_framework.engine import resolve_device, seed_everything
+from sue_framework.engine import fit_threads, resolve_device, seed_everything, torch_threads
 from sue_framework.errors import InputError, NotFittedError
 from sue_framework.interfaces import Method, check_modality
 from sue_framework.registry import registry
@@ -85,7 +85,11 @@ class SUE(Method):
                 f"out_dim={self.out_dim} exceeds se_dim={self.se_dim}; the aligned space cannot be "
                 "wider than the spectral embedding"
             )
-        resolve_device(self.device)  # fail early on an unavailable device
+        device = resolve_device(self.device)  # fail early on an unavailable device
+        with torch_threads(fit_threads(device)):
+            return self._fit(data)
+
+    def _fit(self, data: WeaklyPairedData) -> SUE:
         seed_everything(self.seed)
         sx, sy, al, mt = self._build()
         if data.n_pairs < al.min_pairs():

@@ -53,6 +53,16 @@ def test_auto_saves_and_loads_exactly(split, tmp_path):
         assert np.array_equal(loaded.transform(rows, mod), model.transform(rows, mod))
 
 
+def test_folds_on_threads_give_the_same_scores_as_one_after_another(split):
+    """Auto's candidates fitted side by side (threads, shared moment cache) repeat exactly."""
+    runs = [
+        Auto(dims=(4, 8), unpaired_dims=(8,), n_jobs=n, device="cpu").fit(split.train)
+        for n in (1, 2)
+    ]
+    assert runs[0].cv_scores_ == runs[1].cv_scores_ and runs[0].choice_ == runs[1].choice_
+    assert any(k.startswith("self_train") for k in runs[0].cv_scores_)
+
+
 def test_pair_only_auto_never_considers_unpaired_methods(split):
     model = Auto(dims=(8,), pair_only=True, device="cpu").fit(split.train)
     assert all(k.startswith(("pair_cca", "asif")) for k in model.cv_scores_)

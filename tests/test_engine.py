@@ -3,7 +3,16 @@ import pytest
 import torch
 
 from sue_framework import InputError
-from sue_framework.engine import auto_chunk, resolve_device, row_chunks, seed_everything
+from sue_framework.engine import (
+    auto_chunk,
+    fit_threads,
+    map_fits,
+    parallel_plan,
+    resolve_device,
+    row_chunks,
+    seed_everything,
+    torch_threads,
+)
 
 
 def test_auto_device_matches_cuda_availability():
@@ -29,3 +38,82 @@ def test_row_chunks_cover_exactly():
     covered = np.concatenate([np.arange(10)[s] for s in row_chunks(10, 3)])
     assert np.array_equal(covered, np.arange(10))
     assert auto_chunk(10**9) >= 1
+
+
+@pytest.mark.parametrize("cores", [1, 2, 3, 16])
+def test_parallel_plan_never_oversubscribes(monkeypatch, cores):
+    monkeypatch.setattr("sue_framework.engine.available_cores", lambda: cores)
+    cpu = torch.device("cpu")
+    for tasks in (1, 2, 5, 30):
+        for n_jobs in ("auto", 1, 2, 4):
+            workers, threads = parallel_plan(tasks, cpu, n_jobs)
+            assert 1 <= workers <= min(tasks, cores)
+            if workers > 1:
+                assert workers * threads <= cores
+            else:  # nothing side by side: the caller's thread count stands
+                assert threads == torch.get_num_threads()
+            if n_jobs == 1 or tasks == 1:
+                assert workers == 1
+    assert parallel_plan(5, torch.device("cpu"), "auto")[0] == min(5, cores)
+    assert parallel_plan(5, torch.device("cuda"), "auto")[0] == 1
+    with pytest.raises(InputError, match="n_jobs"):
+        parallel_plan(5, cpu, 0)
+
+
+def test_torch_threads_restores_the_callers_setting():
+    before = torch.get_num_threads()
+    with torch_threads(1):
+        assert torch.get_num_threads() == 1
+    assert torch.get_num_threads() == before
+
+
+def test_map_fits_keeps_task_order_on_threads(monkeypatch):
+    import time
+
+    monkeypatch.setattr("sue_framework.engine.available_cores", lambda: 4)
+
+    def slow_square(k):
+        time.sleep(0.01 * (5 - k))  # the first tasks finish last
+        return k * k
+
+    tasks = [(k,) for k in range(5)]
+    assert map_fits(slow_square, tasks, torch.device("cpu"), "auto") == [0, 1, 4, 9, 16]
+
+
+def test_fit_threads_leave_busy_cores_to_other_jobs(monkeypatch):
+    monkeypatch.delenv("SUE_NUM_THREADS", raising=False)
+    monkeypatch.setattr("sue_framework.engine.available_cores", lambda: 8)
+    cpu = torch.device("cpu")
+    with torch_threads(8):
+        for busy, want in ((0, 8), (3, 5), (8, 1), (20, 1)):
+            monkeypatch.setattr("sue_framework.engine._others_running", lambda b=busy: b)
+            assert fit_threads(cpu) == want
+        monkeypatch.setattr("sue_framework.engine._others_running", lambda: 0)
+        with torch_threads(3):  # the caller's setting caps it
+            assert fit_threads(cpu) == 3
+        monkeypatch.setenv("SUE_NUM_THREADS", "2")
+        assert fit_threads(cpu) == 2
+        monkeypatch.setenv("SUE_NUM_THREADS", "two")
+        with pytest.raises(InputError, match="SUE_NUM_THREADS"):
+            fit_threads(cpu)
+
+
+def test_a_sue_fit_runs_on_the_chosen_threads_and_restores_the_callers(monkeypatch):
+    from sue_framework import registry
+    from sue_framework.components import aligners
+
+    monkeypatch.setenv("SUE_NUM_THREADS", "1")
+    seen = []
+    real_fit = aligners.CCA.fit
+    monkeypatch.setattr(
+        aligners.CCA,
+        "fit",
+        lambda self, a, b: (seen.append(torch.get_num_threads()), real_fit(self, a, b))[1],
+    )
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(60, 5)), rng.normal(size=(60, 4))
+    before = torch.get_num_threads()
+    with torch_threads(2):
+        registry.get("method", "pair_cca")(out_dim=2, device="cpu").fit((x, y, np.c_[:20, :20]))
+        assert torch.get_num_threads() == 2
+    assert seen == [1] and torch.get_num_threads() == before
