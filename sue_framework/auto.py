@@ -216,6 +216,8 @@ class CVSelect(Method):
 
 FAMILIES = ("pair_cca", "asif", "semi_cca", "self_train")
 PAIR_ONLY = ("pair_cca", "asif")
+# ASIF's sharpness (power) and sparsity (nonzero similarities kept; None keeps all anchors)
+ASIF_GRID = tuple({"power": p, "n_nonzero": k} for k in (None, 10) for p in (2.0, 8.0, 32.0))
 
 
 def _ties(best: np.ndarray, other: np.ndarray) -> bool:
@@ -245,7 +247,10 @@ class Auto(CVSelect):
     starts from it) and "self_train" (semi-supervised CCA with
     mutual-nearest-neighbour self-training).
     `pair_only=True` keeps only the pair-only baselines: the same CV budget spent on tuning them,
-    for fair comparisons.
+    for fair comparisons. `asif_grid` lists ASIF's parameter settings to try; by default ASIF's
+    own defaults, and `ASIF_GRID` (power x sparsity, 6 settings) with `pair_only=True`, so the
+    tuned pair-only baseline has about as many candidates as `auto`. Every anchor pair is used:
+    fewer anchors only lose information.
 
     The tie order decides when the pairs cannot tell candidates apart (10-25 pairs: 20-50
     held-out queries). `prefer_unpaired=True` (default) lists the methods that use the unpaired
@@ -265,6 +270,7 @@ class Auto(CVSelect):
         unpaired_dims: Sequence[int] = (32, 64),
         families: Sequence[str] = ("pair_cca", "asif", "self_train"),
         pair_only: bool = False,
+        asif_grid: Sequence[dict] | None = None,
         prefer_unpaired: bool = True,
         folds: int = 5,
         n_jobs: int | str = "auto",
@@ -275,8 +281,25 @@ class Auto(CVSelect):
         self.unpaired_dims = unpaired_dims
         self.families = families
         self.pair_only = pair_only
+        self.asif_grid = asif_grid
         self.prefer_unpaired = prefer_unpaired
         super().__init__(candidates=(), folds=folds, n_jobs=n_jobs, device=device, seed=seed)
+
+    def _asif_grid(self, fold_pairs: int) -> list[dict]:
+        """ASIF settings to try, without sparsities that keep every anchor of a fold anyway."""
+        grid = (
+            self.asif_grid
+            if self.asif_grid is not None
+            else (ASIF_GRID if self.pair_only else ({},))
+        )
+        out: list[dict] = []
+        for p in grid:
+            p = dict(p)
+            if p.get("n_nonzero") is not None and p["n_nonzero"] >= fold_pairs:
+                p["n_nonzero"] = None
+            if p not in out:
+                out.append(p)
+        return out
 
     def _candidates(self, n_pairs: int, width: int) -> list[Candidate]:
         # widths every fold's training pairs and both inputs support, so the refit is the model
@@ -297,7 +320,7 @@ class Auto(CVSelect):
                 continue
             if family == "asif":
                 if "asif" in registry.names("method"):
-                    cands.append(("asif", {}))
+                    cands += [("asif", p) for p in self._asif_grid(fold_pairs)]
             else:
                 cands += [(family, {"out_dim": r}) for r in dims[family]]
         return cands

@@ -88,3 +88,14 @@ def test_new_methods_save_and_load_exactly(split, tmp_path, name):
     loaded = load_method(path)
     for mod, rows in (("x", split.x_test), ("y", split.y_test)):
         assert np.array_equal(loaded.transform(rows, mod), model.transform(rows, mod))
+
+
+def test_pair_only_auto_tunes_asif_without_duplicate_settings():
+    pytest.importorskip("sue_baselines")
+    from sue_framework.auto import ASIF_GRID
+
+    asif = lambda n: [p for f, p in Auto(pair_only=True)._candidates(n, 50) if f == "asif"]  # noqa: E731
+    assert asif(60) == [dict(p) for p in ASIF_GRID]  # 48 pairs per fold: sparsity 10 bites
+    few = asif(12)  # 9 pairs per fold: keeping 10 similarities keeps them all
+    assert len(few) == 3 and all(p["n_nonzero"] is None for p in few)
+    assert [p for f, p in Auto()._candidates(60, 50) if f == "asif"] == [{}]
