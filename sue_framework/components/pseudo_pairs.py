@@ -17,10 +17,29 @@ def _unit(z: np.ndarray, device: torch.device) -> torch.Tensor:
     return torch.nn.functional.normalize(z, dim=1)
 
 
+def _topk_mean(q: torch.Tensor, g: torch.Tensor, k: int, chunk: int) -> torch.Tensor:
+    """For each row of q: the mean cosine similarity of its k most similar rows of g."""
+    out = torch.empty(q.shape[0], dtype=q.dtype, device=q.device)
+    k = min(k, g.shape[0])
+    for sl in row_chunks(q.shape[0], chunk):
+        out[sl] = torch.topk(q[sl] @ g.T, k, dim=1).values.mean(1)
+    return out
+
+
 def mutual_nearest(
-    zx: np.ndarray, zy: np.ndarray, device: torch.device | str = "cpu", chunk: int | None = None
+    zx: np.ndarray,
+    zy: np.ndarray,
+    device: torch.device | str = "cpu",
+    chunk: int | None = None,
+    csls_k: int = 0,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(i, j, cosine) of every mutual nearest-neighbour pair x_i <-> y_j.
+    """(i, j, score) of every mutual nearest-neighbour pair x_i <-> y_j; the score is the cosine,
+    or with `csls_k` > 0 the CSLS score.
+
+    CSLS (cross-domain similarity local scaling; Conneau et al., "Word translation without
+    parallel data", ICLR 2018) is 2 cos(x, y) - r(x) - r(y), r being a row's mean cosine to its
+    `csls_k` nearest rows of the other modality: it discounts hubs, rows that are near
+    everything, which plain nearest neighbours pair up too often.
 
     One blocked pass over the similarities (`chunk` rows of x at a time, sized from memory when
     None), so memory stays O(block x n): each block gives its rows' best y and raises a running
@@ -32,11 +51,16 @@ def mutual_nearest(
     device = torch.device(device)
     qx, qy = _unit(zx, device), _unit(zy, device)
     n = qx.shape[0]
+    chunk = chunk or auto_chunk(max(n, qy.shape[0]), device=device)
+    if csls_k > 0:
+        rx, ry = _topk_mean(qx, qy, csls_k, chunk), _topk_mean(qy, qx, csls_k, chunk)
     x_best = torch.empty(n, dtype=torch.long, device=device)
     x_val = torch.empty(n, dtype=qx.dtype, device=device)
     y_max = torch.full((qy.shape[0],), -torch.inf, dtype=qx.dtype, device=device)
-    for sl in row_chunks(n, chunk or auto_chunk(qy.shape[0], device=device)):
+    for sl in row_chunks(n, chunk):
         s = qx[sl] @ qy.T
+        if csls_k > 0:
+            s = 2.0 * s - rx[sl, None] - ry[None, :]
         x_val[sl], x_best[sl] = s.max(1)
         y_max = torch.maximum(y_max, s.amax(0))
     mutual = torch.nonzero(x_val >= y_max[x_best] - TIE_TOL).ravel()

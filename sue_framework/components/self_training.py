@@ -29,8 +29,10 @@ class SelfTraining(Aligner):
     Per round at most `max_fraction` of the smaller modality's rows become pseudo-pairs, the most
     confident first (cosine similarity for "mnn", plan probability for "ot"), and only those
     above `min_confidence`. Each round starts again from the true pairs, so an early mistake is
-    not locked in. A base aligner that picks parameters on the pairs exposes them as
-    `chosen_params_` after fit; later rounds keep them rather than choose again on pseudo-pairs.
+    not locked in. `csls_k` > 0 ranks "mnn" candidates by CSLS over that many neighbours
+    instead of the cosine (see `mutual_nearest`). A base aligner that picks parameters on the
+    pairs exposes them as `chosen_params_` after fit; later rounds keep them rather than choose
+    again on pseudo-pairs.
     """
 
     def __init__(
@@ -44,6 +46,7 @@ class SelfTraining(Aligner):
         min_confidence: float = -1.0,
         ot_eps: float = 0.05,
         ot_max_rows: int = 2048,
+        csls_k: int = 0,
         seed: int | None = 0,
         device: str = "auto",
     ) -> None:
@@ -56,6 +59,7 @@ class SelfTraining(Aligner):
         self.min_confidence = min_confidence
         self.ot_eps = ot_eps
         self.ot_max_rows = ot_max_rows
+        self.csls_k = csls_k
         self.seed = seed
         self.device = device
 
@@ -76,7 +80,7 @@ class SelfTraining(Aligner):
     def _mine(self, zx: np.ndarray, zy: np.ndarray, round_: int) -> np.ndarray:
         dev = resolve_device(self.device)
         if self.pseudo == "mnn":
-            i, j, conf = mutual_nearest(zx, zy, dev)
+            i, j, conf = mutual_nearest(zx, zy, dev, csls_k=self.csls_k)
         else:
             seed = None if self.seed is None else self.seed + round_
             i, j, conf = ot_matches(zx, zy, self.ot_eps, self.ot_max_rows, seed, dev)

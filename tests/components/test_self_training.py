@@ -30,6 +30,28 @@ def test_mutual_nearest_equals_brute_force_in_any_block_size(duplicates):
         np.testing.assert_allclose(conf, s[i, j], rtol=1e-5)
 
 
+def test_csls_mutual_nearest_equals_brute_force():
+    rng = np.random.default_rng(4)
+    zx, zy = rng.normal(size=(61, 6)), rng.normal(size=(47, 6))
+    zx[:5] *= 0.1
+    zx[:5] += zy[:1]  # hubs: five x rows near one y row
+    ux = zx / np.linalg.norm(zx, axis=1, keepdims=True)
+    uy = zy / np.linalg.norm(zy, axis=1, keepdims=True)
+    s = ux @ uy.T
+    k = 4
+    rx = np.sort(s, axis=1)[:, -k:].mean(1)
+    ry = np.sort(s, axis=0)[-k:, :].mean(0)
+    c = 2 * s - rx[:, None] - ry[None, :]
+    want = sorted((i, int(c[i].argmax())) for i in range(61) if c[:, c[i].argmax()].argmax() == i)
+    assert want != sorted(
+        (i, int(s[i].argmax())) for i in range(61) if s[:, s[i].argmax()].argmax() == i
+    )  # the data make CSLS differ from plain cosine
+    for chunk in (5, None):
+        i, j, score = mutual_nearest(zx, zy, chunk=chunk, csls_k=k)
+        assert sorted(zip(i.tolist(), j.tolist(), strict=True)) == want
+        np.testing.assert_allclose(score, c[i, j], rtol=1e-5, atol=1e-6)
+
+
 def test_ot_matches_recover_a_shuffled_copy():
     rng = np.random.default_rng(2)
     zx = rng.normal(size=(60, 8))
