@@ -78,6 +78,27 @@ def test_contrastive_is_repeatable_and_needs_two_pairs(split):
         f(device="cpu").fit(WeaklyPairedData(split.train.x, split.train.y, split.train.pairs[:1]))
 
 
+def test_contrastive_early_stopping_keeps_the_best_held_out_epoch(split):
+    f = registry.get("method", "contrastive")
+    model = f(out_dim=4, epochs=400, val_fraction=0.3, patience=5, lr=3e-3, device="cpu")
+    h = np.asarray(model.fit(split.train).val_history_)
+    assert len(h) < 400  # 60 pairs overfit long before 400 epochs
+    assert len(h) - 1 - int(h.argmin()) == 5  # stopped 5 epochs after the best one
+    with pytest.raises(InputError, match="val_fraction"):
+        f(val_fraction=1.0, device="cpu").fit(split.train)
+
+
+def test_contrastive_cv_tunes_by_pair_cv_and_saves_exactly(split, tmp_path):
+    model = registry.get("method", "contrastive_cv")(
+        widths=(16,), temperatures=(0.07, 0.5), weight_decays=(1e-4,), out_dim=4, epochs=20,
+        folds=3, device="cpu",
+    ).fit(split.train)
+    assert len(model.cv_scores_) == 2 and model.choice_ in model.cv_scores_
+    loaded = load_method(save_method(model, tmp_path / "ccv.sue"))
+    for mod, rows in (("x", split.x_test), ("y", split.y_test)):
+        assert np.array_equal(loaded.transform(rows, mod), model.transform(rows, mod))
+
+
 def test_autoencoder_solver_reconstructs_and_has_no_eigenvalues(split):
     ae = registry.get("solver", "autoencoder")(n_components=4, hidden=[32], epochs=30, device="cpu")
     z = ae.fit_transform(split.train.x)

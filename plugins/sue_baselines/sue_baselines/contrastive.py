@@ -31,7 +31,9 @@ class Contrastive(Method):
 
     Inputs are standardised with each modality's own mean and std over all of its rows (no
     cross-modal information); the logit scale starts at 1/temperature and is learned, capped at
-    100 as in CLIP.
+    100 as in CLIP. With `val_fraction` > 0 that share of the pairs (at least 2) is held out:
+    the nets of the epoch with the lowest held-out CLIP loss are kept, and training stops after
+    `patience` epochs without a lower one.
     """
 
     def __init__(
@@ -43,6 +45,8 @@ class Contrastive(Method):
         lr: float = 1e-3,
         weight_decay: float = 1e-4,
         temperature: float = 0.07,
+        val_fraction: float = 0.0,
+        patience: int = 30,
         seed: int | None = 0,
         device: str = "auto",
         progress: bool = False,
@@ -54,9 +58,24 @@ class Contrastive(Method):
         self.lr = lr
         self.weight_decay = weight_decay
         self.temperature = temperature
+        self.val_fraction = val_fraction
+        self.patience = patience
         self.seed = seed
         self.device = device
         self.progress = progress
+
+    def _hold_out(self, X: torch.Tensor, Y: torch.Tensor, gen: torch.Generator):
+        """(train x, train y, held-out x, held-out y); the held-out ones are None when
+        `val_fraction` is 0 or leaves fewer than 2 pairs on either side."""
+        if not 0.0 <= self.val_fraction < 1.0:
+            raise InputError(f"val_fraction must be in [0, 1), got {self.val_fraction}")
+        m = X.shape[0]
+        n_val = int(round(self.val_fraction * m))
+        if n_val < 2 or m - n_val < 2:
+            return X, Y, None, None
+        perm = torch.randperm(m, generator=gen).to(X.device)
+        tr, va = perm[n_val:], perm[:n_val]
+        return X[tr], Y[tr], X[va], Y[va]
 
     def _nets(self, dx: int, dy: int) -> tuple[nn.Module, nn.Module, nn.Parameter]:
         fx, fy = seeded(
@@ -80,8 +99,11 @@ class Contrastive(Method):
         params = [*fx.parameters(), *fy.parameters(), log_scale]
         opt = torch.optim.AdamW(params, lr=self.lr, weight_decay=self.weight_decay)
         gen = torch.Generator().manual_seed(0 if self.seed is None else self.seed)
+        X, Y, Xv, Yv = self._hold_out(X, Y, gen)
         m = X.shape[0]
         bs = int(min(self.batch_size, m))
+        best, best_state, since_best = math.inf, None, 0
+        self.val_history_: list[float] = []
         for _ in tqdm(
             range(self.epochs), desc="contrastive", disable=not self.progress, leave=False
         ):
@@ -94,6 +116,24 @@ class Contrastive(Method):
                 opt.step()
                 with torch.no_grad():
                     log_scale.clamp_(max=math.log(100.0))
+            if Xv is None:
+                continue
+            with torch.no_grad():
+                val = float(clip_loss(fx(Xv), fy(Yv), log_scale))
+            self.val_history_.append(val)
+            if val < best:
+                best, since_best = val, 0
+                best_state = [
+                    {k: v.clone() for k, v in net.state_dict().items()} for net in (fx, fy)
+                ] + [log_scale.detach().clone()]
+            else:
+                since_best += 1
+                if since_best >= self.patience:
+                    break
+        if best_state is not None:
+            fx.load_state_dict(best_state[0])
+            fy.load_state_dict(best_state[1])
+            log_scale = best_state[2]
         self.net_x_, self.net_y_ = fx.cpu().eval(), fy.cpu().eval()
         self.log_scale_ = float(log_scale.detach().cpu())
         self.n_features_ = (X.shape[1], Y.shape[1])
