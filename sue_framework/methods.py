@@ -41,7 +41,7 @@ CORE_VARIANTS: dict[str, Callable[..., SUE]] = {
     "self_train": variant(
         "self_train",
         "Semi-supervised CCA on the raw features, refit for 3 rounds on mutual-nearest-"
-        "neighbour pseudo-pairs mined from the unpaired rows.",
+        "neighbour (CSLS) pseudo-pairs mined from the unpaired rows.",
         solver="identity",
         aligner="self_training",
         matcher="none",

@@ -29,8 +29,9 @@ class SelfTraining(Aligner):
     Per round at most `max_fraction` of the smaller modality's rows become pseudo-pairs, the most
     confident first (cosine similarity for "mnn", plan probability for "ot"), and only those
     above `min_confidence`. Each round starts again from the true pairs, so an early mistake is
-    not locked in. `csls_k` > 0 ranks "mnn" candidates by CSLS over that many neighbours
-    instead of the cosine (see `mutual_nearest`). A base aligner that picks parameters on the
+    not locked in. "mnn" pairs are mutual nearest neighbours by CSLS over `csls_k` neighbours
+    (see `mutual_nearest`; 0 uses the plain cosine): on the real-embedding suite CSLS scored at
+    or above the cosine in all 15 cells, by up to 5.5 points of R@10 (docs/real_embeddings.md). A base aligner that picks parameters on the
     pairs exposes them as `chosen_params_` after fit; later rounds keep them rather than choose
     again on pseudo-pairs.
     """
@@ -46,7 +47,7 @@ class SelfTraining(Aligner):
         min_confidence: float = -1.0,
         ot_eps: float = 0.05,
         ot_max_rows: int = 2048,
-        csls_k: int = 0,
+        csls_k: int = 10,
         seed: int | None = 0,
         device: str = "auto",
     ) -> None:
