@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+from sue_framework import __version__
 from sue_framework.errors import InputError, SUEError
 
 EXIT_USAGE = 2
@@ -221,6 +222,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="sue", description="Shared embeddings from mostly unpaired data (SUE)."
     )
     p.add_argument("--debug", action="store_true", help="show full tracebacks")
+    p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
 
     d = sub.add_parser("demo", help="offline demo on scikit-learn digits")

@@ -131,3 +131,21 @@ def test_plugins_lists_kind_name_provider(capsys):
     assert lines[0].split() == ["kind", "name", "provider"]
     assert any(ln.split() == ["method", "contrastive", "sue-baselines"] for ln in lines)
     assert any(ln.split() == ["solver", "exact", "sue-framework"] for ln in lines)
+
+
+def test_version_from_the_cli_and_python_dash_m(capsys):
+    import subprocess
+    import sys
+    from importlib.metadata import version
+
+    import sue_framework
+
+    with pytest.raises(SystemExit) as exc:
+        main(["--version"])
+    assert exc.value.code == 0
+    assert capsys.readouterr().out.split() == ["sue", sue_framework.__version__]
+    assert version("sue-framework") == sue_framework.__version__  # one source for both
+    out = subprocess.run(
+        [sys.executable, "-m", "sue_framework", "--version"], capture_output=True, text=True
+    )
+    assert out.returncode == 0 and out.stdout.split() == ["sue", sue_framework.__version__]

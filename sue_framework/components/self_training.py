@@ -27,13 +27,14 @@ class SelfTraining(Aligner):
     """Self-training around a base aligner (module docstring); rounds=0 is the base aligner.
 
     Per round at most `max_fraction` of the smaller modality's rows become pseudo-pairs, the most
-    confident first (cosine similarity for "mnn", plan probability for "ot"), and only those
-    above `min_confidence`. Each round starts again from the true pairs, so an early mistake is
-    not locked in. "mnn" pairs are mutual nearest neighbours by CSLS over `csls_k` neighbours
-    (see `mutual_nearest`; 0 uses the plain cosine): on the real-embedding suite CSLS scored at
-    or above the cosine in all 15 cells, by up to 5.5 points of R@10 (docs/real_embeddings.md). A base aligner that picks parameters on the
-    pairs exposes them as `chosen_params_` after fit; later rounds keep them rather than choose
-    again on pseudo-pairs.
+    confident first (the CSLS score or cosine for "mnn", plan probability for "ot"), and only
+    those above `min_confidence`. Each round starts again from the true pairs, so an early
+    mistake is not locked in. "mnn" pairs are mutual nearest neighbours by CSLS over `csls_k`
+    neighbours (see `mutual_nearest`; 0 uses the plain cosine): on the real-embedding suite CSLS
+    scored at or above the cosine in all 15 cells, by up to 5.5 points of R@10
+    (docs/real_embeddings.md). A base aligner that picks parameters on the pairs exposes them
+    as `chosen_params_` after fit; later rounds keep them rather than choose again on
+    pseudo-pairs.
     """
 
     def __init__(
