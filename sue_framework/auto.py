@@ -239,9 +239,10 @@ class Auto(CVSelect):
     """The recommended method: pair CV over cheap pair-only baselines and the methods that use
     the unpaired rows (see `CVSelect`; the tie order is below).
 
-    Candidates of each of `families`, for each width r that every fold's pairs support, from
-    `dims` for the pair-only families and `unpaired_dims` for the others (pseudo-pairs raise the
-    cross-covariance's rank, so narrow widths rarely win there):
+    Candidates of each of `families`, for each width r from `dims` for the pair-only families
+    and `unpaired_dims` for the others (pseudo-pairs raise the cross-covariance's rank, so narrow
+    widths rarely win there), capped by what every fold's pairs support, except for
+    self-training, whose later rounds fit on pseudo-pairs too:
     "pair_cca" (CCA on the raw features of the pairs), "asif" (when the sue_baselines plugin is
     installed), "semi_cca" (semi-supervised CCA; off by default to save time, as "self_train"
     starts from it) and "self_train" (semi-supervised CCA with
@@ -303,13 +304,14 @@ class Auto(CVSelect):
 
     def _candidates(self, n_pairs: int, width: int) -> list[Candidate]:
         # widths every fold's training pairs and both inputs support, so the refit is the model
-        # that CV scored
+        # that CV scored; self-training's pseudo-pairs lift the pairs' cap after its first round
         fold_pairs = n_pairs - -(-n_pairs // self.folds)
         supported = min(fold_pairs, width + 1)
         dims = {
             f: _dims(supported, self.dims if f in PAIR_ONLY else self.unpaired_dims)
             for f in FAMILIES
         }
+        dims["self_train"] = _dims(width + 1, self.unpaired_dims)
         unknown = set(self.families) - set(FAMILIES)
         if unknown:
             raise InputError(f"unknown families {sorted(unknown)}; known: {FAMILIES}")

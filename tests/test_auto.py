@@ -99,3 +99,11 @@ def test_pair_only_auto_tunes_asif_without_duplicate_settings():
     few = asif(12)  # 9 pairs per fold: keeping 10 similarities keeps them all
     assert len(few) == 3 and all(p["n_nonzero"] is None for p in few)
     assert [p for f, p in Auto()._candidates(60, 50) if f == "asif"] == [{}]
+
+
+def test_self_training_widths_are_not_capped_by_the_pairs():
+    """Ten pairs leave 8 per fold: CCA gets at most 7 dims, self-training keeps its widths."""
+    cands = Auto()._candidates(10, 384)
+    assert [p["out_dim"] for f, p in cands if f == "self_train"] == [32, 64]
+    assert [p["out_dim"] for f, p in cands if f == "pair_cca"] == [7]
+    assert [p["out_dim"] for f, p in Auto()._candidates(10, 20) if f == "self_train"] == [20]
