@@ -83,3 +83,19 @@ def test_sue_encode_cli_writes_embeddings_and_manifest(tmp_path, reference):
     assert np.allclose(np.load(out), reference, atol=1e-5)
     manifest = json.loads((tmp_path / "z.npy.manifest.json").read_text())
     assert manifest["ids"] == ["0", "1", "2", "3"] and manifest["shape"] == [4, 384]
+
+
+def test_spacy_vectors_average_known_tokens_and_key_the_cache_without_loading(tmp_path):
+    spacy = pytest.importorskip("spacy")
+    from sue_encoders.spacy_vectors import SpacyVectorsEncoder
+
+    nlp = spacy.blank("fr")
+    nlp.meta["version"] = "1.2.3"
+    for word, vec in (("chat", [1.0, 0.0, 2.0]), ("noir", [0.0, 4.0, 0.0])):
+        nlp.vocab.set_vector(word, np.asarray(vec, dtype=np.float32))
+    nlp.to_disk(tmp_path / "tiny")
+    enc = SpacyVectorsEncoder(model=str(tmp_path / "tiny"))
+    assert enc.encoder_id.endswith(":1.2.3:norm0") and enc._nlp is None
+    z = enc.encode(["Chat noir !", "inconnu"])
+    np.testing.assert_allclose(z[0], [0.5, 2.0, 1.0])  # "Chat" by its lower case, "!" left out
+    np.testing.assert_array_equal(z[1], 0.0)  # no known token

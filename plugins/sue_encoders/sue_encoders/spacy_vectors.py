@@ -37,8 +37,22 @@ class SpacyVectorsEncoder(BatchedEncoder):
 
     @property
     def encoder_id(self) -> str:
-        nlp = self._load()
-        return f"spacy:{self.model}:{nlp.meta.get('version', '?')}:norm{int(self.normalize)}"
+        return f"spacy:{self.model}:{self._version()}:norm{int(self.normalize)}"
+
+    def _version(self) -> str:
+        """The model's version, read from its package metadata or its folder's meta.json, so
+        that a cache lookup need not load the model."""
+        import json
+        from importlib import metadata
+        from pathlib import Path
+
+        meta = Path(self.model) / "meta.json"
+        if meta.is_file():
+            return str(json.loads(meta.read_text()).get("version", "?"))
+        try:
+            return metadata.version(self.model)
+        except metadata.PackageNotFoundError:
+            return str(self._load().meta.get("version", "?"))
 
     def _load(self):
         if self._nlp is not None:
