@@ -1,4 +1,5 @@
-"""Device and determinism policy: where tensors live, seeding, chunk sizes. No math here."""
+"""Device and determinism policy: where tensors live, seeding, chunk sizes, CPU threads. No math
+here."""
 
 from __future__ import annotations
 
@@ -155,9 +156,12 @@ def parallel_plan(tasks: int, device: torch.device, n_jobs: int | str = "auto") 
     if device.type != "cpu" or tasks <= 1:
         return 1, torch.get_num_threads()
     cores = available_cores()
-    cap = cores if n_jobs == "auto" else int(n_jobs)
+    try:
+        cap = cores if n_jobs == "auto" else int(n_jobs)
+    except (TypeError, ValueError):
+        cap = 0
     if cap < 1:
-        raise InputError(f"n_jobs must be 'auto' or >= 1, got {n_jobs!r}")
+        raise InputError(f"n_jobs must be 'auto' or a whole number >= 1, got {n_jobs!r}")
     workers = max(1, min(tasks, cap, cores))
     return (workers, cores // workers) if workers > 1 else (1, torch.get_num_threads())
 

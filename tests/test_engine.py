@@ -56,8 +56,9 @@ def test_parallel_plan_never_oversubscribes(monkeypatch, cores):
                 assert workers == 1
     assert parallel_plan(5, torch.device("cpu"), "auto")[0] == min(5, cores)
     assert parallel_plan(5, torch.device("cuda"), "auto")[0] == 1
-    with pytest.raises(InputError, match="n_jobs"):
-        parallel_plan(5, cpu, 0)
+    for bad in (0, "many"):
+        with pytest.raises(InputError, match="n_jobs"):
+            parallel_plan(5, cpu, bad)
 
 
 def test_torch_threads_restores_the_callers_setting():
