@@ -43,27 +43,36 @@ def mutual_nearest(
 
     One blocked pass over the similarities (`chunk` rows of x at a time, sized from memory when
     None), so memory stays O(block x n): each block gives its rows' best y and raises a running
-    maximum per y. x_i and its best y_j are mutual when no x is more similar to y_j by more
-    than `TIE_TOL` (blocks of different sizes round a row's similarities differently, so an
-    exact duplicate of x_i may score a few float32 ulps apart); among such ties the lowest i is
-    kept, as an argmax over y_j's column would.
+    maximum per y (CSLS adds one pass first, for the y side's r). x_i and its best y_j are
+    mutual when no x scores higher with y_j by more than `TIE_TOL` (blocks of different sizes
+    round a row's similarities differently, so an exact duplicate of x_i may score a few
+    float32 ulps apart); among such ties the lowest i is kept, as an argmax over y_j's column
+    would.
     """
     device = torch.device(device)
     qx, qy = _unit(zx, device), _unit(zy, device)
     n = qx.shape[0]
     chunk = chunk or auto_chunk(max(n, qy.shape[0]), device=device)
-    if csls_k > 0:
-        rx, ry = _topk_mean(qx, qy, csls_k, chunk), _topk_mean(qy, qx, csls_k, chunk)
+    ry = _topk_mean(qy, qx, csls_k, chunk) if csls_k > 0 else None
     x_best = torch.empty(n, dtype=torch.long, device=device)
-    x_val = torch.empty(n, dtype=qx.dtype, device=device)
+    x_val = torch.empty(n, dtype=qx.dtype, device=device)  # the score of x_i with its best y
+    x_side = torch.empty(n, dtype=qx.dtype, device=device)  # the same, as y_j's side sees it
     y_max = torch.full((qy.shape[0],), -torch.inf, dtype=qx.dtype, device=device)
     for sl in row_chunks(n, chunk):
         s = qx[sl] @ qy.T
-        if csls_k > 0:
-            s = 2.0 * s - rx[sl, None] - ry[None, :]
-        x_val[sl], x_best[sl] = s.max(1)
-        y_max = torch.maximum(y_max, s.amax(0))
-    mutual = torch.nonzero(x_val >= y_max[x_best] - TIE_TOL).ravel()
+        if ry is None:
+            x_val[sl], x_best[sl] = s.max(1)
+            x_side[sl] = x_val[sl]
+            y_max = torch.maximum(y_max, s.amax(0))
+            continue
+        # CSLS 2s - r(x) - r(y): x ranks the y by 2s - r(y), y ranks the x by 2s - r(x)
+        rx = torch.topk(s, min(csls_k, s.shape[1]), dim=1).values.mean(1)
+        s.mul_(2.0)
+        best, x_best[sl] = (s - ry).max(1)
+        x_val[sl] = best - rx
+        x_side[sl] = x_val[sl] + ry[x_best[sl]]
+        y_max = torch.maximum(y_max, (s - rx[:, None]).amax(0))
+    mutual = torch.nonzero(x_side >= y_max[x_best] - TIE_TOL).ravel()
     i = mutual.cpu().numpy()
     j = x_best[mutual].cpu().numpy()
     _, first = np.unique(j, return_index=True)  # i ascends, so the first is the lowest i
