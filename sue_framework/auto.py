@@ -64,12 +64,14 @@ def _fold_scores(
     gallery_x: np.ndarray,
     seed: int,
     device: str,
-) -> tuple[np.ndarray, float]:
-    """Reciprocal ranks of one fold's held-out pairs (x -> y, then y -> x) and the fit's seconds."""
+    widths: tuple[int, ...] = (),
+) -> tuple[list[np.ndarray], float]:
+    """Reciprocal ranks of one fold's held-out pairs (x -> y, then y -> x) for the fitted
+    candidate, then for its first r output columns for each r in `widths`; and the seconds."""
     t0 = time.perf_counter()
     train = WeaklyPairedData(data.x, data.y, np.delete(data.pairs, held, axis=0))
     model = registry.get("method", name)(**{"seed": seed, "device": device, **params}).fit(train)
-    scores = []
+    scores: list[list[np.ndarray]] = [[] for _ in range(1 + len(widths))]
     for q_src, q_mod, q_col, g_src, g_mod, g_col, gallery in (
         (data.x, "x", 0, data.y, "y", 1, gallery_y),
         (data.y, "y", 1, data.x, "x", 0, gallery_x),
@@ -77,8 +79,9 @@ def _fold_scores(
         zg = model.transform(g_src[gallery], g_mod)
         zq = model.transform(q_src[data.pairs[held, q_col]], q_mod)
         targets = np.searchsorted(gallery, data.pairs[held, g_col])
-        scores.append(reciprocal_ranks(zq, zg, targets))
-    return np.concatenate(scores), time.perf_counter() - t0
+        for out, r in zip(scores, (None, *widths), strict=True):
+            out.append(reciprocal_ranks(zq[:, :r], zg[:, :r], targets))
+    return [np.concatenate(s) for s in scores], time.perf_counter() - t0
 
 
 def _cv_runs(
@@ -89,17 +92,32 @@ def _cv_runs(
     device: str,
     n_jobs: int | str,
     max_gallery: int = 20000,
+    nested: dict[int, tuple[int, int]] | None = None,
 ) -> list[tuple[np.ndarray, float]]:
     """Per candidate: its held-out reciprocal ranks over all folds, and the seconds its fits
-    took (summed over folds). Every (candidate, fold) fit is one task for `engine.map_fits`."""
+    took (summed over folds). Every (candidate, fold) fit is one task for `engine.map_fits`.
+
+    `nested` maps a candidate's index to (index of a wider candidate, r) when the candidate's
+    output equals the first r columns of that one's: it is scored on those columns of the
+    wider candidate's fits, with no fits of its own (its seconds are 0).
+    """
+    nested = nested or {}
     plan = _cv_plan(data, folds, seed, max_gallery)
-    tasks = [(*c, data, *fold, seed, device) for c in candidates for fold in plan]
+    fitted = [k for k in range(len(candidates)) if k not in nested]
+    children = {k: [c for c, (p, _) in nested.items() if p == k] for k in fitted}
+    tasks = [
+        (*candidates[k], data, *fold, seed, device, tuple(nested[c][1] for c in children[k]))
+        for k in fitted
+        for fold in plan
+    ]
     done = map_fits(_fold_scores, tasks, resolve_device(device), n_jobs)
-    runs = []
-    for k in range(len(candidates)):
-        mine = done[k * folds : (k + 1) * folds]
-        runs.append((np.concatenate([r for r, _ in mine]), float(sum(t for _, t in mine))))
-    return runs
+    runs: dict[int, tuple[np.ndarray, float]] = {}
+    for i, k in enumerate(fitted):
+        mine = done[i * folds : (i + 1) * folds]
+        runs[k] = (np.concatenate([r[0] for r, _ in mine]), float(sum(t for _, t in mine)))
+        for j, c in enumerate(children[k], start=1):
+            runs[c] = (np.concatenate([r[j] for r, _ in mine]), 0.0)
+    return [runs[k] for k in range(len(candidates))]
 
 
 def method_cv_scores(
@@ -154,6 +172,12 @@ class CVSelect(Method):
         features (subclasses may depend on both)."""
         return [(str(n), dict(p or {})) for n, p in self.candidates]
 
+    def _nested(self, cands: list[Candidate]) -> dict[int, tuple[int, int]]:
+        """Candidates whose output is the first r columns of a wider candidate's, as
+        {index: (wider index, r)}: cross-validation scores them on that one's fits. None here;
+        subclasses that know their methods declare them."""
+        return {}
+
     def fit(self, data: WeaklyPairedData, y: None = None) -> CVSelect:
         if not isinstance(data, WeaklyPairedData):
             raise InputError(f"{type(self).__name__}.fit takes a WeaklyPairedData(x, y, pairs)")
@@ -172,7 +196,15 @@ class CVSelect(Method):
         self.cv_seconds_: dict[str, float] = {}
         chosen = cands[0]
         if len(cands) > 1 and data.n_pairs >= 2 * self.folds:
-            runs = _cv_runs(cands, data, self.folds, seed, self.device, self.n_jobs)
+            runs = _cv_runs(
+                cands,
+                data,
+                self.folds,
+                seed,
+                self.device,
+                self.n_jobs,
+                nested=self._nested(cands),
+            )
             per_query = {_label(c): r for c, (r, _) in zip(cands, runs, strict=True)}
             self.cv_seconds_ = {_label(c): t for c, (_, t) in zip(cands, runs, strict=True)}
             for k, v in per_query.items():
@@ -323,6 +355,33 @@ class Auto(CVSelect):
             if family == "asif":
                 if "asif" in registry.names("method"):
                     cands += [("asif", p) for p in self._asif_grid(fold_pairs)]
+            elif family == "self_train":
+                # every width mines in the widest space, so one fit per fold serves all widths
+                wide = max(dims[family])
+                cands += [
+                    (
+                        family,
+                        {"out_dim": r}
+                        if r == wide
+                        else {"out_dim": r, "aligner_params": {"mine_components": wide}},
+                    )
+                    for r in dims[family]
+                ]
             else:
                 cands += [(family, {"out_dim": r}) for r in dims[family]]
         return cands
+
+    def _nested(self, cands: list[Candidate]) -> dict[int, tuple[int, int]]:
+        """CCA at r dims is the first r columns of CCA at more (same whitening, same SVD);
+        self-training that mines in the widest space likewise (`mine_components`). Not
+        semi-CCA: its shrinkage is chosen by ranking at its own width."""
+        nested = {}
+        for family in ("pair_cca", "self_train"):
+            idx = [k for k, (f, _) in enumerate(cands) if f == family]
+            if len(idx) < 2:
+                continue
+            wide = max(idx, key=lambda k: cands[k][1]["out_dim"])
+            for k in idx:
+                if k != wide:
+                    nested[k] = (wide, cands[k][1]["out_dim"])
+        return nested

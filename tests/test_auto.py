@@ -107,3 +107,15 @@ def test_self_training_widths_are_not_capped_by_the_pairs():
     assert [p["out_dim"] for f, p in cands if f == "self_train"] == [32, 64]
     assert [p["out_dim"] for f, p in cands if f == "pair_cca"] == [7]
     assert [p["out_dim"] for f, p in Auto()._candidates(10, 20) if f == "self_train"] == [20]
+
+
+def test_narrower_candidates_scored_on_the_wider_fits_match_their_own_fits(split):
+    """auto scores CCA at 4 dims, and self-training at 4 dims, on the first columns of the
+    8-dim fits; fitting each candidate on its own gives the same scores."""
+    auto = Auto(dims=(4, 8), unpaired_dims=(4, 8), device="cpu").fit(split.train)
+    cands = auto._candidates(auto.n_pairs_, auto.width_)
+    assert auto._nested(cands)  # some candidates did share fits
+    alone = CVSelect(candidates=cands, device="cpu").fit(split.train)
+    assert alone.cv_scores_.keys() == auto.cv_scores_.keys()
+    for k, v in alone.cv_scores_.items():
+        assert auto.cv_scores_[k] == pytest.approx(v, rel=1e-6)

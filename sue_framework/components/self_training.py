@@ -34,7 +34,10 @@ class SelfTraining(Aligner):
     scored at or above the cosine in all 15 cells, by up to 5.5 points of R@10
     (docs/real_embeddings.md). A base aligner that picks parameters on the pairs exposes them
     as `chosen_params_` after fit; later rounds keep them rather than choose again on
-    pseudo-pairs.
+    pseudo-pairs. `mine_components` > `n_components` fits every round in that wider space and
+    only the last fit at `n_components`: for a CCA-type base, whose coordinates come ordered,
+    the result is then the first `n_components` columns of the same self-training at
+    `mine_components`, so one fit serves several output widths (`auto` uses this).
     """
 
     def __init__(
@@ -49,6 +52,7 @@ class SelfTraining(Aligner):
         ot_eps: float = 0.05,
         ot_max_rows: int = 2048,
         csls_k: int = 10,
+        mine_components: int | None = None,
         seed: int | None = 0,
         device: str = "auto",
     ) -> None:
@@ -62,17 +66,22 @@ class SelfTraining(Aligner):
         self.ot_eps = ot_eps
         self.ot_max_rows = ot_max_rows
         self.csls_k = csls_k
+        self.mine_components = mine_components
         self.seed = seed
         self.device = device
 
-    def _base(self, fixed: dict | None = None) -> Aligner:
+    def _base(self, fixed: dict | None = None, width: int | None = None) -> Aligner:
         from sue_framework.registry import registry
 
         aligner = registry.build(
             "aligner",
             self.base,
             self.base_params,
-            {"n_components": self.n_components, "seed": self.seed, "device": self.device},
+            {
+                "n_components": width or self.n_components,
+                "seed": self.seed,
+                "device": self.device,
+            },
         )
         return aligner.set_params(**fixed) if fixed else aligner
 
@@ -103,10 +112,12 @@ class SelfTraining(Aligner):
         a, b = as_matrix(a, "paired x"), as_matrix(b, "paired y")
         x = a if x is None else as_matrix(x, "x rows")
         y = b if y is None else as_matrix(y, "y rows")
-        aligner = fit_aligner(self._base(), a, b, x, y)
+        width = max(self.n_components, self.mine_components or 0)
+        aligner = fit_aligner(self._base(width=width), a, b, x, y)
         # parameters the base chose on the pairs (e.g. by CV) are chosen on the true pairs only
         fixed = getattr(aligner, "chosen_params_", None)
         self.n_pseudo_: list[int] = []
+        pa, pb = a, b
         for round_ in range(self.rounds):
             pseudo = self._mine(aligner.transform(x, "x"), aligner.transform(y, "y"), round_)
             self.n_pseudo_.append(int(pseudo.shape[0]))
@@ -114,6 +125,8 @@ class SelfTraining(Aligner):
                 break
             pa = np.vstack([a, x[pseudo[:, 0]]])
             pb = np.vstack([b, y[pseudo[:, 1]]])
+            aligner = fit_aligner(self._base(fixed, width), pa, pb, x, y)
+        if width > self.n_components:  # the last fit, at the output width
             aligner = fit_aligner(self._base(fixed), pa, pb, x, y)
         self.aligner_ = aligner
         return self

@@ -93,3 +93,15 @@ def test_bad_settings_are_refused():
         SelfTraining(pseudo="knn").fit(x[:5], y[:5])
     with pytest.raises(InputError, match="max_fraction"):
         SelfTraining(max_fraction=2.0).fit(x[:5], y[:5])
+
+
+def test_mining_in_a_wider_space_gives_the_wider_fits_first_columns():
+    x, y = _rotated(n=500, d=16, noise=0.3)
+    kw = {"base": "semi_cca", "rounds": 2, "device": "cpu"}
+    wide = SelfTraining(n_components=8, **kw).fit(x[:12], y[:12], x=x, y=y)
+    narrow = SelfTraining(n_components=3, mine_components=8, **kw).fit(x[:12], y[:12], x=x, y=y)
+    alone = SelfTraining(n_components=3, **kw).fit(x[:12], y[:12], x=x, y=y)
+    for mod, rows in (("x", x), ("y", y)):
+        np.testing.assert_allclose(narrow.transform(rows, mod), wide.transform(rows, mod)[:, :3],
+                                   rtol=1e-5, atol=1e-5)
+    assert not np.allclose(alone.transform(x, "x"), narrow.transform(x, "x"), atol=1e-3)
