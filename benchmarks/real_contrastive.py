@@ -2,7 +2,8 @@
 (`contrastive_cv`), next to `auto` and the CV-tuned pair-only baseline from the suite's CSVs.
 
 Same splits as `sue experiment configs/real_*.toml` (paper protocol, 400 test pairs, seeds
-0-2). R@10 is the mean of both directions, %, mean ± std over seeds; seconds are per fit.
+0-2 by default). R@10 is the mean of both directions, %, mean ± std over seeds; seconds are
+per fit; the last two columns are read from the suite's CSVs.
 
     python benchmarks/real_contrastive.py [--pairs 25 100]
 """
@@ -12,15 +13,13 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import time
 
-import numpy as np
 import torch
-from real_summary import SUITE, load
+from real_summary import SUITE, cell, fit_on_splits, load
 
-from sue_framework import paper_split, registry
+from sue_framework import registry
 
-METHODS = {"contrastive": {}, "contrastive_cv": {}}
+METHODS = {"contrastive": ("contrastive", {}), "contrastive_cv": ("contrastive_cv", {})}
 
 
 def main() -> None:
@@ -29,34 +28,15 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     args = ap.parse_args()
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}")
-    task = registry.get("task", "retrieval")(ks=(10,), device="cpu")
     print("| data set | pairs | contrastive | contrastive_cv | Pair-only (CV) | auto |")
     print("| --- | ---: | ---: | ---: | ---: | ---: |")
     for suite in SUITE:
         x, y = registry.build("dataset", suite.removeprefix("real_")).load()
         _, r10, _ = load(suite)
         for m in args.pairs:
-            got = {k: [] for k in METHODS}
-            secs = {k: [] for k in METHODS}
-            for seed in args.seeds:
-                split = paper_split(x, y, n_pairs=m, n_test=400, seed=seed)
-                for name, params in METHODS.items():
-                    model = registry.get("method", name)(seed=seed, device="cpu", **params)
-                    t0 = time.perf_counter()
-                    model.fit(split.train)
-                    secs[name].append(time.perf_counter() - t0)
-                    f = task.evaluate(
-                        model.transform(split.x_test, "x"), model.transform(split.y_test, "y")
-                    )
-                    got[name].append(0.5 * (f["x2y_R@10"] + f["y2x_R@10"]))
-            cells = [
-                f"{np.mean(v):.1f} ± {np.std(v, ddof=1):.1f} ({np.mean(secs[k]):.0f} s)"
-                for k, v in got.items()
-            ]
-            cells += [
-                f"{np.mean(r10[(k, m)]):.1f} ± {np.std(r10[(k, m)], ddof=1):.1f}"
-                for k in ("Pair-only (CV)", "auto")
-            ]
+            got, secs = fit_on_splits(METHODS, x, y, m, args.seeds)
+            cells = [cell(v, secs[k]) for k, v in got.items()]
+            cells += [cell(r10[(k, m)]) for k in ("Pair-only (CV)", "auto")]
             row = " | ".join([suite.removeprefix("real_"), str(m), *cells])
             print(f"| {row} |", flush=True)
 

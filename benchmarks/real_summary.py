@@ -11,6 +11,7 @@ markdown that docs/real_embeddings.md quotes.
 from __future__ import annotations
 
 import csv
+import time
 from collections import defaultdict
 from pathlib import Path
 
@@ -19,6 +20,37 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1] / "docs" / "experiments"
 SUITE = ("real_freedict_en_fr", "real_wordnet_gloss_fr", "real_cldr_emoji_en_fr")
 PAIR_ONLY = ("CCA (raw)", "ASIF", "Pair-only (CV)", "Pair-only (CV, ASIF untuned)")
+
+
+def fit_on_splits(
+    methods: dict[str, tuple[str, dict]], x, y, n_pairs: int, seeds
+) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
+    """R@10 (mean of both directions) and fit seconds, per seed, of each labelled (method name,
+    params) on the suite's splits (those of `sue experiment configs/real_*.toml`)."""
+    from sue_framework import paper_split, registry
+
+    task = registry.get("task", "retrieval")(ks=(10,), device="cpu")
+    r10 = {k: [] for k in methods}
+    secs = {k: [] for k in methods}
+    for seed in seeds:
+        split = paper_split(x, y, n_pairs=n_pairs, n_test=400, seed=seed)
+        for label, (name, params) in methods.items():
+            model = registry.get("method", name)(seed=seed, device="cpu", **params)
+            t0 = time.perf_counter()
+            model.fit(split.train)
+            secs[label].append(time.perf_counter() - t0)
+            f = task.evaluate(
+                model.transform(split.x_test, "x"), model.transform(split.y_test, "y")
+            )
+            r10[label].append(0.5 * (f["x2y_R@10"] + f["y2x_R@10"]))
+    return r10, secs
+
+
+def cell(values, seconds=None) -> str:
+    """A table cell: the mean, ± the std over seeds when there are several, and seconds."""
+    v = np.asarray(values, dtype=float)
+    text = f"{v.mean():.1f}" + (f" ± {v.std(ddof=1):.1f}" if v.size > 1 else "")
+    return text + ("" if seconds is None else f" ({np.mean(seconds):.1f} s)")
 
 
 def load(name: str) -> tuple[list[str], dict, dict]:

@@ -12,13 +12,11 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import time
 
-import numpy as np
 import torch
-from real_summary import SUITE
+from real_summary import SUITE, cell, fit_on_splits
 
-from sue_framework import paper_split, registry
+from sue_framework import registry
 
 VARIANTS = {
     "cosine MNN": ("self_train", {"aligner_params": {"csls_k": 0}}),
@@ -36,29 +34,13 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     args = ap.parse_args()
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}")
-    task = registry.get("task", "retrieval")(ks=(10,), device="cpu")
     print("| data set | pairs | " + " | ".join(VARIANTS) + " |")
     print("| --- | ---: | " + " | ".join("---:" for _ in VARIANTS) + " |")
     for suite in SUITE:
         x, y = registry.build("dataset", suite.removeprefix("real_")).load()
         for m in args.pairs:
-            got = {k: [] for k in VARIANTS}
-            secs = {k: [] for k in VARIANTS}
-            for seed in args.seeds:
-                split = paper_split(x, y, n_pairs=m, n_test=400, seed=seed)
-                for label, (name, params) in VARIANTS.items():
-                    model = registry.get("method", name)(seed=seed, device="cpu", **params)
-                    t0 = time.perf_counter()
-                    model.fit(split.train)
-                    secs[label].append(time.perf_counter() - t0)
-                    f = task.evaluate(
-                        model.transform(split.x_test, "x"), model.transform(split.y_test, "y")
-                    )
-                    got[label].append(0.5 * (f["x2y_R@10"] + f["y2x_R@10"]))
-            cells = [
-                f"{np.mean(v):.1f} ± {np.std(v, ddof=1):.1f} ({np.mean(secs[k]):.1f} s)"
-                for k, v in got.items()
-            ]
+            got, secs = fit_on_splits(VARIANTS, x, y, m, args.seeds)
+            cells = [cell(v, secs[k]) for k, v in got.items()]
             row = " | ".join([suite.removeprefix("real_"), str(m), *cells])
             print(f"| {row} |", flush=True)
 
