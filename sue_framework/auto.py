@@ -289,8 +289,8 @@ class Auto(CVSelect):
     held-out queries). `prefer_unpaired=True` (default) lists the methods that use the unpaired
     rows first, so a pair-only baseline is chosen only when it beats them by more than the
     paired noise; `False` lists the cheapest first. The default follows the real-embedding suite
-    (docs/real_embeddings.md), where self-training beat the CV-tuned pair-only baseline in 13 of
-    15 cells and was never below it by more than one seed-std; on data where the unpaired rows
+    (docs/real_embeddings.md), where self-training beat the best pair-only method in 14 of 15
+    cells and was never below it by more than one seed-std; on data where the unpaired rows
     mislead, set it to False.
 
     Every family is linear and draws no global random numbers, so folds are fitted side by side
