@@ -457,19 +457,21 @@ class OTMatcher(_ResidualMatcher):
         return sinkhorn_plan(_cosine(tb, mb), self.teacher_eps, self.sinkhorn_iter)
 
     def _val_loss(self, net: torch.nn.Module, val_batches) -> float:
-        """The plan KL on the fixed held-out batches."""
+        """The plan KL on the fixed held-out batches (their teacher plans are computed once)."""
         net.eval()
         with torch.no_grad():
+            if len(self._val_plans) != len(val_batches):
+                self._val_plans = [self._teacher(t, m) for t, m in val_batches]
             return float(
                 np.mean(
                     [
                         float(
                             plan_kl(
-                                self._teacher(t, m),
+                                teacher,
                                 sinkhorn_plan(_cosine(t, net(m)), self.eps, self.sinkhorn_iter),
                             )
                         )
-                        for t, m in val_batches
+                        for teacher, (t, m) in zip(self._val_plans, val_batches, strict=True)
                     ]
                 )
             )
@@ -486,5 +488,7 @@ class OTMatcher(_ResidualMatcher):
                 _cosine(tb, net(mb)), self._teacher(tb, mb), self.eps, n_iter=self.sinkhorn_iter
             )
 
+        self._val_plans: list[torch.Tensor] = []  # one fit's fixed validation batches
         self._fit_loss(target, moving, loss)
+        del self._val_plans
         return self
