@@ -294,7 +294,10 @@ class Auto(CVSelect):
     mislead, set it to False.
 
     Every family is linear and draws no global random numbers, so folds are fitted side by side
-    on the CPU's cores (`n_jobs="auto"`, one torch thread each; `engine.parallel_plan`).
+    on the CPU's cores (`n_jobs="auto"`, one torch thread each; `engine.parallel_plan`). The
+    self-training candidates all mine their pseudo-pairs in the widest one's space
+    (`mine_components`), so that, like CCA's widths, they are truncations of one fit per fold
+    (`_nested`).
     """
 
     def __init__(
