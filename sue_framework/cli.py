@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import warnings
 from pathlib import Path
@@ -57,11 +58,27 @@ def cmd_plugins(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check_output(path: str, flag: str = "--out") -> None:
+    """Refuse an output path that could not be written, before any work starts."""
+    p = Path(path)
+    if p.is_dir():
+        raise SUEError(f"{flag} {path} is a directory; give a file name, e.g. {p / 'out'}")
+    parent = p.parent if str(p.parent) else Path(".")
+    for ancestor in (parent, *parent.parents):
+        if ancestor.exists():
+            if not ancestor.is_dir():
+                raise SUEError(f"{flag} {path}: {ancestor} is a file, not a folder")
+            if not os.access(ancestor, os.W_OK):
+                raise SUEError(f"{flag} {path}: the folder {ancestor} is not writable")
+            break
+
+
 def cmd_fit(args: argparse.Namespace) -> int:
     from sue_framework.data import WeaklyPairedData
     from sue_framework.io import save_method
     from sue_framework.registry import registry
 
+    _check_output(args.out)
     data = WeaklyPairedData(
         _load_matrix(args.x, "x"), _load_matrix(args.y, "y"), _load_pairs(args.pairs)
     )
@@ -90,6 +107,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
 def cmd_transform(args: argparse.Namespace) -> int:
     from sue_framework.io import load_method
 
+    _check_output(args.out)
     model = load_method(args.model)
     z = model.transform(_load_matrix(args.input, "input"), args.modality)
     np.save(args.out, z)
@@ -189,6 +207,7 @@ def cmd_encode(args: argparse.Namespace) -> int:
     from sue_framework.items import read_items
     from sue_framework.registry import registry
 
+    _check_output(args.out)
     items, ids = read_items(args.input, column=args.column, id_column=args.id_column)
     params = {"device": args.device, "progress": True, **_json_params(args.params)}
     if args.model:

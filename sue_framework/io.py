@@ -68,6 +68,20 @@ def decode_params(value: Any) -> Any:
     return value
 
 
+def _umask() -> int:
+    """The process's file-mode creation mask (read, not changed, where /proc has it)."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)  # elsewhere the only way to read it is to set it
+    os.umask(mask)
+    return mask
+
+
 def save_method(method: Any, path: str | Path) -> Path:
     """Write a fitted method (anything with get_params / get_state, registered as a method)."""
     path = Path(path)
@@ -90,6 +104,7 @@ def save_method(method: Any, path: str | Path) -> Path:
     os.close(fd)
     try:
         save_file(state, tmp, metadata={"manifest": json.dumps(manifest)})
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp made it 0600; a model file is shared data
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):

@@ -149,3 +149,16 @@ def test_version_from_the_cli_and_python_dash_m(capsys):
         [sys.executable, "-m", "sue_framework", "--version"], capture_output=True, text=True
     )
     assert out.returncode == 0 and out.stdout.split() == ["sue", sue_framework.__version__]
+
+
+def test_an_unwritable_out_is_refused_before_the_fit(files, capsys):
+    (files / "taken").write_text("a file, not a folder")
+    for out, message in ((files, "is a directory"), (files / "taken" / "m.sue", "is a file")):
+        args = fit_args(files)
+        args[args.index("--out") + 1] = str(out)
+        assert main(args) == 2
+        err = capsys.readouterr().err
+        assert message in err and "fitting" not in err  # refused before any work
+    args = fit_args(files)
+    args[args.index("--out") + 1] = str(files / "new" / "deeper" / "m.sue")
+    assert main([*args, "--method", "pair_cca", "--device", "cpu"]) == 0  # new folders are fine

@@ -108,3 +108,15 @@ def test_header_length_bytes_never_look_like_pickle(fitted, tmp_path):
     assert np.array_equal(
         load_method(forged).get_state()["n_features_"], model.get_state()["n_features_"]
     )
+
+
+def test_saved_files_follow_the_umask(fitted, tmp_path):
+    import os
+    import stat
+
+    old = os.umask(0o027)
+    try:
+        path = save_method(fitted[0], tmp_path / "m.sue")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o640
