@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 import warnings
 from pathlib import Path
@@ -21,25 +22,34 @@ def _load_matrix(path: str, name: str) -> np.ndarray:
     p = Path(path)
     if not p.is_file():
         raise SUEError(f"{name}: no file at {path}")
-    if p.suffix == ".npy":
-        return np.load(p, allow_pickle=False)
-    if p.suffix in {".csv", ".txt", ".tsv"}:
-        return np.loadtxt(p, delimiter="\t" if p.suffix == ".tsv" else ",", ndmin=2)
+    try:
+        if p.suffix == ".npy":
+            return np.load(p, allow_pickle=False)
+        if p.suffix in {".csv", ".txt", ".tsv"}:
+            return np.loadtxt(p, delimiter="\t" if p.suffix == ".tsv" else ",", ndmin=2)
+    except ValueError as exc:
+        if "allow_pickle" in str(exc):
+            raise SUEError(
+                f"{name}: {path} holds Python objects (dtype object), which are not loaded "
+                "(pickle); save numbers instead, e.g. np.save(path, a.astype(np.float32))"
+            ) from exc
+        raise SUEError(f"{name}: {path} could not be read as numbers ({exc})") from exc
     raise SUEError(f"{name}: unsupported file type {p.suffix!r}; use .npy or .csv")
 
 
 def _load_pairs(path: str) -> np.ndarray:
-    """Pairs as .npy (m, 2) or .csv with two integer columns and an optional header line."""
+    """Pairs as .npy (m, 2), or text with two integer columns (comma-, tab- or space-separated)
+    and an optional header line."""
     p = Path(path)
     if p.suffix == ".npy":
         return _load_matrix(path, "pairs")
     if not p.is_file():
         raise SUEError(f"pairs: no file at {path}")
     lines = [ln.strip() for ln in p.read_text().splitlines() if ln.strip()]
-    if lines and not lines[0].replace(",", "").replace("-", "").replace(" ", "").isdigit():
+    if lines and not re.sub(r"[,\s-]", "", lines[0]).isdigit():
         lines = lines[1:]  # header
     try:
-        rows = [[int(v) for v in ln.split(",")] for ln in lines]
+        rows = [[int(v) for v in re.split(r"\s*,\s*|\s+", ln)] for ln in lines]
     except ValueError as exc:
         raise SUEError(f"pairs: {path} must hold two integer columns i,j per line ({exc})") from exc
     if any(len(r) != 2 for r in rows):
@@ -115,6 +125,17 @@ def cmd_transform(args: argparse.Namespace) -> int:
     return 0
 
 
+def _unit(metric: str) -> str:
+    """The unit a task's figure is printed in."""
+    if "@" in metric:
+        return "%"
+    if metric.endswith("median_rank"):
+        return "(rank, 1 = first)"
+    if metric.endswith("mAP"):
+        return "(0-1)"
+    return ""
+
+
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from sue_framework.io import load_method
     from sue_framework.registry import registry
@@ -136,7 +157,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     }
     figures = task.evaluate(model.transform(xt, "x"), model.transform(yt, "y"), **labels)
     for k, v in figures.items():
-        print(f"{k:<20} {v:10.2f}" if isinstance(v, float) else f"{k:<20} {json.dumps(v)}")
+        shown = f"{v:10.2f} {_unit(k)}" if isinstance(v, float) else json.dumps(v)
+        print(f"{k:<20} {shown}".rstrip())
     return 0
 
 
@@ -254,7 +276,7 @@ def build_parser() -> argparse.ArgumentParser:
     f = sub.add_parser("fit", help="fit a method and save the model file")
     f.add_argument("--x", required=True, help="x rows (.npy or .csv)")
     f.add_argument("--y", required=True, help="y rows (.npy or .csv)")
-    f.add_argument("--pairs", required=True, help="pairs i,j (.csv or .npy): x[i] <-> y[j]")
+    f.add_argument("--pairs", required=True, help="pairs i,j (.csv, .tsv or .npy): x[i] <-> y[j]")
     f.add_argument("--out", required=True, help="model file to write")
     f.add_argument(
         "--method",

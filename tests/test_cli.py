@@ -94,8 +94,9 @@ def test_fit_transform_evaluate(files, capsys):
         )
         == 0
     )
-    out = capsys.readouterr().out
-    assert "x2y_R@10" in out and "y2x_R@1" in out
+    lines = {ln.split()[0]: ln.split()[1:] for ln in capsys.readouterr().out.splitlines()}
+    assert lines["x2y_R@10"][1] == "%" and lines["y2x_R@1"][1] == "%"
+    assert lines["x2y_mAP"][1] == "(0-1)" and 0 < float(lines["x2y_mAP"][0]) <= 1
 
 
 @pytest.mark.parametrize(
@@ -162,3 +163,13 @@ def test_an_unwritable_out_is_refused_before_the_fit(files, capsys):
     args = fit_args(files)
     args[args.index("--out") + 1] = str(files / "new" / "deeper" / "m.sue")
     assert main([*args, "--method", "pair_cca", "--device", "cpu"]) == 0  # new folders are fine
+
+
+def test_object_arrays_and_tab_separated_pairs(files, capsys):
+    np.save(files / "obj.npy", np.array([[1, "a"]], dtype=object), allow_pickle=True)
+    assert main(fit_args(files, x="obj.npy")) == 2
+    err = capsys.readouterr().err
+    assert "dtype object" in err and "astype" in err and len(err.strip().splitlines()) == 1
+    (files / "pairs.tsv").write_text("i\tj\n" + "\n".join(f"{i}\t{i}" for i in range(20)))
+    args = [*fit_args(files, pairs="pairs.tsv"), "--method", "pair_cca", "--device", "cpu"]
+    assert main(args) == 0
