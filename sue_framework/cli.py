@@ -258,6 +258,15 @@ def cmd_encode(args: argparse.Namespace) -> int:
     return 0
 
 
+class _HelpWithDefaults(argparse.ArgumentDefaultsHelpFormatter):
+    """Options' help ends with their default, where there is one worth saying."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        if action.required or action.default is None or isinstance(action.default, bool):
+            return action.help
+        return super()._get_help_string(action)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="sue", description="Shared embeddings from mostly unpaired data (SUE)."
@@ -266,14 +275,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
 
-    d = sub.add_parser("demo", help="offline demo on scikit-learn digits")
+    def command(name: str, text: str) -> argparse.ArgumentParser:
+        return sub.add_parser(name, help=text, description=text, formatter_class=_HelpWithDefaults)
+
+    device_help = "auto (CUDA when present, else CPU), cpu, cuda or cuda:N"
+
+    d = command("demo", "offline demo on scikit-learn digits")
     d.add_argument("--pairs", default="10,25,50,100,200", help="comma-separated pair budgets")
     d.add_argument("--seeds", type=int, default=2, help="number of seeds per budget")
-    d.add_argument("--out-dir", default="sue_demo_out")
-    d.add_argument("--device", default="auto")
+    d.add_argument("--out-dir", default="sue_demo_out", help="folder for the table and plot")
+    d.add_argument("--device", default="auto", help=device_help)
     d.set_defaults(func=cmd_demo)
 
-    f = sub.add_parser("fit", help="fit a method and save the model file")
+    f = command("fit", "fit a method and save the model file")
     f.add_argument("--x", required=True, help="x rows (.npy or .csv)")
     f.add_argument("--y", required=True, help="y rows (.npy or .csv)")
     f.add_argument("--pairs", required=True, help="pairs i,j (.csv, .tsv or .npy): x[i] <-> y[j]")
@@ -281,36 +295,36 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument(
         "--method",
         default="auto",
-        help="registered method (default: auto, chosen by pair cross-validation; "
-        "sue for the paper's method)",
+        help="registered method (`sue plugins` lists them): auto chooses by pair "
+        "cross-validation; sue is the paper's method",
     )
-    f.add_argument("--solver", default="exact", help="with --method sue (default: exact)")
-    f.add_argument("--aligner", default="cca", help="with --method sue (default: cca)")
-    f.add_argument("--matcher", default="mmd", help="with --method sue (default: mmd)")
-    f.add_argument("--se-dim", type=int, default=10, help="with --method sue (default: 10)")
-    f.add_argument("--out-dim", type=int, default=8, help="with --method sue (default: 8)")
+    f.add_argument("--solver", default="exact", help="spectral solver, with --method sue")
+    f.add_argument("--aligner", default="cca", help="aligner, with --method sue")
+    f.add_argument("--matcher", default="mmd", help="distribution matcher, with --method sue")
+    f.add_argument("--se-dim", type=int, default=10, help="spectral dims, with --method sue")
+    f.add_argument("--out-dim", type=int, default=8, help="shared dims, with --method sue")
     f.add_argument("--params", help="extra method parameters as JSON")
-    f.add_argument("--seed", type=int, default=0)
-    f.add_argument("--device", default="auto")
+    f.add_argument("--seed", type=int, default=0, help="random seed (the same seed repeats)")
+    f.add_argument("--device", default="auto", help=device_help)
     f.set_defaults(func=cmd_fit)
 
-    t = sub.add_parser("transform", help="embed rows of one modality with a saved model")
-    t.add_argument("--model", required=True)
-    t.add_argument("--modality", required=True, choices=["x", "y"])
-    t.add_argument("--input", required=True)
-    t.add_argument("--out", required=True)
+    t = command("transform", "embed rows of one modality with a saved model")
+    t.add_argument("--model", required=True, help="model file from sue fit")
+    t.add_argument("--modality", required=True, choices=["x", "y"], help="which side the rows are")
+    t.add_argument("--input", required=True, help="rows (.npy or .csv)")
+    t.add_argument("--out", required=True, help="embeddings .npy to write")
     t.set_defaults(func=cmd_transform)
 
-    e = sub.add_parser("evaluate", help="cross-modal retrieval on paired test sets")
-    e.add_argument("--model", required=True)
-    e.add_argument("--x", required=True)
-    e.add_argument("--y", required=True)
+    e = command("evaluate", "cross-modal retrieval on paired test sets (R@k in %)")
+    e.add_argument("--model", required=True, help="model file from sue fit")
+    e.add_argument("--x", required=True, help="x test rows; row i pairs with y row i")
+    e.add_argument("--y", required=True, help="y test rows")
     e.add_argument("--task", default="retrieval", help="retrieval, cross_domain, modality_gap, ...")
     e.add_argument("--labels-x", help="class labels of the x rows (.npy or one per line)")
     e.add_argument("--labels-y", help="class labels of the y rows (.npy or one per line)")
     e.set_defaults(func=cmd_evaluate)
 
-    x = sub.add_parser("experiment", help="run a TOML experiment grid (resumable)")
+    x = command("experiment", "run a TOML experiment grid (resumable)")
     x.add_argument("config", help="TOML config, see configs/")
     x.add_argument("--out-dir", help="results folder (default experiments/NAME)")
     x.add_argument("--smoke", action="store_true", help="one seed, first budgets, small data")
@@ -318,7 +332,7 @@ def build_parser() -> argparse.ArgumentParser:
     x.add_argument("--device", help="override the config's device")
     x.set_defaults(func=cmd_experiment)
 
-    en = sub.add_parser("encode", help="embed raw items with a registered encoder")
+    en = command("encode", "embed raw items with a registered encoder")
     en.add_argument("--encoder", required=True, help="e.g. sbert (see sue plugins)")
     en.add_argument(
         "--input", required=True, help="text file (one item per line), .csv/.jsonl, or image folder"
@@ -334,10 +348,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--params",
         help='encoder options as JSON, e.g. \'{"modality": "text", "pretrained": "openai"}\'',
     )
-    en.add_argument("--device", default="auto")
+    en.add_argument("--device", default="auto", help=device_help)
     en.set_defaults(func=cmd_encode)
 
-    pl = sub.add_parser("plugins", help="list registered components and their providers")
+    pl = command("plugins", "list registered components and their providers")
     pl.set_defaults(func=cmd_plugins)
     return p
 

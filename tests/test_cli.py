@@ -173,3 +173,19 @@ def test_object_arrays_and_tab_separated_pairs(files, capsys):
     (files / "pairs.tsv").write_text("i\tj\n" + "\n".join(f"{i}\t{i}" for i in range(20)))
     args = [*fit_args(files, pairs="pairs.tsv"), "--method", "pair_cca", "--device", "cpu"]
     assert main(args) == 0
+
+
+def test_every_option_has_help_and_shows_its_default():
+    import argparse
+
+    from sue_framework.cli import build_parser
+
+    sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    for name, parser in sub.choices.items():
+        text = " ".join(parser.format_help().split())  # undo line wrapping
+        for action in parser._actions:
+            if isinstance(action, argparse._HelpAction):
+                continue
+            assert action.help, f"sue {name} {action.dest} has no help"
+            if action.default is not None and not isinstance(action.default, bool):
+                assert f"(default: {action.default})" in text, f"sue {name} {action.dest}"
