@@ -77,12 +77,13 @@ class _MMD2(torch.autograd.Function):
         pairs = zip(ms[:-1], ms[1:], strict=True)
         halving = len(ms) > 1 and all(math.isclose(hi, 2 * lo) for hi, lo in pairs)
         k = torch.zeros_like(d2)
-        g = torch.zeros_like(d2)  # dK/dD, then scaled by the block weights
+        g = torch.zeros_like(d2) if need_grad else None  # dK/dD, then times the block weights
         e = None
         for m in ms:
             e = torch.exp(d2 * (-1.0 / (base * m))) if e is None or not halving else e.square_()
             k += e
-            g.add_(e, alpha=-1.0 / (base * m))
+            if g is not None:
+                g.add_(e, alpha=-1.0 / (base * m))
         nb = n - na
         weights = (
             (slice(0, na), slice(0, na), 1.0 / na**2),
@@ -92,12 +93,10 @@ class _MMD2(torch.autograd.Function):
         )
         loss = sum(w * k[r, c].sum() for r, c, w in weights)
         ctx.na = na
-        if not need_grad:  # validation: the value only
-            ctx.save_for_backward(torch.zeros_like(z))
-            return loss
-        for r, c, w in weights:
-            g[r, c] *= w
-        ctx.save_for_backward(4.0 * (g.sum(1, keepdim=True) * z - g @ z))
+        if g is not None:  # validation needs the value only
+            for r, c, w in weights:
+                g[r, c] *= w
+            ctx.save_for_backward(4.0 * (g.sum(1, keepdim=True) * z - g @ z))
         return loss
 
     @staticmethod
