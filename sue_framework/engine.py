@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import TypeVar
 
 import numpy as np
@@ -164,6 +165,24 @@ def parallel_plan(tasks: int, device: torch.device, n_jobs: int | str = "auto") 
         raise InputError(f"n_jobs must be 'auto' or a whole number >= 1, got {n_jobs!r}")
     workers = max(1, min(tasks, cap, cores))
     return (workers, cores // workers) if workers > 1 else (1, torch.get_num_threads())
+
+
+_IN_FIT_POLICY: ContextVar[bool] = ContextVar("sue_in_fit_policy", default=False)
+
+
+@contextmanager
+def fit_thread_policy(device: torch.device) -> Iterator[None]:
+    """Run one fit on `fit_threads(device)` threads; inside another such block (the experiment
+    runner fitting a `SUE`), keep the outer choice rather than sample the load again."""
+    if _IN_FIT_POLICY.get():
+        yield
+        return
+    token = _IN_FIT_POLICY.set(True)
+    try:
+        with torch_threads(fit_threads(device)):
+            yield
+    finally:
+        _IN_FIT_POLICY.reset(token)
 
 
 @contextmanager

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from sue_framework.data import limit_unpaired, paper_split
-from sue_framework.engine import fit_threads, resolve_device, torch_threads
+from sue_framework.engine import fit_thread_policy, resolve_device
 from sue_framework.errors import InputError
 from sue_framework.registry import registry
 
@@ -208,7 +208,7 @@ def run_experiment(
                             **{"seed": seed, "device": config.device, **spec.params}
                         )
                         t0 = time.perf_counter()
-                        with warnings.catch_warnings(), torch_threads(fit_threads(device)):
+                        with warnings.catch_warnings(), fit_thread_policy(device):
                             warnings.simplefilter("ignore")
                             model.fit(train)
                         seconds = time.perf_counter() - t0

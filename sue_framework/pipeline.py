@@ -10,7 +10,7 @@ import numpy as np
 
 from sue_framework.components.aligners import fit_aligner
 from sue_framework.data import WeaklyPairedData, as_matrix
-from sue_framework.engine import fit_threads, resolve_device, seed_everything, torch_threads
+from sue_framework.engine import fit_thread_policy, resolve_device, seed_everything
 from sue_framework.errors import InputError, NotFittedError
 from sue_framework.interfaces import Method, check_modality
 from sue_framework.registry import registry
@@ -86,7 +86,7 @@ class SUE(Method):
                 "wider than the spectral embedding"
             )
         device = resolve_device(self.device)  # fail early on an unavailable device
-        with torch_threads(fit_threads(device)):
+        with fit_thread_policy(device):
             return self._fit(data)
 
     def _fit(self, data: WeaklyPairedData) -> SUE:

@@ -5,6 +5,7 @@ import torch
 from sue_framework import InputError
 from sue_framework.engine import (
     auto_chunk,
+    fit_thread_policy,
     fit_threads,
     map_fits,
     parallel_plan,
@@ -118,3 +119,20 @@ def test_a_sue_fit_runs_on_the_chosen_threads_and_restores_the_callers(monkeypat
         registry.get("method", "pair_cca")(out_dim=2, device="cpu").fit((x, y, np.c_[:20, :20]))
         assert torch.get_num_threads() == 2
     assert seen == [1] and torch.get_num_threads() == before
+
+
+def test_a_fit_inside_a_fit_keeps_the_outer_thread_choice(monkeypatch):
+    """The experiment runner wraps each fit, and SUE.fit wraps its own: the load is sampled once."""
+    monkeypatch.delenv("SUE_NUM_THREADS", raising=False)
+    monkeypatch.setattr("sue_framework.engine.available_cores", lambda: 4)
+    samples = []
+    monkeypatch.setattr(
+        "sue_framework.engine._others_running", lambda: samples.append(1) or 1
+    )
+    with torch_threads(4):
+        with fit_thread_policy(torch.device("cpu")):
+            assert torch.get_num_threads() == 3
+            with fit_thread_policy(torch.device("cpu")):
+                assert torch.get_num_threads() == 3
+        assert torch.get_num_threads() == 4
+    assert len(samples) == 1
