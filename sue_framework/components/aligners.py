@@ -47,6 +47,17 @@ def fit_aligner(aligner: Aligner, a, b, x=None, y=None) -> Aligner:
     return aligner.fit(a, b)
 
 
+def pairs_and_rows(
+    a, b, x=None, y=None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The paired rows `a`, `b` and every row `x`, `y` of each modality as checked matrices,
+    for aligners that use all rows; without `x`/`y` the paired rows stand in."""
+    a, b = as_matrix(a, "paired x"), as_matrix(b, "paired y")
+    x = a if x is None else as_matrix(x, "x rows")
+    y = b if y is None else as_matrix(y, "y rows")
+    return a, b, x, y
+
+
 def centred_projection(aligner: Aligner, X: np.ndarray, modality: str) -> np.ndarray:
     """(X - mean) @ weights with the aligner's `mean_<m>_` and `weights_<m>_` for `modality`."""
     m = check_modality(modality)

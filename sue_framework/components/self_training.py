@@ -13,9 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from sue_framework.components.aligners import fit_aligner
+from sue_framework.components.aligners import fit_aligner, pairs_and_rows
 from sue_framework.components.pseudo_pairs import mutual_nearest, ot_matches
-from sue_framework.data import as_matrix
 from sue_framework.engine import resolve_device
 from sue_framework.errors import InputError
 from sue_framework.interfaces import Aligner
@@ -109,9 +108,7 @@ class SelfTraining(Aligner):
                 f"rounds must be >= 0 and max_fraction in [0, 1], got {self.rounds} and "
                 f"{self.max_fraction}"
             )
-        a, b = as_matrix(a, "paired x"), as_matrix(b, "paired y")
-        x = a if x is None else as_matrix(x, "x rows")
-        y = b if y is None else as_matrix(y, "y rows")
+        a, b, x, y = pairs_and_rows(a, b, x, y)
         width = max(self.n_components, self.mine_components or 0)
         aligner = fit_aligner(self._base(width=width), a, b, x, y)
         # parameters the base chose on the pairs (e.g. by CV) are chosen on the true pairs only

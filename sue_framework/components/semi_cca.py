@@ -20,8 +20,7 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from sue_framework.components.aligners import centred_projection
-from sue_framework.data import as_matrix
+from sue_framework.components.aligners import centred_projection, pairs_and_rows
 from sue_framework.engine import resolve_device, to_numpy, to_tensor
 from sue_framework.errors import InputError
 from sue_framework.interfaces import Aligner
@@ -133,9 +132,7 @@ class SemiCCA(Aligner):
         self, a: np.ndarray, b: np.ndarray, x: np.ndarray | None = None, y: np.ndarray | None = None
     ) -> SemiCCA:
         grid = self._check_reg()
-        a, b = as_matrix(a, "paired x"), as_matrix(b, "paired y")
-        x = a if x is None else as_matrix(x, "x rows")
-        y = b if y is None else as_matrix(y, "y rows")
+        a, b, x, y = pairs_and_rows(a, b, x, y)
         m = a.shape[0]
         if b.shape[0] != m:
             raise InputError(
