@@ -127,10 +127,10 @@ def fit_threads(device: torch.device) -> int:
     """Torch intra-op threads for one fit on `device`.
 
     On a CPU shared with other jobs, torch's default (one thread per core) makes every small
-    operation wait for threads that the other jobs hold: a `sue` fit once took 809 s that way
-    and 31 s on one thread. So a CPU fit takes the cores that other processes leave idle, at
-    least one and never more than torch's current setting (which `torch.set_num_threads` or
-    `SUE_NUM_THREADS` fixes). On a GPU the setting is left as it is.
+    operation wait for threads that the other jobs hold (the issue behind this reports a `sue`
+    fit at 809 s that way and 31 s on one thread). So a CPU fit takes the cores that other
+    processes leave idle, at least one and never more than torch's current setting (which
+    `torch.set_num_threads` or `SUE_NUM_THREADS` fixes). On a GPU the setting is left as it is.
     """
     current = torch.get_num_threads()
     if device.type != "cpu" or current == 1:
@@ -147,8 +147,8 @@ def fit_threads(device: torch.device) -> int:
 def parallel_plan(tasks: int, device: torch.device, n_jobs: int | str = "auto") -> tuple[int, int]:
     """(workers, torch threads per worker) for `tasks` independent CPU fits.
 
-    Small fits (linear algebra on matrices of a few hundred columns) run as fast on one torch
-    thread as on several, so independent fits are better run side by side, one thread each,
+    Small fits (linear algebra on matrices of a few hundred columns) gain little from more
+    torch threads, so independent fits are better run side by side, one thread each,
     than one after another on all cores: workers x threads never exceeds the cores, and the
     cores are shared out evenly. With one worker (one task, one core, `n_jobs=1`, or a GPU,
     where fits run one after another) torch's thread count stays as the caller set it.
