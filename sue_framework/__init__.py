@@ -1,4 +1,10 @@
-"""sue_framework: shared embedding spaces for two modalities from mostly unpaired data."""
+"""sue_framework: shared embedding spaces for two modalities from mostly unpaired data.
+
+`SUE` is imported on first use, so that `import sue_framework` (and `sue --help`) does not pay
+for torch.
+"""
+
+from typing import TYPE_CHECKING, Any
 
 from sue_framework.data import PairedSplit, WeaklyPairedData, paper_split
 from sue_framework.errors import (
@@ -9,8 +15,10 @@ from sue_framework.errors import (
     UnknownComponentError,
 )
 from sue_framework.hookspecs import hookimpl
-from sue_framework.pipeline import SUE
 from sue_framework.registry import KINDS, Registry, registry
+
+if TYPE_CHECKING:
+    from sue_framework.pipeline import SUE
 
 __version__ = "0.1.0"
 
@@ -29,3 +37,11 @@ __all__ = [
     "paper_split",
     "registry",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "SUE":
+        from sue_framework.pipeline import SUE
+
+        return SUE
+    raise AttributeError(f"module 'sue_framework' has no attribute {name!r}")

@@ -259,12 +259,28 @@ def cmd_encode(args: argparse.Namespace) -> int:
 
 
 class _HelpWithDefaults(argparse.ArgumentDefaultsHelpFormatter):
-    """Options' help ends with their default, where there is one worth saying."""
+    """Options' help ends with their default, where there is one worth saying, and with the
+    registered names an option accepts (read from the registry only when help is printed)."""
 
     def _get_help_string(self, action: argparse.Action) -> str | None:
-        if action.required or action.default is None or isinstance(action.default, bool):
-            return action.help
-        return super()._get_help_string(action)
+        text = action.help or ""
+        kind = getattr(action, "registry_kind", None)
+        if kind:
+            from sue_framework.registry import registry
+
+            text += f"; registered: {', '.join(registry.names(kind))}"
+        if (
+            action.required
+            or action.default in (None, argparse.SUPPRESS)
+            or isinstance(action.default, bool)
+        ):
+            return text
+        return text + " (default: %(default)s)"
+
+
+def _names_of(action: argparse.Action, kind: str) -> None:
+    """Mark an option as taking a registered name of `kind` (listed in its help)."""
+    action.registry_kind = kind  # type: ignore[attr-defined]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -276,7 +292,12 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
 
     def command(name: str, text: str) -> argparse.ArgumentParser:
-        return sub.add_parser(name, help=text, description=text, formatter_class=_HelpWithDefaults)
+        return sub.add_parser(
+            name,
+            help=text.replace("%", "%%"),  # help strings are %-formatted, descriptions are not
+            description=text,
+            formatter_class=_HelpWithDefaults,
+        )
 
     device_help = "auto (CUDA when present, else CPU), cpu, cuda or cuda:N"
 
@@ -292,15 +313,20 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--y", required=True, help="y rows (.npy or .csv)")
     f.add_argument("--pairs", required=True, help="pairs i,j (.csv, .tsv or .npy): x[i] <-> y[j]")
     f.add_argument("--out", required=True, help="model file to write")
-    f.add_argument(
-        "--method",
-        default="auto",
-        help="registered method (`sue plugins` lists them): auto chooses by pair "
-        "cross-validation; sue is the paper's method",
+    _names_of(
+        f.add_argument(
+            "--method",
+            default="auto",
+            help="auto chooses by pair cross-validation; sue is the paper's method",
+        ),
+        "method",
     )
-    f.add_argument("--solver", default="exact", help="spectral solver, with --method sue")
-    f.add_argument("--aligner", default="cca", help="aligner, with --method sue")
-    f.add_argument("--matcher", default="mmd", help="distribution matcher, with --method sue")
+    for flag, kind, default, what in (
+        ("--solver", "solver", "exact", "spectral solver"),
+        ("--aligner", "aligner", "cca", "aligner"),
+        ("--matcher", "matcher", "mmd", "distribution matcher"),
+    ):
+        _names_of(f.add_argument(flag, default=default, help=f"{what}, with --method sue"), kind)
     f.add_argument("--se-dim", type=int, default=10, help="spectral dims, with --method sue")
     f.add_argument("--out-dim", type=int, default=8, help="shared dims, with --method sue")
     f.add_argument("--params", help="extra method parameters as JSON")
@@ -319,7 +345,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--model", required=True, help="model file from sue fit")
     e.add_argument("--x", required=True, help="x test rows; row i pairs with y row i")
     e.add_argument("--y", required=True, help="y test rows")
-    e.add_argument("--task", default="retrieval", help="retrieval, cross_domain, modality_gap, ...")
+    _names_of(e.add_argument("--task", default="retrieval", help="downstream task"), "task")
     e.add_argument("--labels-x", help="class labels of the x rows (.npy or one per line)")
     e.add_argument("--labels-y", help="class labels of the y rows (.npy or one per line)")
     e.set_defaults(func=cmd_evaluate)
@@ -333,7 +359,7 @@ def build_parser() -> argparse.ArgumentParser:
     x.set_defaults(func=cmd_experiment)
 
     en = command("encode", "embed raw items with a registered encoder")
-    en.add_argument("--encoder", required=True, help="e.g. sbert (see sue plugins)")
+    _names_of(en.add_argument("--encoder", required=True, help="encoder, e.g. sbert"), "encoder")
     en.add_argument(
         "--input", required=True, help="text file (one item per line), .csv/.jsonl, or image folder"
     )

@@ -189,3 +189,23 @@ def test_every_option_has_help_and_shows_its_default():
             assert action.help, f"sue {name} {action.dest} has no help"
             if action.default is not None and not isinstance(action.default, bool):
                 assert f"(default: {action.default})" in text, f"sue {name} {action.dest}"
+    fit_help = " ".join(sub.choices["fit"].format_help().split())
+    for kind, name in (("method", "contrastive"), ("solver", "spectralnet"), ("matcher", "mmd")):
+        assert f"--{kind} {kind.upper()}" in fit_help and name in fit_help
+
+
+def test_top_level_help_prints_without_importing_torch():
+    """`sue --help` once crashed on the '%' of a command's help, and paid seconds for torch."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\nfrom sue_framework.cli import main\n"
+        "try:\n    main(['--help'])\nexcept SystemExit as e:\n    code = e.code\n"
+        "heavy = [m for m in ('torch', 'sklearn', 'scipy') if m in sys.modules]\n"
+        "print('EXIT', code, 'HEAVY', heavy)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert "evaluate" in out.stdout and "(R@k in %)" in out.stdout
+    assert "EXIT 0 HEAVY []" in out.stdout
