@@ -2,8 +2,9 @@
 
 A plugin package declares an entry point in the group ``sue_framework`` whose object (usually a
 module) implements ``sue_register(registry)`` marked with ``sue_framework.hookimpl``. Built-ins
-register through the same hook. Set ``SUE_FRAMEWORK_DISABLE_PLUGIN_AUTOLOAD=1`` to load built-ins
-only (like pytest's switch of the same purpose).
+register through the same hook, always first; a plugin that builds on other plugins names them
+(their entry-point names) in a module attribute ``sue_requires`` and registers after them.
+Set ``SUE_FRAMEWORK_DISABLE_PLUGIN_AUTOLOAD=1`` to load built-ins only (like pytest's switch).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ KINDS: tuple[str, ...] = (
 ENTRY_POINT_GROUP = PROJECT
 AUTOLOAD_ENV = "SUE_FRAMEWORK_DISABLE_PLUGIN_AUTOLOAD"
 BUILTIN_PROVIDER = "sue-framework"
+BUILTIN_PLUGIN = "sue_framework.builtins"
 
 
 @dataclass(frozen=True)
@@ -167,28 +169,85 @@ class Registry:
 
             pm = self.plugin_manager
             if not pm.is_registered(components):
-                pm.register(components, name="sue_framework.builtins")
+                pm.register(components, name=BUILTIN_PLUGIN)
                 self._dist_of[id(components)] = BUILTIN_PROVIDER
             if self.autoload:
                 self._load_entry_points()
-            # call each implementation alone so that every entry records its provider
-            for impl in reversed(pm.hook.sue_register.get_hookimpls()):
-                self._provider = self._dist_of.get(id(impl.plugin), impl.plugin_name)
-                if impl.plugin is components:
-                    impl.function(registry=self)
-                    continue
-                try:
-                    impl.function(registry=self)
-                except Exception as exc:
-                    warnings.warn(
-                        f"sue_framework plugin {impl.plugin_name!r} ({self._provider}) failed "
-                        f"while registering and was skipped: {type(exc).__name__}: {exc}",
-                        stacklevel=3,
-                    )
+            self._provider = BUILTIN_PROVIDER
+            components.sue_register(registry=self)
+            for name, impl in self._plugins_in_dependency_order():
+                self._register_plugin(name, impl)
             self._loaded = True
         finally:
             self._provider = BUILTIN_PROVIDER
             self._loading = False
+
+    def _plugins_in_dependency_order(self) -> list[tuple[str, Any]]:
+        """(name, hook implementation) of each third-party plugin, after those it requires.
+
+        A plugin names the plugins it builds on (their entry-point names) in a module attribute
+        `sue_requires`. Built-ins always register first, so any plugin may use them without
+        saying so. A plugin that requires one that is missing, skipped, or on a cycle is skipped
+        with a warning.
+        """
+        impls = {
+            self.plugin_manager.get_name(impl.plugin): impl
+            for impl in self.plugin_manager.hook.sue_register.get_hookimpls()
+            if impl.plugin_name != BUILTIN_PLUGIN
+        }
+        needs = {}
+        for name, impl in impls.items():
+            declared = getattr(impl.plugin, "sue_requires", ())
+            needs[name] = [declared] if isinstance(declared, str) else list(declared)
+        done: list[str] = []
+        skipped: set[str] = set()
+
+        def visit(name: str, chain: tuple[str, ...]) -> bool:
+            if name in done or name in skipped:
+                return name in done
+            for dep in needs[name]:
+                if dep == name or dep in chain:
+                    loop = (*chain[chain.index(dep) :], name, dep) if dep in chain else (name, dep)
+                    why = f"its sue_requires form a cycle: {' -> '.join(loop)}"
+                elif dep not in impls:
+                    why = f"it requires the plugin {dep!r}, not installed or failed to load"
+                elif visit(dep, (*chain, name)):
+                    continue
+                else:
+                    why = f"the plugin it requires, {dep!r}, was skipped"
+                skipped.add(name)
+                self._skip(name, impls[name].plugin, why)
+                return False
+            done.append(name)
+            return True
+
+        for name in sorted(impls):
+            visit(name, ())
+        return [(name, impls[name]) for name in done]
+
+    def _register_plugin(self, name: str, impl: Any) -> None:
+        """Run one plugin's hook; if it fails, undo what it registered and warn."""
+        self._provider = self._dist_of.get(id(impl.plugin), name)
+        before = {kind: dict(entries) for kind, entries in self._entries.items()}
+        try:
+            impl.function(registry=self)
+        except Exception as exc:
+            self._entries = before
+            hint = (
+                " If it builds on another plugin, name that plugin in its `sue_requires`."
+                if isinstance(exc, UnknownComponentError)
+                else ""
+            )
+            why = f"it failed while registering: {type(exc).__name__}: {exc}.{hint}"
+            self._skip(name, impl.plugin, why)
+        finally:
+            self._provider = BUILTIN_PROVIDER
+
+    def _skip(self, name: str, plugin: Any, why: str) -> None:
+        provider = self._dist_of.get(id(plugin), name)
+        warnings.warn(
+            f"sue_framework plugin {name!r} ({provider}) was skipped: {why}", stacklevel=5
+        )
 
     def _load_entry_points(self) -> None:
         """Load each installed plugin on its own, so one broken plugin cannot hide the others."""

@@ -4,7 +4,7 @@ import textwrap
 
 import pytest
 
-from sue_framework import KINDS, Registry, UnknownComponentError, hookimpl, registry
+from sue_framework import Registry, UnknownComponentError, hookimpl, registry
 
 
 def test_builtins_register_through_the_hook():
@@ -102,6 +102,95 @@ def test_plugin_object_registered_by_hand():
     r.plugin_manager.register(Plug(), name="hand")
     assert r.get("encoder", "fake") is dict
     assert [e.provider for e in r.entries() if e.name == "fake"] == ["hand"]
-    assert set(KINDS) == {
-        "encoder", "graph", "solver", "aligner", "matcher", "method", "task", "dataset"
-    }
+
+
+def _install(site, name, body, dist=None):
+    """A plugin package `name` installed into the folder `site` with its entry point."""
+    (site / f"{name}.py").write_text(textwrap.dedent(body))
+    dist = dist or name.replace("_", "-")
+    info = site / f"{name}-1.0.dist-info"  # the folder name takes underscores
+    info.mkdir()
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text(f"[sue_framework]\n{name} = {name}\n")
+
+
+def test_plugins_build_on_builtins_and_on_the_plugins_they_require(tmp_path):
+    """Built-ins register first; a plugin that names another in sue_requires runs after it,
+    whatever the names' order; missing, cyclic and failing plugins are skipped and undone."""
+    _install(
+        tmp_path,
+        "zz_wrap",
+        """
+        from sue_framework import hookimpl
+        @hookimpl
+        def sue_register(registry):
+            mmd = registry.get("matcher", "mmd")  # a built-in
+            registry.register("matcher", "wrapped_mmd", type("WrappedMMD", (mmd,), {}))
+    """,
+    )
+    _install(
+        tmp_path,
+        "aa_alias",
+        """
+        from sue_framework import hookimpl
+        sue_requires = ["zz_wrap"]
+        @hookimpl
+        def sue_register(registry):
+            registry.register("matcher", "alias_mmd", registry.get("matcher", "wrapped_mmd"))
+    """,
+    )
+    _install(
+        tmp_path,
+        "needs_missing",
+        """
+        from sue_framework import hookimpl
+        sue_requires = ["not_installed_plugin"]
+        @hookimpl
+        def sue_register(registry):
+            registry.register("task", "never_a", dict)
+    """,
+    )
+    for me, other in (("cyc_a", "cyc_b"), ("cyc_b", "cyc_a")):
+        _install(
+            tmp_path,
+            me,
+            f"""
+            from sue_framework import hookimpl
+            sue_requires = ["{other}"]
+            @hookimpl
+            def sue_register(registry):
+                registry.register("task", "never_{me}", dict)
+        """,
+        )
+    _install(
+        tmp_path,
+        "half_done",
+        """
+        from sue_framework import hookimpl
+        @hookimpl
+        def sue_register(registry):
+            registry.register("task", "half", dict)
+            registry.get("matcher", "from_a_plugin_it_did_not_declare")
+    """,
+    )
+    code = (
+        "import sys; sys.path.insert(0, sys.argv[1]);"
+        "from sue_framework import registry;"
+        "m = registry.names('matcher'); t = registry.names('task');"
+        "print('MATCHERS', 'wrapped_mmd' in m, 'alias_mmd' in m, registry.get('matcher', "
+        "'alias_mmd').__mro__[1].__name__);"
+        "print('TASKS', [n for n in t if n.startswith(('never', 'half'))]);"
+        "print('PROVIDER', [e.provider for e in registry.entries() if e.name == 'alias_mmd'])"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True, check=True
+    )
+    assert "MATCHERS True True MMDResNet" in out.stdout
+    assert "TASKS []" in out.stdout  # none of the skipped plugins left an entry behind
+    assert "PROVIDER ['aa-alias']" in out.stdout
+    err = " ".join(out.stderr.split())
+    assert "'needs_missing' (needs-missing) was skipped: it requires the plugin " in err
+    assert "'not_installed_plugin'" in err
+    assert "cycle: cyc_a -> cyc_b -> cyc_a" in err
+    assert "'half_done' (half-done) was skipped: it failed while registering" in err
+    assert "name that plugin in its `sue_requires`" in err
