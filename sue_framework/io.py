@@ -3,14 +3,18 @@
 The manifest names the method by registry name with its parameters as JSON (components given
 as instances are stored by registry name and parameters too), so loading rebuilds the method
 through the registry and restores its arrays. Writes are atomic: a failed save leaves any
-existing file untouched.
+existing file untouched. Integrity: the manifest records a SHA-256 of every array (with its name,
+dtype and shape) and the header carries a SHA-256 of the manifest, so a file changed after it
+was written (flipped bytes, a torn copy) is refused on load, naming what differs.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tempfile
+import warnings
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
@@ -23,8 +27,21 @@ from sue_framework.errors import ModelFileError
 from sue_framework.registry import registry
 
 FORMAT = "sue_framework.model"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+READABLE_VERSIONS = (1, 2)  # version 1: the same layout without checksums
 _COMPONENT = "__component__"
+_MANIFEST_HASH = "manifest_sha256"
+
+
+def _digest(name: str, array: np.ndarray) -> str:
+    """SHA-256 of one array's name, dtype, shape and bytes (C order)."""
+    h = hashlib.sha256(f"{name}\0{array.dtype.str}\0{list(array.shape)}\0".encode())
+    h.update(memoryview(np.ascontiguousarray(array)).cast("B"))
+    return h.hexdigest()
+
+
+def _text_digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def library_version() -> str:
@@ -99,11 +116,13 @@ def save_method(method: Any, path: str | Path) -> Path:
     raw = method.get_state()
     state = {k: np.ascontiguousarray(np.atleast_1d(v)) for k, v in raw.items()}
     manifest["scalar_keys"] = sorted(k for k, v in raw.items() if np.ndim(v) == 0)
+    manifest["checksums"] = {k: _digest(k, v) for k, v in sorted(state.items())}
+    text = json.dumps(manifest)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
     os.close(fd)
     try:
-        save_file(state, tmp, metadata={"manifest": json.dumps(manifest)})
+        save_file(state, tmp, metadata={"manifest": text, _MANIFEST_HASH: _text_digest(text)})
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp made it 0600; a model file is shared data
         os.replace(tmp, path)
     finally:
@@ -142,19 +161,51 @@ def read_manifest(path: str | Path) -> dict[str, Any]:
     try:
         manifest = json.loads(meta["manifest"])
     except (KeyError, json.JSONDecodeError) as exc:
+        if "manifest" in meta:
+            raise _damaged(path, "its manifest is not valid JSON") from exc
         raise ModelFileError(
             f"{path} is a safetensors file without a sue_framework manifest"
         ) from exc
-    if manifest.get("format") != FORMAT:
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise ModelFileError(f"{path} is not a sue_framework model file")
-    if manifest.get("format_version") != FORMAT_VERSION:
+    if manifest.get("format_version") not in READABLE_VERSIONS:
         raise ModelFileError(
             f"{path} uses model format version {manifest.get('format_version')} (written by "
             f"sue_framework {manifest.get('library_version')}); this sue_framework "
-            f"{library_version()} reads version {FORMAT_VERSION}. Load it with the version that "
-            "wrote it, or refit"
+            f"{library_version()} reads versions {', '.join(map(str, READABLE_VERSIONS))}. "
+            "Load it with the version that wrote it, or refit"
         )
+    if manifest["format_version"] >= 2 and meta.get(_MANIFEST_HASH) != _text_digest(
+        meta["manifest"]
+    ):
+        raise _damaged(path, "its manifest does not match the manifest checksum")
     return manifest
+
+
+def _damaged(path: Path, what: str) -> ModelFileError:
+    return ModelFileError(
+        f"{path} is damaged: {what}. The file changed after it was written (a bad copy or "
+        "disk); restore it from a good copy, or refit"
+    )
+
+
+def _verify(path: Path, checksums: dict[str, str], arrays: dict[str, np.ndarray]) -> None:
+    """Refuse arrays that are missing, extra, or not the bytes that were saved."""
+    missing = sorted(set(checksums) - set(arrays))
+    extra = sorted(set(arrays) - set(checksums))
+    if missing or extra:
+        raise _damaged(
+            path,
+            f"it lacks arrays {missing} and holds unknown arrays {extra}"
+            if missing and extra
+            else f"it lacks the arrays {missing}"
+            if missing
+            else f"it holds unknown arrays {extra}",
+        )
+    bad = [k for k in sorted(arrays) if _digest(k, arrays[k]) != checksums[k]]
+    if bad:
+        shown = ", ".join(repr(k) for k in bad[:3]) + (" ..." if len(bad) > 3 else "")
+        raise _damaged(path, f"array(s) {shown} do not match their checksums")
 
 
 def load_method(path: str | Path) -> Any:
@@ -164,8 +215,20 @@ def load_method(path: str | Path) -> Any:
     spec = manifest["method"]
     method = registry.get("method", spec["name"])(**decode_params(spec["params"]))
     scalars = set(manifest.get("scalar_keys", []))
-    with safe_open(str(path), framework="np") as fh:
-        state = {k: (fh.get_tensor(k)[0] if k in scalars else fh.get_tensor(k)) for k in fh.keys()}
+    try:
+        with safe_open(str(path), framework="np") as fh:
+            arrays = {k: fh.get_tensor(k) for k in fh.keys()}
+    except Exception as exc:
+        raise _damaged(path, f"its arrays cannot be read ({exc})") from exc
+    if manifest["format_version"] >= 2:
+        _verify(path, manifest["checksums"], arrays)
+    else:
+        warnings.warn(
+            f"{path} is a format-1 model file, written without checksums, so its integrity "
+            "cannot be checked; save it again to add them",
+            stacklevel=2,
+        )
+    state = {k: (v[0] if k in scalars else v) for k, v in arrays.items()}
     try:
         method.set_state(state)
     except KeyError as exc:

@@ -35,7 +35,7 @@ def test_round_trip_gives_identical_transforms(fitted, tmp_path):
         assert np.array_equal(loaded.transform(rows, mod), model.transform(rows, mod))
     assert loaded.get_params()["solver"].graph.n_neighbors == 9
     manifest = read_manifest(path)
-    assert manifest["method"]["name"] == "sue" and manifest["format_version"] == 1
+    assert manifest["method"]["name"] == "sue" and manifest["format_version"] == 2
 
 
 def test_pickle_payload_is_refused_and_never_executed(tmp_path):
@@ -120,3 +120,74 @@ def test_saved_files_follow_the_umask(fitted, tmp_path):
     finally:
         os.umask(old)
     assert stat.S_IMODE(path.stat().st_mode) == 0o640
+
+
+def _header_end(raw: bytes) -> int:
+    return 8 + struct.unpack("<Q", raw[:8])[0]
+
+
+@pytest.mark.parametrize("where", ["header", "manifest", "tensor", "truncated"])
+def test_a_damaged_file_is_refused_naming_what_differs(fitted, tmp_path, where):
+    model, _ = fitted
+    path = model.save(tmp_path / "m.sue")
+    raw = bytearray(path.read_bytes())
+    end = _header_end(raw)
+    if where == "header":  # a tensor's name in the safetensors header: still valid JSON
+        at = raw.index(b'"n_features_"', 8, end) + 1
+        raw[at] ^= 0x01
+        expected = "unknown arrays"
+    elif where == "manifest":  # a parameter inside the manifest: still valid JSON
+        at = raw.index(b"n_neighbors", 8, end) + len("n_neighbors") + 4
+        assert raw[at : at + 1] == b"9"
+        raw[at : at + 1] = b"8"
+        expected = "manifest does not match"
+    elif where == "tensor":
+        raw[end + (len(raw) - end) // 2] ^= 0x10
+        expected = "do not match their checksums"
+    else:
+        raw = raw[:-64]
+        expected = "corrupt or truncated|cannot be read"
+    path.write_bytes(bytes(raw))
+    with pytest.raises(ModelFileError, match=expected) as err:
+        load_method(path)
+    assert str(path) in str(err.value)
+
+
+def test_every_single_bit_flip_is_refused_or_harmless(fitted, tmp_path):
+    """Sampled over the whole file: a flipped bit is caught, or it changed nothing that loads."""
+    model, s = fitted
+    raw = model.save(tmp_path / "m.sue").read_bytes()
+    want = model.transform(s.x_test, "x")
+    flipped = tmp_path / "flipped.sue"
+    positions = np.unique(np.linspace(0, len(raw) - 1, 60).astype(int))
+    harmless = 0
+    for at in positions:
+        damaged = bytearray(raw)
+        damaged[at] ^= 0x04
+        flipped.write_bytes(bytes(damaged))
+        try:
+            loaded = load_method(flipped)
+        except ModelFileError:
+            continue
+        harmless += 1
+        assert np.array_equal(loaded.transform(s.x_test, "x"), want), f"byte {at} flipped"
+    assert harmless < len(positions) // 4
+
+
+def test_format_1_files_still_load_with_a_warning(fitted, tmp_path):
+    from safetensors.numpy import save_file
+
+    model, s = fitted
+    path = model.save(tmp_path / "m.sue")
+    manifest = read_manifest(path)
+    manifest["format_version"] = 1
+    del manifest["checksums"]
+    from safetensors import safe_open
+
+    with safe_open(str(path), framework="np") as fh:
+        arrays = {k: fh.get_tensor(k) for k in fh.keys()}
+    old = tmp_path / "old.sue"
+    save_file(arrays, str(old), metadata={"manifest": json.dumps(manifest)})
+    with pytest.warns(UserWarning, match="without checksums"):
+        loaded = load_method(old)
+    assert np.array_equal(loaded.transform(s.y_test, "y"), model.transform(s.y_test, "y"))
