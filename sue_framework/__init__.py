@@ -11,6 +11,7 @@ from sue_framework.errors import (
     InputError,
     ModelFileError,
     NotFittedError,
+    NumericalError,
     SUEError,
     UnknownComponentError,
 )
@@ -28,6 +29,7 @@ __all__ = [
     "InputError",
     "ModelFileError",
     "NotFittedError",
+    "NumericalError",
     "PairedSplit",
     "Registry",
     "SUEError",

@@ -6,7 +6,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sue_framework.errors import InputError
+from sue_framework.errors import InputError, NumericalError
+
+_F32_MAX = float(np.finfo(np.float32).max)
+# sums of n*d squares must stay inside float32 (the compute type) with this headroom
+_HEADROOM = 1e-4
+# rows that differ by less than this fraction of their magnitude count as identical
+_SPREAD_TOL = 1e-6
 
 
 def as_matrix(a: object, name: str) -> np.ndarray:
@@ -40,7 +46,45 @@ def as_matrix(a: object, name: str) -> np.ndarray:
             f"{name} contains NaN or inf in {rows.size} row(s) (first: {shown}); "
             "drop or impute those rows before fitting"
         )
+    peak = float(np.abs(arr).max())
+    if peak > _F32_MAX:
+        raise InputError(
+            f"{name} holds values up to {peak:.3g}, beyond float32 (the compute type, max "
+            f"{_F32_MAX:.3g}); rescale it first, e.g. divide by np.abs(a).max()"
+        )
     return arr
+
+
+def check_fit_input(arr: np.ndarray, name: str) -> None:
+    """Refuse training rows that would overflow float32 arithmetic or that are all identical."""
+    n, d = arr.shape
+    peak = float(np.abs(arr).max())
+    limit = float(np.sqrt(_HEADROOM * _F32_MAX / (n * d)))
+    if peak > limit:
+        raise InputError(
+            f"{name} holds values up to {peak:.3g}: with {n} rows x {d} features, sums of squares "
+            f"overflow float32 (the compute type) above about {limit:.3g}. Rescale it before "
+            "fitting, e.g. divide by np.abs(a).max() or standardise each feature"
+        )
+    spread = float((arr.max(axis=0) - arr.min(axis=0)).max())
+    if spread <= _SPREAD_TOL * max(peak, float(np.finfo(np.float32).tiny)):
+        raise InputError(
+            f"{name}: all {n} rows are identical (they differ by at most {spread:.3g}, against "
+            f"values up to {peak:.3g}), so there is no structure to embed; check that the right "
+            "file was given and that the encoder produced varied outputs"
+        )
+
+
+def check_stage_output(arr: object, stage: str) -> None:
+    """Raise a NumericalError naming `stage` when its output holds NaN or inf."""
+    values = arr.detach().cpu().numpy() if hasattr(arr, "detach") else np.asarray(arr)
+    bad = ~np.isfinite(values)
+    if bad.any():
+        raise NumericalError(
+            f"the {stage} produced NaN or inf in {int(bad.any(axis=-1).sum())} of "
+            f"{values.shape[0]} rows; the fit stopped there. Standardise the inputs, or lower "
+            "the stage's learning rate / raise its regularisation"
+        )
 
 
 def as_pairs(pairs: object, n_x: int, n_y: int) -> np.ndarray:
@@ -86,6 +130,8 @@ class WeaklyPairedData:
     def __init__(self, x: object, y: object, pairs: object = None) -> None:
         self.x = as_matrix(x, "x")
         self.y = as_matrix(y, "y")
+        check_fit_input(self.x, "x")
+        check_fit_input(self.y, "y")
         self.pairs = as_pairs(pairs, self.x.shape[0], self.y.shape[0])
 
     @property

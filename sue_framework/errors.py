@@ -21,3 +21,7 @@ class UnknownComponentError(SUEError, LookupError):
 
 class ModelFileError(SUEError, ValueError):
     """A model file that is not ours, is corrupt, carries pickle, or comes from another version."""
+
+
+class NumericalError(SUEError, ArithmeticError):
+    """A stage produced NaN or inf; the message names the stage."""

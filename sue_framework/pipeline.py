@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from sue_framework.components.aligners import fit_aligner
-from sue_framework.data import WeaklyPairedData, as_matrix
+from sue_framework.data import WeaklyPairedData, as_matrix, check_stage_output
 from sue_framework.engine import fit_thread_policy, resolve_device, seed_everything
 from sue_framework.errors import InputError, NotFittedError
 from sue_framework.interfaces import Method, check_modality
@@ -100,7 +100,9 @@ class SUE(Method):
         timings = {}
         t0 = time.perf_counter()
         se_x = sx.fit_transform(data.x)
+        check_stage_output(se_x, f"first stage ({type(sx).__name__}) on x")
         se_y = sy.fit_transform(data.y)
+        check_stage_output(se_y, f"first stage ({type(sy).__name__}) on y")
         timings["spectral"] = time.perf_counter() - t0
         t0 = time.perf_counter()
         if self.out_dim > min(se_x.shape[1], se_y.shape[1]):
@@ -110,13 +112,14 @@ class SUE(Method):
             )
         fit_aligner(al, se_x[data.pairs[:, 0]], se_y[data.pairs[:, 1]], x=se_x, y=se_y)
         ax, ay = al.transform(se_x, "x"), al.transform(se_y, "y")
+        check_stage_output(ax, f"aligner ({type(al).__name__}) on x")
+        check_stage_output(ay, f"aligner ({type(al).__name__}) on y")
         timings["aligner"] = time.perf_counter() - t0
         t0 = time.perf_counter()
         moving = check_modality(getattr(mt, "moving", "y"))
-        if moving == "y":
-            mt.fit(ax, ay)
-        else:
-            mt.fit(ay, ax)
+        moved = ay if moving == "y" else ax
+        mt.fit(moved, ax if moving == "y" else ay)
+        check_stage_output(mt.transform(moved), f"matcher ({type(mt).__name__})")
         timings["matcher"] = time.perf_counter() - t0
         self.solver_x_, self.solver_y_, self.aligner_, self.matcher_ = sx, sy, al, mt
         self.moving_ = moving

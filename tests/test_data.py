@@ -14,19 +14,27 @@ def test_valid_data_is_copied_as_float():
     assert np.array_equal(d.y_paired, d.y[[1, 2]])
 
 
+V = np.arange(6.0).reshape(3, 2)  # three distinct rows
+
+
 @pytest.mark.parametrize(
     "x, y, pairs, message",
     [
-        (np.full((3, 2), np.nan), np.ones((3, 2)), None, "NaN or inf"),
-        (np.ones((3, 2)), np.array([[1.0, np.inf]]), None, "NaN or inf"),
-        (np.ones(3), np.ones((3, 2)), None, "2-D"),
-        (np.ones((0, 2)), np.ones((3, 2)), None, "empty"),
-        (np.ones((3, 2)), np.ones((3, 2)), [[0, 3]], "outside y"),
-        (np.ones((3, 2)), np.ones((3, 2)), [[-1, 0]], "outside x"),
-        (np.ones((3, 2)), np.ones((3, 2)), [[0, 1, 2]], r"shape \(m, 2\)"),
-        (np.ones((3, 2)), np.ones((3, 2)), [[0.5, 1]], "whole row indices"),
-        (np.ones((3, 2)), np.ones((3, 2)), [[0, 1], [0, 1]], "duplicate"),
-        (np.array([["a", "b"]]), np.ones((3, 2)), None, "numbers"),
+        (np.full((3, 2), np.nan), V, None, "NaN or inf"),
+        (V, np.array([[1.0, np.inf]]), None, "NaN or inf"),
+        (np.ones(3), V, None, "2-D"),
+        (np.ones((0, 2)), V, None, "empty"),
+        (V, V, [[0, 3]], "outside y"),
+        (V, V, [[-1, 0]], "outside x"),
+        (V, V, [[0, 1, 2]], r"shape \(m, 2\)"),
+        (V, V, [[0.5, 1]], "whole row indices"),
+        (V, V, [[0, 1], [0, 1]], "duplicate"),
+        (np.array([["a", "b"]]), V, None, "numbers"),
+        (V * 1e30, V, None, r"values up to 5e\+30.*overflow float32.*Rescale"),
+        (V, np.array([[1e300, 0.0]]), None, "beyond float32"),
+        (np.ones((3, 2)), V, None, "x: all 3 rows are identical"),
+        (V, 7.0 + 1e-9 * V, None, "y: all 3 rows are identical"),
+        (V[:1], V, None, "x: all 1 rows are identical"),
     ],
 )
 def test_bad_input_is_named(x, y, pairs, message):
@@ -34,8 +42,17 @@ def test_bad_input_is_named(x, y, pairs, message):
         WeaklyPairedData(x, y, pairs)
 
 
+def test_the_overflow_limit_scales_with_the_data_size():
+    """Values that are fine for a small set overflow float32 sums for a large one."""
+    rng = np.random.default_rng(0)
+    big = rng.normal(size=(2000, 50)) * 3e14
+    WeaklyPairedData(big[:20, :5], V)
+    with pytest.raises(InputError, match="2000 rows x 50 features"):
+        WeaklyPairedData(big, V)
+
+
 def test_inputs_are_not_modified():
-    x = np.ones((4, 2))
+    x = np.arange(8.0).reshape(4, 2)
     before = x.copy()
     WeaklyPairedData(x, x, [[0, 0]])
     assert np.array_equal(x, before)

@@ -97,3 +97,26 @@ def test_matcher_can_move_x_instead_of_y(split, small_sue_params):
     sx, sy = m.stage_outputs(split.x_test, "x"), m.stage_outputs(split.y_test, "y")
     assert np.array_equal(sy["aligned"], sy["universal"])  # y stays put
     assert not np.array_equal(sx["aligned"], sx["universal"])  # x is moved
+
+
+class _NaNOnY(ExactSpectral):
+    """A spectral solver that breaks on one row of its input, as an unstable stage would."""
+
+    def fit_transform(self, X):
+        out = super().fit_transform(X)
+        if X.shape[1] == 9:  # the y side of two_view_blobs
+            out[3] = np.nan
+        return out
+
+
+def test_a_stage_that_produces_nan_is_named(split):
+    from sue_framework import NumericalError
+
+    model = SUE(solver=_NaNOnY(n_components=6), se_dim=6, out_dim=4, matcher="none", device="cpu")
+    with pytest.raises(
+        NumericalError,
+        match=r"first stage \(_NaNOnY\) on y produced NaN or inf "
+        r"in 1 of \d+ rows",
+    ):
+        model.fit(split.train)
+    assert not hasattr(model, "matcher_")

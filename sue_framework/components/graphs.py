@@ -166,11 +166,13 @@ class KNNGraph(GraphBuilder):
             scales = to_numpy(scales)
         self.n_components_, labels = connected_components(self.affinity_, directed=False)
         if self.n_components_ > 1:
-            sizes = np.bincount(labels)
+            sizes = sorted(np.bincount(labels).tolist(), reverse=True)
+            shown = ", ".join(map(str, sizes[:5])) + (", ..." if len(sizes) > 5 else "")
             warnings.warn(
-                f"the kNN graph has {self.n_components_} disconnected components "
-                f"(sizes {sorted(sizes.tolist(), reverse=True)[:5]}...); the leading eigenvectors "
-                "will be component indicators. Increase n_neighbors to connect it.",
+                f"the kNN graph on {len(labels)} rows has {self.n_components_} disconnected "
+                f"components (sizes {shown}); the leading eigenvectors will be component "
+                f"indicators. Raise n_neighbors (now {self.n_neighbors}) until it connects, or "
+                "fit each component separately",
                 stacklevel=2,
             )
         self.train_ = np.asarray(X, dtype=np.float32)  # no copy of float32 data

@@ -28,8 +28,12 @@ def test_matches_dense_reference_and_is_sparse(blobs):
 
 def test_disconnected_graph_warns():
     rng = np.random.default_rng(0)
-    x = np.vstack([rng.normal(size=(30, 3)) + 50, rng.normal(size=(30, 3)) - 50])
-    with pytest.warns(UserWarning, match="2 disconnected components"):
+    x = np.vstack([rng.normal(size=(30, 3)) + 50, rng.normal(size=(20, 3)) - 50])
+    with pytest.warns(
+        UserWarning,
+        match=r"2 disconnected components \(sizes 30, 20\).*Raise "
+        r"n_neighbors \(now 5\).*fit each component",
+    ):
         g = PaperKNNGraph(n_neighbors=5, metric="euclidean", device="cpu").fit(x)
     assert g.n_components_ == 2
 
