@@ -209,3 +209,23 @@ def test_top_level_help_prints_without_importing_torch():
     assert out.returncode == 0, out.stderr
     assert "evaluate" in out.stdout and "(R@k in %)" in out.stdout
     assert "EXIT 0 HEAVY []" in out.stdout
+
+
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        (lambda x: x * 1e30, "overflow float32"),
+        (lambda x: np.ones_like(x), "all 250 rows are identical"),
+    ],
+)
+def test_a_refused_fit_keeps_the_existing_model_byte_identical(files, capsys, bad, message):
+    args = [*fit_args(files), "--method", "pair_cca", "--device", "cpu"]
+    assert main(args) == 0
+    good = (files / "m.sue").read_bytes()
+    capsys.readouterr()
+    np.save(files / "x.npy", bad(np.load(files / "x.npy")))
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and message in err[0]
+    assert (files / "m.sue").read_bytes() == good
+    assert sorted(p.name for p in files.iterdir() if p.name.startswith("m.")) == ["m.sue"]
