@@ -7,7 +7,6 @@ Orchestration only: data sets come from `datasets`, methods from the registry, f
 
 from __future__ import annotations
 
-import csv
 import json
 import math
 import sys
@@ -24,6 +23,7 @@ from sue_framework.data import limit_unpaired, paper_split
 from sue_framework.engine import fit_thread_policy, resolve_device
 from sue_framework.errors import InputError
 from sue_framework.registry import registry
+from sue_framework.results import ResultsFile
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -132,17 +132,30 @@ def _key(row: dict) -> tuple:
     return (row["method"], int(row["n_pairs"]), str(row["unpaired_budget"]), int(row["seed"]))
 
 
-def read_results(path: Path) -> list[dict]:
-    if not path.is_file():
-        return []
-    with open(path, newline="") as fh:
-        rows = list(csv.DictReader(fh))
-    for r in rows:
-        for k in (*METRICS, "fit_seconds"):
-            r[k] = float(r[k])
-        for k in ("n_pairs", "seed", "n_unpaired_x", "n_unpaired_y"):
-            r[k] = int(r[k])
-    return rows
+COLUMNS = [
+    "method",
+    "name",
+    "n_pairs",
+    "unpaired_budget",
+    "seed",
+    *METRICS,
+    "n_unpaired_x",
+    "n_unpaired_y",
+    "fit_seconds",
+]
+_TYPES: dict[str, Callable[[str], object]] = {
+    **{k: float for k in (*METRICS, "fit_seconds")},
+    **{k: int for k in ("n_pairs", "seed", "n_unpaired_x", "n_unpaired_y")},
+}
+
+
+def results_file(path: str | Path) -> ResultsFile:
+    return ResultsFile(path, COLUMNS, _TYPES)
+
+
+def read_results(path: str | Path) -> list[dict]:
+    """The intact rows of a results CSV (damaged lines are reported and left out)."""
+    return results_file(path).read()
 
 
 def run_experiment(
@@ -158,79 +171,59 @@ def run_experiment(
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    csv_path = out / "results.csv"
+    results = results_file(out / "results.csv")
     (out / "config.json").write_text(json.dumps(_config_json(config), indent=1))
-    rows = read_results(csv_path) if resume else []
+    rows = results.read() if resume else []
     done = {_key(r) for r in rows}
     factories = {m.label: registry.get("method", m.name) for m in config.methods}  # fail early
     registry.get("dataset", config.dataset)
     task = registry.get("task", "retrieval")(device=config.device)
     x, y = load_dataset(config)
-    columns = [
-        "method",
-        "name",
-        "n_pairs",
-        "unpaired_budget",
-        "seed",
-        *METRICS,
-        "n_unpaired_x",
-        "n_unpaired_y",
-        "fit_seconds",
-    ]
-    new_file = not csv_path.is_file() or not resume
     device = resolve_device(config.device)
-    with open(csv_path, "w" if new_file else "a", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=columns, extrasaction="ignore")  # R@k figures only
-        if new_file:
-            writer.writeheader()
-        for n_pairs in config.pairs:
-            for budget in config.unpaired:
-                for seed in config.seeds:
-                    split = None
-                    for spec in config.methods:
-                        key = (spec.label, n_pairs, str(budget), seed)
-                        if key in done:
-                            if on_cell:
-                                on_cell(
-                                    {"method": spec.label, "n_pairs": n_pairs, "seed": seed}, True
-                                )
-                            continue
-                        if split is None:
-                            split = paper_split(
-                                x, y, n_pairs=n_pairs, n_test=config.n_test, seed=seed
-                            )
-                            train = (
-                                split.train
-                                if budget == ALL
-                                else limit_unpaired(split.train, int(budget), seed)
-                            )
-                        model = factories[spec.label](
-                            **{"seed": seed, "device": config.device, **spec.params}
-                        )
-                        t0 = time.perf_counter()
-                        with warnings.catch_warnings(), fit_thread_policy(device):
-                            warnings.simplefilter("ignore")
-                            model.fit(train)
-                        seconds = time.perf_counter() - t0
-                        figures = task.evaluate(
-                            model.transform(split.x_test, "x"), model.transform(split.y_test, "y")
-                        )
-                        row = {
-                            "method": spec.label,
-                            "name": spec.name,
-                            "n_pairs": n_pairs,
-                            "unpaired_budget": str(budget),
-                            "seed": seed,
-                            **figures,
-                            "n_unpaired_x": train.x.shape[0] - train.n_pairs,
-                            "n_unpaired_y": train.y.shape[0] - train.n_pairs,
-                            "fit_seconds": seconds,
-                        }
-                        writer.writerow(row)
-                        fh.flush()
-                        rows.append(row)
+    results.start(rows)  # drops torn or damaged lines before anything is appended
+    for n_pairs in config.pairs:
+        for budget in config.unpaired:
+            for seed in config.seeds:
+                split = None
+                for spec in config.methods:
+                    key = (spec.label, n_pairs, str(budget), seed)
+                    if key in done:
                         if on_cell:
-                            on_cell(row, False)
+                            on_cell({"method": spec.label, "n_pairs": n_pairs, "seed": seed}, True)
+                        continue
+                    if split is None:
+                        split = paper_split(x, y, n_pairs=n_pairs, n_test=config.n_test, seed=seed)
+                        train = (
+                            split.train
+                            if budget == ALL
+                            else limit_unpaired(split.train, int(budget), seed)
+                        )
+                    model = factories[spec.label](
+                        **{"seed": seed, "device": config.device, **spec.params}
+                    )
+                    t0 = time.perf_counter()
+                    with warnings.catch_warnings(), fit_thread_policy(device):
+                        warnings.simplefilter("ignore")
+                        model.fit(train)
+                    seconds = time.perf_counter() - t0
+                    figures = task.evaluate(
+                        model.transform(split.x_test, "x"), model.transform(split.y_test, "y")
+                    )
+                    row = {
+                        "method": spec.label,
+                        "name": spec.name,
+                        "n_pairs": n_pairs,
+                        "unpaired_budget": str(budget),
+                        "seed": seed,
+                        **figures,
+                        "n_unpaired_x": train.x.shape[0] - train.n_pairs,
+                        "n_unpaired_y": train.y.shape[0] - train.n_pairs,
+                        "fit_seconds": seconds,
+                    }
+                    results.append(row)  # the R@k figures only
+                    rows.append(row)
+                    if on_cell:
+                        on_cell(row, False)
     return rows
 
 

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 import warnings
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -24,6 +22,7 @@ from safetensors import safe_open
 from safetensors.numpy import save_file
 
 from sue_framework.errors import ModelFileError
+from sue_framework.files import atomic_path
 from sue_framework.registry import registry
 
 FORMAT = "sue_framework.model"
@@ -85,20 +84,6 @@ def decode_params(value: Any) -> Any:
     return value
 
 
-def _umask() -> int:
-    """The process's file-mode creation mask (read, not changed, where /proc has it)."""
-    try:
-        with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith("Umask:"):
-                    return int(line.split()[1], 8)
-    except (OSError, ValueError):
-        pass
-    mask = os.umask(0o022)  # elsewhere the only way to read it is to set it
-    os.umask(mask)
-    return mask
-
-
 def save_method(method: Any, path: str | Path) -> Path:
     """Write a fitted method (anything with get_params / get_state, registered as a method)."""
     path = Path(path)
@@ -118,16 +103,8 @@ def save_method(method: Any, path: str | Path) -> Path:
     manifest["scalar_keys"] = sorted(k for k, v in raw.items() if np.ndim(v) == 0)
     manifest["checksums"] = {k: _digest(k, v) for k, v in sorted(state.items())}
     text = json.dumps(manifest)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        save_file(state, tmp, metadata={"manifest": text, _MANIFEST_HASH: _text_digest(text)})
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp made it 0600; a model file is shared data
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+    with atomic_path(path) as tmp:
+        save_file(state, str(tmp), metadata={"manifest": text, _MANIFEST_HASH: _text_digest(text)})
     return path
 
 

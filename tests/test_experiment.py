@@ -123,3 +123,59 @@ def test_rows_keep_the_recall_columns_whatever_else_a_task_reports(tmp_path):
     rows = run_experiment(tiny(pairs=(20,), seeds=(0,)), tmp_path)
     stored = read_results(tmp_path / "results.csv")
     assert set(stored[0]) >= {"x2y_R@10", "y2x_R@1"} and len(rows) == len(stored) == 2
+
+
+def _figures(rows):
+    return sorted((r["method"], r["n_pairs"], r["seed"], r["x2y_R@10"], r["y2x_R@1"]) for r in rows)
+
+
+@pytest.mark.parametrize("damage", ["no_final_newline", "torn_last_line", "changed_figure"])
+def test_a_damaged_results_file_is_reported_and_its_cells_recomputed(tmp_path, damage):
+    cfg = tiny(pairs=(20,))
+    clean = run_experiment(cfg, tmp_path / "clean")
+    path = tmp_path / "results.csv"
+    run_experiment(cfg, tmp_path)
+    text = path.read_text()
+    lines = text.splitlines(keepends=True)
+    if damage == "no_final_newline":
+        path.write_text(text.rstrip("\n"))
+    elif damage == "torn_last_line":
+        path.write_text("".join(lines[:-1]) + lines[-1][: len(lines[-1]) // 2])
+    else:
+        fields = lines[2].split(",")
+        fields[5] = "99.0" if fields[5] != "99.0" else "98.0"  # x2y_R@1 of the second row
+        lines[2] = ",".join(fields)
+        path.write_text("".join(lines))
+    if damage == "no_final_newline":  # nothing is damaged; the next row must not be glued on
+        rerun = run_experiment(tiny(pairs=(20, 40)), tmp_path)
+        assert len(rerun) == 8
+    else:
+        where = "line 5" if damage == "torn_last_line" else "line 3"
+        with pytest.warns(UserWarning, match=rf"results.csv: 1 damaged row.*{where}: "):
+            rerun = run_experiment(cfg, tmp_path)
+        assert _figures(rerun) == _figures(clean)
+    again = read_results(path)  # the file itself is whole again: every line checks out
+    assert len(again) == len(rerun) and all(
+        line.count(",") == text.splitlines()[0].count(",") for line in path.read_text().splitlines()
+    )
+
+
+def test_a_results_file_from_before_checksums_still_resumes(tmp_path):
+    cfg = tiny(pairs=(20,))
+    run_experiment(cfg, tmp_path)
+    path = tmp_path / "results.csv"
+    old = "".join(line.rsplit(",", 1)[0] + "\n" for line in path.read_text().splitlines())
+    path.write_text(old)
+    skipped = []
+    run_experiment(cfg, tmp_path, on_cell=lambda row, s: skipped.append(s))
+    assert skipped == [True] * 4
+
+
+def test_a_foreign_results_file_is_refused_not_overwritten(tmp_path):
+    from sue_framework import SUEError
+
+    path = tmp_path / "results.csv"
+    path.write_text("a,b\n1,2\n")
+    with pytest.raises(SUEError, match=r"results.csv line 1: the header lacks"):
+        run_experiment(tiny(pairs=(20,)), tmp_path)
+    assert path.read_text() == "a,b\n1,2\n"
