@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import re
@@ -68,6 +69,14 @@ def cmd_plugins(args: argparse.Namespace) -> int:
     return 0
 
 
+def _save_array(z: np.ndarray, path: str | Path) -> None:
+    """np.save to exactly `path` (no .npy added), atomically: a crash leaves the old file."""
+    from sue_framework.files import atomic_path
+
+    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+        np.save(fh, z)
+
+
 def _check_output(path: str, flag: str = "--out") -> None:
     """Refuse an output path that could not be written, before any work starts."""
     p = Path(path)
@@ -120,7 +129,7 @@ def cmd_transform(args: argparse.Namespace) -> int:
     _check_output(args.out)
     model = load_method(args.model)
     z = model.transform(_load_matrix(args.input, "input"), args.modality)
-    np.save(args.out, z)
+    _save_array(z, args.out)
     print(f"wrote {args.out} {z.shape}")
     return 0
 
@@ -225,6 +234,7 @@ def _json_params(text: str | None) -> dict:
 
 
 def cmd_encode(args: argparse.Namespace) -> int:
+    from sue_framework.files import atomic_path
     from sue_framework.io import library_version
     from sue_framework.items import read_items
     from sue_framework.registry import registry
@@ -237,23 +247,22 @@ def cmd_encode(args: argparse.Namespace) -> int:
     if args.cache:
         params["cache_dir"] = args.cache
     encoder = registry.get("encoder", args.encoder)(**params)
-    z = encoder.encode(items)
+    z = np.ascontiguousarray(encoder.encode(items), dtype=np.float32)
     out = Path(args.out)
-    np.save(out, z)
     manifest = {
         "encoder": args.encoder,
         "encoder_id": getattr(encoder, "encoder_id", args.encoder),
         "sue_framework": library_version(),
         "input": str(args.input),
         "shape": list(z.shape),
+        "sha256": hashlib.sha256(z.tobytes()).hexdigest(),  # of the float32 rows, C order
         "ids": ids,
     }
-    man = (
-        out.with_suffix(out.suffix + ".manifest.json")
-        if out.suffix == ".npy"
-        else Path(f"{out}.manifest.json")
-    )
-    man.write_text(json.dumps(manifest, indent=1))
+    man = Path(f"{out}.manifest.json")
+    # the embeddings first: a crash in between leaves a manifest whose sha256 does not match
+    _save_array(z, out)
+    with atomic_path(man) as tmp:
+        tmp.write_text(json.dumps(manifest, indent=1))
     print(f"wrote {out} {z.shape} and {man}")
     return 0
 
