@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from sue_framework.data import WeaklyPairedData
+from sue_framework.data import WeaklyPairedData, training_data
 from sue_framework.engine import map_fits, resolve_device
 from sue_framework.errors import InputError, NotFittedError
 from sue_framework.interfaces import Method
@@ -179,8 +179,7 @@ class CVSelect(Method):
         return {}
 
     def fit(self, data: WeaklyPairedData, y: None = None) -> CVSelect:
-        if not isinstance(data, WeaklyPairedData):
-            raise InputError(f"{type(self).__name__}.fit takes a WeaklyPairedData(x, y, pairs)")
+        data = training_data(data, type(self).__name__)
         if self.folds < 2:
             raise InputError(f"folds must be >= 2, got {self.folds}")
         self.n_pairs_ = data.n_pairs

@@ -134,6 +134,30 @@ class WeaklyPairedData:
         check_fit_input(self.y, "y")
         self.pairs = as_pairs(pairs, self.x.shape[0], self.y.shape[0])
 
+    @classmethod
+    def _trusted(cls, x: np.ndarray, y: np.ndarray, pairs: np.ndarray) -> WeaklyPairedData:
+        """Built from arrays already checked (no copies, no checks)."""
+        data = cls.__new__(cls)
+        data.x, data.y, data.pairs = x, y, pairs
+        return data
+
+    def canonical(self) -> WeaklyPairedData:
+        """The same data with each modality's rows in an order fixed by their content, and the
+        pairs sorted, so that a fit on it does not depend on the order the rows came in
+        (minibatch training otherwise does)."""
+        (ox, kx), (oy, ky) = _content_order(self.x), _content_order(self.y)
+        px, py = np.empty_like(ox), np.empty_like(oy)
+        px[ox], py[oy] = np.arange(ox.size), np.arange(oy.size)
+        pairs = np.stack([px[self.pairs[:, 0]], py[self.pairs[:, 1]]], axis=1)
+        # list the pairs by their rows' content, which identical rows share
+        rank_x, rank_y = (
+            np.unique(kx, return_inverse=True)[1],
+            np.unique(ky, return_inverse=True)[1],
+        )
+        pairs = pairs[np.lexsort((rank_y[self.pairs[:, 1]], rank_x[self.pairs[:, 0]]))]
+        in_place = lambda a, o: a if np.array_equal(o, np.arange(o.size)) else a[o]  # noqa: E731
+        return WeaklyPairedData._trusted(in_place(self.x, ox), in_place(self.y, oy), pairs)
+
     @property
     def n_pairs(self) -> int:
         return int(self.pairs.shape[0])
@@ -148,6 +172,28 @@ class WeaklyPairedData:
 
     def __repr__(self) -> str:
         return f"WeaklyPairedData(x={self.x.shape}, y={self.y.shape}, pairs={self.n_pairs})"
+
+
+def _content_order(a: np.ndarray, block: int = 1 << 16) -> tuple[np.ndarray, np.ndarray]:
+    """(row order, key): rows sorted by a fixed random projection of each row (float64, in
+    blocks). The same rows get the same order whatever order they came in; identical rows share
+    a key and are interchangeable."""
+    r = np.random.default_rng(0x5E5).standard_normal(a.shape[1])
+    key = np.concatenate([a[s : s + block].astype(np.float64) @ r for s in range(0, len(a), block)])
+    return np.argsort(key, kind="stable"), key
+
+
+def training_data(data: object, who: str) -> WeaklyPairedData:
+    """The data a method's `fit` trains on: a WeaklyPairedData (or a tuple (x, y, pairs)),
+    in the content order of `WeaklyPairedData.canonical`."""
+    if isinstance(data, tuple) and len(data) == 3:
+        data = WeaklyPairedData(*data)
+    if not isinstance(data, WeaklyPairedData):
+        raise InputError(
+            f"{who}.fit takes a WeaklyPairedData(x, y, pairs) or a tuple (x, y, pairs), "
+            f"got {type(data).__name__}"
+        )
+    return data.canonical()
 
 
 @dataclass(frozen=True)

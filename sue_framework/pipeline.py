@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from sue_framework.components.aligners import fit_aligner
-from sue_framework.data import WeaklyPairedData, as_matrix, check_stage_output
+from sue_framework.data import WeaklyPairedData, as_matrix, check_stage_output, training_data
 from sue_framework.engine import fit_thread_policy, resolve_device, seed_everything
 from sue_framework.errors import InputError, NotFittedError
 from sue_framework.interfaces import Method, check_modality
@@ -75,11 +75,7 @@ class SUE(Method):
     # -- fitting -----------------------------------------------------------------------------------
     def fit(self, data: WeaklyPairedData, y: None = None) -> SUE:
         """Fit on a WeaklyPairedData (or a tuple (x, y, pairs))."""
-        if not isinstance(data, WeaklyPairedData):
-            if isinstance(data, tuple) and len(data) == 3:
-                data = WeaklyPairedData(*data)
-            else:
-                raise InputError("SUE.fit takes a WeaklyPairedData(x, y, pairs)")
+        data = training_data(data, "SUE")  # the fit must not depend on the rows' order
         if self.out_dim > self.se_dim and self.solver not in WIDTH_FREE_SOLVERS:
             raise InputError(
                 f"out_dim={self.out_dim} exceeds se_dim={self.se_dim}; the aligned space cannot be "

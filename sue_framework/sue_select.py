@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from sue_framework.data import WeaklyPairedData
+from sue_framework.data import WeaklyPairedData, training_data
 from sue_framework.errors import InputError, NotFittedError
 from sue_framework.interfaces import Method
 from sue_framework.pipeline import SUE
@@ -83,8 +83,7 @@ class SUESelect(Method):
         )
 
     def fit(self, data: WeaklyPairedData, y: None = None) -> SUESelect:
-        if not isinstance(data, WeaklyPairedData):
-            raise InputError("SUESelect.fit takes a WeaklyPairedData(x, y, pairs)")
+        data = training_data(data, "SUESelect")
         if not self.candidates:
             raise InputError("candidates must name at least one feature set")
         for c in self.candidates:

@@ -112,3 +112,21 @@ def test_limit_unpaired_keeps_pairs_and_caps_the_rest():
     assert small.x.shape[0] == small.y.shape[0] == 80 and small.n_pairs == 30
     assert np.array_equal(small.x_paired, -small.y_paired)
     assert limit_unpaired(s.train, 10**6).x.shape[0] == s.train.x.shape[0]
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 2**16), n_pairs=st.integers(0, 6))
+def test_canonical_order_is_the_same_whatever_order_the_rows_came_in(seed, n_pairs):
+    rng = np.random.default_rng(seed)
+    x, y = rng.normal(size=(9, 3)), rng.normal(size=(7, 2)).astype(np.float32)
+    x[4] = x[1]  # identical rows are interchangeable
+    pairs = np.stack([rng.permutation(9)[:n_pairs], rng.permutation(7)[:n_pairs]], axis=1)
+    data = WeaklyPairedData(x, y, pairs)
+    px, py = rng.permutation(9), rng.permutation(7)
+    moved = np.stack([np.argsort(px)[pairs[:, 0]], np.argsort(py)[pairs[:, 1]]], axis=1)
+    other = WeaklyPairedData(x[px], y[py], moved[rng.permutation(n_pairs)])
+    a, b = data.canonical(), other.canonical()
+    assert np.array_equal(a.x, b.x) and np.array_equal(a.y, b.y)
+    assert np.array_equal(a.x_paired, b.x_paired) and np.array_equal(a.y_paired, b.y_paired)
+    assert sorted(map(tuple, a.x.tolist())) == sorted(map(tuple, x.tolist()))  # same rows
+    assert a.x.dtype == x.dtype and a.y.dtype == np.float32

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from sue_framework.data import WeaklyPairedData, as_matrix
+from sue_framework.data import WeaklyPairedData, as_matrix, training_data
 from sue_framework.engine import auto_chunk, resolve_device, row_chunks, to_numpy, to_tensor
 from sue_framework.errors import InputError, NotFittedError
 from sue_framework.interfaces import Method, check_modality
@@ -31,8 +31,7 @@ class ASIF(Method):
         self.seed = seed  # ASIF is deterministic; kept for the method contract
 
     def fit(self, data: WeaklyPairedData, y: None = None) -> ASIF:
-        if not isinstance(data, WeaklyPairedData):
-            raise InputError("ASIF.fit takes a WeaklyPairedData(x, y, pairs)")
+        data = training_data(data, "ASIF")
         if data.n_pairs < 1:
             raise InputError("ASIF needs at least 1 pair (its anchors)")
         if self.n_nonzero is not None and self.n_nonzero < 1:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from sue_framework.components.aligners import CCA
-from sue_framework.data import WeaklyPairedData
-from sue_framework.errors import InputError, NotFittedError
+from sue_framework.data import WeaklyPairedData, training_data
+from sue_framework.errors import NotFittedError
 from sue_framework.interfaces import Method
 
 
@@ -26,8 +26,7 @@ class CCARaw(Method):
         self.seed = seed  # CCA is deterministic; kept for the method contract
 
     def fit(self, data: WeaklyPairedData, y: None = None) -> CCARaw:
-        if not isinstance(data, WeaklyPairedData):
-            raise InputError("CCARaw.fit takes a WeaklyPairedData(x, y, pairs)")
+        data = training_data(data, "CCARaw")
         self.cca_ = CCA(n_components=self.out_dim, reg=self.reg, device=self.device)
         self.cca_.fit(data.x_paired, data.y_paired)
         return self

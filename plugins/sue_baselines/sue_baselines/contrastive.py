@@ -12,7 +12,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
-from sue_framework.data import WeaklyPairedData, as_matrix
+from sue_framework.data import WeaklyPairedData, as_matrix, training_data
 from sue_framework.engine import resolve_device, to_numpy, to_tensor
 from sue_framework.errors import InputError, NotFittedError
 from sue_framework.interfaces import Method, check_modality
@@ -86,6 +86,7 @@ class Contrastive(Method):
         return fx, fy, log_scale
 
     def fit(self, data: WeaklyPairedData, y: None = None) -> Contrastive:
+        data = training_data(data, "Contrastive")
         if data.n_pairs < 2:
             raise InputError(f"the contrastive baseline needs at least 2 pairs, got {data.n_pairs}")
         dev = resolve_device(self.device)
