@@ -93,7 +93,7 @@ def _check_output(path: str, flag: str = "--out") -> None:
 
 
 def cmd_fit(args: argparse.Namespace) -> int:
-    from sue_framework.data import WeaklyPairedData
+    from sue_framework.data import WeaklyPairedData, check_stage_output
     from sue_framework.io import save_method
     from sue_framework.registry import registry
 
@@ -118,6 +118,8 @@ def cmd_fit(args: argparse.Namespace) -> int:
     model.fit(data)
     if hasattr(model, "choice_"):
         print(f"{args.method} chose {model.choice_}", file=sys.stderr)
+    for side, rows in (("x", data.x), ("y", data.y)):  # never save a model that gives NaN
+        check_stage_output(model.transform(rows[:512], side), f"fitted {args.method} on {side}")
     out = save_method(model, args.out)
     print(f"saved {out}")
     return 0
@@ -391,12 +393,22 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """Warnings as one line for people; --debug keeps Python's form with the source line."""
+    print(f"sue: warning: {message}", file=file or sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    try:
+    args = build_parser().parse_args(argv)
+    with warnings.catch_warnings():  # the caller's warning settings come back afterwards
         if not args.debug:
             warnings.simplefilter("default")
+            warnings.showwarning = _show_warning
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
+    try:
         return int(args.func(args) or 0)
     except (SUEError, json.JSONDecodeError, OSError) as exc:
         if args.debug:

@@ -194,14 +194,15 @@ def test_every_option_has_help_and_shows_its_default():
         assert f"--{kind} {kind.upper()}" in fit_help and name in fit_help
 
 
-def test_top_level_help_prints_without_importing_torch():
-    """`sue --help` once crashed on the '%' of a command's help, and paid seconds for torch."""
+def test_help_and_plugins_start_without_heavy_imports():
+    """`sue --help` once crashed on the '%' of a command's help, and paid seconds for torch;
+    `sue plugins` lists the encoders without importing their optional stacks."""
     import subprocess
     import sys
 
     code = (
         "import sys\nfrom sue_framework.cli import main\n"
-        "try:\n    main(['--help'])\nexcept SystemExit as e:\n    code = e.code\n"
+        "try:\n    code = main(['--help'])\nexcept SystemExit as e:\n    code = e.code\n"
         "heavy = [m for m in ('torch', 'sklearn', 'scipy') if m in sys.modules]\n"
         "print('EXIT', code, 'HEAVY', heavy)\n"
     )
@@ -209,6 +210,12 @@ def test_top_level_help_prints_without_importing_torch():
     assert out.returncode == 0, out.stderr
     assert "evaluate" in out.stdout and "(R@k in %)" in out.stdout
     assert "EXIT 0 HEAVY []" in out.stdout
+    optional = ("transformers", "sentence_transformers", "open_clip", "spacy", "timm", "PIL")
+    plugins = code.replace("['--help']", "['plugins']").replace(
+        "('torch', 'sklearn', 'scipy')", repr(optional)
+    )
+    out = subprocess.run([sys.executable, "-c", plugins], capture_output=True, text=True)
+    assert "sbert" in out.stdout and "EXIT 0 HEAVY []" in out.stdout, out.stdout[-300:]
 
 
 @pytest.mark.parametrize(
@@ -229,3 +236,45 @@ def test_a_refused_fit_keeps_the_existing_model_byte_identical(files, capsys, ba
     assert len(err) == 1 and message in err[0]
     assert (files / "m.sue").read_bytes() == good
     assert sorted(p.name for p in files.iterdir() if p.name.startswith("m.")) == ["m.sue"]
+
+
+def test_a_method_that_embeds_to_nan_is_never_saved(files, capsys):
+    from sue_framework import registry
+    from sue_framework.interfaces import Method
+
+    class Broken(Method):
+        def __init__(self, seed=0, device="cpu"):
+            self.seed, self.device = seed, device
+
+        def fit(self, data):
+            return self
+
+        def transform(self, X, modality="x"):
+            return np.full((len(X), 2), np.nan, dtype=np.float32)
+
+    registry.register("method", "broken_for_test", Broken)
+    try:
+        assert main([*fit_args(files), "--method", "broken_for_test"]) == 2
+    finally:
+        registry._entries["method"].pop("broken_for_test")
+    assert "fitted broken_for_test on x produced NaN or inf" in capsys.readouterr().err
+    assert not (files / "m.sue").exists()
+
+
+def test_warnings_are_one_line_for_people(tmp_path, capsys):
+    config = tmp_path / "g.toml"
+    config.write_text(
+        'name = "g"\ndataset = "synthetic"\ndataset_params = { n = 600, dim_x = 6, dim_y = 5 }\n'
+        'n_test = 100\npairs = [20]\nseeds = [0]\ndevice = "cpu"\n'
+        '[[methods]]\nlabel = "CCA"\nname = "cca_raw"\nparams = { out_dim = 3 }\n'
+    )
+    out = str(tmp_path / "out")
+    assert main(["experiment", str(config), "--out-dir", out]) == 0
+    csv = tmp_path / "out" / "results.csv"
+    csv.write_text(csv.read_text()[:-9])  # a torn last line
+    capsys.readouterr()
+    assert main(["experiment", str(config), "--out-dir", out]) == 0
+    err = capsys.readouterr().err
+    warned = [ln for ln in err.splitlines() if "warning" in ln]
+    assert len(warned) == 1 and "sue: warning: " in warned[0]
+    assert "results.csv: 1 damaged row(s)" in warned[0] and "line 2: " in warned[0]

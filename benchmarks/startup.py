@@ -1,0 +1,67 @@
+"""Start-up time of the `sue` command and which heavy stacks each command imports.
+
+    python benchmarks/startup.py [--repeats 5]
+
+Each command runs in a fresh interpreter `repeats` times; the median wall time is printed with
+the heavy packages it imported (torch, scikit-learn, SciPy, and the optional encoder stacks,
+which no listed command should import). `python -c pass` is the floor. Figures are for the
+machine printed first.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+
+HEAVY = (
+    "torch", "sklearn", "scipy", "matplotlib", "transformers", "sentence_transformers",
+    "open_clip", "spacy", "timm", "torchvision", "PIL", "faiss",
+)  # fmt: skip
+COMMANDS = {
+    "python -c pass": "pass",
+    "sue --version": "main(['--version'])",
+    "sue --help": "main(['--help'])",
+    "sue fit --help": "main(['fit', '--help'])",
+    "sue plugins": "main(['plugins'])",
+}
+PROBE = """
+import contextlib, io, sys
+from sue_framework.cli import main
+with contextlib.redirect_stdout(io.StringIO()):
+    try:
+        {call}
+    except SystemExit:
+        pass
+print('HEAVY:' + ','.join(m for m in {heavy!r} if m in sys.modules))
+"""
+
+
+def run(call: str) -> tuple[float, str]:
+    code = "pass" if call == "pass" else PROBE.format(call=call, heavy=HEAVY)
+    t0 = time.perf_counter()
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    seconds = time.perf_counter() - t0
+    return seconds, out.stdout.rpartition("HEAVY:")[2].strip()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--repeats", type=int, default=5)
+    args = ap.parse_args()
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    )
+    print(f"{'command':<16} {'median s':>9}  heavy imports")
+    for name, call in COMMANDS.items():
+        runs = [run(call) for _ in range(args.repeats)]
+        median = statistics.median(t for t, _ in runs)
+        print(f"{name:<16} {median:>9.2f}  {runs[-1][1] or '-'}")
+
+
+if __name__ == "__main__":
+    main()
