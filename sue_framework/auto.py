@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from sue_framework.data import WeaklyPairedData, training_data
-from sue_framework.engine import map_fits, resolve_device
+from sue_framework.engine import map_fits, resolve_device, resolve_seed
 from sue_framework.errors import InputError, NotFittedError
 from sue_framework.interfaces import Method
 from sue_framework.registry import registry
@@ -189,7 +189,7 @@ class CVSelect(Method):
             raise InputError("candidates must name at least one (method, params)")
         for name, _ in cands:
             registry.get("method", name)  # unknown names fail before any fit
-        seed = 0 if self.seed is None else int(self.seed)
+        seed = resolve_seed(self.seed)
         self.cv_scores_: dict[str, float] = {}
         self.cv_sem_: dict[str, float] = {}
         self.cv_seconds_: dict[str, float] = {}

@@ -4,7 +4,7 @@ here."""
 from __future__ import annotations
 
 import os
-import random
+import secrets
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -42,17 +42,18 @@ def autocast(device: torch.device, enabled: bool = True):
     )
 
 
-def seed_everything(seed: int | None) -> torch.Generator:
-    """Seed python, numpy and torch; return a CPU generator for explicit sampling."""
-    gen = torch.Generator()
+def resolve_seed(seed: int | None) -> int:
+    """The one seed policy: an int is used as given (repeatable fits); None draws a fresh seed
+    from the operating system (a different fit each time). Nothing global is seeded: every
+    random draw goes through generators made from the resolved seed."""
     if seed is None:
-        gen.seed()
-        return gen
-    random.seed(seed)
-    np.random.seed(seed % (2**32))  # noqa: NPY002 - seeds third-party code using the legacy API
-    torch.manual_seed(seed)
-    gen.manual_seed(seed)
-    return gen
+        return secrets.randbits(63)
+    return int(seed)
+
+
+def generator(seed: int | None, offset: int = 0) -> torch.Generator:
+    """A CPU torch generator for `resolve_seed(seed) + offset` (offsets keep streams apart)."""
+    return torch.Generator().manual_seed(resolve_seed(seed) + offset)
 
 
 def to_tensor(

@@ -9,7 +9,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from sue_framework.engine import to_numpy
+from sue_framework.engine import resolve_seed, to_numpy
 
 
 def mlp(
@@ -42,9 +42,10 @@ T = TypeVar("T")
 
 
 def seeded(build: Callable[[], T], seed: int | None) -> T:
-    """Build modules under a fixed seed without touching the global RNG state."""
+    """Build modules from `resolve_seed(seed)` (None: fresh) without touching the caller's
+    global RNG state (torch initialises layers from it, so it is forked and restored)."""
     with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(0 if seed is None else seed)
+        torch.manual_seed(resolve_seed(seed))
         return build()
 
 

@@ -10,7 +10,7 @@ import numpy as np
 
 from sue_framework.components.aligners import fit_aligner
 from sue_framework.data import WeaklyPairedData, as_matrix, check_stage_output, training_data
-from sue_framework.engine import fit_thread_policy, resolve_device, seed_everything
+from sue_framework.engine import fit_thread_policy, resolve_device, resolve_seed
 from sue_framework.errors import InputError, NotFittedError
 from sue_framework.interfaces import Method, check_modality
 from sue_framework.registry import registry
@@ -59,8 +59,9 @@ class SUE(Method):
         self.verbose = verbose
 
     # -- building stages ---------------------------------------------------------------------------
-    def _build(self) -> tuple[Any, Any, Any, Any]:
-        common = {"seed": self.seed, "device": self.device}
+    def _build(self, seed: int | None = None) -> tuple[Any, Any, Any, Any]:
+        """The four stages; `seed` (the fit's resolved seed) reaches each one."""
+        common = {"seed": self.seed if seed is None else seed, "device": self.device}
         solver_defaults = {**common, "n_components": self.se_dim}
         sx = registry.build("solver", self.solver, self.solver_params, solver_defaults)
         sy = registry.build("solver", self.solver, self.solver_params, solver_defaults)
@@ -86,8 +87,7 @@ class SUE(Method):
             return self._fit(data)
 
     def _fit(self, data: WeaklyPairedData) -> SUE:
-        seed_everything(self.seed)
-        sx, sy, al, mt = self._build()
+        sx, sy, al, mt = self._build(resolve_seed(self.seed))
         if data.n_pairs < al.min_pairs():
             raise InputError(
                 f"aligner {type(al).__name__} to out_dim={self.out_dim} needs at least "

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from sue_framework.data import WeaklyPairedData, training_data
+from sue_framework.engine import resolve_seed
 from sue_framework.errors import InputError, NotFittedError
 from sue_framework.interfaces import Method
 from sue_framework.pipeline import SUE
@@ -125,7 +126,7 @@ class SUESelect(Method):
             make_aligner,
             folds=self.folds,
             out_dim=self.out_dim,
-            seed=0 if self.seed is None else self.seed,
+            seed=resolve_seed(self.seed),
         )
 
     def transform(self, X: Any, modality: str = "x") -> np.ndarray:

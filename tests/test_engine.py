@@ -7,11 +7,12 @@ from sue_framework.engine import (
     auto_chunk,
     fit_thread_policy,
     fit_threads,
+    generator,
     map_fits,
     parallel_plan,
     resolve_device,
+    resolve_seed,
     row_chunks,
-    seed_everything,
     torch_threads,
 )
 
@@ -27,12 +28,12 @@ def test_cuda_request_without_cuda_is_clear():
         resolve_device("cuda")
 
 
-def test_seed_everything_repeats():
-    g1 = seed_everything(5)
-    a = (np.random.rand(), torch.rand(1, generator=g1).item())  # noqa: NPY002
-    g2 = seed_everything(5)
-    b = (np.random.rand(), torch.rand(1, generator=g2).item())  # noqa: NPY002
-    assert a == b
+def test_an_int_seed_repeats_and_none_is_fresh():
+    assert resolve_seed(5) == 5 and resolve_seed(np.int64(5)) == 5
+    assert len({resolve_seed(None) for _ in range(5)}) == 5
+    draw = lambda seed: torch.rand(3, generator=generator(seed, offset=1))  # noqa: E731
+    assert torch.equal(draw(5), draw(5)) and not torch.equal(draw(5), draw(6))
+    assert not torch.equal(draw(None), draw(None))
 
 
 def test_row_chunks_cover_exactly():
@@ -126,9 +127,7 @@ def test_a_fit_inside_a_fit_keeps_the_outer_thread_choice(monkeypatch):
     monkeypatch.delenv("SUE_NUM_THREADS", raising=False)
     monkeypatch.setattr("sue_framework.engine.available_cores", lambda: 4)
     samples = []
-    monkeypatch.setattr(
-        "sue_framework.engine._others_running", lambda: samples.append(1) or 1
-    )
+    monkeypatch.setattr("sue_framework.engine._others_running", lambda: samples.append(1) or 1)
     with torch_threads(4):
         with fit_thread_policy(torch.device("cpu")):
             assert torch.get_num_threads() == 3

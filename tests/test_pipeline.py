@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+import torch
 from sklearn.base import clone
 
 from sue_framework import SUE, InputError, NotFittedError, WeaklyPairedData, paper_split
@@ -120,3 +121,33 @@ def test_a_stage_that_produces_nan_is_named(split):
     ):
         model.fit(split.train)
     assert not hasattr(model, "matcher_")
+
+
+@pytest.mark.parametrize("name", ["sue", "contrastive", "ae_ablation"])
+def test_one_seed_policy_and_the_callers_random_state_is_untouched(split, name):
+    """An int seed repeats bitwise on CPU; seed=None is fresh each fit (every stage, the networks
+    too); no fit reads or changes the caller's global random state."""
+    import random
+
+    from sue_framework import registry
+
+    fast = {
+        "sue": {"se_dim": 6, "out_dim": 4, "matcher_params": {"epochs": 15, "patience": 15}},
+        "contrastive": {"epochs": 15},
+        "ae_ablation": {"solver_params": {"epochs": 3, "hidden": [16]},
+                        "matcher_params": {"epochs": 5}},
+    }[name]  # fmt: skip
+
+    def embed(seed):
+        model = registry.get("method", name)(seed=seed, device="cpu", **fast).fit(split.train)
+        return model.transform(split.y_test, "y")
+
+    random.seed(11)
+    np.random.seed(11)  # noqa: NPY002 - the caller's legacy global state
+    torch.manual_seed(11)
+    before = (random.getstate(), np.random.get_state()[1].copy(), torch.get_rng_state())  # noqa: NPY002
+    assert np.array_equal(embed(3), embed(3))
+    assert not np.allclose(embed(None), embed(None))
+    after = (random.getstate(), np.random.get_state()[1], torch.get_rng_state())  # noqa: NPY002
+    assert before[0] == after[0] and np.array_equal(before[1], after[1])
+    assert torch.equal(before[2], after[2])

@@ -12,7 +12,7 @@ from tqdm.auto import tqdm
 
 from sue_framework.components.ot import kl_plan_surrogate, plan_kl, sinkhorn_plan
 from sue_framework.data import as_matrix
-from sue_framework.engine import resolve_device, to_numpy, to_tensor
+from sue_framework.engine import generator, resolve_device, resolve_seed, to_numpy, to_tensor
 from sue_framework.errors import InputError
 from sue_framework.interfaces import DistributionMatcher, check_modality
 from sue_framework.nn import ResidualMLP, load_module_state, mlp, module_state, seeded
@@ -116,8 +116,8 @@ class _ResidualMatcher(DistributionMatcher):
     patience: int | None = None
     min_delta: float = 0.0
 
-    def _build(self, dim: int) -> ResidualMLP:
-        return seeded(lambda: ResidualMLP(dim, self.hidden), self.seed)
+    def _build(self, dim: int, seed: int = 0) -> ResidualMLP:
+        return seeded(lambda: ResidualMLP(dim, self.hidden), seed)
 
     def _check_inputs(
         self, target: np.ndarray, moving: np.ndarray
@@ -151,11 +151,12 @@ class _ResidualMatcher(DistributionMatcher):
     def _fit_loop(self, target: np.ndarray, moving: np.ndarray, step_fn, make_state) -> None:
         """Epochs of `step_fn(net, moving_batch, target_batch, state)`; keep the best val net."""
         dev = resolve_device(self.device)
-        gen = torch.Generator().manual_seed(0 if self.seed is None else self.seed)
+        seed = resolve_seed(self.seed)
+        gen = generator(seed)
         T, M = to_tensor(target, dev), to_tensor(moving, dev)
         (T_tr, T_va), (M_tr, M_va) = self._split(T, gen), self._split(M, gen)
-        net = self._build(M.shape[1]).to(dev)
-        extra = make_state(net, M.shape[1], dev)
+        net = self._build(M.shape[1], seed).to(dev)
+        extra = make_state(net, M.shape[1], dev, seed)
         bs = int(min(self.batch_size, M_tr.shape[0], T_tr.shape[0]))
         val_batches = self._val_batches(T_va, M_va, bs, gen)
         best, ref, best_state, history, since_best = math.inf, math.inf, None, [], 0
@@ -191,7 +192,7 @@ class _ResidualMatcher(DistributionMatcher):
     def _fit_loss(self, target: np.ndarray, moving: np.ndarray, loss_fn) -> None:
         """`_fit_loop` with AdamW (`lr`, `weight_decay`) minimising `loss_fn(net, mb, tb)`."""
 
-        def make_opt(net, dim, dev):
+        def make_opt(net, dim, dev, seed):
             return torch.optim.AdamW(net.parameters(), lr=self.lr, weight_decay=self.weight_decay)
 
         def step(net, mb, tb, opt):
@@ -351,14 +352,12 @@ class AdversarialMatcher(_ResidualMatcher):
         wgan = self.loss == "wgan-gp"
         disc_steps = self.disc_steps if self.disc_steps is not None else (5 if wgan else 1)
 
-        def make_state(net, dim, dev):
-            disc = seeded(
-                lambda: mlp(dim, self.disc_hidden, 1, torch.nn.LeakyReLU), (self.seed or 0) + 1
-            )
+        def make_state(net, dim, dev, seed):
+            disc = seeded(lambda: mlp(dim, self.disc_hidden, 1, torch.nn.LeakyReLU), seed + 1)
             disc = disc.to(dev)
             opt_g = torch.optim.Adam(net.parameters(), lr=self.lr, betas=(0.5, 0.9))
             opt_d = torch.optim.Adam(disc.parameters(), lr=self.disc_lr, betas=(0.5, 0.9))
-            eps_gen = torch.Generator().manual_seed((self.seed or 0) + 2)
+            eps_gen = generator(seed, offset=2)
             return disc, opt_g, opt_d, eps_gen
 
         def disc_loss(disc, real, fake, eps_gen):

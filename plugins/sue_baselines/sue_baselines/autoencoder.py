@@ -10,7 +10,7 @@ import torch
 from tqdm.auto import tqdm
 
 from sue_framework.data import as_matrix
-from sue_framework.engine import resolve_device, to_numpy, to_tensor
+from sue_framework.engine import generator, resolve_device, to_numpy, to_tensor
 from sue_framework.errors import InputError
 from sue_framework.interfaces import SpectralSolver
 from sue_framework.nn import load_module_state, mlp, module_state, seeded
@@ -64,7 +64,7 @@ class AutoencoderSolver(SpectralSolver):
         opt = torch.optim.AdamW(
             [*enc.parameters(), *dec.parameters()], lr=self.lr, weight_decay=self.weight_decay
         )
-        gen = torch.Generator().manual_seed(0 if self.seed is None else self.seed)
+        gen = generator(self.seed)
         bs = int(min(self.batch_size, T.shape[0]))
         steps = math.ceil(T.shape[0] / bs)
         for _ in tqdm(

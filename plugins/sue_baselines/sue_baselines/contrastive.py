@@ -13,7 +13,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from sue_framework.data import WeaklyPairedData, as_matrix, training_data
-from sue_framework.engine import resolve_device, to_numpy, to_tensor
+from sue_framework.engine import generator, resolve_device, to_numpy, to_tensor
 from sue_framework.errors import InputError, NotFittedError
 from sue_framework.interfaces import Method, check_modality
 from sue_framework.nn import load_module_state, mlp, module_state, seeded
@@ -99,7 +99,7 @@ class Contrastive(Method):
         log_scale = nn.Parameter(log_scale.detach().to(dev))
         params = [*fx.parameters(), *fy.parameters(), log_scale]
         opt = torch.optim.AdamW(params, lr=self.lr, weight_decay=self.weight_decay)
-        gen = torch.Generator().manual_seed(0 if self.seed is None else self.seed)
+        gen = generator(self.seed)
         X, Y, Xv, Yv = self._hold_out(X, Y, gen)
         m = X.shape[0]
         bs = int(min(self.batch_size, m))

@@ -14,7 +14,7 @@ import torch
 from tqdm.auto import tqdm
 
 from sue_framework.data import as_matrix
-from sue_framework.engine import resolve_device, to_numpy, to_tensor
+from sue_framework.engine import generator, resolve_device, to_numpy, to_tensor
 from sue_framework.errors import InputError, NotFittedError
 from sue_framework.interfaces import Task
 from sue_framework.nn import mlp, seeded
@@ -46,7 +46,7 @@ class LatentConverter:
         net = seeded(lambda: mlp(z.shape[1], self.hidden, w.shape[1]), self.seed).to(dev)
         Z, W = to_tensor(z, dev), to_tensor(w, dev)
         opt = torch.optim.Adam(net.parameters(), lr=self.lr)
-        gen = torch.Generator().manual_seed(0 if self.seed is None else self.seed)
+        gen = generator(self.seed)
         bs = int(min(self.batch_size, len(z)))
         for _ in tqdm(range(self.epochs), desc="converter", disable=not self.progress, leave=False):
             perm = torch.randperm(len(z), generator=gen).to(dev)

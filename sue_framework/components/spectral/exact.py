@@ -7,6 +7,7 @@ import scipy.sparse as sp
 from scipy.sparse.linalg import eigsh
 
 from sue_framework.data import as_matrix
+from sue_framework.engine import resolve_seed
 from sue_framework.errors import InputError
 from sue_framework.interfaces import GraphBuilder, SpectralSolver
 
@@ -19,7 +20,7 @@ def _lobpcg(
     """Largest eigenpairs of a sparse symmetric S by torch LOBPCG on the engine's device."""
     import torch
 
-    from sue_framework.engine import resolve_device
+    from sue_framework.engine import generator, resolve_device
 
     dev = resolve_device(device)
     coo = S.tocoo()
@@ -31,7 +32,7 @@ def _lobpcg(
         device=dev,
         check_invariants=True,
     ).coalesce()
-    gen = torch.Generator().manual_seed(0 if seed is None else seed)
+    gen = generator(seed)
     X0 = torch.rand(S.shape[0], k, generator=gen, dtype=torch.float64).to(dev)
     vals, vecs = torch.lobpcg(A, k=k, X=X0, largest=True, tol=tol, niter=2000)
     return vals.cpu().numpy(), vecs.cpu().numpy()
@@ -108,7 +109,7 @@ def random_walk_eigs(
         raise InputError("the graph has isolated nodes (zero degree); the random walk is undefined")
     d_isqrt = 1.0 / np.sqrt(deg)
     W = W.tocsr()
-    v0 = np.random.default_rng(seed).uniform(0.5, 1.5, size=n)  # fixed start: repeatable output
+    v0 = np.random.default_rng(resolve_seed(seed)).uniform(0.5, 1.5, size=n)  # seeded start
     if eigensolver == "cupy":
         vals, vecs = _cupy_eigsh(W, k + 1, v0, tol, device)
         return _ordered_random_walk(vals, vecs, d_isqrt)

@@ -34,7 +34,15 @@ from tqdm.auto import tqdm
 from sue_framework.components.graphs import KNNGraph
 from sue_framework.components.linalg import inv_sqrt
 from sue_framework.data import as_matrix
-from sue_framework.engine import autocast, resolve_device, row_chunks, to_numpy, to_tensor
+from sue_framework.engine import (
+    autocast,
+    generator,
+    resolve_device,
+    resolve_seed,
+    row_chunks,
+    to_numpy,
+    to_tensor,
+)
 from sue_framework.errors import InputError
 from sue_framework.interfaces import GraphBuilder, SpectralSolver
 from sue_framework.nn import load_module_state, mlp, module_state, seeded
@@ -133,8 +141,8 @@ class SpectralNet(SpectralSolver):
         self.progress = progress
 
     # -- pieces ----------------------------------------------------------------------------------
-    def _net(self, d: int, out: int) -> torch.nn.Module:
-        return seeded(lambda: mlp(d, self.hidden, out, torch.nn.LeakyReLU), self.seed)
+    def _net(self, d: int, out: int, seed: int = 0) -> torch.nn.Module:
+        return seeded(lambda: mlp(d, self.hidden, out, torch.nn.LeakyReLU), seed)
 
     def _graph(self) -> GraphBuilder:
         from sue_framework.registry import registry
@@ -168,27 +176,28 @@ class SpectralNet(SpectralSolver):
         X = as_matrix(X, "X")
         self._check(X)
         dev = resolve_device(self.device)
-        gen = torch.Generator().manual_seed(0 if self.seed is None else self.seed)
+        seed = resolve_seed(self.seed)
+        gen = generator(seed)
         self.mean_, self.std_ = X.mean(0), X.std(0) + 1e-6
         Xs = to_tensor((X - self.mean_) / self.std_, dev)
         if self.training == "regression":
-            net = self._fit_regression(X, Xs, gen, dev)
+            net = self._fit_regression(X, Xs, gen, dev, seed)
         else:
-            net = self._fit_rayleigh(X, Xs, gen, dev)
+            net = self._fit_rayleigh(X, Xs, gen, dev, seed)
         self.net_ = net.eval()
         raw = self._raw(X)
         self.scale_ = np.sqrt((raw**2).mean(axis=0)) + 1e-12
         self.embedding_ = self.transform(X)
         return self
 
-    def _fit_regression(self, X, Xs, gen, dev) -> torch.nn.Module:
+    def _fit_regression(self, X, Xs, gen, dev, seed: int) -> torch.nn.Module:
         from sue_framework.components.spectral.exact import ExactSpectral
 
         n, k = X.shape[0], int(self.n_components)
-        rng = np.random.default_rng(0 if self.seed is None else self.seed)
+        rng = np.random.default_rng(seed)
         sub = np.sort(rng.permutation(n)[: min(n, int(self.max_exact))])
         exact = ExactSpectral(
-            n_components=k, graph=self._graph(), seed=self.seed, device=self.device
+            n_components=k, graph=self._graph(), seed=seed, device=self.device
         ).fit(X[sub])
         targets = np.empty((n, k), dtype=np.float32)
         targets[sub] = exact.embedding_
@@ -198,7 +207,7 @@ class SpectralNet(SpectralSolver):
         self.eigenvalues_ = exact.eigenvalues_.astype(np.float64)
         self.rotation_ = np.eye(k)
         T = to_tensor(targets, dev)
-        net = self._net(X.shape[1], k).to(dev)
+        net = self._net(X.shape[1], k, seed).to(dev)
 
         def loss_fn(idx):
             with autocast(dev, self.amp):
@@ -219,9 +228,9 @@ class SpectralNet(SpectralSolver):
             W = g.fit(to_numpy(Xb)).affinity_
         return torch.as_tensor(W.toarray(), dtype=torch.float32, device=dev)
 
-    def _fit_rayleigh(self, X, Xs, gen, dev) -> torch.nn.Module:
+    def _fit_rayleigh(self, X, Xs, gen, dev, seed: int) -> torch.nn.Module:
         k1 = int(self.n_components) + 1  # the trivial vector is learned too, then dropped
-        net = self._net(X.shape[1], k1).to(dev)
+        net = self._net(X.shape[1], k1, seed).to(dev)
         if self.rayleigh_graph == "sampled":
             W = self._graph().fit(X).affinity_.tocsr()
             forms = self._sampled_forms(net, W, Xs, dev)
@@ -233,7 +242,6 @@ class SpectralNet(SpectralSolver):
             R = orthonormalizer(Y, w)
             return torch.trace(R.T @ A @ R)
 
-        seed = 1 + (0 if self.seed is None else self.seed)
         self._train(
             net,
             loss_fn,
@@ -241,7 +249,7 @@ class SpectralNet(SpectralSolver):
             gen,
             dev,
             # the same neighbour draws at every validation, so epochs compare
-            val_loss_fn=lambda idx: loss_fn(idx, torch.Generator().manual_seed(seed)),
+            val_loss_fn=lambda idx: loss_fn(idx, generator(seed, offset=1)),
         )
         with torch.no_grad():
             if self.rayleigh_graph == "sampled":
