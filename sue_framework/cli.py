@@ -6,7 +6,6 @@ import argparse
 import hashlib
 import json
 import os
-import re
 import sys
 import warnings
 from pathlib import Path
@@ -20,42 +19,15 @@ EXIT_USAGE = 2
 
 
 def _load_matrix(path: str, name: str) -> np.ndarray:
-    p = Path(path)
-    if not p.is_file():
-        raise SUEError(f"{name}: no file at {path}")
-    try:
-        if p.suffix == ".npy":
-            return np.load(p, allow_pickle=False)
-        if p.suffix in {".csv", ".txt", ".tsv"}:
-            return np.loadtxt(p, delimiter="\t" if p.suffix == ".tsv" else ",", ndmin=2)
-    except ValueError as exc:
-        if "allow_pickle" in str(exc):
-            raise SUEError(
-                f"{name}: {path} holds Python objects (dtype object), which are not loaded "
-                "(pickle); save numbers instead, e.g. np.save(path, a.astype(np.float32))"
-            ) from exc
-        raise SUEError(f"{name}: {path} could not be read as numbers ({exc})") from exc
-    raise SUEError(f"{name}: unsupported file type {p.suffix!r}; use .npy or .csv")
+    from sue_framework.files import read_matrix
+
+    return read_matrix(path, name)
 
 
 def _load_pairs(path: str) -> np.ndarray:
-    """Pairs as .npy (m, 2), or text with two integer columns (comma-, tab- or space-separated)
-    and an optional header line."""
-    p = Path(path)
-    if p.suffix == ".npy":
-        return _load_matrix(path, "pairs")
-    if not p.is_file():
-        raise SUEError(f"pairs: no file at {path}")
-    lines = [ln.strip() for ln in p.read_text().splitlines() if ln.strip()]
-    if lines and not re.sub(r"[,\s-]", "", lines[0]).isdigit():
-        lines = lines[1:]  # header
-    try:
-        rows = [[int(v) for v in re.split(r"\s*,\s*|\s+", ln)] for ln in lines]
-    except ValueError as exc:
-        raise SUEError(f"pairs: {path} must hold two integer columns i,j per line ({exc})") from exc
-    if any(len(r) != 2 for r in rows):
-        raise SUEError(f"pairs: every line of {path} must hold exactly two integers i,j")
-    return np.asarray(rows, dtype=np.int64).reshape(-1, 2)
+    from sue_framework.files import read_pairs
+
+    return read_pairs(path)
 
 
 def cmd_plugins(args: argparse.Namespace) -> int:

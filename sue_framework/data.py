@@ -259,6 +259,17 @@ def paper_split(
     return PairedSplit(train=train, x_test=x[test_idx], y_test=y[test_idx], test_index=test_idx)
 
 
+def with_unpaired(data: WeaklyPairedData, x_rows: object, y_rows: object) -> WeaklyPairedData:
+    """`data` with extra rows (partners unknown) after its own rows; the pairs keep pointing at
+    the same rows."""
+    x_rows, y_rows = np.asarray(x_rows), np.asarray(y_rows)
+    if x_rows.shape[0] == 0 and y_rows.shape[0] == 0:
+        return data
+    return WeaklyPairedData(
+        np.concatenate([data.x, x_rows]), np.concatenate([data.y, y_rows]), data.pairs
+    )
+
+
 def limit_unpaired(data: WeaklyPairedData, n_unpaired: int, seed: int = 0) -> WeaklyPairedData:
     """Keep every paired row and at most `n_unpaired` other rows of each modality (seeded).
 

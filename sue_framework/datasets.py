@@ -6,7 +6,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from sue_framework.data import as_matrix, as_pairs
 from sue_framework.errors import InputError
+from sue_framework.files import read_matrix, read_pairs
 from sue_framework.interfaces import Dataset
 
 
@@ -94,3 +96,55 @@ class Synthetic(Dataset):
     def load(self) -> tuple[np.ndarray, np.ndarray]:
         d = make_two_modalities(**self.params)  # type: ignore[arg-type]
         return d.x, d.y
+
+
+class Arrays(Dataset):
+    """Your own embeddings as an experiment's data set: two files of rows and how they pair.
+
+    Without `pairs`, row i of `x` pairs row i of `y` (equal row counts). With `pairs` (a file of
+    i,j lines or an (m, 2) .npy), the listed pairs form the paired set that the protocol splits
+    into test and training pairs, and every other row of each file joins each training split as
+    an unpaired row. `.npz` files take `x_key` / `y_key` when they hold several arrays. Relative
+    paths resolve against the current folder.
+    """
+
+    def __init__(
+        self,
+        x: str,
+        y: str,
+        pairs: str | None = None,
+        x_key: str | None = None,
+        y_key: str | None = None,
+    ) -> None:
+        self.x, self.y, self.pairs = x, y, pairs
+        self.x_key, self.y_key = x_key, y_key
+        self._extra: tuple[np.ndarray, np.ndarray] | None = None
+
+    def load(self) -> tuple[np.ndarray, np.ndarray]:
+        x = as_matrix(read_matrix(self.x, "x", self.x_key), f"x ({self.x})")
+        y = as_matrix(read_matrix(self.y, "y", self.y_key), f"y ({self.y})")
+        if self.pairs is None:
+            if x.shape[0] != y.shape[0]:
+                raise InputError(
+                    f"x ({self.x}) has {x.shape[0]} rows and y ({self.y}) {y.shape[0]}; without "
+                    "a pairs file row i of x pairs row i of y, so they need as many rows. "
+                    "Give pairs = 'FILE' with lines i,j"
+                )
+            self._extra = (x[:0], y[:0])
+            return x, y
+        pairs = as_pairs(read_pairs(self.pairs), x.shape[0], y.shape[0])
+        for col, side in ((0, "x"), (1, "y")):
+            if np.unique(pairs[:, col]).size != pairs.shape[0]:
+                raise InputError(
+                    f"pairs ({self.pairs}) use a row of {side} twice; the protocol needs each "
+                    "row in at most one pair"
+                )
+        rest_x = np.setdiff1d(np.arange(x.shape[0]), pairs[:, 0])
+        rest_y = np.setdiff1d(np.arange(y.shape[0]), pairs[:, 1])
+        self._extra = (x[rest_x], y[rest_y])
+        return x[pairs[:, 0]], y[pairs[:, 1]]
+
+    def unpaired(self) -> tuple[np.ndarray, np.ndarray]:
+        if self._extra is None:
+            self.load()
+        return self._extra

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from sue_framework.data import limit_unpaired, paper_split
+from sue_framework.data import limit_unpaired, paper_split, with_unpaired
 from sue_framework.engine import fit_thread_policy, resolve_device
 from sue_framework.errors import InputError
 from sue_framework.registry import registry
@@ -123,9 +123,31 @@ def smoke(config: ExperimentConfig) -> ExperimentConfig:
     )
 
 
-def load_dataset(config: ExperimentConfig) -> tuple[np.ndarray, np.ndarray]:
-    """The config's fully paired data set, built from the registry (kind "dataset")."""
-    return registry.build("dataset", config.dataset, config.dataset_params).load()
+@dataclass(frozen=True)
+class LoadedData:
+    """A config's data: the fully paired rows, and rows with no partner (possibly none)."""
+
+    x: np.ndarray
+    y: np.ndarray
+    unpaired: tuple[np.ndarray, np.ndarray] | None = None
+
+    def split(self, n_pairs: int, n_test: int, seed: int, budget: int | str = ALL):
+        """(the paper's split, its training set with the unpaired rows and budget applied)."""
+        split = paper_split(self.x, self.y, n_pairs=n_pairs, n_test=n_test, seed=seed)
+        train = split.train
+        if self.unpaired is not None:
+            train = with_unpaired(train, *self.unpaired)
+        if budget != ALL:
+            train = limit_unpaired(train, int(budget), seed)
+        return split, train
+
+
+def load_dataset(config: ExperimentConfig) -> LoadedData:
+    """The config's data set, built from the registry (kind "dataset")."""
+    ds = registry.build("dataset", config.dataset, config.dataset_params)
+    x, y = ds.load()
+    unpaired = ds.unpaired() if hasattr(ds, "unpaired") else None
+    return LoadedData(x, y, unpaired)
 
 
 def _key(row: dict) -> tuple:
@@ -178,7 +200,7 @@ def run_experiment(
     factories = {m.label: registry.get("method", m.name) for m in config.methods}  # fail early
     registry.get("dataset", config.dataset)
     task = registry.get("task", "retrieval")(device=config.device)
-    x, y = load_dataset(config)
+    data = load_dataset(config)
     device = resolve_device(config.device)
     results.start(rows)  # drops torn or damaged lines before anything is appended
     for n_pairs in config.pairs:
@@ -192,12 +214,7 @@ def run_experiment(
                             on_cell({"method": spec.label, "n_pairs": n_pairs, "seed": seed}, True)
                         continue
                     if split is None:
-                        split = paper_split(x, y, n_pairs=n_pairs, n_test=config.n_test, seed=seed)
-                        train = (
-                            split.train
-                            if budget == ALL
-                            else limit_unpaired(split.train, int(budget), seed)
-                        )
+                        split, train = data.split(n_pairs, config.n_test, seed, budget)
                     model = factories[spec.label](
                         **{"seed": seed, "device": config.device, **spec.params}
                     )
@@ -359,17 +376,16 @@ def plot_stages(config: ExperimentConfig, path: Path) -> Path | None:
     method = next((m for m in config.methods if m.label == spec["method"]), None)
     if method is None:
         raise InputError(f"stages_plot.method {spec['method']!r} is not one of the method labels")
-    x, y = load_dataset(config)
     seed = int(spec.get("seed", config.seeds[0]))
-    split = paper_split(
-        x, y, n_pairs=int(spec.get("pairs", config.pairs[0])), n_test=config.n_test, seed=seed
+    split, train = load_dataset(config).split(
+        int(spec.get("pairs", config.pairs[0])), config.n_test, seed
     )
     model = registry.get("method", method.name)(
         **{"seed": seed, "device": config.device, **method.params}
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        model.fit(split.train)
+        model.fit(train)
     if not hasattr(model, "stage_outputs"):
         raise InputError(f"method {method.label!r} has no stage_outputs(); pick a SUE-type method")
     sx, sy = model.stage_outputs(split.x_test, "x"), model.stage_outputs(split.y_test, "y")

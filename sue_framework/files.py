@@ -1,13 +1,19 @@
-"""Atomic file writes: an output is either the complete new file or the old one, never a torn
-mix, even under `kill -9`."""
+"""Files of numbers: reading arrays and pairs in the formats users have, and atomic writes (an
+output is either the complete new file or the old one, never a torn mix, even under `kill -9`).
+"""
 
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+import numpy as np
+
+from sue_framework.errors import InputError
 
 
 def umask() -> int:
@@ -42,3 +48,80 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     finally:
         if tmp.exists():
             tmp.unlink()
+
+
+SUPPORTED = ".npy, .npz, .csv, .tsv, .txt or .parquet"
+
+
+def read_matrix(path: str | Path, name: str, key: str | None = None) -> np.ndarray:
+    """The numbers in one file as an array: .npy, .npz (the array `key`, or its only array),
+    .csv/.txt (commas) or .tsv (tabs), an optional header line, or .parquet (numeric columns,
+    or one column of lists). Never unpickles."""
+    p = Path(path)
+    if not p.is_file():
+        raise InputError(f"{name}: no file at {p} (resolved from {Path.cwd()})")
+    suffix = p.suffix.lower()
+    try:
+        if suffix == ".npy":
+            return np.load(p, allow_pickle=False)
+        if suffix == ".npz":
+            with np.load(p, allow_pickle=False) as z:
+                keys = list(z.keys())
+                if key is None and len(keys) == 1:
+                    key = keys[0]
+                if key not in keys:
+                    raise InputError(
+                        f"{name}: {p} holds the arrays {keys}; name the one to use "
+                        f"(key={key!r} is not among them)"
+                    )
+                return z[key]
+        if suffix in {".csv", ".txt", ".tsv"}:
+            sep = "\t" if suffix == ".tsv" else ","
+            try:
+                return np.loadtxt(p, delimiter=sep, ndmin=2)
+            except ValueError:
+                return np.loadtxt(p, delimiter=sep, ndmin=2, skiprows=1)  # a header line
+        if suffix == ".parquet":
+            return _read_parquet(p, name)
+    except ValueError as exc:
+        if "allow_pickle" in str(exc) or "Object arrays" in str(exc):
+            raise InputError(
+                f"{name}: {p} holds Python objects (dtype object), which are not loaded "
+                "(pickle); save numbers instead, e.g. np.save(path, a.astype(np.float32))"
+            ) from exc
+        raise InputError(f"{name}: {p} could not be read as numbers ({exc})") from exc
+    raise InputError(f"{name}: unsupported file type {suffix!r} ({p}); use {SUPPORTED}")
+
+
+def _read_parquet(p: Path, name: str) -> np.ndarray:
+    try:
+        import pyarrow.parquet as pq
+    except ImportError as exc:
+        raise InputError(
+            f"{name}: reading {p} needs pyarrow; pip install 'sue-framework[parquet]'"
+        ) from exc
+    table = pq.read_table(p)
+    columns = [table.column(i).to_numpy(zero_copy_only=False) for i in range(table.num_columns)]
+    if len(columns) == 1 and columns[0].dtype == object:  # one column of vectors
+        return np.stack([np.asarray(v, dtype=np.float64) for v in columns[0]])
+    return np.column_stack(columns)
+
+
+def read_pairs(path: str | Path) -> np.ndarray:
+    """Pairs i, j (x[i] <-> y[j]): .npy (m, 2), or text with two integer columns (comma-, tab-
+    or space-separated) and an optional header line."""
+    p = Path(path)
+    if p.suffix.lower() in {".npy", ".npz"}:
+        return read_matrix(p, "pairs")
+    if not p.is_file():
+        raise InputError(f"pairs: no file at {p} (resolved from {Path.cwd()})")
+    lines = [ln.strip() for ln in p.read_text().splitlines() if ln.strip()]
+    if lines and not re.sub(r"[,\s-]", "", lines[0]).isdigit():
+        lines = lines[1:]  # header
+    try:
+        rows = [[int(v) for v in re.split(r"\s*,\s*|\s+", ln)] for ln in lines]
+    except ValueError as exc:
+        raise InputError(f"pairs: {p} must hold two integer columns i,j per line ({exc})") from exc
+    if any(len(r) != 2 for r in rows):
+        raise InputError(f"pairs: every line of {p} must hold exactly two integers i,j")
+    return np.asarray(rows, dtype=np.int64).reshape(-1, 2)

@@ -154,6 +154,11 @@ class Dataset(ABC):
     def load(self) -> tuple[np.ndarray, np.ndarray]:
         """(x (n, d1), y (n, d2)) float arrays with x[i] <-> y[i]."""
 
+    def unpaired(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """Rows of x and of y that have no partner, added to every training split as unpaired
+        rows (never tested on); None when the data set has none."""
+        return None
+
 
 class Encoder(ABC):
     """Turns raw items (texts, images, ...) into an (n, d) float32 array."""

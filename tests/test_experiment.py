@@ -179,3 +179,52 @@ def test_a_foreign_results_file_is_refused_not_overwritten(tmp_path):
     with pytest.raises(SUEError, match=r"results.csv line 1: the header lacks"):
         run_experiment(tiny(pairs=(20,)), tmp_path)
     assert path.read_text() == "a,b\n1,2\n"
+
+
+def test_a_dataset_plugin_installed_by_entry_point_runs_in_an_experiment(tmp_path):
+    import subprocess
+    import sys
+
+    from tests.test_registry import _install
+
+    _install(tmp_path, "toy_data_plugin", """
+        import numpy as np
+        from sue_framework import hookimpl
+        from sue_framework.interfaces import Dataset
+
+        class Rotated(Dataset):
+            def __init__(self, n=500):
+                self.n = n
+            def load(self):
+                rng = np.random.default_rng(0)
+                x = rng.normal(size=(self.n, 6)) * np.arange(1, 7)
+                q = np.linalg.qr(rng.normal(size=(6, 6)))[0]
+                return x, x @ q + 0.05 * rng.normal(size=(self.n, 6))
+
+        @hookimpl
+        def sue_register(registry):
+            registry.register("dataset", "rotated", Rotated)
+    """)  # fmt: skip
+    config = tmp_path / "rot.toml"
+    config.write_text(
+        'name = "rot"\ndataset = "rotated"\ndataset_params = { n = 400 }\nn_test = 100\n'
+        'pairs = [15]\nseeds = [0]\ndevice = "cpu"\n'
+        '[[methods]]\nlabel = "Procrustes"\nname = "procrustes_raw"\n'
+        "params = { se_dim = 6, out_dim = 6 }\n"
+    )
+    code = (
+        "import sys; sys.path.insert(0, sys.argv[1]);"
+        "from sue_framework.cli import main;"
+        "main(['plugins']);"
+        "sys.exit(main(['experiment', sys.argv[2], '--out-dir', sys.argv[3]]))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path), str(config), str(tmp_path / "out")],
+        capture_output=True,
+        text=True,
+    )
+    assert out.returncode == 0, out.stderr[-500:]
+    assert any(ln.split()[:3] == ["dataset", "rotated", "toy-data-plugin"]
+               for ln in out.stdout.splitlines())  # fmt: skip
+    (row,) = read_results(tmp_path / "out" / "results.csv")
+    assert row["method"] == "Procrustes" and row["x2y_R@1"] > 50  # a rotation is easy

@@ -21,7 +21,7 @@ from sue_framework.hookspecs import hookimpl
 @hookimpl
 def sue_register(registry) -> None:
     from sue_framework.auto import Auto, CVSelect
-    from sue_framework.datasets import DigitsHalves, Synthetic
+    from sue_framework.datasets import Arrays, DigitsHalves, Synthetic
     from sue_framework.methods import CORE_VARIANTS
     from sue_framework.pipeline import SUE
     from sue_framework.sue_select import SUESelect
@@ -53,3 +53,4 @@ def sue_register(registry) -> None:
         registry.register("method", name, factory)
     registry.register("dataset", "digits_halves", DigitsHalves)
     registry.register("dataset", "synthetic", Synthetic)
+    registry.register("dataset", "arrays", Arrays)
