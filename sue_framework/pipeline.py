@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import time
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,7 @@ from sue_framework.data import WeaklyPairedData, as_matrix, check_stage_output, 
 from sue_framework.engine import fit_thread_policy, resolve_device, resolve_seed
 from sue_framework.errors import InputError, NotFittedError
 from sue_framework.interfaces import Method, check_modality
-from sue_framework.registry import registry
+from sue_framework.registry import _same, registry
 
 # solvers whose output width is the input's, not se_dim: out_dim is checked after they run
 WIDTH_FREE_SOLVERS = ("identity", "concat")
@@ -29,7 +30,9 @@ class SUE(Method):
     Each stage is a registered name (with optional ``*_params``) or a component instance, which is
     cloned, never modified. `se_dim` (the solver's n_components), `out_dim` (the aligner's),
     `seed` and `device` are set on every stage that takes them: they are the pipeline's policy.
-    Only a stage given by name can override them, through its ``*_params``.
+    A stage's own setting (in its ``*_params``, or an instance's non-default value) is kept when
+    the pipeline's is left at its default; when both are set and disagree, fit refuses.
+    ``set_params(solver__n_components=7)`` works for stages given by name too.
     """
 
     def __init__(
@@ -61,17 +64,52 @@ class SUE(Method):
     # -- building stages ---------------------------------------------------------------------------
     def _build(self, seed: int | None = None) -> tuple[Any, Any, Any, Any]:
         """The four stages; `seed` (the fit's resolved seed) reaches each one."""
-        common = {"seed": self.seed if seed is None else seed, "device": self.device}
-        solver_defaults = {**common, "n_components": self.se_dim}
-        sx = registry.build("solver", self.solver, self.solver_params, solver_defaults)
-        sy = registry.build("solver", self.solver, self.solver_params, solver_defaults)
+        defaults = {k: p.default for k, p in inspect.signature(type(self)).parameters.items()}
+        mine = self.get_params(deep=False)
+        chosen = {k for k in ("se_dim", "out_dim", "seed", "device", "verbose")
+                  if not _same(mine[k], defaults[k])}  # fmt: skip
+
+        def policy(**names: str) -> tuple[dict, dict]:
+            """(defaults, explicit) for a stage: stage parameter -> pipeline parameter."""
+            values = {**mine, "seed": self.seed if seed is None else seed}
+            return (
+                {param: values[ours] for param, ours in names.items()},
+                {param: ours for param, ours in names.items() if ours in chosen},
+            )
+
+        common = {"seed": "seed", "device": "device"}
+        solver = policy(**common, n_components="se_dim")
+        sx = registry.build("solver", self.solver, self.solver_params, *solver)
+        sy = registry.build("solver", self.solver, self.solver_params, *solver)
         al = registry.build(
-            "aligner", self.aligner, self.aligner_params, {**common, "n_components": self.out_dim}
+            "aligner", self.aligner, self.aligner_params, *policy(**common, n_components="out_dim")
         )
         mt = registry.build(
-            "matcher", self.matcher, self.matcher_params, {**common, "progress": self.verbose}
+            "matcher", self.matcher, self.matcher_params, *policy(**common, progress="verbose")
         )
         return sx, sy, al, mt
+
+    def set_params(self, **params: Any) -> SUE:
+        """sklearn's set_params; `solver__x=...` on a stage given by name goes into
+        `solver_params` (likewise aligner and matcher), so nested settings always reach the fit."""
+        top = {k: v for k, v in params.items() if "__" not in k}
+        super().set_params(**top)
+        for key, value in params.items():
+            if key in top:
+                continue
+            slot, _, name = key.partition("__")
+            if slot in ("solver", "aligner", "matcher") and isinstance(getattr(self, slot), str):
+                if "__" in name:
+                    raise InputError(
+                        f"{key}: {slot} {getattr(self, slot)!r} is given by name; set deeper "
+                        f"levels inside {slot}_params, e.g. {{'graph_params': {{...}}}}"
+                    )
+                setattr(
+                    self, f"{slot}_params", {**(getattr(self, f"{slot}_params") or {}), name: value}
+                )
+            else:
+                super().set_params(**{key: value})
+        return self
 
     # -- fitting -----------------------------------------------------------------------------------
     def fit(self, data: WeaklyPairedData, y: None = None) -> SUE:

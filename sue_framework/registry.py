@@ -116,12 +116,16 @@ class Registry:
         spec: Any,
         params: dict | None = None,
         defaults: dict[str, Any] | None = None,
+        explicit: dict[str, str] | None = None,
     ) -> Any:
         """A fresh component from a registered name (with `params`) or a clone of an instance.
 
-        `defaults` (a pipeline's policy: dimensions, seed, device) are set on every parameter
-        of that name the component has, except those a named component's `params` set.
-        Unknown `params` raise an InputError that lists the accepted ones.
+        `defaults` are a pipeline's policy (dimensions, seed, device), set on every parameter of
+        that name the component has, unless the stage sets it itself: in its `params` when
+        given by name, or, for an instance, a value other than its class's default. `explicit`
+        names the policies the caller set on purpose (parameter -> the caller's name for it);
+        one that disagrees with the stage's own setting is refused rather than either silently
+        winning. Unknown `params` raise an InputError that lists the accepted ones.
         """
         import inspect
 
@@ -130,6 +134,7 @@ class Registry:
         from sue_framework.errors import InputError
 
         params = dict(params or {})
+        explicit = explicit or {}
         if isinstance(spec, str):
             factory = self.get(kind, spec)
             accepted = inspect.signature(factory).parameters
@@ -140,16 +145,34 @@ class Registry:
                     f"it takes: {', '.join(accepted) or 'none'}"
                 )
             obj = factory(**params)
+            own_setting = params
         else:
             if params:
                 raise InputError(f"{kind} params apply to a {kind} given by name, not an instance")
             obj = clone(spec)
+            class_defaults = {
+                k: p.default for k, p in inspect.signature(type(obj)).parameters.items()
+            }
+            own_setting = {
+                k: v
+                for k, v in obj.get_params(deep=False).items()
+                if k not in class_defaults or not _same(v, class_defaults[k])
+            }
         if not hasattr(obj, "get_params"):  # plain factories (datasets) take no pipeline policy
             return obj
         own = obj.get_params(deep=False)
-        obj.set_params(
-            **{k: v for k, v in (defaults or {}).items() if k in own and k not in params}
-        )
+        updates = {}
+        for key, value in (defaults or {}).items():
+            if key not in own:
+                continue
+            if key not in own_setting:
+                updates[key] = value
+            elif key in explicit and not _same(own_setting[key], value):
+                raise InputError(
+                    f"the {kind} sets {key}={own_setting[key]!r} but the pipeline's "
+                    f"{explicit[key]}={value!r}; set only one of them, or make them agree"
+                )
+        obj.set_params(**updates)
         return obj
 
     # -- loading ---------------------------------------------------------------------------------
@@ -273,6 +296,14 @@ class Registry:
             raise UnknownComponentError(
                 f"unknown component kind {kind!r}; kinds are {', '.join(KINDS)}"
             )
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Equality for parameter values (numbers, strings, None, sequences)."""
+    try:
+        return bool(a == b)
+    except (TypeError, ValueError):  # arrays and the like
+        return a is b
 
 
 registry = Registry()

@@ -151,3 +151,25 @@ def test_one_seed_policy_and_the_callers_random_state_is_untouched(split, name):
     after = (random.getstate(), np.random.get_state()[1], torch.get_rng_state())  # noqa: NPY002
     assert before[0] == after[0] and np.array_equal(before[1], after[1])
     assert torch.equal(before[2], after[2])
+
+
+def test_nested_parameters_reach_the_fit_or_are_refused(split):
+    """set_params(solver__n_components=...) changes the fit, for a stage given by name or as an
+    instance; a stage setting that contradicts an explicit se_dim is refused, never dropped."""
+    from sue_framework import InputError
+
+    base = dict(se_dim=10, out_dim=4, matcher="none", device="cpu")
+    by_name = SUE(**base).set_params(solver__n_components=7)
+    assert by_name.get_params()["solver_params"] == {"n_components": 7}
+    assert by_name.fit(split.train).stage_outputs(split.x_test, "x")["se"].shape[1] == 7
+    instance = SUE(solver=ExactSpectral(n_components=5), **base)
+    instance.set_params(solver__n_components=7)
+    assert instance.get_params()["solver__n_components"] == 7
+    assert instance.fit(split.train).stage_outputs(split.x_test, "x")["se"].shape[1] == 7
+    clash = SUE(**{**base, "se_dim": 6}).set_params(solver__n_components=7)
+    with pytest.raises(InputError, match=r"solver sets n_components=7 but the pipeline's se_dim=6"):
+        clash.fit(split.train)
+    with pytest.raises(InputError, match="set deeper levels inside solver_params"):
+        SUE(**base).set_params(solver__graph__n_neighbors=5)
+    agree = SUE(solver=ExactSpectral(n_components=6, device="cpu"), **{**base, "se_dim": 6})
+    assert agree.fit(split.train).stage_outputs(split.y_test, "y")["se"].shape[1] == 6
