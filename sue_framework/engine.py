@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from contextvars import ContextVar
+from contextvars import ContextVar, copy_context
 from typing import TypeVar
 
 import numpy as np
@@ -210,5 +210,6 @@ def map_fits(
     workers, threads = parallel_plan(len(tasks), device, n_jobs)
     if workers == 1:
         return [fn(*t) for t in tasks]
+    context = copy_context()  # the caller's context (active registry, fit policy) in each thread
     with torch_threads(threads), ThreadPoolExecutor(workers) as pool:
-        return list(pool.map(lambda t: fn(*t), tasks))
+        return list(pool.map(lambda t: context.copy().run(fn, *t), tasks))

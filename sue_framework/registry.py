@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import os
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from importlib.metadata import entry_points
 from typing import Any
@@ -58,12 +60,24 @@ class Registry:
         self.plugin_manager = pluggy.PluginManager(PROJECT)
         self.plugin_manager.add_hookspecs(SUEHookSpecs)
 
+    @contextmanager
+    def use(self) -> Iterator[Registry]:
+        """Make this registry the one the library builds from, inside the block (this thread
+        and the fits it runs side by side)."""
+        token = _ACTIVE.set(self)
+        try:
+            yield self
+        finally:
+            _ACTIVE.reset(token)
+
     # -- registration ----------------------------------------------------------------------------
     def register(
         self, kind: str, name: str, factory: Callable[..., Any], *, replace: bool = False
     ) -> None:
-        """Register `factory` (usually a class) as `name` of `kind`."""
+        """Register `factory` (usually a class) as `name` of `kind`. The built-ins and plugins
+        are loaded first, so `replace=True` can override one of them."""
         self._check_kind(kind)
+        self.load()  # a no-op while loading, when the plugins' own hooks call this
         if not isinstance(name, str) or not name:
             raise ValueError("a component name must be a non-empty string")
         if not callable(factory):
@@ -188,16 +202,16 @@ class Registry:
             return
         self._loading = True
         try:
-            from sue_framework import components
+            from sue_framework import builtins
 
             pm = self.plugin_manager
-            if not pm.is_registered(components):
-                pm.register(components, name=BUILTIN_PLUGIN)
-                self._dist_of[id(components)] = BUILTIN_PROVIDER
+            if not pm.is_registered(builtins):
+                pm.register(builtins, name=BUILTIN_PLUGIN)
+                self._dist_of[id(builtins)] = BUILTIN_PROVIDER
             if self.autoload:
                 self._load_entry_points()
             self._provider = BUILTIN_PROVIDER
-            components.sue_register(registry=self)
+            builtins.sue_register(registry=self)
             for name, impl in self._plugins_in_dependency_order():
                 self._register_plugin(name, impl)
             self._loaded = True
@@ -306,4 +320,20 @@ def _same(a: Any, b: Any) -> bool:
         return a is b
 
 
-registry = Registry()
+_DEFAULT = Registry()
+_ACTIVE: ContextVar[Registry | None] = ContextVar("sue_active_registry", default=None)
+
+
+class _ActiveRegistry:
+    """`sue_framework.registry`: whichever registry is active (see `Registry.use`), else the
+    process-wide default. Every lookup inside the library goes through it, so a private
+    registry controls how every stage, and every stage's own stages, are built."""
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(_ACTIVE.get() or _DEFAULT, name)
+
+    def __repr__(self) -> str:
+        return f"<active sue_framework registry: {_ACTIVE.get() or _DEFAULT!r}>"
+
+
+registry: Registry = _ActiveRegistry()  # type: ignore[assignment]

@@ -194,3 +194,54 @@ def test_plugins_build_on_builtins_and_on_the_plugins_they_require(tmp_path):
     assert "cycle: cyc_a -> cyc_b -> cyc_a" in err
     assert "'half_done' (half-done) was skipped: it failed while registering" in err
     assert "name that plugin in its `sue_requires`" in err
+
+
+def test_a_private_registry_controls_every_nested_stage():
+    """Inside `with r.use()`, a method's stages and their own stages (the solver's graph) come
+    from r; outside, from the default registry."""
+    from sue_framework import SUE, paper_split
+    from sue_framework.components import PaperKNNGraph
+    from tests.conftest import two_view_blobs
+
+    calls = []
+
+    class CountingGraph(PaperKNNGraph):
+        def fit(self, X):
+            calls.append(len(X))
+            return super().fit(X)
+
+    private = Registry(autoload=False)
+    private.register("graph", "paper_knn", CountingGraph, replace=True)
+    x, y, _ = two_view_blobs(300, seed=0)
+    data = paper_split(x, y, n_pairs=30, n_test=50).train
+    model = SUE(se_dim=6, out_dim=4, matcher="none", device="cpu")
+    with private.use():
+        assert registry.get("graph", "paper_knn") is CountingGraph
+        model.fit(data)
+    assert sorted(calls) == sorted([data.x.shape[0], data.y.shape[0]])
+    model.fit(data)
+    assert len(calls) == 2 and registry.get("graph", "paper_knn") is PaperKNNGraph
+
+
+def test_every_module_imports_on_its_own():
+    """No import cycle: each module of the package imports first, in a fresh package state."""
+    import pkgutil
+
+    import sue_framework
+
+    names = [
+        m.name
+        for m in pkgutil.walk_packages(sue_framework.__path__, "sue_framework.")
+        if m.name != "sue_framework.__main__"  # runs the CLI when imported
+    ]
+    code = (
+        "import importlib, sys\n"
+        f"for name in {names!r}:\n"
+        "    for m in [m for m in sys.modules if m.startswith('sue_framework')]:\n"
+        "        del sys.modules[m]\n"
+        "    importlib.import_module(name)\n"
+        "print('ok', len(sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0 and "ok" in out.stdout, out.stderr[-800:]
+    assert len(names) > 20

@@ -1,4 +1,4 @@
-"""Built-in components. They register through the same hook as any third-party plugin."""
+"""Built-in components (registered by sue_framework.builtins)."""
 
 from __future__ import annotations
 
@@ -15,42 +15,25 @@ from sue_framework.components.pca import PCA
 from sue_framework.components.self_training import SelfTraining
 from sue_framework.components.semi_cca import SemiCCA
 from sue_framework.components.spectral import AutoSpectral, ExactSpectral, SpectralNet
-from sue_framework.hookspecs import hookimpl
 
-
-@hookimpl
-def sue_register(registry) -> None:
-    from sue_framework.auto import Auto, CVSelect
-    from sue_framework.datasets import Arrays, DigitsHalves, Synthetic
-    from sue_framework.methods import CORE_VARIANTS
-    from sue_framework.pipeline import SUE
-    from sue_framework.sue_select import SUESelect
-
-    registry.register("graph", "paper_knn", PaperKNNGraph)
-    registry.register("graph", "gaussian_knn", GaussianKNNGraph)
-    registry.register("graph", "laplace_knn", LaplaceKNNGraph)
-    registry.register("graph", "self_tuning_knn", SelfTuningKNNGraph)
-    registry.register("solver", "exact", ExactSpectral)
-    registry.register("solver", "spectralnet", SpectralNet)
-    registry.register("solver", "auto", AutoSpectral)
-    registry.register("solver", "pca", PCA)
-    registry.register("solver", "identity", IdentitySolver)
-    registry.register("solver", "concat", ConcatSolver)
-    registry.register("aligner", "cca", CCA)
-    registry.register("aligner", "procrustes", Procrustes)
-    registry.register("aligner", "none", NoAligner)
-    registry.register("aligner", "semi_cca", SemiCCA)
-    registry.register("aligner", "self_training", SelfTraining)
-    registry.register("matcher", "mmd", MMDResNet)
-    registry.register("matcher", "none", NoMatcher)
-    registry.register("matcher", "adversarial", AdversarialMatcher)
-    registry.register("matcher", "sotalign", OTMatcher)
-    registry.register("method", "sue", SUE)
-    registry.register("method", "sue_select", SUESelect)
-    registry.register("method", "auto", Auto)
-    registry.register("method", "cv_select", CVSelect)
-    for name, factory in CORE_VARIANTS.items():
-        registry.register("method", name, factory)
-    registry.register("dataset", "digits_halves", DigitsHalves)
-    registry.register("dataset", "synthetic", Synthetic)
-    registry.register("dataset", "arrays", Arrays)
+__all__ = [
+    "CCA",
+    "PCA",
+    "AdversarialMatcher",
+    "AutoSpectral",
+    "ConcatSolver",
+    "ExactSpectral",
+    "GaussianKNNGraph",
+    "IdentitySolver",
+    "LaplaceKNNGraph",
+    "MMDResNet",
+    "NoAligner",
+    "NoMatcher",
+    "OTMatcher",
+    "PaperKNNGraph",
+    "Procrustes",
+    "SelfTraining",
+    "SelfTuningKNNGraph",
+    "SemiCCA",
+    "SpectralNet",
+]
