@@ -3,7 +3,7 @@
 Each candidate (a registered method name and its parameters) is refit per fold on the data with
 that fold's pairs held out: their rows stay in as unpaired rows, so each fold sees the same
 unpaired data the final fit sees. Every held-out pair is ranked against all rows of the other
-modality (`selection.reciprocal_ranks`), both directions. The rule is noise-aware: the first
+modality (`ranking.reciprocal_ranks`), both directions. The rule is noise-aware: the first
 candidate in the given order whose mean reciprocal rank is within one standard error of the
 best wins (the standard error of the per-query differences: every candidate is scored on the
 same held-out pairs), so a later candidate must beat an earlier one by more than the noise of
@@ -22,8 +22,8 @@ from sue_framework.data import WeaklyPairedData, training_data
 from sue_framework.engine import map_fits, resolve_device, resolve_seed
 from sue_framework.errors import InputError, NotFittedError
 from sue_framework.interfaces import Method
+from sue_framework.ranking import reciprocal_ranks
 from sue_framework.registry import registry
-from sue_framework.selection import reciprocal_ranks
 
 Candidate = tuple[str, dict[str, Any]]
 

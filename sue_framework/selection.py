@@ -9,32 +9,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
-import torch
 
-from sue_framework.engine import auto_chunk, row_chunks
 from sue_framework.interfaces import Aligner
-
-
-def unit_reciprocal_ranks(q: torch.Tensor, g: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-    """1 / (1 + number of rows of `g` more similar to each row of `q` than its target `t`).
-
-    Rows are already L2-normalised; ties do not count against the target. The one ranking rule
-    of pair cross-validation, in the inputs' dtype and device.
-    """
-    sim = q @ g.T
-    true = sim[torch.arange(sim.shape[0], device=sim.device), t][:, None]
-    return 1.0 / (1.0 + (sim > true).sum(1).to(sim.dtype))
-
-
-def reciprocal_ranks(queries: np.ndarray, gallery: np.ndarray, targets: np.ndarray) -> np.ndarray:
-    """1 / (1 + number of gallery rows more cosine-similar to each query than its target)."""
-    q = torch.nn.functional.normalize(torch.as_tensor(queries, dtype=torch.float32), dim=1)
-    g = torch.nn.functional.normalize(torch.as_tensor(gallery, dtype=torch.float32), dim=1)
-    t = torch.as_tensor(targets)
-    out = np.empty(q.shape[0])
-    for sl in row_chunks(q.shape[0], auto_chunk(g.shape[0])):
-        out[sl] = unit_reciprocal_ranks(q[sl], g, t[sl]).numpy()
-    return out
+from sue_framework.ranking import reciprocal_ranks
 
 
 def pair_cv_scores(

@@ -61,3 +61,21 @@ def test_registry_build_applies_policy_and_checks_params():
     assert solver.n_components == 3 and solver.seed == 4
     with pytest.raises(InputError, match="takes no parameter.*bogus"):
         registry.build("aligner", "cca", {"bogus": 1})
+
+
+def test_one_ranking_rule_for_selection_and_evaluation():
+    """Pair CV and the retrieval task rank alike; ties count against the query in both, so
+    collapsed embeddings rank last, not first."""
+    from sue_framework.ranking import reciprocal_ranks, target_ranks
+    from sue_tasks.retrieval import true_match_ranks
+
+    rng = np.random.default_rng(0)
+    q, g = rng.normal(size=(30, 5)), rng.normal(size=(30, 5))
+    assert np.array_equal(target_ranks(q, g, device="cpu"), true_match_ranks(q, g, device="cpu"))
+    sim = (q / np.linalg.norm(q, axis=1, keepdims=True)) @ (
+        g / np.linalg.norm(g, axis=1, keepdims=True)
+    ).T
+    brute = np.array([(sim[i] > sim[i, i]).sum() for i in range(30)])
+    assert np.array_equal(target_ranks(q, g, device="cpu"), brute)
+    collapsed = np.ones((8, 3))
+    assert np.all(reciprocal_ranks(collapsed, collapsed, np.arange(8)) == 1 / 8)

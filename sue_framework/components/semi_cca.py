@@ -24,7 +24,7 @@ from sue_framework.components.aligners import centred_projection, pairs_and_rows
 from sue_framework.engine import resolve_device, to_numpy, to_tensor
 from sue_framework.errors import InputError
 from sue_framework.interfaces import Aligner
-from sue_framework.selection import unit_reciprocal_ranks
+from sue_framework.ranking import match_ranks
 
 CV_GALLERY = 1000  # rows of each modality that held-out pairs are ranked against in `_choose`
 
@@ -195,7 +195,8 @@ class SemiCCA(Aligner):
                 t = torch.arange(held.numel(), device=A.device)
                 qa, qb, ga, gb = (torch.nn.functional.normalize(z, dim=1) for z in (qa, qb, ga, gb))
                 scores[s] += float(
-                    unit_reciprocal_ranks(qa, gb, t).sum() + unit_reciprocal_ranks(qb, ga, t).sum()
+                    (1.0 / (1.0 + match_ranks(qa, gb, t))).sum()
+                    + (1.0 / (1.0 + match_ranks(qb, ga, t))).sum()
                 )
         return max(grid, key=lambda s: scores[s])
 

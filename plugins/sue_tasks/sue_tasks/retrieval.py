@@ -11,32 +11,21 @@ from sue_framework.data import as_matrix
 from sue_framework.engine import auto_chunk, resolve_device, row_chunks, to_tensor
 from sue_framework.errors import InputError
 from sue_framework.interfaces import Task
+from sue_framework.ranking import target_ranks
 
 
 def true_match_ranks(
     queries: np.ndarray, gallery: np.ndarray, *, device: str = "auto"
 ) -> np.ndarray:
-    """0-based rank of gallery[i] for query i under cosine similarity, computed in row blocks.
-
-    Ties count against the query (a gallery item as similar as the true match ranks before it),
-    so degenerate embeddings cannot score well by accident.
-    """
+    """0-based rank of gallery[i] for query i under cosine similarity (the core's one ranking
+    rule, `sue_framework.ranking`: ties count against the query), computed in row blocks."""
     q, g = as_matrix(queries, "queries"), as_matrix(gallery, "gallery")
     if q.shape != g.shape:
         raise InputError(
             f"retrieval needs paired sets of equal shape (row i matches row i), "
             f"got {q.shape} and {g.shape}"
         )
-    dev = resolve_device(device)
-    qt = torch.nn.functional.normalize(to_tensor(q, dev), dim=1)
-    gt = torch.nn.functional.normalize(to_tensor(g, dev), dim=1)
-    ranks = np.empty(q.shape[0], dtype=np.int64)
-    for sl in row_chunks(q.shape[0], auto_chunk(g.shape[0])):
-        sim = qt[sl] @ gt.T
-        rows = torch.arange(sl.start, sl.stop, device=dev)
-        true = sim[torch.arange(sim.shape[0], device=dev), rows][:, None]
-        ranks[sl] = ((sim >= true).sum(1) - 1).cpu().numpy()
-    return ranks
+    return target_ranks(q, g, device=device)
 
 
 def recall_at_k(ranks: np.ndarray, ks: Sequence[int]) -> dict[int, float]:
