@@ -1,6 +1,7 @@
 import os
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from sue_framework import InputError
@@ -228,3 +229,26 @@ def test_a_dataset_plugin_installed_by_entry_point_runs_in_an_experiment(tmp_pat
                for ln in out.stdout.splitlines())  # fmt: skip
     (row,) = read_results(tmp_path / "out" / "results.csv")
     assert row["method"] == "Procrustes" and row["x2y_R@1"] > 50  # a rotation is easy
+
+
+def test_the_task_is_configurable_and_its_figures_are_the_columns(tmp_path):
+    """A task other than retrieval: its own figures become the CSV's columns and the table's."""
+    cfg = tiny(pairs=(20,), seeds=(0, 1), task="modality_gap", baseline=None)
+    rows = run_experiment(cfg, tmp_path)
+    from sue_framework import registry
+
+    figures = registry.get("task", "modality_gap")().evaluate(
+        np.ones((4, 3)), np.arange(12.0).reshape(4, 3)
+    )
+    header = (tmp_path / "results.csv").read_text().splitlines()[0].split(",")
+    assert [c for c in header if c in figures] == list(figures)
+    assert "x2y_R@10" not in header and len(read_results(tmp_path / "results.csv")) == 4
+    table = write_report(cfg, rows, tmp_path)["table"].read_text()
+    assert all(name in table for name in figures) and "R@10" not in table
+
+
+def test_retrieval_records_every_figure_it_reports(tmp_path):
+    rows = run_experiment(tiny(pairs=(20,), seeds=(0,)), tmp_path)
+    stored = read_results(tmp_path / "results.csv")[0]
+    assert {"x2y_median_rank", "y2x_mAP"} <= set(stored)
+    assert stored["x2y_mAP"] == pytest.approx(rows[0]["x2y_mAP"])

@@ -66,8 +66,9 @@ def test_registry_build_applies_policy_and_checks_params():
 def test_one_ranking_rule_for_selection_and_evaluation():
     """Pair CV and the retrieval task rank alike; ties count against the query in both, so
     collapsed embeddings rank last, not first."""
-    from sue_framework.ranking import reciprocal_ranks, target_ranks
     from sue_tasks.retrieval import true_match_ranks
+
+    from sue_framework.ranking import reciprocal_ranks, target_ranks
 
     rng = np.random.default_rng(0)
     q, g = rng.normal(size=(30, 5)), rng.normal(size=(30, 5))

@@ -1,0 +1,111 @@
+"""Experiment configs: a grid of methods x pair budgets x unpaired budgets x seeds, a data set
+and a task, read from TOML with every unknown key refused."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from sue_framework.errors import InputError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+METRICS = ("x2y_R@1", "x2y_R@5", "x2y_R@10", "y2x_R@1", "y2x_R@5", "y2x_R@10")
+ALL = "all"
+
+
+@dataclass(frozen=True)
+class MethodSpec:
+    label: str
+    name: str
+    params: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ExperimentConfig:
+    name: str
+    methods: tuple[MethodSpec, ...]
+    pairs: tuple[int, ...]
+    seeds: tuple[int, ...] = (0,)
+    unpaired: tuple[int | str, ...] = (ALL,)
+    dataset: str = "digits_halves"
+    dataset_params: dict = field(default_factory=dict)
+    task: str = "retrieval"
+    task_params: dict = field(default_factory=dict)
+    n_test: int = 400
+    baseline: str | None = None
+    device: str = "auto"
+    description: str = ""
+    stages_plot: dict | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.dataset, str) or not self.dataset:
+            raise InputError(f"dataset must be a registered dataset name, got {self.dataset!r}")
+        if not isinstance(self.task, str) or not self.task:
+            raise InputError(f"task must be a registered task name, got {self.task!r}")
+        if not self.methods:
+            raise InputError("an experiment needs at least one [[methods]] entry")
+        labels = [m.label for m in self.methods]
+        if len(set(labels)) != len(labels):
+            raise InputError(f"method labels must be unique, got {labels}")
+        if self.baseline is not None and self.baseline not in labels:
+            raise InputError(f"baseline {self.baseline!r} is not one of the method labels {labels}")
+        if not self.pairs or not self.seeds or not self.unpaired:
+            raise InputError("pairs, seeds and unpaired must each list at least one value")
+        for u in self.unpaired:
+            if u != ALL and not (isinstance(u, int) and u >= 0):
+                raise InputError(f"unpaired budgets are integers >= 0 or {ALL!r}, got {u!r}")
+
+
+_KEYS = {f.name for f in ExperimentConfig.__dataclass_fields__.values()}
+
+
+def load_config(path: str | Path) -> ExperimentConfig:
+    """Read a TOML experiment config; unknown keys are errors, not silently ignored."""
+    path = Path(path)
+    try:
+        raw = tomllib.loads(path.read_text())
+    except FileNotFoundError as exc:
+        raise InputError(f"no config file at {path}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(f"{path} is not valid TOML: {exc}") from exc
+    unknown = set(raw) - _KEYS
+    if unknown:
+        raise InputError(f"{path}: unknown key(s) {sorted(unknown)}; known keys: {sorted(_KEYS)}")
+    methods = []
+    for m in raw.pop("methods", []):
+        extra = set(m) - {"label", "name", "params"}
+        if extra or "name" not in m:
+            raise InputError(
+                f"{path}: each [[methods]] needs name (and label, params), got {sorted(m)}"
+            )
+        methods.append(
+            MethodSpec(label=m.get("label", m["name"]), name=m["name"], params=m.get("params", {}))
+        )
+    for key in ("pairs", "seeds", "unpaired"):
+        if key in raw:
+            raw[key] = tuple(raw[key])
+    raw.setdefault("name", path.stem)
+    return ExperimentConfig(methods=tuple(methods), **raw)
+
+
+def smoke(config: ExperimentConfig) -> ExperimentConfig:
+    """The same grid shape at the smallest size: one seed, the first pair and unpaired budget,
+    and a synthetic set of at most 1200 rows. For CI and quick checks."""
+    params = dict(config.dataset_params)
+    n_test = config.n_test
+    if config.dataset == "synthetic":
+        params["n"] = min(int(params.get("n", 3000)), 1200)
+        n_test = min(n_test, 200)
+    return replace(
+        config,
+        seeds=config.seeds[:1],
+        pairs=config.pairs[:1],
+        unpaired=config.unpaired[:1],
+        dataset_params=params,
+        n_test=n_test,
+    )
