@@ -36,6 +36,7 @@ def sue_register(registry) -> None:
     from sue_framework.datasets import Arrays, DigitsHalves, Synthetic
     from sue_framework.methods import CORE_VARIANTS
     from sue_framework.pipeline import SUE
+    from sue_framework.retrieval import RetrievalTask
     from sue_framework.sue_select import SUESelect
 
     registry.register("graph", "paper_knn", PaperKNNGraph)
@@ -65,4 +66,5 @@ def sue_register(registry) -> None:
         registry.register("method", name, factory)
     registry.register("dataset", "digits_halves", DigitsHalves)
     registry.register("dataset", "synthetic", Synthetic)
+    registry.register("task", "retrieval", RetrievalTask)
     registry.register("dataset", "arrays", Arrays)

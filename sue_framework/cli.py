@@ -168,9 +168,15 @@ def _run_grid(config, out_dir: str, resume: bool) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from sue_framework.demo import demo_config
+    from sue_framework.demo import BASELINES_PACKAGE, demo_config, missing_methods
 
     budgets = tuple(int(v) for v in args.pairs.split(","))
+    if missing_methods():
+        print(
+            f"sue: note: the baselines {', '.join(missing_methods())} are not installed; "
+            f"they come with {BASELINES_PACKAGE}. Running without them.",
+            file=sys.stderr,
+        )
     config = demo_config(pairs=budgets, seeds=tuple(range(args.seeds)), device=args.device)
     print(
         "digits: left half (x) <-> right half (y); paper protocol, 400 test pairs; "

@@ -27,3 +27,18 @@ def test_small_demo_run_produces_table_plots_and_rows(tmp_path, capsys):
     for name in ("table.md", "r10_vs_pairs.png", "stages_2d.png"):
         assert (tmp_path / name).stat().st_size > 500
     assert "Imp." in (tmp_path / "table.md").read_text()
+
+
+def test_the_demo_says_what_is_missing_and_runs_without_the_baselines(tmp_path, capsys):
+    """The core does not silently need a plugin: without sue-baselines the demo says which
+    package brings the baselines and runs SUE alone."""
+    from sue_framework import Registry
+
+    bare = Registry(autoload=False)  # the built-ins only, as if no plugin were installed
+    with bare.use():
+        code = main(["demo", "--pairs", "30", "--seeds", "1", "--out-dir", str(tmp_path),
+                     "--device", "cpu"])  # fmt: skip
+    assert code == 0
+    err = capsys.readouterr().err
+    assert "contrastive, cca_raw are not installed" in err and "sue-baselines" in err
+    assert {r["method"] for r in read_results(tmp_path / "results.csv")} == {"SUE"}

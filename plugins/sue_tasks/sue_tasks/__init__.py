@@ -22,7 +22,6 @@ __all__ = [
 
 @hookimpl
 def sue_register(registry) -> None:
-    registry.register("task", "retrieval", RetrievalTask)
     registry.register("task", "zero_shot", ZeroShotTask)
     registry.register("task", "cross_domain", CrossDomainTask)
     registry.register("task", "arithmetic", ArithmeticTask)
