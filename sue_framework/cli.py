@@ -119,26 +119,34 @@ def _unit(metric: str) -> str:
     return ""
 
 
+def _given_inputs(args: argparse.Namespace) -> dict[str, list[tuple[str, str | None]]]:
+    """--input NAME=PATH[@x|@y][,PATH...] plus the shortcuts --x, --y, --labels-x, --labels-y."""
+    given: dict[str, list[tuple[str, str | None]]] = {}
+    shortcuts = {"zx": args.x, "zy": args.y, "labels_x": args.labels_x, "labels_y": args.labels_y}
+    for name, path in shortcuts.items():
+        if path:
+            given[name] = [(path, None)]
+    for item in args.input or []:
+        name, sep, files = item.partition("=")
+        if not sep or not name or not files:
+            raise InputError(f"--input {item!r}: write NAME=PATH, e.g. zx=test_x.npy")
+        given[name] = [_path_and_side(f) for f in files.split(",")]
+    return given
+
+
+def _path_and_side(text: str) -> tuple[str, str | None]:
+    path, at, side = text.rpartition("@")
+    return (path, side) if at and side in ("x", "y") else (text, None)
+
+
 def cmd_evaluate(args: argparse.Namespace) -> int:
+    from sue_framework.evaluation import task_inputs
     from sue_framework.io import load_method
     from sue_framework.registry import registry
 
     model = load_method(args.model)
-    xt, yt = _load_matrix(args.x, "x"), _load_matrix(args.y, "y")
-    if xt.shape[0] != yt.shape[0]:
-        raise SUEError(
-            f"evaluate needs paired test sets (row i <-> row i), "
-            f"got {xt.shape[0]} and {yt.shape[0]} rows"
-        )
     task = registry.get("task", args.task)()
-    labels = {
-        f"labels_{side}": np.loadtxt(path, dtype=str, ndmin=1)
-        if not path.endswith(".npy")
-        else np.load(path, allow_pickle=False)
-        for side, path in (("x", args.labels_x), ("y", args.labels_y))
-        if path
-    }
-    figures = task.evaluate(model.transform(xt, "x"), model.transform(yt, "y"), **labels)
+    figures = task.evaluate(**task_inputs(task, model, _given_inputs(args)))
     for k, v in figures.items():
         shown = f"{v:10.2f} {_unit(k)}" if isinstance(v, float) else json.dumps(v)
         print(f"{k:<20} {shown}".rstrip())
@@ -330,10 +338,20 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--out", required=True, help="embeddings .npy to write")
     t.set_defaults(func=cmd_transform)
 
-    e = command("evaluate", "cross-modal retrieval on paired test sets (R@k in %)")
+    e = command(
+        "evaluate",
+        "run a task on test rows embedded by a model (default: cross-modal retrieval, R@k in %)",
+    )
     e.add_argument("--model", required=True, help="model file from sue fit")
-    e.add_argument("--x", required=True, help="x test rows; row i pairs with y row i")
-    e.add_argument("--y", required=True, help="y test rows")
+    e.add_argument("--x", help="x test rows (the input zx); row i pairs with y row i")
+    e.add_argument("--y", help="y test rows (the input zy)")
+    e.add_argument(
+        "--input",
+        action="append",
+        metavar="NAME=PATH[@x|@y]",
+        help="any input the task declares, e.g. gallery=g.npy@y or terms=a.npy@x,b.npy@y "
+        "(rows are embedded by the model on the side after @); repeat for several",
+    )
     _names_of(e.add_argument("--task", default="retrieval", help="downstream task"), "task")
     e.add_argument("--labels-x", help="class labels of the x rows (.npy or one per line)")
     e.add_argument("--labels-y", help="class labels of the y rows (.npy or one per line)")

@@ -9,7 +9,8 @@ tensors and JSON only, never pickle.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 import numpy as np
 from sklearn.base import BaseEstimator
@@ -135,12 +136,36 @@ class Method(BaseEstimator, ABC):
         return save_method(self, path)
 
 
+@dataclass(frozen=True)
+class TaskInput:
+    """One named input of a task.
+
+    kind: "embedding" (rows that the fitted model embeds first), "labels" (one class label per
+    row) or "array" (numbers used as they are). `modality` is an embedding's default side ("x"
+    or "y"; None: whoever supplies it must say). `many`: a list of such inputs.
+    """
+
+    kind: str
+    help: str
+    modality: str | None = None
+    required: bool = True
+    many: bool = False
+
+
 class Task(ABC):
-    """A downstream evaluation producing named figures."""
+    """A downstream evaluation producing named figures.
+
+    `inputs` names every keyword `evaluate` takes, so that any caller (the CLI, the experiment
+    runner) can supply them without knowing the task. `evaluate` returns figures by name: float
+    values are figures (experiments tabulate them); other JSON values (lists) are details that
+    are printed but not tabulated.
+    """
+
+    inputs: ClassVar[dict[str, TaskInput]] = {}
 
     @abstractmethod
-    def evaluate(self, *args: Any, **kwargs: Any) -> dict[str, float]:
-        """Return a flat dict of figures."""
+    def evaluate(self, **inputs: Any) -> dict[str, Any]:
+        """Figures (floats) and details (lists) by name."""
 
 
 class Dataset(ABC):

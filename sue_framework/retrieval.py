@@ -14,7 +14,7 @@ import torch
 from sue_framework.data import as_matrix
 from sue_framework.engine import auto_chunk, resolve_device, row_chunks, to_tensor
 from sue_framework.errors import InputError
-from sue_framework.interfaces import Task
+from sue_framework.interfaces import Task, TaskInput
 from sue_framework.ranking import target_ranks
 
 
@@ -67,6 +67,13 @@ class RetrievalTask(Task):
     relevant item per query is the mean reciprocal rank. With labels for both sides, also the
     class-level precision@k: the share of the top k that belong to the query's class.
     """
+
+    inputs = {
+        "zx": TaskInput("embedding", "x rows, row i pairs with row i of zy", "x"),
+        "zy": TaskInput("embedding", "y rows", "y"),
+        "labels_x": TaskInput("labels", "class of each x row (for class P@k)", required=False),
+        "labels_y": TaskInput("labels", "class of each y row (for class P@k)", required=False),
+    }
 
     def __init__(self, ks: Sequence[int] = (1, 5, 10), device: str = "auto") -> None:
         self.ks = tuple(int(k) for k in ks)

@@ -8,7 +8,7 @@ from sklearn.neighbors import KNeighborsClassifier
 
 from sue_framework.data import as_matrix
 from sue_framework.errors import InputError
-from sue_framework.interfaces import Task
+from sue_framework.interfaces import Task, TaskInput
 
 
 def class_prompts(classes: list[str], template: str = "A photo of a {}") -> list[str]:
@@ -37,6 +37,12 @@ class ZeroShotTask(Task):
     cosine-similar. `zy` holds one universal embedding per class, in class order (embed
     `class_prompts(classes)` with the text encoder, then the fitted model)."""
 
+    inputs = {
+        "zx": TaskInput("embedding", "rows to classify", "x"),
+        "zy": TaskInput("embedding", "one embedded class prompt per class, in class order", "y"),
+        "labels_x": TaskInput("labels", "the true class index of each row of zx"),
+    }
+
     def evaluate(
         self, zx: np.ndarray, zy: np.ndarray, labels_x: object = None, **_: object
     ) -> dict:
@@ -58,6 +64,13 @@ class ZeroShotTask(Task):
 class CrossDomainTask(Task):
     """kNN classifier (cosine, k = 5 as in the paper) fit on one modality's universal embeddings
     with labels and tested on the other's, in both directions; accuracy in percent."""
+
+    inputs = {
+        "zx": TaskInput("embedding", "x rows", "x"),
+        "zy": TaskInput("embedding", "y rows", "y"),
+        "labels_x": TaskInput("labels", "class of each x row"),
+        "labels_y": TaskInput("labels", "class of each y row"),
+    }
 
     def __init__(self, n_neighbors: int = 5) -> None:
         self.n_neighbors = n_neighbors

@@ -16,7 +16,7 @@ from tqdm.auto import tqdm
 from sue_framework.data import as_matrix
 from sue_framework.engine import generator, resolve_device, to_numpy, to_tensor
 from sue_framework.errors import InputError, NotFittedError
-from sue_framework.interfaces import Task
+from sue_framework.interfaces import Task, TaskInput
 from sue_framework.nn import mlp, seeded
 
 
@@ -75,6 +75,13 @@ class LatentConverter:
 class GenerationTask(Task):
     """Fit a LatentConverter on (z_train, latent_train) and report its error on held-out rows,
     e.g. the other modality's embeddings of the same items: MSE and mean cosine similarity."""
+
+    inputs = {
+        "z_train": TaskInput("embedding", "rows whose latents are known"),
+        "latent_train": TaskInput("array", "the generator's latent of each z_train row"),
+        "z_test": TaskInput("embedding", "held-out rows"),
+        "latent_test": TaskInput("array", "the latent of each z_test row"),
+    }
 
     def __init__(self, **converter_params: object) -> None:
         self.converter_params = converter_params

@@ -10,7 +10,7 @@ from sklearn.model_selection import cross_val_score
 
 from sue_framework.data import as_matrix
 from sue_framework.errors import InputError
-from sue_framework.interfaces import Task
+from sue_framework.interfaces import Task, TaskInput
 from sue_tasks.classification import cosine_matrix
 
 
@@ -20,6 +20,12 @@ class ArithmeticTask(Task):
     `terms` is a list of (q, d) arrays added row-wise (scale one by -1 to subtract). With
     `targets` (one gallery index per query), hit@k in percent is reported too.
     """
+
+    inputs = {
+        "terms": TaskInput("embedding", "rows whose embeddings are summed, a file each", many=True),
+        "gallery": TaskInput("embedding", "rows searched for the sums' neighbours"),
+        "targets": TaskInput("array", "the gallery index each sum should find", required=False),
+    }
 
     def __init__(self, k: int = 5) -> None:
         self.k = k
@@ -48,6 +54,11 @@ class ArithmeticTask(Task):
 class ModalityGapTask(Task):
     """Distance between the two modalities' centroids (relative to their mean spread) and how
     well a linear classifier tells the modalities apart (5-fold accuracy; 50 % = no gap)."""
+
+    inputs = {
+        "zx": TaskInput("embedding", "x rows", "x"),
+        "zy": TaskInput("embedding", "y rows", "y"),
+    }
 
     def evaluate(self, zx: np.ndarray, zy: np.ndarray, **_: object) -> dict:
         zx, zy = as_matrix(zx, "zx"), as_matrix(zy, "zy")

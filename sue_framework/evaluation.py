@@ -1,0 +1,66 @@
+"""Running any task on files: each of the task's declared inputs (`Task.inputs`) is read from its
+files and, for embeddings, passed through the fitted model first."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from sue_framework.errors import InputError
+from sue_framework.files import read_matrix
+from sue_framework.interfaces import MODALITIES, Task
+
+
+def read_labels(path: str | Path, name: str) -> np.ndarray:
+    """Class labels: a .npy array, or a text file with one label per line."""
+    p = Path(path)
+    if p.suffix.lower() == ".npy":
+        return read_matrix(p, name).reshape(-1)
+    if not p.is_file():
+        raise InputError(f"{name}: no file at {p}")
+    return np.array([ln.strip() for ln in p.read_text().splitlines() if ln.strip()])
+
+
+def task_inputs(
+    task: Task, model: Any, given: dict[str, list[tuple[str, str | None]]]
+) -> dict[str, Any]:
+    """The keyword inputs of `task.evaluate` from `given`: input name -> [(path, modality)].
+
+    Embeddings are embedded by `model` on the modality given (or the input's default); labels
+    and arrays are read as they are. Unknown names and missing required inputs are refused with
+    the task's list of inputs.
+    """
+    declared = type(task).inputs
+    listing = "; ".join(
+        f"{n} ({i.kind}{'' if i.required else ', optional'}: {i.help})" for n, i in declared.items()
+    )
+    unknown = sorted(set(given) - set(declared))
+    if unknown:
+        raise InputError(f"the task takes no input(s) {unknown}; it takes: {listing}")
+    missing = [n for n, i in declared.items() if i.required and n not in given]
+    if missing:
+        raise InputError(f"the task needs the input(s) {missing}; it takes: {listing}")
+    out: dict[str, Any] = {}
+    for name, files in given.items():
+        spec = declared[name]
+        if len(files) > 1 and not spec.many:
+            raise InputError(f"input {name} takes one file, got {len(files)}")
+        values = []
+        for path, modality in files:
+            if spec.kind == "embedding":
+                side = modality or spec.modality
+                if side not in MODALITIES:
+                    raise InputError(
+                        f"input {name} needs the modality of its rows: {name}={path}@x or @y"
+                    )
+                values.append(model.transform(read_matrix(path, name), side))
+            elif modality is not None:
+                raise InputError(f"input {name} is {spec.kind}, not rows; drop @{modality}")
+            elif spec.kind == "labels":
+                values.append(read_labels(path, name))
+            else:
+                values.append(read_matrix(path, name))
+        out[name] = values if spec.many else values[0]
+    return out
