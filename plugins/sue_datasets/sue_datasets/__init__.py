@@ -1,9 +1,19 @@
 """Real paired data sets for sue_framework, registered through the ``sue_framework`` entry point."""
 
+from sue_datasets.paper import Edges2Shoes, EncodedItemPairs, KarpathyCaptions, PolyvoreItems
 from sue_datasets.text_pairs import CLDREmojiEnFr, EncodedTextPairs, FreeDictEnFr, WordNetGlossFr
 from sue_framework import hookimpl
 
-__all__ = ["CLDREmojiEnFr", "EncodedTextPairs", "FreeDictEnFr", "WordNetGlossFr"]
+__all__ = [
+    "CLDREmojiEnFr",
+    "Edges2Shoes",
+    "EncodedItemPairs",
+    "EncodedTextPairs",
+    "FreeDictEnFr",
+    "KarpathyCaptions",
+    "PolyvoreItems",
+    "WordNetGlossFr",
+]
 
 
 @hookimpl
@@ -11,3 +21,6 @@ def sue_register(registry) -> None:
     registry.register("dataset", "freedict_en_fr", FreeDictEnFr)
     registry.register("dataset", "wordnet_gloss_fr", WordNetGlossFr)
     registry.register("dataset", "cldr_emoji_en_fr", CLDREmojiEnFr)
+    registry.register("dataset", "karpathy_captions", KarpathyCaptions)
+    registry.register("dataset", "polyvore_items", PolyvoreItems)
+    registry.register("dataset", "edges2shoes", Edges2Shoes)

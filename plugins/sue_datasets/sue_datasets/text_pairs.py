@@ -32,6 +32,12 @@ def default_cache_dir() -> str:
     return os.environ.get("SUE_CACHE_DIR") or str(Path.home() / ".cache" / "sue_framework")
 
 
+def build_encoder(name: str, params: dict | None, cache_dir: str | None):
+    """A registered encoder that keeps its embeddings in `cache_dir` (default: see above)."""
+    params = {"cache_dir": cache_dir or default_cache_dir(), **(params or {})}
+    return registry.build("encoder", name, params)
+
+
 def unique_pairs(tx: list[str], ty: list[str]) -> tuple[list[str], list[str]]:
     """Keep the first pair of each text on either side, so every row has one true partner."""
     seen_x: set[str] = set()
@@ -76,8 +82,7 @@ class EncodedTextPairs(Dataset):
         """(x texts, y texts), x[i] <-> y[i]."""
 
     def _encoder(self, name: str, params: dict | None):
-        params = {"cache_dir": self.cache_dir or default_cache_dir(), **(params or {})}
-        return registry.build("encoder", name, params)
+        return build_encoder(name, params, self.cache_dir)
 
     def load(self) -> tuple[np.ndarray, np.ndarray]:
         tx, ty = unique_pairs(*self.texts())
