@@ -1,13 +1,18 @@
-"""Small torch building blocks shared by the learned components: MLPs and their array state."""
+"""Torch building blocks shared by the learned components: MLPs, their array state, and the one
+training loop (`train_epochs`) that every learned stage runs."""
 
 from __future__ import annotations
 
+import math
+import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from typing import TypeVar
 
 import numpy as np
 import torch
 from torch import nn
+from tqdm.auto import tqdm
 
 from sue_framework.engine import resolve_seed, to_numpy
 
@@ -61,3 +66,85 @@ def load_module_state(module: nn.Module, state: dict[str, np.ndarray], prefix: s
         {k[len(p) :]: torch.as_tensor(v) for k, v in state.items() if k.startswith(p)}
     )
     return module.eval()
+
+
+@dataclass
+class EpochLog:
+    """What `train_epochs` saw: the loss each epoch was judged by and its wall time."""
+
+    losses: list[float] = field(default_factory=list)
+    seconds: list[float] = field(default_factory=list)
+
+
+def _snapshot(keep: Sequence[nn.Module | torch.Tensor]) -> list:
+    return [
+        {k: v.detach().clone() for k, v in m.state_dict().items()}
+        if isinstance(m, nn.Module)
+        else m.detach().clone()
+        for m in keep
+    ]
+
+
+def _restore(keep: Sequence[nn.Module | torch.Tensor], saved: list) -> None:
+    with torch.no_grad():
+        for m, s in zip(keep, saved, strict=True):
+            if isinstance(m, nn.Module):
+                m.load_state_dict(s)
+            else:
+                m.copy_(s)
+
+
+def train_epochs(
+    epochs: int,
+    run_epoch: Callable[[], float | None],
+    *,
+    keep: Sequence[nn.Module | torch.Tensor],
+    validate: Callable[[], float] | None = None,
+    patience: int | None = None,
+    min_delta: float = 0.0,
+    after_epoch: Callable[[float | None], None] | None = None,
+    progress: bool = False,
+    desc: str = "",
+) -> EpochLog:
+    """The one training loop of every learned stage.
+
+    Each epoch runs `run_epoch()` (the stage's own minibatch steps; it returns its mean loss or
+    None) with the modules of `keep` in train mode, then judges the epoch by `validate()` (in
+    eval mode, without gradients) or else by `run_epoch`'s loss. The best-judged state of `keep`
+    (modules and loose tensors) is restored at the end; training stops early after `patience`
+    epochs without an improvement of more than `min_delta` (relative). Epochs judged by None
+    (no loss at all) just run. `after_epoch(loss)` steps schedules.
+    """
+    log = EpochLog()
+    best, ref, best_state, since = math.inf, math.inf, None, 0
+    modules = [m for m in keep if isinstance(m, nn.Module)]
+    bar = tqdm(range(epochs), desc=desc, disable=not progress, leave=False)
+    for _ in bar:
+        start = time.perf_counter()
+        for m in modules:
+            m.train()
+        loss = run_epoch()
+        for m in modules:
+            m.eval()
+        if validate is not None:
+            with torch.no_grad():
+                loss = validate()
+        if after_epoch is not None:
+            after_epoch(loss)
+        log.seconds.append(time.perf_counter() - start)
+        if loss is None:
+            continue
+        log.losses.append(loss)
+        bar.set_postfix(loss=f"{loss:.4g}")
+        if loss < best:
+            best_state = _snapshot(keep)
+        if loss < min(best, ref * (1.0 - min_delta)):
+            ref, since = loss, 0  # a real improvement restarts the patience count
+        else:
+            since += 1
+        best = min(best, loss)
+        if patience is not None and since >= patience:
+            break
+    if best_state is not None:
+        _restore(keep, best_state)
+    return log

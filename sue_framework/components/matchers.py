@@ -8,14 +8,20 @@ from collections.abc import Sequence
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
 
 from sue_framework.components.ot import kl_plan_surrogate, plan_kl, sinkhorn_plan
 from sue_framework.data import as_matrix
 from sue_framework.engine import generator, resolve_device, resolve_seed, to_numpy, to_tensor
 from sue_framework.errors import InputError
 from sue_framework.interfaces import DistributionMatcher, check_modality
-from sue_framework.nn import ResidualMLP, load_module_state, mlp, module_state, seeded
+from sue_framework.nn import (
+    ResidualMLP,
+    load_module_state,
+    mlp,
+    module_state,
+    seeded,
+    train_epochs,
+)
 
 BANDWIDTH_RULES = ("mean", "median")
 
@@ -159,32 +165,26 @@ class _ResidualMatcher(DistributionMatcher):
         extra = make_state(net, M.shape[1], dev, seed)
         bs = int(min(self.batch_size, M_tr.shape[0], T_tr.shape[0]))
         val_batches = self._val_batches(T_va, M_va, bs, gen)
-        best, ref, best_state, history, since_best = math.inf, math.inf, None, [], 0
         steps = max(1, math.ceil(M_tr.shape[0] / bs))
-        bar = tqdm(
-            range(self.epochs), desc=type(self).__name__, disable=not self.progress, leave=False
-        )
-        for _ in bar:
-            net.train()
+
+        def run_epoch() -> None:
             perm = torch.randperm(M_tr.shape[0], generator=gen).to(dev)
             for s in range(steps):
                 mb = M_tr[perm[s * bs : (s + 1) * bs]]
                 tb = T_tr[torch.randint(T_tr.shape[0], (mb.shape[0],), generator=gen).to(dev)]
                 step_fn(net, mb, tb, extra)
-            val = self._val_loss(net, val_batches)
-            history.append(val)
-            bar.set_postfix(val_mmd=f"{val:.4g}")
-            if val < best:
-                best_state = {k: v.detach().clone() for k, v in net.state_dict().items()}
-            if val < min(best, ref * (1.0 - self.min_delta)):
-                ref, since_best = val, 0  # a real improvement restarts the patience count
-            else:
-                since_best += 1
-            best = min(best, val)
-            if self.patience is not None and since_best >= self.patience:
-                break
-        if best_state is not None:
-            net.load_state_dict(best_state)
+
+        log = train_epochs(
+            self.epochs,
+            run_epoch,
+            keep=[net],
+            validate=lambda: self._val_loss(net, val_batches),
+            patience=self.patience,
+            min_delta=self.min_delta,
+            progress=self.progress,
+            desc=type(self).__name__,
+        )
+        history = log.losses
         self.net_ = net.cpu().eval()
         self.dim_ = np.asarray(M.shape[1])
         self.val_history_ = np.asarray(history)

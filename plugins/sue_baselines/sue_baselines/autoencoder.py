@@ -7,13 +7,12 @@ from collections.abc import Sequence
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
 
 from sue_framework.data import as_matrix
 from sue_framework.engine import generator, resolve_device, to_numpy, to_tensor
 from sue_framework.errors import InputError
 from sue_framework.interfaces import SpectralSolver
-from sue_framework.nn import load_module_state, mlp, module_state, seeded
+from sue_framework.nn import load_module_state, mlp, module_state, seeded, train_epochs
 
 
 class AutoencoderSolver(SpectralSolver):
@@ -67,9 +66,8 @@ class AutoencoderSolver(SpectralSolver):
         gen = generator(self.seed)
         bs = int(min(self.batch_size, T.shape[0]))
         steps = math.ceil(T.shape[0] / bs)
-        for _ in tqdm(
-            range(self.epochs), desc="autoencoder", disable=not self.progress, leave=False
-        ):
+
+        def run_epoch() -> None:  # no held-out rows: every epoch runs, the last one is kept
             perm = torch.randperm(T.shape[0], generator=gen).to(dev)
             for s in range(steps):
                 b = T[perm[s * bs : (s + 1) * bs]]
@@ -77,6 +75,10 @@ class AutoencoderSolver(SpectralSolver):
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 opt.step()
+
+        train_epochs(
+            self.epochs, run_epoch, keep=[enc, dec], progress=self.progress, desc="autoencoder"
+        )
         self.encoder_ = enc.cpu().eval()
         self.eigenvalues_ = np.full(int(self.n_components), np.nan)
         self.embedding_ = self.transform(X)

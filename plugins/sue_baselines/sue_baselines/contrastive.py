@@ -10,13 +10,12 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
-from tqdm.auto import tqdm
 
 from sue_framework.data import WeaklyPairedData, as_matrix, training_data
 from sue_framework.engine import generator, resolve_device, to_numpy, to_tensor
 from sue_framework.errors import InputError, NotFittedError
 from sue_framework.interfaces import Method, check_modality
-from sue_framework.nn import load_module_state, mlp, module_state, seeded
+from sue_framework.nn import load_module_state, mlp, module_state, seeded, train_epochs
 
 
 def clip_loss(zx: torch.Tensor, zy: torch.Tensor, log_scale: torch.Tensor) -> torch.Tensor:
@@ -103,11 +102,8 @@ class Contrastive(Method):
         X, Y, Xv, Yv = self._hold_out(X, Y, gen)
         m = X.shape[0]
         bs = int(min(self.batch_size, m))
-        best, best_state, since_best = math.inf, None, 0
-        self.val_history_: list[float] = []
-        for _ in tqdm(
-            range(self.epochs), desc="contrastive", disable=not self.progress, leave=False
-        ):
+
+        def run_epoch() -> None:
             perm = torch.randperm(m, generator=gen).to(dev)
             for s in range(0, m - bs + 1, bs):  # full batches only: InfoNCE needs negatives
                 b = perm[s : s + bs]
@@ -117,24 +113,18 @@ class Contrastive(Method):
                 opt.step()
                 with torch.no_grad():
                     log_scale.clamp_(max=math.log(100.0))
-            if Xv is None:
-                continue
-            with torch.no_grad():
-                val = float(clip_loss(fx(Xv), fy(Yv), log_scale))
-            self.val_history_.append(val)
-            if val < best:
-                best, since_best = val, 0
-                best_state = [
-                    {k: v.clone() for k, v in net.state_dict().items()} for net in (fx, fy)
-                ] + [log_scale.detach().clone()]
-            else:
-                since_best += 1
-                if since_best >= self.patience:
-                    break
-        if best_state is not None:
-            fx.load_state_dict(best_state[0])
-            fy.load_state_dict(best_state[1])
-            log_scale = best_state[2]
+
+        log = train_epochs(
+            self.epochs,
+            run_epoch,
+            keep=[fx, fy, log_scale],
+            # without held-out pairs every epoch runs and the last one is kept
+            validate=None if Xv is None else lambda: float(clip_loss(fx(Xv), fy(Yv), log_scale)),
+            patience=self.patience if Xv is not None else None,
+            progress=self.progress,
+            desc="contrastive",
+        )
+        self.val_history_ = log.losses
         self.net_x_, self.net_y_ = fx.cpu().eval(), fy.cpu().eval()
         self.log_scale_ = float(log_scale.detach().cpu())
         self.n_features_ = (X.shape[1], Y.shape[1])

@@ -11,13 +11,12 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
 
 from sue_framework.data import as_matrix
 from sue_framework.engine import generator, resolve_device, to_numpy, to_tensor
 from sue_framework.errors import InputError, NotFittedError
 from sue_framework.interfaces import Task, TaskInput
-from sue_framework.nn import mlp, seeded
+from sue_framework.nn import mlp, seeded, train_epochs
 
 
 class LatentConverter:
@@ -48,7 +47,8 @@ class LatentConverter:
         opt = torch.optim.Adam(net.parameters(), lr=self.lr)
         gen = generator(self.seed)
         bs = int(min(self.batch_size, len(z)))
-        for _ in tqdm(range(self.epochs), desc="converter", disable=not self.progress, leave=False):
+
+        def run_epoch() -> None:
             perm = torch.randperm(len(z), generator=gen).to(dev)
             for s in range(0, len(z), bs):
                 b = perm[s : s + bs]
@@ -56,6 +56,8 @@ class LatentConverter:
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 opt.step()
+
+        train_epochs(self.epochs, run_epoch, keep=[net], progress=self.progress, desc="converter")
         self.net_ = net.cpu().eval()
         return self
 

@@ -24,12 +24,10 @@ constraint Y^T D Y = I with the loss tr(Y^T (D - W) Y) gives its eigenvectors.
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Sequence
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
 
 from sue_framework.components.graphs import KNNGraph
 from sue_framework.components.linalg import inv_sqrt
@@ -45,7 +43,7 @@ from sue_framework.engine import (
 )
 from sue_framework.errors import InputError
 from sue_framework.interfaces import GraphBuilder, SpectralSolver
-from sue_framework.nn import load_module_state, mlp, module_state, seeded
+from sue_framework.nn import load_module_state, mlp, module_state, seeded, train_epochs
 
 TRAININGS = ("regression", "rayleigh")
 RAYLEIGH_GRAPHS = ("sampled", "batch")
@@ -357,12 +355,9 @@ class SpectralNet(SpectralSolver):
             )
         bs = int(min(self.batch_size, tr_idx.numel()))
         steps = max(1, math.ceil(tr_idx.numel() / bs))
-        best, best_state, since = math.inf, None, 0
-        self.history_, self.epoch_seconds_ = [], []
-        bar = tqdm(range(self.epochs), desc="SpectralNet", disable=not self.progress, leave=False)
-        for _ in bar:
-            start = time.perf_counter()
-            net.train()
+        validates = n_val >= max(2, self.n_components + 2)
+
+        def run_epoch() -> float:
             order = tr_idx[torch.randperm(tr_idx.numel(), generator=gen).to(dev)]
             total = 0.0
             for s in range(steps):
@@ -374,30 +369,28 @@ class SpectralNet(SpectralSolver):
                 loss.backward()
                 opt.step()
                 total += float(loss.detach())
-            net.eval()
-            with torch.no_grad():
-                val = (
-                    self._mean_loss(val_loss_fn or loss_fn, val_idx, bs)
-                    if n_val >= max(2, self.n_components + 2)
-                    else total / steps
-                )
+            return total / steps
+
+        def after_epoch(val: float | None) -> None:
             if schedule == "cosine":
                 sched.step()
             elif schedule == "plateau":
                 sched.step(val)
-            self.history_.append(val)
-            self.epoch_seconds_.append(time.perf_counter() - start)  # val loss synced the device
-            bar.set_postfix(loss=f"{val:.4g}")
-            if val < best - 1e-12:
-                best, since = val, 0
-                best_state = {k: v.detach().clone() for k, v in net.state_dict().items()}
-            else:
-                since += 1
-                # a cosine schedule sets the length of training itself: no early stop
-                if self.patience is not None and schedule != "cosine" and since >= self.patience:
-                    break
-        if best_state is not None:
-            net.load_state_dict(best_state)
+
+        log = train_epochs(
+            self.epochs,
+            run_epoch,
+            keep=[net],
+            validate=(lambda: self._mean_loss(val_loss_fn or loss_fn, val_idx, bs))
+            if validates
+            else None,
+            # a cosine schedule sets the length of training itself: no early stop
+            patience=None if schedule == "cosine" else self.patience,
+            after_epoch=after_epoch,
+            progress=self.progress,
+            desc="SpectralNet",
+        )
+        self.history_, self.epoch_seconds_ = log.losses, log.seconds  # val loss synced the device
 
     def _mean_loss(self, loss_fn, idx: torch.Tensor, bs: int) -> float:
         """Loss over `idx` in batches of `bs` (a whole validation split at once could be n^2
