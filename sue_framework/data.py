@@ -15,8 +15,13 @@ _HEADROOM = 1e-4
 _SPREAD_TOL = 1e-6
 
 
-def as_matrix(a: object, name: str) -> np.ndarray:
-    """Return `a` as a finite 2-D float array, or raise an InputError naming the problem."""
+def as_matrix(
+    a: object, name: str, n_features: int | None = None, fitted: str = "the model"
+) -> np.ndarray:
+    """Return `a` as a finite 2-D float array, or raise an InputError naming the problem.
+
+    With `n_features`, rows of another width are refused too, saying which component (`fitted`)
+    was fitted on how many features: the one width check every transform uses."""
     if hasattr(a, "detach"):  # torch tensor
         a = a.detach().cpu().numpy()
     try:
@@ -51,6 +56,11 @@ def as_matrix(a: object, name: str) -> np.ndarray:
         raise InputError(
             f"{name} holds values up to {peak:.3g}, beyond float32 (the compute type, max "
             f"{_F32_MAX:.3g}); rescale it first, e.g. divide by np.abs(a).max()"
+        )
+    if n_features is not None and arr.shape[1] != int(n_features):
+        raise InputError(
+            f"{name} has {arr.shape[1]} features, but {fitted} was fitted on {int(n_features)}; "
+            "give rows of the width it was fitted on"
         )
     return arr
 

@@ -47,9 +47,7 @@ def fit_aligner(aligner: Aligner, a, b, x=None, y=None) -> Aligner:
     return aligner.fit(a, b)
 
 
-def pairs_and_rows(
-    a, b, x=None, y=None
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def pairs_and_rows(a, b, x=None, y=None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The paired rows `a`, `b` and every row `x`, `y` of each modality as checked matrices,
     for aligners that use all rows; without `x`/`y` the paired rows stand in."""
     a, b = as_matrix(a, "paired x"), as_matrix(b, "paired y")
@@ -62,11 +60,7 @@ def centred_projection(aligner: Aligner, X: np.ndarray, modality: str) -> np.nda
     """(X - mean) @ weights with the aligner's `mean_<m>_` and `weights_<m>_` for `modality`."""
     m = check_modality(modality)
     mean, W = getattr(aligner, f"mean_{m}_"), getattr(aligner, f"weights_{m}_")
-    X = as_matrix(X, f"{modality} rows")
-    if X.shape[1] != W.shape[0]:
-        raise InputError(
-            f"{modality} rows have {X.shape[1]} features, the aligner expects {W.shape[0]}"
-        )
+    X = as_matrix(X, f"{modality} rows", W.shape[0], "the aligner")
     # float32 rows are projected in float32 (half the time; the output is float32 anyway)
     dt = np.float32 if X.dtype == np.float32 else np.float64
     return ((X - mean.astype(dt)) @ W.astype(dt)).astype(np.float32)
@@ -198,12 +192,7 @@ class Procrustes(Aligner):
     def transform(self, X: np.ndarray, modality: str) -> np.ndarray:
         self._check_fitted()
         check_modality(modality)
-        X = as_matrix(X, f"{modality} rows")
-        if X.shape[1] != self.rotation_.shape[0]:
-            raise InputError(
-                f"{modality} rows have {X.shape[1]} features, the aligner expects "
-                f"{self.rotation_.shape[0]}"
-            )
+        X = as_matrix(X, f"{modality} rows", self.rotation_.shape[0], "the aligner")
         if modality == "x":
             out = X.astype(np.float64) - self.mean_x_
         else:
@@ -237,7 +226,5 @@ class NoAligner(Aligner):
     def transform(self, X: np.ndarray, modality: str) -> np.ndarray:
         self._check_fitted()
         d = int(self.n_features_[0 if check_modality(modality) == "x" else 1])
-        X = as_matrix(X, f"{modality} rows")
-        if X.shape[1] != d:
-            raise InputError(f"{modality} rows have {X.shape[1]} features, expected {d}")
+        X = as_matrix(X, f"{modality} rows", d, "the aligner")
         return X[:, : self.n_components].astype(np.float32)

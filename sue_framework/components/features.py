@@ -36,9 +36,7 @@ class IdentitySolver(SpectralSolver):
 
     def transform(self, X: np.ndarray) -> np.ndarray:
         self._check_fitted()
-        X = as_matrix(X, "X")
-        if X.shape[1] != int(self.n_features_):
-            raise InputError(f"X has {X.shape[1]} features, expected {int(self.n_features_)}")
+        X = as_matrix(X, "X", int(self.n_features_), "the identity solver")
         return X.astype(np.float32)
 
 

@@ -203,11 +203,7 @@ class KNNGraph(GraphBuilder):
         In-edges from nodes outside q's own k nearest are not searched.
         """
         self._check_fitted()
-        X = as_matrix(X, "X")
-        if X.shape[1] != self.train_.shape[1]:
-            raise InputError(
-                f"X has {X.shape[1]} features but the graph was fit on {self.train_.shape[1]}"
-            )
+        X = as_matrix(X, "X", self.train_.shape[1], "the graph")
         k = min(self.n_neighbors, self.train_.shape[0] - 1)
         dist, idx = knn_search(
             X,

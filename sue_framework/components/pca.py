@@ -54,7 +54,5 @@ class PCA(SpectralSolver):
 
     def transform(self, X: np.ndarray) -> np.ndarray:
         self._check_fitted()
-        X = as_matrix(X, "X")
-        if X.shape[1] != self.mean_.shape[0]:
-            raise InputError(f"X has {X.shape[1]} features, PCA was fit on {self.mean_.shape[0]}")
+        X = as_matrix(X, "X", self.mean_.shape[0], "PCA")
         return (((X - self.mean_) @ self.components_) / self.scale_).astype(np.float32)

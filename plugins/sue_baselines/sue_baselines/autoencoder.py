@@ -86,11 +86,7 @@ class AutoencoderSolver(SpectralSolver):
 
     def transform(self, X: np.ndarray) -> np.ndarray:
         self._check_fitted()
-        X = as_matrix(X, "X")
-        if X.shape[1] != self.mean_.shape[0]:
-            raise InputError(
-                f"X has {X.shape[1]} features, the autoencoder was fit on {self.mean_.shape[0]}"
-            )
+        X = as_matrix(X, "X", self.mean_.shape[0], "the autoencoder")
         with torch.no_grad():
             return to_numpy(
                 self.encoder_(torch.as_tensor((X - self.mean_) / self.std_, dtype=torch.float32))

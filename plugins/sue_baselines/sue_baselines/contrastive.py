@@ -134,12 +134,8 @@ class Contrastive(Method):
         if not hasattr(self, "net_x_"):
             raise NotFittedError("this Contrastive is not fitted yet; call fit(data) first")
         check_modality(modality)
-        X = as_matrix(X, modality)
         d = self.n_features_[0 if modality == "x" else 1]
-        if X.shape[1] != d:
-            raise InputError(
-                f"{modality} rows must have {d} features (as in fit), got {X.shape[1]}"
-            )
+        X = as_matrix(X, f"{modality} rows", d, "the contrastive model")
         mean, std, net = (
             (self.mean_x_, self.std_x_, self.net_x_)
             if modality == "x"

@@ -417,11 +417,7 @@ class SpectralNet(SpectralSolver):
 
     def transform(self, X: np.ndarray) -> np.ndarray:
         self._check_fitted()
-        X = as_matrix(X, "X")
-        if X.shape[1] != self.mean_.shape[0]:
-            raise InputError(
-                f"X has {X.shape[1]} features, SpectralNet was fit on {self.mean_.shape[0]}"
-            )
+        X = as_matrix(X, "X", self.mean_.shape[0], "SpectralNet")
         z = self._raw(X) / self.scale_
         if self.diffusion_time:
             z = z * np.abs(self.eigenvalues_) ** float(self.diffusion_time)
