@@ -1,6 +1,7 @@
 """Real paired data sets for sue_framework, registered through the ``sue_framework`` entry point."""
 
-from sue_datasets.paper import Edges2Shoes, EncodedItemPairs, KarpathyCaptions, PolyvoreItems
+from sue_datasets.encoded import EncodedItemPairs
+from sue_datasets.paper import Edges2Shoes, KarpathyCaptions, PolyvoreItems
 from sue_datasets.text_pairs import CLDREmojiEnFr, EncodedTextPairs, FreeDictEnFr, WordNetGlossFr
 from sue_framework import hookimpl
 

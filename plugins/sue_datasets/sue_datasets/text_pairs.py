@@ -11,31 +11,18 @@ Each pairs two different encoders, so nothing but the pairs ties the two spaces:
 
 from __future__ import annotations
 
-import os
 from abc import abstractmethod
 from pathlib import Path
 
 import numpy as np
 
+from sue_datasets.encoded import EncodedItemPairs, build_encoder
 from sue_datasets.readers import cldr_annotations, freedict_pairs, wordnet_glosses
 from sue_framework.errors import InputError
-from sue_framework.interfaces import Dataset
-from sue_framework.registry import registry
 
 DICTD_DIR = "/usr/share/dictd"
 WORDNET_DIR = "/usr/share/wordnet"
 CLDR_DIR = "/usr/share/unicode/cldr/common/annotations"
-
-
-def default_cache_dir() -> str:
-    """$SUE_CACHE_DIR, else ~/.cache/sue_framework: where embeddings of data sets are kept."""
-    return os.environ.get("SUE_CACHE_DIR") or str(Path.home() / ".cache" / "sue_framework")
-
-
-def build_encoder(name: str, params: dict | None, cache_dir: str | None):
-    """A registered encoder that keeps its embeddings in `cache_dir` (default: see above)."""
-    params = {"cache_dir": cache_dir or default_cache_dir(), **(params or {})}
-    return registry.build("encoder", name, params)
 
 
 def unique_pairs(tx: list[str], ty: list[str]) -> tuple[list[str], list[str]]:
@@ -53,7 +40,7 @@ def unique_pairs(tx: list[str], ty: list[str]) -> tuple[list[str], list[str]]:
     return ox, oy
 
 
-class EncodedTextPairs(Dataset):
+class EncodedTextPairs(EncodedItemPairs):
     """Paired texts -> two embedding matrices through two registered encoders.
 
     Repeated texts are dropped (each row keeps one true partner), then rows that an encoder maps
@@ -70,26 +57,23 @@ class EncodedTextPairs(Dataset):
         max_rows: int | None = 4000,
         cache_dir: str | None = None,
     ) -> None:
-        self.encoder_x = encoder_x
-        self.encoder_x_params = encoder_x_params
-        self.encoder_y = encoder_y
-        self.encoder_y_params = encoder_y_params
-        self.max_rows = max_rows
-        self.cache_dir = cache_dir
+        super().__init__(
+            encoder_x, encoder_x_params, encoder_y, encoder_y_params, max_rows, cache_dir
+        )
 
     @abstractmethod
     def texts(self) -> tuple[list[str], list[str]]:
         """(x texts, y texts), x[i] <-> y[i]."""
 
-    def _encoder(self, name: str, params: dict | None):
-        return build_encoder(name, params, self.cache_dir)
+    def items(self) -> tuple[list, list]:
+        return unique_pairs(*self.texts())
 
     def load(self) -> tuple[np.ndarray, np.ndarray]:
-        tx, ty = unique_pairs(*self.texts())
+        tx, ty = self.items()
         if not tx:
             raise InputError(f"{type(self).__name__} found no pairs in its source files")
-        x = self._encoder(self.encoder_x, self.encoder_x_params).encode(tx)
-        y = self._encoder(self.encoder_y, self.encoder_y_params).encode(ty)
+        x = build_encoder(self.encoder_x, self.encoder_x_params, self.cache_dir).encode(tx)
+        y = build_encoder(self.encoder_y, self.encoder_y_params, self.cache_dir).encode(ty)
         keep = np.flatnonzero((np.abs(x).sum(1) > 0) & (np.abs(y).sum(1) > 0))
         if self.max_rows is not None and keep.size > self.max_rows:
             keep = np.sort(np.random.default_rng(0).choice(keep, self.max_rows, replace=False))
