@@ -184,6 +184,18 @@ class Dataset(ABC):
         rows (never tested on); None when the data set has none."""
         return None
 
+    def labels(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """The class of each row that `load` returned, for x and for y (labelled sets: class
+        folders, Office-31); None when the data set has no classes. Experiments hand a task the
+        labels of its test rows as ``labels_x`` / ``labels_y``."""
+        return None
+
+    def task_inputs(self) -> dict[str, np.ndarray]:
+        """Further task inputs by `Task.inputs` name, beyond the test rows and their labels:
+        e.g. ``zy``, the encoded class prompts of a zero-shot set. Inputs of kind "embedding"
+        are rows in the encoder's space; the fitted model embeds them first."""
+        return {}
+
 
 class Encoder(ABC):
     """Turns raw items (texts, images, ...) into an (n, d) float32 array."""

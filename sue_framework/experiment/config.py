@@ -36,6 +36,8 @@ class ExperimentConfig:
     dataset_params: dict = field(default_factory=dict)
     task: str = "retrieval"
     task_params: dict = field(default_factory=dict)
+    eval_dataset: str | None = None
+    eval_dataset_params: dict = field(default_factory=dict)
     n_test: int = 400
     baseline: str | None = None
     device: str = "auto"
@@ -45,6 +47,12 @@ class ExperimentConfig:
     def __post_init__(self) -> None:
         if not isinstance(self.dataset, str) or not self.dataset:
             raise InputError(f"dataset must be a registered dataset name, got {self.dataset!r}")
+        if self.eval_dataset is not None and not (
+            isinstance(self.eval_dataset, str) and self.eval_dataset
+        ):
+            raise InputError(
+                f"eval_dataset must be a registered dataset name, got {self.eval_dataset!r}"
+            )
         if not isinstance(self.task, str) or not self.task:
             raise InputError(f"task must be a registered task name, got {self.task!r}")
         if not self.methods:

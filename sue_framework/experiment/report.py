@@ -180,7 +180,7 @@ def plot_stages(config: ExperimentConfig, path: Path) -> Path | None:
     if method is None:
         raise InputError(f"stages_plot.method {spec['method']!r} is not one of the method labels")
     seed = int(spec.get("seed", config.seeds[0]))
-    split, train = load_dataset(config).split(
+    split, train = load_dataset(config.dataset, config.dataset_params).split(
         int(spec.get("pairs", config.pairs[0])), config.n_test, seed
     )
     model = registry.get("method", method.name)(

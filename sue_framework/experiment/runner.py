@@ -12,7 +12,7 @@ import json
 import time
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,7 @@ import numpy as np
 
 from sue_framework.data import limit_unpaired, paper_split, with_unpaired
 from sue_framework.engine import fit_thread_policy, resolve_device
+from sue_framework.errors import InputError
 from sue_framework.experiment.config import ALL, ExperimentConfig
 from sue_framework.registry import registry
 from sue_framework.results import CHECKSUM, ResultsFile
@@ -27,11 +28,14 @@ from sue_framework.results import CHECKSUM, ResultsFile
 
 @dataclass(frozen=True)
 class LoadedData:
-    """A config's data: the fully paired rows, and rows with no partner (possibly none)."""
+    """A config's data: the fully paired rows, rows with no partner (possibly none), the class
+    of each paired row (labelled sets) and further task inputs the data set supplies."""
 
     x: np.ndarray
     y: np.ndarray
     unpaired: tuple[np.ndarray, np.ndarray] | None = None
+    labels: tuple[np.ndarray, np.ndarray] | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
 
     def split(self, n_pairs: int, n_test: int, seed: int, budget: int | str = ALL):
         """(the paper's split, its training set with the unpaired rows and budget applied)."""
@@ -43,19 +47,81 @@ class LoadedData:
             train = limit_unpaired(train, int(budget), seed)
         return split, train
 
+    def everything(self) -> dict[str, Any]:
+        """Task inputs from all rows: an evaluation-only data set (`eval_dataset`)."""
+        source: dict[str, Any] = {"zx": self.x, "zy": self.y}
+        if self.labels is not None:
+            source["labels_x"], source["labels_y"] = self.labels
+        return {**source, **self.extra}
 
-def load_dataset(config: ExperimentConfig) -> LoadedData:
-    """The config's data set, built from the registry (kind "dataset")."""
-    ds = registry.build("dataset", config.dataset, config.dataset_params)
+    def test_rows(self, split: Any) -> dict[str, Any]:
+        """Task inputs from a split: its test rows, their labels, and the data set's extras."""
+        source: dict[str, Any] = {"zx": split.x_test, "zy": split.y_test}
+        if self.labels is not None:
+            source["labels_x"] = np.asarray(self.labels[0])[split.test_index]
+            source["labels_y"] = np.asarray(self.labels[1])[split.test_index]
+        return {**source, **self.extra}
+
+
+def load_dataset(name: str, params: dict | None = None) -> LoadedData:
+    """A registered data set (kind "dataset"), loaded with whatever it offers beyond its pairs."""
+    ds = registry.build("dataset", name, params)
     x, y = ds.load()
-    unpaired = ds.unpaired() if hasattr(ds, "unpaired") else None
-    return LoadedData(x, y, unpaired)
+    labels = ds.labels() if hasattr(ds, "labels") else None
+    if labels is not None and (len(labels[0]) != len(x) or len(labels[1]) != len(y)):
+        raise InputError(
+            f"dataset {name!r} gave {len(labels[0])}/{len(labels[1])} labels for "
+            f"{len(x)}/{len(y)} rows; labels() must give one class per row of load()"
+        )
+    return LoadedData(
+        x,
+        y,
+        unpaired=ds.unpaired() if hasattr(ds, "unpaired") else None,
+        labels=labels,
+        extra=dict(ds.task_inputs()) if hasattr(ds, "task_inputs") else {},
+    )
+
+
+def check_task_source(task: Any, available: set[str], where: str) -> None:
+    """Refuse, before any fit, a task whose required inputs the data cannot supply."""
+    declared = type(task).inputs
+    missing = [n for n, i in declared.items() if i.required and n not in available]
+    if missing:
+        helps = "; ".join(f"{n}: {declared[n].help}" for n in missing)
+        raise InputError(
+            f"the task needs {missing}, which {where} does not supply ({helps}); it supplies "
+            f"{sorted(available)}. Pick a data set that has them (e.g. a labelled set for "
+            "labels) or set eval_dataset"
+        )
+
+
+def evaluate_task(task: Any, model: Any, source: dict[str, Any]) -> dict[str, Any]:
+    """Run `task` on the inputs it declares, taken from `source` by name; inputs of kind
+    "embedding" are embedded by `model` on the input's modality first. A task that declares
+    nothing gets the embedded test rows, zx and zy, as positional arguments."""
+    declared = type(task).inputs
+    if not declared:
+        return task.evaluate(model.transform(source["zx"], "x"), model.transform(source["zy"], "y"))
+    kwargs = {}
+    for name, spec in declared.items():
+        if name not in source:
+            continue
+        value = source[name]
+        if spec.kind == "embedding":
+            if spec.modality not in ("x", "y"):
+                raise InputError(f"task input {name} has no default modality to embed it on")
+            rows = value if spec.many else [value]
+            embedded = [model.transform(v, spec.modality) for v in rows]
+            value = embedded if spec.many else embedded[0]
+        kwargs[name] = value
+    return task.evaluate(**kwargs)
 
 
 def _key(row: dict) -> tuple:
     return (row["method"], int(row["n_pairs"]), str(row["unpaired_budget"]), int(row["seed"]))
 
 
+LABELS = ("labels_x", "labels_y")
 META = ["method", "name", "n_pairs", "unpaired_budget", "seed"]
 TAIL = ["n_unpaired_x", "n_unpaired_y", "fit_seconds"]
 _INTS = ("n_pairs", "seed", "n_unpaired_x", "n_unpaired_y")
@@ -88,11 +154,14 @@ def read_results(path: str | Path) -> list[dict]:
 
 
 def _numbers(figures: dict, task: str) -> dict[str, float]:
-    """The task's figures that are numbers, in its order; the rest are not tabulated."""
+    """The task's figures that are numbers, in its order. Lists and mappings are details by the
+    Task contract (a confusion matrix, predictions): not tabulated, silently. Anything else is
+    neither, and is reported."""
     out = {k: float(v) for k, v in figures.items() if isinstance(v, (int, float, np.number))}
-    if len(out) < len(figures):
-        skipped = sorted(set(figures) - set(out))
-        warnings.warn(f"task {task!r}: {skipped} are not numbers; not recorded", stacklevel=3)
+    odd = sorted(k for k, v in figures.items() if k not in out and not isinstance(v, (list, dict)))
+    if odd:
+        warnings.warn(f"task {task!r}: {odd} are neither figures nor details; not recorded",
+                      stacklevel=3)  # fmt: skip
     return out
 
 
@@ -127,7 +196,14 @@ def run_experiment(
     factories = {m.label: registry.get("method", m.name) for m in config.methods}  # fail early
     registry.get("dataset", config.dataset)
     task = build_task(config)
-    data = load_dataset(config)
+    data = load_dataset(config.dataset, config.dataset_params)
+    held_out = None
+    if config.eval_dataset is not None:
+        held_out = load_dataset(config.eval_dataset, config.eval_dataset_params).everything()
+        check_task_source(task, set(held_out), f"eval_dataset {config.eval_dataset!r}")
+    else:
+        available = {"zx", "zy", *data.extra, *(() if data.labels is None else LABELS)}
+        check_task_source(task, available, f"dataset {config.dataset!r}")
     device = resolve_device(config.device)
     if results is not None:
         results.start(rows)  # drops torn or damaged lines before anything is appended
@@ -152,12 +228,8 @@ def run_experiment(
                         warnings.simplefilter("ignore")
                         model.fit(train)
                     seconds = time.perf_counter() - t0
-                    figures = _numbers(
-                        task.evaluate(
-                            model.transform(split.x_test, "x"), model.transform(split.y_test, "y")
-                        ),
-                        config.task,
-                    )
+                    source = held_out if held_out is not None else data.test_rows(split)
+                    figures = _numbers(evaluate_task(task, model, source), config.task)
                     if results is None:  # a new file: its columns are this task's figures
                         results = results_file(csv_path, list(figures))
                         results.start([])

@@ -1,17 +1,21 @@
-"""Real paired data sets for sue_framework, registered through the ``sue_framework`` entry point."""
+"""Real paired and labelled data sets for sue_framework, registered through the
+``sue_framework`` entry point."""
 
 from sue_datasets.encoded import EncodedItemPairs
+from sue_datasets.labelled import ClassFolders, Office31
 from sue_datasets.paper import Edges2Shoes, KarpathyCaptions, PolyvoreItems
 from sue_datasets.text_pairs import CLDREmojiEnFr, EncodedTextPairs, FreeDictEnFr, WordNetGlossFr
 from sue_framework import hookimpl
 
 __all__ = [
     "CLDREmojiEnFr",
+    "ClassFolders",
     "Edges2Shoes",
     "EncodedItemPairs",
     "EncodedTextPairs",
     "FreeDictEnFr",
     "KarpathyCaptions",
+    "Office31",
     "PolyvoreItems",
     "WordNetGlossFr",
 ]
@@ -25,3 +29,5 @@ def sue_register(registry) -> None:
     registry.register("dataset", "karpathy_captions", KarpathyCaptions)
     registry.register("dataset", "polyvore_items", PolyvoreItems)
     registry.register("dataset", "edges2shoes", Edges2Shoes)
+    registry.register("dataset", "class_folders", ClassFolders)
+    registry.register("dataset", "office31", Office31)
