@@ -19,9 +19,9 @@ from typing import Any
 import numpy as np
 
 from sue_framework.data import WeaklyPairedData, training_data
-from sue_framework.engine import map_fits, resolve_device, resolve_seed
+from sue_framework.engine import engine_for, map_fits
 from sue_framework.errors import InputError, NotFittedError
-from sue_framework.interfaces import Method
+from sue_framework.interfaces import Method, nest_state, unnest_state
 from sue_framework.ranking import reciprocal_ranks
 from sue_framework.registry import registry
 
@@ -110,7 +110,7 @@ def _cv_runs(
         for k in fitted
         for fold in plan
     ]
-    done = map_fits(_fold_scores, tasks, resolve_device(device), n_jobs)
+    done = map_fits(_fold_scores, tasks, engine_for(device).device, n_jobs)
     runs: dict[int, tuple[np.ndarray, float]] = {}
     for i, k in enumerate(fitted):
         mine = done[i * folds : (i + 1) * folds]
@@ -189,7 +189,7 @@ class CVSelect(Method):
             raise InputError("candidates must name at least one (method, params)")
         for name, _ in cands:
             registry.get("method", name)  # unknown names fail before any fit
-        seed = resolve_seed(self.seed)
+        seed = engine_for(self.device, self.seed).seed
         self.cv_scores_: dict[str, float] = {}
         self.cv_sem_: dict[str, float] = {}
         self.cv_seconds_: dict[str, float] = {}
@@ -228,7 +228,7 @@ class CVSelect(Method):
         return self._model().transform(X, modality)
 
     def get_state(self) -> dict[str, np.ndarray]:
-        state = {f"model.{k}": np.asarray(v) for k, v in self._model().get_state().items()}
+        state = nest_state("model", self._model().get_state())
         labels = [_label(c) for c in self._candidates(self.n_pairs_, self.width_)]
         state["choice"] = np.asarray([labels.index(self.choice_)])
         state["n_pairs"] = np.asarray([self.n_pairs_])
@@ -241,7 +241,7 @@ class CVSelect(Method):
         cands = self._candidates(self.n_pairs_, self.width_)
         name, params = cands[int(np.asarray(state["choice"]).ravel()[0])]
         model = registry.get("method", name)(**{"seed": self.seed, "device": self.device, **params})
-        model.set_state({k[6:]: v for k, v in state.items() if k.startswith("model.")})
+        model.set_state(unnest_state("model", state))
         self.chosen_, self.choice_, self.model_ = (name, params), _label((name, params)), model
 
 

@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from contextvars import ContextVar, copy_context
+from dataclasses import dataclass, replace
 from typing import TypeVar
 
 import numpy as np
@@ -166,6 +167,77 @@ def parallel_plan(tasks: int, device: torch.device, n_jobs: int | str = "auto") 
         raise InputError(f"n_jobs must be 'auto' or a whole number >= 1, got {n_jobs!r}")
     workers = max(1, min(tasks, cap, cores))
     return (workers, cores // workers) if workers > 1 else (1, torch.get_num_threads())
+
+
+@dataclass(frozen=True)
+class Engine:
+    """Where and how one fit computes: the device, the resolved seed, bfloat16 autocast on CUDA
+    and the block budget of chunked work. `SUE.fit` (and every method's fit) resolves one with
+    `Engine.resolve` and makes it active; its stages ask `engine_for` instead of resolving the
+    device and seed again, so one fit runs on one device with one seed policy."""
+
+    device: torch.device
+    seed: int
+    amp: bool = True
+    budget_floats: int = 2**26
+
+    @classmethod
+    def resolve(cls, device: str | torch.device | None = "auto", seed: int | None = None,
+                amp: bool = True) -> Engine:  # fmt: skip
+        """ "auto" -> CUDA when present, else CPU; None -> a fresh seed (see `resolve_seed`)."""
+        return cls(resolve_device(device), resolve_seed(seed), bool(amp))
+
+    def generator(self, offset: int = 0) -> torch.Generator:
+        """A CPU torch generator for this seed + `offset` (offsets keep streams apart)."""
+        return torch.Generator().manual_seed(self.seed + offset)
+
+    def rng(self, offset: int = 0) -> np.random.Generator:
+        """A numpy generator for this seed + `offset`."""
+        return np.random.default_rng(self.seed + offset)
+
+    def tensor(self, a: np.ndarray | torch.Tensor, dtype=torch.float32) -> torch.Tensor:
+        return to_tensor(a, self.device, dtype)
+
+    def autocast(self, enabled: bool = True):
+        return autocast(self.device, self.amp and enabled)
+
+    def chunk(self, n_ref: int) -> int:
+        """Query rows per block against `n_ref` reference rows (see `auto_chunk`)."""
+        return auto_chunk(n_ref, self.budget_floats, self.device)
+
+    @contextmanager
+    def active(self) -> Iterator[Engine]:
+        """Make this the engine of the fit running in this context (for `engine_for`), on
+        `fit_threads` CPU threads; a fit inside another (an experiment or a cross-validation
+        fitting methods) keeps the outer thread choice."""
+        token = _ENGINE.set(self)
+        try:
+            with fit_thread_policy(self.device):
+                yield self
+        finally:
+            _ENGINE.reset(token)
+
+
+_ENGINE: ContextVar[Engine | None] = ContextVar("sue_engine", default=None)
+
+
+def current_engine() -> Engine | None:
+    """The engine of the fit running in this context, if any."""
+    return _ENGINE.get()
+
+
+def engine_for(device: str | torch.device | None = "auto", seed: int | None = None) -> Engine:
+    """The engine a stage computes with, from its own `device` and `seed` settings.
+
+    Inside a fit, "auto" (or the fit's own device) means the fit's device, and seed None the
+    fit's seed, so a fit resolves both once. A stage that names another device gets it; outside
+    a fit, both resolve as `Engine.resolve` does."""
+    fit = _ENGINE.get()
+    if fit is None:
+        return Engine.resolve(device, seed)
+    same = device is None or (isinstance(device, str) and device == "auto")
+    dev = fit.device if same else resolve_device(device)
+    return replace(fit, device=dev, seed=fit.seed if seed is None else int(seed))
 
 
 _IN_FIT_POLICY: ContextVar[bool] = ContextVar("sue_in_fit_policy", default=False)

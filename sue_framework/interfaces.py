@@ -26,6 +26,17 @@ def check_modality(modality: str) -> str:
     return modality
 
 
+def nest_state(prefix: str, state: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """A part's state under `prefix.` (how a component stores the parts it owns)."""
+    return {f"{prefix}.{k}": np.asarray(v) for k, v in state.items()}
+
+
+def unnest_state(prefix: str, state: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The part of `state` stored under `prefix.`, with the prefix removed."""
+    head = prefix + "."
+    return {k[len(head) :]: v for k, v in state.items() if k.startswith(head)}
+
+
 class Component(BaseEstimator, ABC):
     """Base of the fittable components. Subclasses list their fitted arrays in `_state_keys`."""
 
@@ -117,8 +128,17 @@ class DistributionMatcher(Component):
         """Apply the learned map to rows of the moving modality."""
 
 
-class Method(BaseEstimator, ABC):
-    """A whole pipeline or baseline: fit on weakly paired data, embed either modality."""
+class Method(Component):
+    """A whole pipeline or baseline: fit on weakly paired data, embed either modality.
+
+    A `Component` like the stages: parameters in ``__init__``, state as named arrays through
+    `get_state` / `set_state` (usually the stages' states, nested with `nest_state`)."""
+
+    def is_fitted(self) -> bool:
+        """scikit-learn's rule: fit has set an attribute ending in "_" (or every `_state_keys`)."""
+        if self._state_keys:
+            return super().is_fitted()
+        return any(k.endswith("_") and not k.startswith("__") for k in vars(self))
 
     @abstractmethod
     def fit(self, data: Any) -> Method:

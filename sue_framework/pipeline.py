@@ -11,9 +11,9 @@ import numpy as np
 
 from sue_framework.components.aligners import fit_aligner
 from sue_framework.data import WeaklyPairedData, as_matrix, check_stage_output, training_data
-from sue_framework.engine import fit_thread_policy, resolve_device, resolve_seed
+from sue_framework.engine import engine_for
 from sue_framework.errors import InputError, NotFittedError
-from sue_framework.interfaces import Method, check_modality
+from sue_framework.interfaces import Method, check_modality, nest_state, unnest_state
 from sue_framework.registry import _same, registry
 
 # solvers whose output width is the input's, not se_dim: out_dim is checked after they run
@@ -120,12 +120,12 @@ class SUE(Method):
                 f"out_dim={self.out_dim} exceeds se_dim={self.se_dim}; the aligned space cannot be "
                 "wider than the spectral embedding"
             )
-        device = resolve_device(self.device)  # fail early on an unavailable device
-        with fit_thread_policy(device):
-            return self._fit(data)
+        engine = engine_for(self.device, self.seed)  # fails early on an unavailable device
+        with engine.active():
+            return self._fit(data, engine.seed)
 
-    def _fit(self, data: WeaklyPairedData) -> SUE:
-        sx, sy, al, mt = self._build(resolve_seed(self.seed))
+    def _fit(self, data: WeaklyPairedData, seed: int) -> SUE:
+        sx, sy, al, mt = self._build(seed)
         if data.n_pairs < al.min_pairs():
             raise InputError(
                 f"aligner {type(al).__name__} to out_dim={self.out_dim} needs at least "
@@ -199,15 +199,14 @@ class SUE(Method):
         state = {"n_features_": np.asarray(self.n_features_, dtype=np.int64)}
         for slot in self._slots:
             comp = getattr(self, slot + "_")
-            state.update({f"{slot}.{k}": v for k, v in comp.get_state().items()})
+            state.update(nest_state(slot, comp.get_state()))
         return state
 
     def set_state(self, state: dict[str, np.ndarray]) -> None:
         """Rebuild the stages from this instance's params and load their fitted state."""
         built = dict(zip(self._slots, self._build(), strict=True))
         for slot, comp in built.items():
-            prefix = slot + "."
-            comp.set_state({k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)})
+            comp.set_state(unnest_state(slot, state))
             setattr(self, slot + "_", comp)
         self.moving_ = check_modality(getattr(self.matcher_, "moving", "y"))
         self.n_features_ = tuple(int(v) for v in state["n_features_"])

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from sue_framework.engine import auto_chunk, resolve_device, row_chunks, to_tensor
+from sue_framework.engine import auto_chunk, engine_for, row_chunks, to_tensor
 
 
 def match_ranks(q: torch.Tensor, g: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
@@ -29,7 +29,7 @@ def target_ranks(
 ) -> np.ndarray:
     """0-based rank of `gallery[targets[i]]` for query i (targets default to row i), under
     cosine similarity, in row blocks so memory stays O(block x gallery)."""
-    dev = resolve_device(device)
+    dev = engine_for(device).device
     q = torch.nn.functional.normalize(to_tensor(queries, dev), dim=1)
     g = torch.nn.functional.normalize(to_tensor(gallery, dev), dim=1)
     t = torch.arange(q.shape[0]) if targets is None else torch.as_tensor(np.asarray(targets))

@@ -12,7 +12,7 @@ import numpy as np
 import torch
 
 from sue_framework.data import as_matrix
-from sue_framework.engine import auto_chunk, resolve_device, row_chunks, to_tensor
+from sue_framework.engine import auto_chunk, engine_for, row_chunks, to_tensor
 from sue_framework.errors import InputError
 from sue_framework.interfaces import Task, TaskInput
 from sue_framework.ranking import target_ranks
@@ -47,7 +47,7 @@ def class_precision_at_k(
     device: str = "auto",
 ) -> float:
     """Mean fraction (percent) of each query's top-k gallery rows that share its label."""
-    dev = resolve_device(device)
+    dev = engine_for(device).device
     qt = torch.nn.functional.normalize(to_tensor(as_matrix(queries, "queries"), dev), dim=1)
     gt = torch.nn.functional.normalize(to_tensor(as_matrix(gallery, "gallery"), dev), dim=1)
     gl = torch.as_tensor(np.asarray(g_labels), device=dev)

@@ -17,9 +17,9 @@ from typing import Any
 import numpy as np
 
 from sue_framework.data import WeaklyPairedData, training_data
-from sue_framework.engine import resolve_seed
+from sue_framework.engine import engine_for
 from sue_framework.errors import InputError, NotFittedError
-from sue_framework.interfaces import Method
+from sue_framework.interfaces import Method, nest_state, unnest_state
 from sue_framework.pipeline import SUE
 from sue_framework.registry import registry
 from sue_framework.selection import pair_cv_scores
@@ -126,7 +126,7 @@ class SUESelect(Method):
             make_aligner,
             folds=self.folds,
             out_dim=self.out_dim,
-            seed=resolve_seed(self.seed),
+            seed=engine_for(self.device, self.seed).seed,
         )
 
     def transform(self, X: Any, modality: str = "x") -> np.ndarray:
@@ -141,12 +141,12 @@ class SUESelect(Method):
         return self.model_
 
     def get_state(self) -> dict[str, np.ndarray]:
-        state = {f"model.{k}": v for k, v in self._model().get_state().items()}
+        state = nest_state("model", self._model().get_state())
         state["choice"] = np.asarray([list(self.candidates).index(self.choice_)])
         return state
 
     def set_state(self, state: dict[str, np.ndarray]) -> None:
         self.choice_ = list(self.candidates)[int(np.asarray(state["choice"]).ravel()[0])]
         model = self._sue(self.choice_)
-        model.set_state({k[6:]: v for k, v in state.items() if k.startswith("model.")})
+        model.set_state(unnest_state("model", state))
         self.model_ = model

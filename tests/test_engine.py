@@ -135,3 +135,41 @@ def test_a_fit_inside_a_fit_keeps_the_outer_thread_choice(monkeypatch):
                 assert torch.get_num_threads() == 3
         assert torch.get_num_threads() == 4
     assert len(samples) == 1
+
+
+def test_stages_take_the_device_and_seed_of_the_fit_they_run_in():
+    from sue_framework.engine import Engine, current_engine, engine_for
+
+    assert current_engine() is None
+    outside = engine_for("auto", 5)
+    assert outside.device == resolve_device("auto") and outside.seed == 5
+    fit = Engine(torch.device("meta"), 11)  # a device "auto" would never pick
+    with fit.active():
+        assert current_engine() is fit
+        assert engine_for("auto").device.type == "meta" and engine_for("auto").seed == 11
+        assert engine_for("auto", 3).seed == 3  # a stage's own seed wins
+        assert engine_for("cpu").device.type == "cpu"  # as does its own device
+        with Engine(torch.device("cpu"), 2).active():  # a fit inside a fit
+            assert engine_for().seed == 2 and engine_for().device.type == "cpu"
+        assert current_engine() is fit
+    assert current_engine() is None
+    draws = torch.rand(3, generator=fit.generator(1))
+    assert torch.equal(draws, torch.rand(3, generator=generator(11, 1)))
+    assert not torch.equal(draws, torch.rand(3, generator=fit.generator(0)))
+
+
+def test_a_sue_fit_resolves_its_device_once(monkeypatch):
+    """Every stage (graph, kNN, eigensolver, aligner, matcher) computes on the fit's engine:
+    the device is resolved when the fit starts, never again inside it."""
+    import sue_framework.engine as engine
+    from sue_framework import SUE
+    from sue_framework.data import WeaklyPairedData
+
+    calls = []
+    real = engine.resolve_device
+    monkeypatch.setattr(engine, "resolve_device", lambda d="auto": calls.append(d) or real(d))
+    rng = np.random.default_rng(0)
+    data = WeaklyPairedData(rng.normal(size=(120, 6)), rng.normal(size=(110, 5)),
+                            np.stack([np.arange(20)] * 2, 1))  # fmt: skip
+    SUE(se_dim=4, out_dim=3, matcher_params={"epochs": 2}).fit(data)
+    assert calls == ["auto"]

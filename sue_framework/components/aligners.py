@@ -8,7 +8,7 @@ import numpy as np
 import torch
 
 from sue_framework.data import as_matrix
-from sue_framework.engine import resolve_device, to_numpy, to_tensor
+from sue_framework.engine import engine_for, to_numpy
 from sue_framework.errors import InputError
 from sue_framework.interfaces import Aligner, check_modality
 
@@ -34,7 +34,7 @@ def ledoit_wolf_shrinkage(Xc: torch.Tensor) -> float:
 
 def _centred(a: np.ndarray, device: str) -> tuple[torch.Tensor, torch.Tensor]:
     """Rows in float64 on the engine's device, centred, and their mean."""
-    A = to_tensor(a, resolve_device(device), torch.float64)
+    A = engine_for(device).tensor(a, torch.float64)
     mean = A.mean(0)
     return A - mean, mean
 

@@ -14,7 +14,7 @@ import numpy as np
 
 from sue_framework.data import as_matrix
 from sue_framework.errors import InputError
-from sue_framework.interfaces import SpectralSolver
+from sue_framework.interfaces import SpectralSolver, nest_state, unnest_state
 
 
 class IdentitySolver(SpectralSolver):
@@ -99,7 +99,7 @@ class ConcatSolver(SpectralSolver):
         self._check_fitted()
         state = {"mean_": self.mean_, "std_": self.std_, "eigenvalues_": self.eigenvalues_}
         for i, p in enumerate(self.parts_):
-            state.update({f"part{i}.{k}": v for k, v in p.get_state().items()})
+            state.update(nest_state(f"part{i}", p.get_state()))
         return state
 
     def set_state(self, state: dict[str, np.ndarray]) -> None:
@@ -110,6 +110,5 @@ class ConcatSolver(SpectralSolver):
         )
         parts = self._make_parts()
         for i, p in enumerate(parts):
-            prefix = f"part{i}."
-            p.set_state({k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)})
+            p.set_state(unnest_state(f"part{i}", state))
         self.parts_ = parts

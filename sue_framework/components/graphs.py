@@ -18,7 +18,7 @@ from scipy.sparse.csgraph import connected_components
 
 from sue_framework.components.knn import METRICS, knn_block, knn_search
 from sue_framework.data import as_matrix
-from sue_framework.engine import resolve_device, to_numpy
+from sue_framework.engine import engine_for, to_numpy
 from sue_framework.errors import InputError
 from sue_framework.interfaces import GraphBuilder
 
@@ -127,7 +127,7 @@ class KNNGraph(GraphBuilder):
             engine=self.knn,
             metric=self.metric,
             exclude_self=True,
-            device=resolve_device(self.device),
+            device=engine_for(self.device).device,
         )
         return self._assemble(X, dist, idx)
 
@@ -151,7 +151,7 @@ class KNNGraph(GraphBuilder):
                 "the data or raise n_neighbors.",
                 stacklevel=2,
             )
-        device = resolve_device(self.device)
+        device = engine_for(self.device).device
         if device.type == "cuda":  # the kernel runs on the GPU, in float64 as on the CPU
             d, nb = (
                 torch.as_tensor(dist, dtype=torch.float64, device=device),
@@ -211,7 +211,7 @@ class KNNGraph(GraphBuilder):
             k,
             engine=self.knn,
             metric=self.metric,
-            device=resolve_device(self.device),
+            device=engine_for(self.device).device,
         )
         q_scales = self._query_scales(dist)
         node = self.scales_[idx]

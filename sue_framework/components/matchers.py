@@ -11,7 +11,12 @@ import torch
 
 from sue_framework.components.ot import kl_plan_surrogate, plan_kl, sinkhorn_plan
 from sue_framework.data import as_matrix
-from sue_framework.engine import generator, resolve_device, resolve_seed, to_numpy, to_tensor
+from sue_framework.engine import (
+    engine_for,
+    generator,
+    to_numpy,
+    to_tensor,
+)
 from sue_framework.errors import InputError
 from sue_framework.interfaces import DistributionMatcher, check_modality
 from sue_framework.nn import (
@@ -156,9 +161,8 @@ class _ResidualMatcher(DistributionMatcher):
 
     def _fit_loop(self, target: np.ndarray, moving: np.ndarray, step_fn, make_state) -> None:
         """Epochs of `step_fn(net, moving_batch, target_batch, state)`; keep the best val net."""
-        dev = resolve_device(self.device)
-        seed = resolve_seed(self.seed)
-        gen = generator(seed)
+        eng = engine_for(self.device, self.seed)
+        dev, seed, gen = eng.device, eng.seed, eng.generator()
         T, M = to_tensor(target, dev), to_tensor(moving, dev)
         (T_tr, T_va), (M_tr, M_va) = self._split(T, gen), self._split(M, gen)
         net = self._build(M.shape[1], seed).to(dev)

@@ -6,7 +6,7 @@ import numpy as np
 import torch
 
 from sue_framework.data import as_matrix
-from sue_framework.engine import resolve_device, to_numpy, to_tensor
+from sue_framework.engine import engine_for, to_numpy
 from sue_framework.errors import InputError
 from sue_framework.interfaces import SpectralSolver
 
@@ -36,7 +36,7 @@ class PCA(SpectralSolver):
             raise InputError(
                 f"PCA to {self.n_components} dims needs 1 <= n_components <= {X.shape[1]} features"
             )
-        A = to_tensor(X, resolve_device(self.device), torch.float64)
+        A = engine_for(self.device).tensor(X, torch.float64)
         mean = A.mean(0)
         Ac = A - mean
         vals, vecs = torch.linalg.eigh(Ac.T @ Ac / max(1, A.shape[0] - 1))

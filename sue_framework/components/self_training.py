@@ -15,9 +15,9 @@ import numpy as np
 
 from sue_framework.components.aligners import fit_aligner, pairs_and_rows
 from sue_framework.components.pseudo_pairs import mutual_nearest, ot_matches
-from sue_framework.engine import resolve_device
+from sue_framework.engine import engine_for
 from sue_framework.errors import InputError
-from sue_framework.interfaces import Aligner
+from sue_framework.interfaces import Aligner, nest_state, unnest_state
 
 PSEUDO = ("mnn", "ot")
 
@@ -88,7 +88,7 @@ class SelfTraining(Aligner):
         return self._base().min_pairs()
 
     def _mine(self, zx: np.ndarray, zy: np.ndarray, round_: int) -> np.ndarray:
-        dev = resolve_device(self.device)
+        dev = engine_for(self.device).device
         if self.pseudo == "mnn":
             i, j, conf = mutual_nearest(zx, zy, dev, csls_k=self.csls_k)
         else:
@@ -137,9 +137,9 @@ class SelfTraining(Aligner):
 
     def get_state(self) -> dict[str, np.ndarray]:
         self._check_fitted()
-        return {f"base.{k}": v for k, v in self.aligner_.get_state().items()}
+        return nest_state("base", self.aligner_.get_state())
 
     def set_state(self, state: dict[str, np.ndarray]) -> None:
         aligner = self._base()  # fitted state only: params chosen in fit do not affect transform
-        aligner.set_state({k[5:]: v for k, v in state.items() if k.startswith("base.")})
+        aligner.set_state(unnest_state("base", state))
         self.aligner_ = aligner

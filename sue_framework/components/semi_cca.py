@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from sue_framework.components.aligners import centred_projection, pairs_and_rows
-from sue_framework.engine import resolve_device, to_numpy, to_tensor
+from sue_framework.engine import engine_for, to_numpy, to_tensor
 from sue_framework.errors import InputError
 from sue_framework.interfaces import Aligner
 from sue_framework.ranking import match_ranks
@@ -147,7 +147,7 @@ class SemiCCA(Aligner):
             raise InputError(f"SemiCCA needs at least 2 pairs, got {m}")
         if self.n_components < 1:
             raise InputError(f"n_components must be >= 1, got {self.n_components}")
-        dev = resolve_device(self.device)
+        dev = engine_for(self.device).device
         mom_x, mom_y = _moments(x, dev), _moments(y, dev)
         A = to_tensor(a, dev, torch.float64) - mom_x.mean
         B = to_tensor(b, dev, torch.float64) - mom_y.mean

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from sue_framework.data import limit_unpaired, paper_split, with_unpaired
-from sue_framework.engine import fit_thread_policy, resolve_device
+from sue_framework.engine import Engine, resolve_device
 from sue_framework.errors import InputError
 from sue_framework.experiment.config import ALL, ExperimentConfig
 from sue_framework.registry import registry
@@ -224,7 +224,7 @@ def run_experiment(
                         **{"seed": seed, "device": config.device, **spec.params}
                     )
                     t0 = time.perf_counter()
-                    with warnings.catch_warnings(), fit_thread_policy(device):
+                    with warnings.catch_warnings(), Engine(device, int(seed)).active():
                         warnings.simplefilter("ignore")
                         model.fit(train)
                     seconds = time.perf_counter() - t0

@@ -12,7 +12,7 @@ import numpy as np
 import torch
 
 from sue_framework.data import WeaklyPairedData, as_matrix, training_data
-from sue_framework.engine import auto_chunk, resolve_device, row_chunks, to_numpy, to_tensor
+from sue_framework.engine import auto_chunk, engine_for, row_chunks, to_numpy, to_tensor
 from sue_framework.errors import InputError, NotFittedError
 from sue_framework.interfaces import Method, check_modality
 
@@ -50,7 +50,7 @@ class ASIF(Method):
             raise InputError(
                 f"{modality} rows must have {anchors.shape[1]} features, got {X.shape[1]}"
             )
-        dev = resolve_device(self.device)
+        dev = engine_for(self.device).device
         A = to_tensor(anchors, dev)
         Q = torch.nn.functional.normalize(to_tensor(X, dev), dim=1)
         k = min(self.n_nonzero or A.shape[0], A.shape[0])

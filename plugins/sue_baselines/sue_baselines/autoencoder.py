@@ -9,7 +9,7 @@ import numpy as np
 import torch
 
 from sue_framework.data import as_matrix
-from sue_framework.engine import generator, resolve_device, to_numpy, to_tensor
+from sue_framework.engine import engine_for, to_numpy, to_tensor
 from sue_framework.errors import InputError
 from sue_framework.interfaces import SpectralSolver
 from sue_framework.nn import load_module_state, mlp, module_state, seeded, train_epochs
@@ -56,14 +56,15 @@ class AutoencoderSolver(SpectralSolver):
         X = as_matrix(X, "X")
         if self.n_components < 1:
             raise InputError(f"n_components must be >= 1, got {self.n_components}")
-        dev = resolve_device(self.device)
+        eng = engine_for(self.device, self.seed)
+        dev = eng.device
         self.mean_, self.std_ = X.mean(0), X.std(0) + 1e-6
         T = to_tensor((X - self.mean_) / self.std_, dev)
         enc, dec = (m.to(dev) for m in self._nets(X.shape[1]))
         opt = torch.optim.AdamW(
             [*enc.parameters(), *dec.parameters()], lr=self.lr, weight_decay=self.weight_decay
         )
-        gen = generator(self.seed)
+        gen = eng.generator()
         bs = int(min(self.batch_size, T.shape[0]))
         steps = math.ceil(T.shape[0] / bs)
 

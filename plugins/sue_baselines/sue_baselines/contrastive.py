@@ -12,7 +12,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from sue_framework.data import WeaklyPairedData, as_matrix, training_data
-from sue_framework.engine import generator, resolve_device, to_numpy, to_tensor
+from sue_framework.engine import engine_for, to_numpy, to_tensor
 from sue_framework.errors import InputError, NotFittedError
 from sue_framework.interfaces import Method, check_modality
 from sue_framework.nn import load_module_state, mlp, module_state, seeded, train_epochs
@@ -88,7 +88,8 @@ class Contrastive(Method):
         data = training_data(data, "Contrastive")
         if data.n_pairs < 2:
             raise InputError(f"the contrastive baseline needs at least 2 pairs, got {data.n_pairs}")
-        dev = resolve_device(self.device)
+        eng = engine_for(self.device, self.seed)
+        dev = eng.device
         self.mean_x_, self.std_x_ = data.x.mean(0), data.x.std(0) + 1e-6
         self.mean_y_, self.std_y_ = data.y.mean(0), data.y.std(0) + 1e-6
         X = to_tensor((data.x_paired - self.mean_x_) / self.std_x_, dev)
@@ -98,7 +99,7 @@ class Contrastive(Method):
         log_scale = nn.Parameter(log_scale.detach().to(dev))
         params = [*fx.parameters(), *fy.parameters(), log_scale]
         opt = torch.optim.AdamW(params, lr=self.lr, weight_decay=self.weight_decay)
-        gen = generator(self.seed)
+        gen = eng.generator()
         X, Y, Xv, Yv = self._hold_out(X, Y, gen)
         m = X.shape[0]
         bs = int(min(self.batch_size, m))

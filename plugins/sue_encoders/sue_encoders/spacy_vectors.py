@@ -8,8 +8,18 @@ from sue_encoders.base import BatchedEncoder
 from sue_framework.errors import InputError
 
 # only the tokenizer and the vector table are used; the trained pipes are never loaded
-_PIPES = ("tok2vec", "morphologizer", "tagger", "parser", "senter", "ner", "attribute_ruler",
-          "lemmatizer", "trainable_lemmatizer", "entity_ruler")
+_PIPES = (
+    "tok2vec",
+    "morphologizer",
+    "tagger",
+    "parser",
+    "senter",
+    "ner",
+    "attribute_ruler",
+    "lemmatizer",
+    "trainable_lemmatizer",
+    "entity_ruler",
+)
 
 
 class SpacyVectorsEncoder(BatchedEncoder):

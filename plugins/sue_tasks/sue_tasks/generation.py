@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 from sue_framework.data import as_matrix
-from sue_framework.engine import generator, resolve_device, to_numpy, to_tensor
+from sue_framework.engine import engine_for, to_numpy, to_tensor
 from sue_framework.errors import InputError, NotFittedError
 from sue_framework.interfaces import Task, TaskInput
 from sue_framework.nn import mlp, seeded, train_epochs
@@ -41,11 +41,12 @@ class LatentConverter:
             raise InputError(
                 f"one latent per embedding row is needed, got {z.shape[0]} and {w.shape[0]}"
             )
-        dev = resolve_device(self.device)
-        net = seeded(lambda: mlp(z.shape[1], self.hidden, w.shape[1]), self.seed).to(dev)
+        eng = engine_for(self.device, self.seed)
+        dev = eng.device
+        net = seeded(lambda: mlp(z.shape[1], self.hidden, w.shape[1]), eng.seed).to(dev)
         Z, W = to_tensor(z, dev), to_tensor(w, dev)
         opt = torch.optim.Adam(net.parameters(), lr=self.lr)
-        gen = generator(self.seed)
+        gen = eng.generator()
         bs = int(min(self.batch_size, len(z)))
 
         def run_epoch() -> None:

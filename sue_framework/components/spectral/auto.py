@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from sue_framework.data import as_matrix
-from sue_framework.interfaces import GraphBuilder, SpectralSolver
+from sue_framework.interfaces import GraphBuilder, SpectralSolver, nest_state, unnest_state
 
 
 class AutoSpectral(SpectralSolver):
@@ -71,12 +71,12 @@ class AutoSpectral(SpectralSolver):
         self._check_fitted()
         return {
             "exact_": np.asarray(self.exact_),
-            **{f"inner.{k}": v for k, v in self.solver_.get_state().items()},
+            **nest_state("inner", self.solver_.get_state()),
         }
 
     def set_state(self, state: dict[str, np.ndarray]) -> None:
         self.exact_ = np.asarray(state["exact_"])
         solver = self._inner(bool(self.exact_))
-        solver.set_state({k[6:]: v for k, v in state.items() if k.startswith("inner.")})
+        solver.set_state(unnest_state("inner", state))
         self.solver_ = solver
         self.eigenvalues_ = solver.eigenvalues_

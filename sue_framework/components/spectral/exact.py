@@ -7,9 +7,9 @@ import scipy.sparse as sp
 from scipy.sparse.linalg import eigsh
 
 from sue_framework.data import as_matrix
-from sue_framework.engine import resolve_seed
+from sue_framework.engine import engine_for
 from sue_framework.errors import InputError
-from sue_framework.interfaces import GraphBuilder, SpectralSolver
+from sue_framework.interfaces import GraphBuilder, SpectralSolver, nest_state, unnest_state
 
 EIGENSOLVERS = ("auto", "arpack", "lobpcg", "cupy")
 
@@ -20,9 +20,8 @@ def _lobpcg(
     """Largest eigenpairs of a sparse symmetric S by torch LOBPCG on the engine's device."""
     import torch
 
-    from sue_framework.engine import generator, resolve_device
-
-    dev = resolve_device(device)
+    eng = engine_for(device, seed)
+    dev = eng.device
     coo = S.tocoo()
     A = torch.sparse_coo_tensor(
         np.vstack([coo.row, coo.col]),
@@ -32,7 +31,7 @@ def _lobpcg(
         device=dev,
         check_invariants=True,
     ).coalesce()
-    gen = generator(seed)
+    gen = eng.generator()
     X0 = torch.rand(S.shape[0], k, generator=gen, dtype=torch.float64).to(dev)
     vals, vecs = torch.lobpcg(A, k=k, X=X0, largest=True, tol=tol, niter=2000)
     return vals.cpu().numpy(), vecs.cpu().numpy()
@@ -57,9 +56,7 @@ def _cupy_eigsh(
     import cupyx.scipy.sparse as csp
     from cupyx.scipy.sparse.linalg import eigsh as cu_eigsh
 
-    from sue_framework.engine import resolve_device
-
-    dev = resolve_device(device)
+    dev = engine_for(device).device
     with cupy.cuda.Device(dev.index or 0):
         S = csp.csr_matrix(W.astype(np.float64, copy=False))
         d_isqrt = 1.0 / cupy.sqrt(S.sum(axis=1).ravel())
@@ -75,9 +72,7 @@ def pick_eigensolver(eigensolver: str, device: str) -> str:
         raise InputError(f"eigensolver must be one of {EIGENSOLVERS}, got {eigensolver!r}")
     if eigensolver != "auto":
         return eigensolver
-    from sue_framework.engine import resolve_device
-
-    on_gpu = resolve_device(device).type == "cuda"
+    on_gpu = engine_for(device).device.type == "cuda"
     return "cupy" if on_gpu and cupy_available() else "arpack"
 
 
@@ -109,7 +104,7 @@ def random_walk_eigs(
         raise InputError("the graph has isolated nodes (zero degree); the random walk is undefined")
     d_isqrt = 1.0 / np.sqrt(deg)
     W = W.tocsr()
-    v0 = np.random.default_rng(resolve_seed(seed)).uniform(0.5, 1.5, size=n)  # seeded start
+    v0 = engine_for(device, seed).rng().uniform(0.5, 1.5, size=n)  # seeded start
     if eigensolver == "cupy":
         vals, vecs = _cupy_eigsh(W, k + 1, v0, tol, device)
         return _ordered_random_walk(vals, vecs, d_isqrt)
@@ -213,13 +208,13 @@ class ExactSpectral(SpectralSolver):
     # the graph is a child: its state travels with ours under the "graph." prefix
     def get_state(self) -> dict[str, np.ndarray]:
         state = super().get_state()
-        state.update({f"graph.{k}": v for k, v in self.graph_.get_state().items()})
+        state.update(nest_state("graph", self.graph_.get_state()))
         return state
 
     def set_state(self, state: dict[str, np.ndarray]) -> None:
         super().set_state(state)
         graph = self._make_graph()
-        graph.set_state({k[6:]: v for k, v in state.items() if k.startswith("graph.")})
+        graph.set_state(unnest_state("graph", state))
         self.graph_ = graph
 
     def is_fitted(self) -> bool:

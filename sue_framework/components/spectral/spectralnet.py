@@ -34,9 +34,8 @@ from sue_framework.components.linalg import inv_sqrt
 from sue_framework.data import as_matrix
 from sue_framework.engine import (
     autocast,
+    engine_for,
     generator,
-    resolve_device,
-    resolve_seed,
     row_chunks,
     to_numpy,
     to_tensor,
@@ -173,9 +172,8 @@ class SpectralNet(SpectralSolver):
     def fit(self, X: np.ndarray) -> SpectralNet:
         X = as_matrix(X, "X")
         self._check(X)
-        dev = resolve_device(self.device)
-        seed = resolve_seed(self.seed)
-        gen = generator(seed)
+        eng = engine_for(self.device, self.seed)
+        dev, seed, gen = eng.device, eng.seed, eng.generator()
         self.mean_, self.std_ = X.mean(0), X.std(0) + 1e-6
         Xs = to_tensor((X - self.mean_) / self.std_, dev)
         if self.training == "regression":
@@ -407,7 +405,7 @@ class SpectralNet(SpectralSolver):
     # -- inference -------------------------------------------------------------------------------
     def _raw(self, X: np.ndarray) -> np.ndarray:
         """Network output in float32 on the engine's device, in row blocks, then rotated."""
-        dev = resolve_device(self.device)
+        dev = engine_for(self.device).device
         net = self.net_.to(dev)
         out = np.empty((X.shape[0], self.rotation_.shape[0]), dtype=np.float32)
         with torch.no_grad():

@@ -1,0 +1,33 @@
+"""The shared mechanics of the base classes: nested state and fitted checks."""
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from sue_framework import NotFittedError, registry
+from sue_framework.data import WeaklyPairedData
+from sue_framework.interfaces import Component, Method, nest_state, unnest_state
+
+names = st.text(st.characters(min_codepoint=97, max_codepoint=122), min_size=1, max_size=6)
+
+
+@given(st.dictionaries(names, st.integers(), max_size=5), names, names)
+def test_nested_state_comes_back_whole_and_apart_from_its_siblings(state, a, b):
+    arrays = {k: np.asarray(v) for k, v in state.items()}
+    both = {**nest_state(a, arrays), **nest_state(a + "x", {"other": np.zeros(1)})}
+    back = unnest_state(a, both)
+    assert back.keys() == arrays.keys()
+    assert all(np.array_equal(back[k], arrays[k]) for k in arrays)
+
+
+def test_a_method_is_a_component_that_knows_whether_it_is_fitted():
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(60, 5)), rng.normal(size=(60, 4))
+    model = registry.build("method", "pair_cca", {"out_dim": 2, "device": "cpu"})
+    assert isinstance(model, Method) and isinstance(model, Component)
+    assert not model.is_fitted()
+    with pytest.raises(NotFittedError):
+        model.get_state()
+    model.fit(WeaklyPairedData(x, y, np.stack([np.arange(20)] * 2, 1)))
+    assert model.is_fitted() and "aligner.weights_x_" in model.get_state()
