@@ -6,7 +6,7 @@ for torch.
 
 from typing import TYPE_CHECKING, Any
 
-from sue_framework.data import PairedSplit, WeaklyPairedData, paper_split
+from sue_framework.data import PairedSplit, PairView, WeaklyPairedData, paper_split
 from sue_framework.errors import (
     InputError,
     ModelFileError,
@@ -30,6 +30,7 @@ __all__ = [
     "ModelFileError",
     "NotFittedError",
     "NumericalError",
+    "PairView",
     "PairedSplit",
     "Registry",
     "SUEError",

@@ -193,17 +193,61 @@ def _content_order(a: np.ndarray, block: int = 1 << 16) -> tuple[np.ndarray, np.
     return np.argsort(key, kind="stable"), key
 
 
-def training_data(data: object, who: str) -> WeaklyPairedData:
-    """The data a method's `fit` trains on: a WeaklyPairedData (or a tuple (x, y, pairs)),
-    in the content order of `WeaklyPairedData.canonical`."""
+class PairView:
+    """Weakly paired data as scikit-learn's model selection sees it: one sample per pair.
+
+    ``GridSearchCV(method, grid).fit(PairView(data))`` or ``cross_val_score(method,
+    PairView(data))`` split the pairs into folds. Indexing keeps every row of x and y and
+    selects pairs, so a training fold keeps the held-out pairs' rows as unpaired rows (rows
+    without a known partner, as in `selection.pair_cv_scores`), and a test fold's pairs are
+    scored by `Method.score` against every row of the other side.
+    """
+
+    def __init__(self, data: object) -> None:
+        if isinstance(data, PairView):
+            data = data.data
+        elif isinstance(data, tuple) and len(data) == 3:
+            data = WeaklyPairedData(*data)
+        if not isinstance(data, WeaklyPairedData):
+            raise InputError(f"PairView takes a WeaklyPairedData, got {type(data).__name__}")
+        self.data = data
+
+    @property
+    def shape(self) -> tuple[int]:
+        return (self.data.n_pairs,)
+
+    def __len__(self) -> int:
+        return self.data.n_pairs
+
+    def __getitem__(self, index: object) -> PairView:
+        if isinstance(index, tuple):  # scikit-learn indexes as view[rows, ...]
+            index = index[0]
+        d = self.data
+        return PairView(WeaklyPairedData(d.x, d.y, d.pairs[np.asarray(index)].reshape(-1, 2)))
+
+    def __repr__(self) -> str:
+        d = self.data
+        return f"PairView({d.n_pairs} pairs, {d.x.shape[0]} x rows, {d.y.shape[0]} y rows)"
+
+
+def as_data(data: object, who: str) -> WeaklyPairedData:
+    """A WeaklyPairedData from one, a tuple (x, y, pairs) or a `PairView`, else an InputError."""
+    if isinstance(data, PairView):
+        return data.data
     if isinstance(data, tuple) and len(data) == 3:
-        data = WeaklyPairedData(*data)
+        return WeaklyPairedData(*data)
     if not isinstance(data, WeaklyPairedData):
         raise InputError(
-            f"{who}.fit takes a WeaklyPairedData(x, y, pairs) or a tuple (x, y, pairs), "
-            f"got {type(data).__name__}"
+            f"{who} takes a WeaklyPairedData(x, y, pairs), a tuple (x, y, pairs) or a "
+            f"PairView, got {type(data).__name__}"
         )
-    return data.canonical()
+    return data
+
+
+def training_data(data: object, who: str) -> WeaklyPairedData:
+    """The data a method's `fit` trains on: a WeaklyPairedData (or a tuple (x, y, pairs), or a
+    `PairView`), in the content order of `WeaklyPairedData.canonical`."""
+    return as_data(data, f"{who}.fit").canonical()
 
 
 @dataclass(frozen=True)

@@ -148,6 +148,14 @@ class Method(Component):
     def transform(self, X: Any, modality: str = "x") -> np.ndarray:
         """Embed rows of `modality` into the shared space."""
 
+    def score(self, data: Any, y: None = None) -> float:
+        """Mean reciprocal rank (0-1, higher is better) of `data`'s pairs, both directions, each
+        ranked against every row of the other side (`selection.pair_scores`). With
+        `data.PairView` this is the score `GridSearchCV` and `cross_val_score` use."""
+        from sue_framework.selection import pair_scores
+
+        return float(pair_scores(self, data).mean())
+
     def save(self, path: Any) -> Any:
         """Write a model file (safetensors + JSON manifest, no pickle); `io.load_method` reads
         it back. The method must be registered and give `get_state` / `set_state`."""

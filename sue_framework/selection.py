@@ -7,9 +7,11 @@ the other held-out pairs), which keeps the estimate usable with a few dozen pair
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
+from sue_framework.data import as_data
 from sue_framework.interfaces import Aligner
 from sue_framework.ranking import reciprocal_ranks
 
@@ -41,3 +43,12 @@ def pair_cv_scores(
         scores.append(reciprocal_ranks(zx[i], zy, j))
         scores.append(reciprocal_ranks(zy[j], zx, i))
     return np.concatenate(scores)
+
+
+def pair_scores(model: Any, data: Any) -> np.ndarray:
+    """Reciprocal ranks of `data`'s pairs under a fitted method, both directions: each pair's
+    x row queries every y row of `data` for its partner, and the other way round."""
+    data = as_data(data, "score")
+    zx, zy = model.transform(data.x, "x"), model.transform(data.y, "y")
+    i, j = data.pairs[:, 0], data.pairs[:, 1]
+    return np.concatenate([reciprocal_ranks(zx[i], zy, j), reciprocal_ranks(zy[j], zx, i)])
