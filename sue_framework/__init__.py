@@ -4,6 +4,7 @@
 for torch.
 """
 
+import logging
 from typing import TYPE_CHECKING, Any
 
 from sue_framework.data import PairedSplit, PairView, WeaklyPairedData, paper_split
@@ -22,6 +23,9 @@ if TYPE_CHECKING:
     from sue_framework.pipeline import SUE
 
 __version__ = "0.1.0"
+
+# the library logs to "sue_framework.*" and shows nothing unless the application configures it
+logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 __all__ = [
     "KINDS",

@@ -12,6 +12,7 @@ the pairs. The chosen candidate is then refit on all pairs.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -26,6 +27,8 @@ from sue_framework.ranking import reciprocal_ranks
 from sue_framework.registry import registry
 
 Candidate = tuple[str, dict[str, Any]]
+
+log = logging.getLogger(__name__)
 
 
 def _label(c: Candidate) -> str:
@@ -213,6 +216,11 @@ class CVSelect(Method):
             chosen = next(c for c in cands if _ties(per_query[best], per_query[_label(c)]))
         self.choice_ = _label(chosen)
         self.chosen_ = chosen
+        for label, score in self.cv_scores_.items():
+            log.info("%s: pair-CV MRR %.4f +- %.4f in %.1f s", label, score,
+                     self.cv_sem_[label], self.cv_seconds_.get(label, 0.0))  # fmt: skip
+        log.info("%s chose %s; refitting it on all %d pairs", type(self).__name__, self.choice_,
+                 data.n_pairs)  # fmt: skip
         name, params = chosen
         self.model_ = registry.get("method", name)(
             **{"seed": self.seed, "device": self.device, **params}

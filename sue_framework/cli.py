@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import logging
 import os
 import sys
 import warnings
@@ -16,6 +17,8 @@ from sue_framework import __version__
 from sue_framework.errors import InputError, SUEError
 
 EXIT_USAGE = 2
+PACKAGES = ("sue_framework", "sue_baselines", "sue_tasks", "sue_encoders", "sue_datasets")
+log = logging.getLogger("sue_framework.cli")  # status lines: shown unless -q
 
 
 def _load_matrix(path: str, name: str) -> np.ndarray:
@@ -81,15 +84,15 @@ def cmd_fit(args: argparse.Namespace) -> int:
             "solver": args.solver,
             "aligner": args.aligner,
             "matcher": args.matcher,
-            "verbose": True,
+            "verbose": not args.quiet,
             **params,
         }
     params = {"seed": args.seed, "device": args.device, **params}
     model = registry.get("method", args.method)(**params)
-    print(f"fitting {args.method} on {data}", file=sys.stderr)
+    log.info("fitting %s on %s", args.method, data)
     model.fit(data)
     if hasattr(model, "choice_"):
-        print(f"{args.method} chose {model.choice_}", file=sys.stderr)
+        log.info("%s chose %s", args.method, model.choice_)
     for side, rows in (("x", data.x), ("y", data.y)):  # never save a model that gives NaN
         check_stage_output(model.transform(rows[:512], side), f"fitted {args.method} on {side}")
     out = save_method(model, args.out)
@@ -153,13 +156,13 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _run_grid(config, out_dir: str, resume: bool) -> int:
+def _run_grid(config, out_dir: str, resume: bool, quiet: bool = False) -> int:
     from tqdm.auto import tqdm
 
     from sue_framework.experiment import run_experiment, summarise, text_table, write_report
 
     total = len(config.pairs) * len(config.unpaired) * len(config.seeds) * len(config.methods)
-    bar = tqdm(total=total, desc=config.name, unit="fit")
+    bar = tqdm(total=total, desc=config.name, unit="fit", disable=quiet)
     rows = run_experiment(
         config, out_dir, resume=resume, on_cell=lambda row, skipped: bar.update(1)
     )
@@ -180,18 +183,18 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     budgets = tuple(int(v) for v in args.pairs.split(","))
     if missing_methods():
-        print(
-            f"sue: note: the baselines {', '.join(missing_methods())} are not installed; "
-            f"they come with {BASELINES_PACKAGE}. Running without them.",
-            file=sys.stderr,
+        log.info(
+            "sue: note: the baselines %s are not installed; they come with %s. "
+            "Running without them.",
+            ", ".join(missing_methods()),
+            BASELINES_PACKAGE,
         )
     config = demo_config(pairs=budgets, seeds=tuple(range(args.seeds)), device=args.device)
-    print(
+    log.info(
         "digits: left half (x) <-> right half (y); paper protocol, 400 test pairs; "
-        "chance R@10 = 2.5 %",
-        file=sys.stderr,
+        "chance R@10 = 2.5 %"
     )
-    return _run_grid(config, args.out_dir, resume=False)
+    return _run_grid(config, args.out_dir, resume=False, quiet=args.quiet)
 
 
 def cmd_experiment(args: argparse.Namespace) -> int:
@@ -205,7 +208,7 @@ def cmd_experiment(args: argparse.Namespace) -> int:
     if args.device:
         config = replace(config, device=args.device)
     out_dir = args.out_dir or str(Path("experiments") / config.name)
-    return _run_grid(config, out_dir, resume=not args.restart)
+    return _run_grid(config, out_dir, resume=not args.restart, quiet=args.quiet)
 
 
 def _json_params(text: str | None) -> dict:
@@ -229,7 +232,7 @@ def cmd_encode(args: argparse.Namespace) -> int:
 
     _check_output(args.out)
     items, ids = read_items(args.input, column=args.column, id_column=args.id_column)
-    params = {"device": args.device, "progress": True, **_json_params(args.params)}
+    params = {"device": args.device, "progress": not args.quiet, **_json_params(args.params)}
     if args.model:
         params["model"] = args.model
     if args.cache:
@@ -285,6 +288,17 @@ def build_parser() -> argparse.ArgumentParser:
         prog="sue", description="Shared embeddings from mostly unpaired data (SUE)."
     )
     p.add_argument("--debug", action="store_true", help="show full tracebacks")
+    p.add_argument(
+        "-v",
+        "--verbose",
+        action="count",
+        default=0,
+        help="log each stage with its timing (-vv: also engine and search details)",
+    )
+    p.add_argument(
+        "-q", "--quiet", action="store_true", help="print results and errors only: no status "
+        "lines, warnings or progress bars"
+    )  # fmt: skip
     p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
 
@@ -394,13 +408,36 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
     print(f"sue: warning: {message}", file=file or sys.stderr)
 
 
+def _logging(verbose: int, quiet: bool) -> logging.Handler:
+    """Status lines (the CLI's own logger) at INFO; the library's stage logs with -v, its
+    details with -vv; errors only with -q. Returns the handler, removed when the command ends."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    library = logging.ERROR if quiet else (logging.WARNING, logging.INFO)[min(verbose, 1)]
+    if verbose >= 2 and not quiet:
+        library = logging.DEBUG
+    for name in PACKAGES:
+        logger = logging.getLogger(name)
+        logger.setLevel(library)
+        logger.addHandler(handler)
+    log.setLevel(logging.ERROR if quiet else min(library, logging.INFO))
+    return handler
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    with warnings.catch_warnings():  # the caller's warning settings come back afterwards
-        if not args.debug:
-            warnings.simplefilter("default")
-            warnings.showwarning = _show_warning
-        return _run(args)
+    handler = _logging(args.verbose, args.quiet)
+    try:
+        with warnings.catch_warnings():  # the caller's warning settings come back afterwards
+            if args.quiet:
+                warnings.simplefilter("ignore")
+            elif not args.debug:
+                warnings.simplefilter("default")
+                warnings.showwarning = _show_warning
+            return _run(args)
+    finally:
+        for name in PACKAGES:
+            logging.getLogger(name).removeHandler(handler)
 
 
 def _run(args: argparse.Namespace) -> int:

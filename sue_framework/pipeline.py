@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import logging
 import time
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,8 @@ from sue_framework.engine import engine_for
 from sue_framework.errors import InputError, NotFittedError
 from sue_framework.interfaces import Method, check_modality, nest_state, unnest_state
 from sue_framework.registry import _same, registry
+
+log = logging.getLogger(__name__)
 
 # solvers whose output width is the input's, not se_dim: out_dim is checked after they run
 WIDTH_FREE_SOLVERS = ("identity", "concat")
@@ -121,6 +124,7 @@ class SUE(Method):
                 "wider than the spectral embedding"
             )
         engine = engine_for(self.device, self.seed)  # fails early on an unavailable device
+        log.debug("SUE fit on %s, seed %d: %s", engine.device, engine.seed, data)
         with engine.active():
             return self._fit(data, engine.seed)
 
@@ -138,6 +142,8 @@ class SUE(Method):
         se_y = sy.fit_transform(data.y)
         check_stage_output(se_y, f"first stage ({type(sy).__name__}) on y")
         timings["spectral"] = time.perf_counter() - t0
+        log.info("spectral stage (%s): %d and %d dims in %.2f s", type(sx).__name__,
+                 se_x.shape[1], se_y.shape[1], timings["spectral"])  # fmt: skip
         t0 = time.perf_counter()
         if self.out_dim > min(se_x.shape[1], se_y.shape[1]):
             raise InputError(
@@ -149,12 +155,15 @@ class SUE(Method):
         check_stage_output(ax, f"aligner ({type(al).__name__}) on x")
         check_stage_output(ay, f"aligner ({type(al).__name__}) on y")
         timings["aligner"] = time.perf_counter() - t0
+        log.info("aligner (%s) on %d pairs in %.2f s", type(al).__name__, data.n_pairs,
+                 timings["aligner"])  # fmt: skip
         t0 = time.perf_counter()
         moving = check_modality(getattr(mt, "moving", "y"))
         moved = ay if moving == "y" else ax
         mt.fit(moved, ax if moving == "y" else ay)
         check_stage_output(mt.transform(moved), f"matcher ({type(mt).__name__})")
         timings["matcher"] = time.perf_counter() - t0
+        log.info("matcher (%s) moving %s in %.2f s", type(mt).__name__, moving, timings["matcher"])
         self.solver_x_, self.solver_y_, self.aligner_, self.matcher_ = sx, sy, al, mt
         self.moving_ = moving
         self.n_features_ = (data.x.shape[1], data.y.shape[1])

@@ -1,3 +1,5 @@
+import re
+
 import numpy as np
 import pytest
 
@@ -304,3 +306,20 @@ def test_evaluate_runs_any_task_from_its_declared_inputs(files, capsys):
     assert main(["evaluate", "--model", model, "--task", "cross_domain", "--x", xt, "--y", yt]) == 2
     err = capsys.readouterr().err
     assert "needs the input(s) ['labels_x', 'labels_y']" in err and "class of each x row" in err
+
+
+def test_verbose_logs_each_stage_with_its_time_and_quiet_prints_results_only(files, capsys):
+    sue = [*fit_args(files), "--device", "cpu", "--method", "sue", "--se-dim", "6",
+           "--out-dim", "4", "--params", '{"matcher_params": {"epochs": 2}}']  # fmt: skip
+    assert main(["-v", *sue]) == 0
+    err = capsys.readouterr().err
+    for stage in ("spectral stage (ExactSpectral)", "aligner (CCA) on 20 pairs", "matcher (MMD"):
+        assert re.search(re.escape(stage) + r".* in \d+\.\d\d s", err), err
+    assert main(["-v", *fit_args(files), "--device", "cpu"]) == 0
+    assert re.search(r"pair-CV MRR 0\.\d{4}", capsys.readouterr().err)  # auto's candidates
+    assert main(["-q", *sue]) == 0
+    out, err = capsys.readouterr()
+    assert err == "" and out.startswith("saved ")
+    assert main(sue) == 0  # by default: the status line, no stage log
+    err = capsys.readouterr().err
+    assert "fitting sue" in err and "spectral stage" not in err

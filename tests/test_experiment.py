@@ -252,3 +252,27 @@ def test_retrieval_records_every_figure_it_reports(tmp_path):
     stored = read_results(tmp_path / "results.csv")[0]
     assert {"x2y_median_rank", "y2x_mAP"} <= set(stored)
     assert stored["x2y_mAP"] == pytest.approx(rows[0]["x2y_mAP"])
+
+
+def test_warnings_from_fits_are_shown_once_per_kind_not_swallowed(tmp_path):
+    import warnings
+
+    from sue_framework import Registry
+    from sue_framework.pipeline import SUE
+
+    class Grumpy(SUE):
+        def fit(self, data, y=None):
+            warnings.warn(f"row {data.x.shape[0]} looks odd", UserWarning, stacklevel=2)
+            return super().fit(data)
+
+    private = Registry()
+    fixed = {"solver": "identity", "matcher": "none"}
+    private.register("method", "grumpy", lambda **p: Grumpy(**{**fixed, **p}))
+    cfg = tiny(methods=(MethodSpec("G", "grumpy", {"out_dim": 3}),), baseline=None)
+    with private.use(), warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        run_experiment(cfg, tmp_path)
+    texts = [str(w.message) for w in caught]
+    assert len([t for t in texts if "looks odd" in t]) == 1  # four cells, one kind
+    assert texts[0].startswith("G, 20 pairs, seed 0: row ") and texts[0].endswith("looks odd")
+    assert "3 more warning(s) of the kinds above came up in later fits" in texts

@@ -9,6 +9,8 @@ from __future__ import annotations
 import csv
 import inspect
 import json
+import logging
+import re
 import time
 import warnings
 from collections.abc import Callable
@@ -121,6 +123,8 @@ def _key(row: dict) -> tuple:
     return (row["method"], int(row["n_pairs"]), str(row["unpaired_budget"]), int(row["seed"]))
 
 
+log = logging.getLogger(__name__)
+
 LABELS = ("labels_x", "labels_y")
 META = ["method", "name", "n_pairs", "unpaired_budget", "seed"]
 TAIL = ["n_unpaired_x", "n_unpaired_y", "fit_seconds"]
@@ -208,6 +212,7 @@ def run_experiment(
     if results is not None:
         results.start(rows)  # drops torn or damaged lines before anything is appended
     warned = False
+    shown = WarningsOnce()
     for n_pairs in config.pairs:
         for budget in config.unpaired:
             for seed in config.seeds:
@@ -224,10 +229,14 @@ def run_experiment(
                         **{"seed": seed, "device": config.device, **spec.params}
                     )
                     t0 = time.perf_counter()
-                    with warnings.catch_warnings(), Engine(device, int(seed)).active():
-                        warnings.simplefilter("ignore")
+                    with (
+                        warnings.catch_warnings(record=True) as caught,
+                        Engine(device, int(seed)).active(),
+                    ):
+                        warnings.simplefilter("always")
                         model.fit(train)
                     seconds = time.perf_counter() - t0
+                    shown.show(caught, f"{spec.label}, {n_pairs} pairs, seed {seed}")
                     source = held_out if held_out is not None else data.test_rows(split)
                     figures = _numbers(evaluate_task(task, model, source), config.task)
                     if results is None:  # a new file: its columns are this task's figures
@@ -255,9 +264,42 @@ def run_experiment(
                     }
                     results.append(row)
                     rows.append(row)
+                    log.info("%s, %d pairs, seed %d: fit in %.2f s; %s", spec.label, n_pairs,
+                             seed, seconds, _headline(figures))  # fmt: skip
                     if on_cell:
                         on_cell(row, False)
+    shown.summary()
     return rows
+
+
+def _headline(figures: dict[str, float]) -> str:
+    return ", ".join(f"{k} {v:.4g}" for k, v in list(figures.items())[:4])
+
+
+class WarningsOnce:
+    """Warnings raised during a run's fits, each kind shown once (numbers in the message do not
+    make a new kind), prefixed by the first cell that raised it; the rest are counted."""
+
+    def __init__(self) -> None:
+        self.seen: set[tuple[type, str]] = set()
+        self.hidden = 0
+
+    def show(self, caught: list[warnings.WarningMessage], where: str) -> None:
+        for w in caught:
+            kind = (w.category, re.sub(r"\d+(\.\d+)?", "#", str(w.message)))
+            if kind in self.seen:
+                self.hidden += 1
+                continue
+            self.seen.add(kind)
+            warnings.warn(f"{where}: {w.message}", w.category, stacklevel=3)
+
+    def summary(self) -> None:
+        if self.hidden:
+            warnings.warn(
+                f"{self.hidden} more warning(s) of the kinds above came up in later fits",
+                UserWarning,
+                stacklevel=3,
+            )
 
 
 def _config_json(config: ExperimentConfig) -> dict[str, Any]:
