@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from sue_framework.data import PairedSplit, PairView, WeaklyPairedData, paper_split
 from sue_framework.errors import (
     InputError,
+    InputTypeError,
     ModelFileError,
     NotFittedError,
     NumericalError,
@@ -31,6 +32,7 @@ __all__ = [
     "KINDS",
     "SUE",
     "InputError",
+    "InputTypeError",
     "ModelFileError",
     "NotFittedError",
     "NumericalError",

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sue_framework.errors import InputError, NumericalError
+from sue_framework.errors import InputError, InputTypeError, NumericalError
 
 _F32_MAX = float(np.finfo(np.float32).max)
 # sums of n*d squares must stay inside float32 (the compute type) with this headroom
@@ -24,22 +24,38 @@ def as_matrix(
     was fitted on how many features: the one width check every transform uses."""
     if hasattr(a, "detach"):  # torch tensor
         a = a.detach().cpu().numpy()
+    if type(a).__module__.startswith("scipy.sparse"):
+        raise InputError(
+            f"{name} is a scipy sparse matrix; sparse input is not supported: densify it with "
+            ".toarray() (or reduce it, e.g. with TruncatedSVD, first)"
+        )
     try:
         arr = np.asarray(a)
     except Exception as exc:  # ragged lists and the like
         raise InputError(f"{name} could not be read as an array: {exc}") from exc
-    if arr.dtype == object or not np.issubdtype(arr.dtype, np.number):
+    if arr.dtype == object:  # e.g. a pandas frame of mixed columns: numbers are fine
+        try:
+            arr = arr.astype(np.float64)
+        except (TypeError, ValueError) as exc:
+            raise InputTypeError(
+                f"{name} must hold numbers, got dtype object with a non-numeric entry ({exc}); "
+                "convert or drop those columns"
+            ) from None
+    if not np.issubdtype(arr.dtype, np.number):
         raise InputError(f"{name} must hold numbers, got dtype {arr.dtype}")
     if np.issubdtype(arr.dtype, np.complexfloating):
-        raise InputError(f"{name} must be real-valued, got dtype {arr.dtype}")
+        raise InputError(
+            f"{name} must be real-valued (Complex data not supported), got dtype {arr.dtype}"
+        )
     if arr.ndim != 2:
         raise InputError(
-            f"{name} must be 2-D (rows, features), got shape {arr.shape}; "
-            "reshape a single row with a[None, :] or flatten extra axes"
+            f"{name} must be 2-D (rows, features), got shape {arr.shape}. Reshape your data: "
+            "a single row with a[None, :], or flatten extra axes"
         )
     if arr.shape[0] == 0 or arr.shape[1] == 0:
+        what = "0 sample(s)" if arr.shape[0] == 0 else "0 feature(s)"
         raise InputError(
-            f"{name} is empty (shape {arr.shape}); it needs at least one row and column"
+            f"{name} is empty: {what} (shape={arr.shape}) while a minimum of 1 is required."
         )
     if not np.issubdtype(arr.dtype, np.floating):
         arr = arr.astype(np.float32)
@@ -59,8 +75,8 @@ def as_matrix(
         )
     if n_features is not None and arr.shape[1] != int(n_features):
         raise InputError(
-            f"{name} has {arr.shape[1]} features, but {fitted} was fitted on {int(n_features)}; "
-            "give rows of the width it was fitted on"
+            f"{name} has {arr.shape[1]} features, but {fitted} is expecting {int(n_features)} "
+            f"features as input (it was fitted on {int(n_features)}); give rows of that width"
         )
     return arr
 

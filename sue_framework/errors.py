@@ -11,6 +11,10 @@ class InputError(SUEError, ValueError):
     """Bad user input: wrong shape, NaN/inf, empty, pairs out of range, too few pairs."""
 
 
+class InputTypeError(InputError, TypeError):
+    """Input holding values of a type that cannot be used, e.g. text where numbers belong."""
+
+
 class NotFittedError(SUEError, AttributeError):
     """A fitted-only method was called before `fit`."""
 

@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
-from sklearn.base import BaseEstimator
+from sklearn.base import BaseEstimator, TransformerMixin
 
+from sue_framework.data import as_matrix
 from sue_framework.errors import InputError, NotFittedError
 
 MODALITIES = ("x", "y")
@@ -43,9 +44,12 @@ class Component(BaseEstimator, ABC):
     _state_keys: tuple[str, ...] = ()
 
     def get_state(self) -> dict[str, np.ndarray]:
-        """Fitted state as named arrays (see `set_state`)."""
+        """Fitted state as named arrays (see `set_state`), with `n_features_in_` when set."""
         self._check_fitted()
-        return {k: np.asarray(getattr(self, k)) for k in self._state_keys}
+        state = {k: np.asarray(getattr(self, k)) for k in self._state_keys}
+        if hasattr(self, "n_features_in_"):
+            state["n_features_in_"] = np.asarray(self.n_features_in_, dtype=np.int64)
+        return state
 
     def set_state(self, state: dict[str, np.ndarray]) -> None:
         """Restore the state `get_state` returned, on an instance built with the same params."""
@@ -54,9 +58,21 @@ class Component(BaseEstimator, ABC):
             raise KeyError(f"{type(self).__name__} state lacks {missing}")
         for k in self._state_keys:
             setattr(self, k, state[k])
+        if "n_features_in_" in state:  # absent in files written before it was recorded
+            self.n_features_in_ = int(np.asarray(state["n_features_in_"]))
+
+    def _fit_rows(self, X: Any, name: str = "X") -> np.ndarray:
+        """Training rows as a checked float matrix; records `n_features_in_` (scikit-learn's
+        name for the width `transform` then expects)."""
+        X = as_matrix(X, name)
+        self.n_features_in_ = int(X.shape[1])
+        return X
 
     def is_fitted(self) -> bool:
         return all(hasattr(self, k) for k in self._state_keys)
+
+    def __sklearn_is_fitted__(self) -> bool:
+        return self.is_fitted()
 
     def _check_fitted(self) -> None:
         if not self.is_fitted():
@@ -79,21 +95,29 @@ class GraphBuilder(Component):
         """
 
 
-class SpectralSolver(Component):
-    """Maps one modality to its k leading non-trivial random-walk eigenvectors, ordered."""
+class SpectralSolver(TransformerMixin, Component):
+    """Maps one modality to its k leading non-trivial random-walk eigenvectors, ordered.
+
+    A scikit-learn transformer: `fit(X, y=None)`, `transform`, `fit_transform`,
+    `n_features_in_`; `tests/components/test_sklearn_contract.py` runs `check_estimator`."""
 
     n_components: int
 
     @abstractmethod
-    def fit(self, X: np.ndarray) -> SpectralSolver:
+    def fit(self, X: np.ndarray, y: None = None) -> SpectralSolver:
         """Learn the embedding; sets `eigenvalues_` (k,) and `embedding_` (n, k)."""
 
     @abstractmethod
     def transform(self, X: np.ndarray) -> np.ndarray:
         """(n, k) spectral embedding of any rows, training or new."""
 
-    def fit_transform(self, X: np.ndarray) -> np.ndarray:
+    def fit_transform(self, X: np.ndarray, y: None = None) -> np.ndarray:
         return self.fit(X).embedding_
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = ["float32"]  # float32 is the compute type
+        return tags
 
 
 class Aligner(Component):

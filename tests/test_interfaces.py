@@ -31,3 +31,19 @@ def test_a_method_is_a_component_that_knows_whether_it_is_fitted():
         model.get_state()
     model.fit(WeaklyPairedData(x, y, np.stack([np.arange(20)] * 2, 1)))
     assert model.is_fitted() and "aligner.weights_x_" in model.get_state()
+
+
+def test_the_fitted_width_travels_with_the_state_and_older_states_still_load():
+    from sue_framework.components.pca import PCA
+
+    x = np.random.default_rng(0).normal(size=(40, 6))
+    pca = PCA(n_components=2, device="cpu").fit(x)
+    state = pca.get_state()
+    assert pca.n_features_in_ == 6 and int(state["n_features_in_"]) == 6
+    back = PCA(n_components=2, device="cpu")
+    back.set_state(state)
+    assert back.n_features_in_ == 6
+    older = PCA(n_components=2, device="cpu")  # a file written before the width was recorded
+    older.set_state({k: v for k, v in state.items() if k != "n_features_in_"})
+    assert not hasattr(older, "n_features_in_")
+    np.testing.assert_array_equal(older.transform(x), pca.transform(x))

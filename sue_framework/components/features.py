@@ -27,8 +27,8 @@ class IdentitySolver(SpectralSolver):
         self.seed = seed
         self.device = device
 
-    def fit(self, X: np.ndarray) -> IdentitySolver:
-        X = as_matrix(X, "X")
+    def fit(self, X: np.ndarray, y: None = None) -> IdentitySolver:
+        X = self._fit_rows(X)
         self.n_features_ = np.asarray(X.shape[1])
         self.eigenvalues_ = np.full(X.shape[1], np.nan)
         self.embedding_ = X.astype(np.float32)
@@ -36,7 +36,7 @@ class IdentitySolver(SpectralSolver):
 
     def transform(self, X: np.ndarray) -> np.ndarray:
         self._check_fitted()
-        X = as_matrix(X, "X", int(self.n_features_), "the identity solver")
+        X = as_matrix(X, "X", int(self.n_features_), "IdentitySolver")
         return X.astype(np.float32)
 
 
@@ -77,8 +77,8 @@ class ConcatSolver(SpectralSolver):
             raise InputError("ConcatSolver needs at least one part")
         return out
 
-    def fit(self, X: np.ndarray) -> ConcatSolver:
-        X = as_matrix(X, "X")
+    def fit(self, X: np.ndarray, y: None = None) -> ConcatSolver:
+        X = self._fit_rows(X)
         parts = self._make_parts()
         raw = np.hstack([p.fit_transform(X) for p in parts]).astype(np.float64)
         self.mean_, self.std_ = raw.mean(0), raw.std(0) + 1e-12

@@ -118,7 +118,7 @@ class KNNGraph(GraphBuilder):
             raise InputError(f"metric must be one of {METRICS}, got {self.metric!r}")
         n = X.shape[0]
         if n < 2:
-            raise InputError("a graph needs at least 2 rows")
+            raise InputError(f"a graph needs at least 2 rows, got n_samples = {n}")
         k = self._k(n)
         dist, idx = knn_search(
             X,

@@ -30,8 +30,8 @@ class PCA(SpectralSolver):
         self.device = device
         self.seed = seed  # PCA is deterministic; kept for the solver contract
 
-    def fit(self, X: np.ndarray) -> PCA:
-        X = as_matrix(X, "X")
+    def fit(self, X: np.ndarray, y: None = None) -> PCA:
+        X = self._fit_rows(X)
         if not 1 <= self.n_components <= X.shape[1]:
             raise InputError(
                 f"PCA to {self.n_components} dims needs 1 <= n_components <= {X.shape[1]} features"

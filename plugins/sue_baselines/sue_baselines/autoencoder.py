@@ -52,8 +52,8 @@ class AutoencoderSolver(SpectralSolver):
         k, hidden = int(self.n_components), [int(h) for h in self.hidden]
         return seeded(lambda: (mlp(d, hidden, k), mlp(k, hidden[::-1], d)), self.seed)
 
-    def fit(self, X: np.ndarray) -> AutoencoderSolver:
-        X = as_matrix(X, "X")
+    def fit(self, X: np.ndarray, y: None = None) -> AutoencoderSolver:
+        X = self._fit_rows(X)
         if self.n_components < 1:
             raise InputError(f"n_components must be >= 1, got {self.n_components}")
         eng = engine_for(self.device, self.seed)
@@ -87,7 +87,7 @@ class AutoencoderSolver(SpectralSolver):
 
     def transform(self, X: np.ndarray) -> np.ndarray:
         self._check_fitted()
-        X = as_matrix(X, "X", self.mean_.shape[0], "the autoencoder")
+        X = as_matrix(X, "X", self.mean_.shape[0], "AutoencoderSolver")
         with torch.no_grad():
             return to_numpy(
                 self.encoder_(torch.as_tensor((X - self.mean_) / self.std_, dtype=torch.float32))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from sue_framework.data import as_matrix
 from sue_framework.interfaces import GraphBuilder, SpectralSolver, nest_state, unnest_state
 
 
@@ -52,8 +51,8 @@ class AutoSpectral(SpectralSolver):
             **(self.spectralnet_params or {}),
         )
 
-    def fit(self, X: np.ndarray) -> AutoSpectral:
-        X = as_matrix(X, "X")
+    def fit(self, X: np.ndarray, y: None = None) -> AutoSpectral:
+        X = self._fit_rows(X)
         self.exact_ = np.asarray(X.shape[0] <= self.max_exact)
         self.solver_ = self._inner(bool(self.exact_)).fit(X)
         self.eigenvalues_ = self.solver_.eigenvalues_

@@ -98,7 +98,9 @@ def random_walk_eigs(
         raise InputError("eigensolver='cupy' needs CuPy and a CUDA GPU; use 'arpack' or 'auto'")
     n = W.shape[0]
     if k + 1 >= n:
-        raise InputError(f"{k} non-trivial eigenvectors need at least {k + 2} rows, got {n}")
+        raise InputError(
+            f"{k} non-trivial eigenvectors need at least {k + 2} rows, got n_samples = {n}"
+        )
     deg = np.asarray(W.sum(axis=1)).ravel()
     if np.any(deg <= 0):
         raise InputError("the graph has isolated nodes (zero degree); the random walk is undefined")
@@ -177,8 +179,8 @@ class ExactSpectral(SpectralSolver):
 
         return registry.build("graph", self.graph, self.graph_params, {"device": self.device})
 
-    def fit(self, X: np.ndarray) -> ExactSpectral:
-        X = as_matrix(X, "X")
+    def fit(self, X: np.ndarray, y: None = None) -> ExactSpectral:
+        X = self._fit_rows(X)
         if self.n_components < 1:
             raise InputError(f"n_components must be >= 1, got {self.n_components}")
         graph = self._make_graph().fit(X)
@@ -197,6 +199,7 @@ class ExactSpectral(SpectralSolver):
 
     def transform(self, X: np.ndarray) -> np.ndarray:
         self._check_fitted()
+        X = as_matrix(X, "X", getattr(self, "n_features_in_", None), "ExactSpectral")
         idx, w, match = self.graph_.query(X)
         P = w / w.sum(axis=1, keepdims=True)
         lam = np.where(np.abs(self.eigenvalues_) < 1e-6, 1e-6, self.eigenvalues_)

@@ -165,12 +165,13 @@ class SpectralNet(SpectralSolver):
             raise InputError(f"n_components must be >= 1, got {self.n_components}")
         if X.shape[0] < self.n_components + 2:
             raise InputError(
-                f"{self.n_components} eigenvectors need at least {self.n_components + 2} rows"
+                f"{self.n_components} eigenvectors need at least {self.n_components + 2} rows, "
+                f"got n_samples = {X.shape[0]}"
             )
 
     # -- fitting ---------------------------------------------------------------------------------
-    def fit(self, X: np.ndarray) -> SpectralNet:
-        X = as_matrix(X, "X")
+    def fit(self, X: np.ndarray, y: None = None) -> SpectralNet:
+        X = self._fit_rows(X)
         self._check(X)
         eng = engine_for(self.device, self.seed)
         dev, seed, gen = eng.device, eng.seed, eng.generator()
