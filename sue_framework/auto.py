@@ -225,6 +225,7 @@ class CVSelect(Method):
         self.model_ = registry.get("method", name)(
             **{"seed": self.seed, "device": self.device, **params}
         ).fit(data)
+        self.training_ = data.summary()
         return self
 
     def _model(self) -> Method:

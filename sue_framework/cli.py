@@ -33,6 +33,21 @@ def _load_pairs(path: str) -> np.ndarray:
     return read_pairs(path)
 
 
+def cmd_card(args: argparse.Namespace) -> int:
+    from sue_framework.hub import export_folder, model_card, push_to_hub
+    from sue_framework.io import load_method
+
+    if args.export or args.push:
+        model = load_method(args.model)
+        if args.export:
+            log.info("wrote %s", export_folder(model, args.export))
+        if args.push:
+            log.info("pushed to %s: %s", args.push, push_to_hub(model, args.push))
+        return 0
+    print(model_card(args.model))
+    return 0
+
+
 def cmd_plugins(args: argparse.Namespace) -> int:
     from sue_framework.registry import registry
 
@@ -400,6 +415,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     pl = command("plugins", "list registered components and their providers")
     pl.set_defaults(func=cmd_plugins)
+
+    c = command("card", "print a model file's model card (markdown), or share the model")
+    c.add_argument("--model", required=True, help="model file from sue fit")
+    c.add_argument("--export", help="write a folder with model.sue and its README.md card")
+    c.add_argument("--push", help="upload to this Hugging Face Hub repository id (needs a token)")
+    c.set_defaults(func=cmd_card)
     return p
 
 

@@ -196,6 +196,16 @@ class WeaklyPairedData:
     def y_paired(self) -> np.ndarray:
         return self.y[self.pairs[:, 1]]
 
+    def summary(self) -> dict[str, int]:
+        """The shapes a fit saw (model cards record them): rows and features per side, pairs."""
+        return {
+            "x_rows": int(self.x.shape[0]),
+            "x_features": int(self.x.shape[1]),
+            "y_rows": int(self.y.shape[0]),
+            "y_features": int(self.y.shape[1]),
+            "pairs": self.n_pairs,
+        }
+
     def __repr__(self) -> str:
         return f"WeaklyPairedData(x={self.x.shape}, y={self.y.shape}, pairs={self.n_pairs})"
 

@@ -84,6 +84,28 @@ def decode_params(value: Any) -> Any:
     return value
 
 
+def card_facts(method: Any, state: dict[str, np.ndarray]) -> dict[str, Any]:
+    """What a model card says beyond the parameters: the shapes the fit saw, what pair
+    cross-validation chose (methods that choose), and which arrays are copies of input rows
+    (the exact solver keeps its training rows for the Nystrom extension; ASIF its pairs)."""
+    training = getattr(method, "training_", None)
+    facts: dict[str, Any] = {"training": training}
+    if hasattr(method, "choice_"):
+        facts["selection"] = {
+            "choice": str(method.choice_),
+            "cv_scores": {str(k): float(v) for k, v in getattr(method, "cv_scores_", {}).items()},
+        }
+    if training:
+        widths = {training["x_features"], training["y_features"]}
+        counts = {training["x_rows"], training["y_rows"], training["pairs"]}
+        facts["input_rows"] = {
+            k: list(v.shape)
+            for k, v in state.items()
+            if v.ndim == 2 and v.shape[1] in widths and v.shape[0] in counts
+        }
+    return facts
+
+
 def save_method(method: Any, path: str | Path) -> Path:
     """Write a fitted method (anything with get_params / get_state, registered as a method)."""
     path = Path(path)
@@ -100,6 +122,7 @@ def save_method(method: Any, path: str | Path) -> Path:
     }
     raw = method.get_state()
     state = {k: np.ascontiguousarray(np.atleast_1d(v)) for k, v in raw.items()}
+    manifest["card"] = card_facts(method, state)
     manifest["scalar_keys"] = sorted(k for k, v in raw.items() if np.ndim(v) == 0)
     manifest["checksums"] = {k: _digest(k, v) for k, v in sorted(state.items())}
     text = json.dumps(manifest)
@@ -210,4 +233,7 @@ def load_method(path: str | Path) -> Any:
         method.set_state(state)
     except KeyError as exc:
         raise ModelFileError(f"{path} lacks arrays the model needs: {exc}") from exc
+    training = manifest.get("card", {}).get("training")
+    if training:
+        method.training_ = training
     return method

@@ -168,6 +168,7 @@ class SUE(Method):
         self.moving_ = moving
         self.n_features_ = (data.x.shape[1], data.y.shape[1])
         self.timings_ = timings
+        self.training_ = data.summary()
         return self
 
     # -- inference ---------------------------------------------------------------------------------

@@ -103,6 +103,7 @@ class SUESelect(Method):
             )
         self.choice_ = choice
         self.model_ = self._sue(choice).fit(data)
+        self.training_ = data.summary()
         return self
 
     def _cv(self, choice: str, data: WeaklyPairedData) -> np.ndarray:

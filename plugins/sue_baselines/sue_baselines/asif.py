@@ -39,6 +39,7 @@ class ASIF(Method):
         norm = lambda a: a / np.maximum(np.linalg.norm(a, axis=1, keepdims=True), 1e-12)  # noqa: E731
         self.anchors_x_ = norm(data.x_paired).astype(np.float32)
         self.anchors_y_ = norm(data.y_paired).astype(np.float32)
+        self.training_ = data.summary()
         return self
 
     def transform(self, X: np.ndarray, modality: str = "x") -> np.ndarray:

@@ -29,6 +29,7 @@ class CCARaw(Method):
         data = training_data(data, "CCARaw")
         self.cca_ = CCA(n_components=self.out_dim, reg=self.reg, device=self.device)
         self.cca_.fit(data.x_paired, data.y_paired)
+        self.training_ = data.summary()
         return self
 
     def transform(self, X: np.ndarray, modality: str = "x") -> np.ndarray:

@@ -129,6 +129,7 @@ class Contrastive(Method):
         self.net_x_, self.net_y_ = fx.cpu().eval(), fy.cpu().eval()
         self.log_scale_ = float(log_scale.detach().cpu())
         self.n_features_ = (X.shape[1], Y.shape[1])
+        self.training_ = data.summary()
         return self
 
     def transform(self, X: np.ndarray, modality: str = "x") -> np.ndarray:

@@ -1,0 +1,160 @@
+"""Sharing fitted models: a model card, a folder layout, and the Hugging Face Hub.
+
+A shared model is a folder (or Hub repository) holding ``model.sue`` and a ``README.md`` model
+card. The card is written from the model file's manifest, so it says what the file holds:
+method and parameters, the shapes the fit saw, what pair cross-validation chose, and whether
+the file carries copies of training rows.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from sue_framework import __version__
+from sue_framework.errors import ModelFileError
+from sue_framework.io import load_method, read_manifest, save_method
+
+MODEL_FILE = "model.sue"
+CARD_FILE = "README.md"
+
+
+def model_card(path: str | Path) -> str:
+    """The model card (markdown, with Hub metadata) of a model file."""
+    manifest = read_manifest(path)
+    facts = manifest.get("card", {})
+    method = manifest["method"]
+    lines = [
+        "---",
+        "library_name: sue_framework",
+        "tags: [sue_framework, multimodal, shared-embedding]",
+        "---",
+        "",
+        f"# {method['name']} (sue_framework)",
+        "",
+        f"A shared embedding space for two modalities, fitted with sue_framework "
+        f"{manifest.get('library_version', '?')} (model file format "
+        f"{manifest['format_version']}).",
+        "",
+        "## Method",
+        "",
+        f"`{method['name']}` with parameters:",
+        "",
+        "```json",
+        json.dumps(method["params"], indent=1, sort_keys=True),
+        "```",
+        "",
+        "## Training data",
+        "",
+    ]
+    training = facts.get("training")
+    if training:
+        lines += [
+            f"- x: {training['x_rows']} rows of {training['x_features']} features",
+            f"- y: {training['y_rows']} rows of {training['y_features']} features",
+            f"- pairs: {training['pairs']}",
+        ]
+    else:
+        lines.append("- not recorded (a file written before model cards)")
+    selection = facts.get("selection")
+    if selection:
+        lines += ["", "## Selection", "", f"Pair cross-validation chose `{selection['choice']}`."]
+        if selection["cv_scores"]:
+            lines += ["", "| candidate | pair-CV mean reciprocal rank |", "| --- | ---: |"]
+            lines += [f"| {k} | {v:.4f} |" for k, v in selection["cv_scores"].items()]
+    lines += ["", "## What the file holds", ""]
+    rows = facts.get("input_rows")
+    if rows:
+        listed = ", ".join(f"`{k}` ({' x '.join(map(str, v))})" for k, v in sorted(rows.items()))
+        lines.append(
+            f"**Copies of input rows**: {listed}. Whoever has this file has those rows; do not "
+            "share it where the training data may not go."
+        )
+    elif rows is not None:
+        lines.append("No array in the file is a copy of the training rows.")
+    else:
+        lines.append("Unknown whether the file holds training rows (no training shapes recorded).")
+    lines += [
+        "",
+        "## Use",
+        "",
+        "```python",
+        "from sue_framework.hub import from_hub",
+        "",
+        'model = from_hub("REPO_OR_FOLDER")',
+        'zx = model.transform(x_rows, "x")  # and model.transform(y_rows, "y")',
+        "```",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def export_folder(model: Any, folder: str | Path) -> Path:
+    """Write `model` as a shareable folder: ``model.sue`` and its ``README.md`` card."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    save_method(model, folder / MODEL_FILE)
+    (folder / CARD_FILE).write_text(model_card(folder / MODEL_FILE))
+    return folder
+
+
+def push_to_hub(
+    model: Any,
+    repo_id: str,
+    *,
+    token: str | None = None,
+    private: bool = False,
+    revision: str | None = None,
+    commit_message: str | None = None,
+    api: Any = None,
+) -> Any:
+    """Upload `model` with its card to a Hugging Face Hub model repository (created if
+    missing). `api` is an `huggingface_hub.HfApi` (default: one with `token`)."""
+    if api is None:
+        api = _hf().HfApi(token=token)
+    api.create_repo(repo_id, repo_type="model", private=private, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        export_folder(model, tmp)
+        return api.upload_folder(
+            repo_id=repo_id,
+            folder_path=tmp,
+            repo_type="model",
+            revision=revision,
+            commit_message=commit_message or f"sue_framework {__version__}: {MODEL_FILE} + card",
+        )
+
+
+def from_hub(repo_or_folder: str | Path, *, revision: str | None = None,
+             token: str | None = None) -> Any:  # fmt: skip
+    """A fitted model from a folder written by `export_folder` / `push_to_hub`, or from a Hub
+    repository id (downloaded into the Hugging Face cache; `HF_HUB_OFFLINE=1` uses the cache
+    only)."""
+    local = Path(repo_or_folder)
+    if local.is_dir():
+        if not (local / MODEL_FILE).is_file():
+            raise ModelFileError(f"{local} holds no {MODEL_FILE}; it is not a shared sue model")
+        return load_method(local / MODEL_FILE)
+    hf = _hf()
+    try:
+        path = hf.hf_hub_download(
+            str(repo_or_folder), MODEL_FILE, revision=revision, token=token, repo_type="model"
+        )
+    except Exception as exc:  # offline, missing repo or file, no access: one clear message
+        raise ModelFileError(
+            f"could not get {MODEL_FILE} of {repo_or_folder!r} from the Hugging Face Hub "
+            f"({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}). Check the "
+            "repository id and your network or token, or give a local folder"
+        ) from exc
+    return load_method(path)
+
+
+def _hf() -> Any:
+    try:
+        import huggingface_hub
+    except ImportError:
+        raise ModelFileError(
+            "sharing through the Hub needs huggingface_hub: pip install 'sue-framework[hub]'"
+        ) from None
+    return huggingface_hub
