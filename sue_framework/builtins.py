@@ -11,6 +11,7 @@ from sue_framework.hookspecs import hookimpl
 
 @hookimpl
 def sue_register(registry) -> None:
+    """Register the core's components, methods, task and data sets (before any plugin)."""
     from sue_framework.auto import Auto, CVSelect
     from sue_framework.components import (
         CCA,

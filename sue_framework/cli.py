@@ -34,6 +34,7 @@ def _load_pairs(path: str) -> np.ndarray:
 
 
 def cmd_card(args: argparse.Namespace) -> int:
+    """`sue card`: print a model card, or export / push the model with it."""
     from sue_framework.hub import export_folder, model_card, push_to_hub
     from sue_framework.io import load_method
 
@@ -49,6 +50,7 @@ def cmd_card(args: argparse.Namespace) -> int:
 
 
 def cmd_plugins(args: argparse.Namespace) -> int:
+    """`sue plugins`: every registered component with the package that provides it."""
     from sue_framework.registry import registry
 
     entries = registry.entries()
@@ -83,6 +85,7 @@ def _check_output(path: str, flag: str = "--out") -> None:
 
 
 def cmd_fit(args: argparse.Namespace) -> int:
+    """`sue fit`: fit a method on files and save the model (never a model that gives NaN)."""
     from sue_framework.data import WeaklyPairedData, check_stage_output
     from sue_framework.io import save_method
     from sue_framework.registry import registry
@@ -116,6 +119,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
 
 
 def cmd_transform(args: argparse.Namespace) -> int:
+    """`sue transform`: embed rows of one modality with a saved model."""
     from sue_framework.io import load_method
 
     _check_output(args.out)
@@ -158,6 +162,7 @@ def _path_and_side(text: str) -> tuple[str, str | None]:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
+    """`sue evaluate`: run a task on a saved model and the inputs the task declares."""
     from sue_framework.evaluation import task_inputs
     from sue_framework.io import load_method
     from sue_framework.registry import registry
@@ -194,6 +199,7 @@ def _run_grid(config, out_dir: str, resume: bool, quiet: bool = False) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    """`sue demo`: the offline digits table and plot."""
     from sue_framework.demo import BASELINES_PACKAGE, demo_config, missing_methods
 
     budgets = tuple(int(v) for v in args.pairs.split(","))
@@ -213,6 +219,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_experiment(args: argparse.Namespace) -> int:
+    """`sue experiment`: run (or resume) a grid from a TOML config."""
     from dataclasses import replace
 
     from sue_framework.experiment import load_config, smoke
@@ -240,6 +247,7 @@ def _json_params(text: str | None) -> dict:
 
 
 def cmd_encode(args: argparse.Namespace) -> int:
+    """`sue encode`: embed raw items with a registered encoder, resumably."""
     from sue_framework.files import atomic_path
     from sue_framework.io import library_version
     from sue_framework.items import read_items
@@ -299,6 +307,7 @@ def _names_of(action: argparse.Action, kind: str) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The `sue` argument parser: every command, option, default and registered name."""
     p = argparse.ArgumentParser(
         prog="sue", description="Shared embeddings from mostly unpaired data (SUE)."
     )
@@ -446,6 +455,7 @@ def _logging(verbose: int, quiet: bool) -> logging.Handler:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the `sue` command; returns the exit code (0 ok, 2 bad input, 1 unexpected)."""
     args = build_parser().parse_args(argv)
     handler = _logging(args.verbose, args.quiet)
     try:

@@ -67,6 +67,7 @@ def to_tensor(
 
 
 def to_numpy(t: torch.Tensor) -> np.ndarray:
+    """A tensor as a numpy array on the CPU (detached)."""
     return t.detach().to("cpu").numpy()
 
 
@@ -196,9 +197,11 @@ class Engine:
         return np.random.default_rng(self.seed + offset)
 
     def tensor(self, a: np.ndarray | torch.Tensor, dtype=torch.float32) -> torch.Tensor:
+        """`a` on this engine's device with `dtype`."""
         return to_tensor(a, self.device, dtype)
 
     def autocast(self, enabled: bool = True):
+        """bfloat16 autocast on CUDA when this engine and the caller both allow it."""
         return autocast(self.device, self.amp and enabled)
 
     def chunk(self, n_ref: int) -> int:

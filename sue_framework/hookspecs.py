@@ -11,6 +11,8 @@ hookimpl = pluggy.HookimplMarker(PROJECT)
 
 
 class SUEHookSpecs:
+    """The hooks a plugin package implements (pluggy specifications)."""
+
     @hookspec
     def sue_register(self, registry) -> None:
         """Register components with ``registry.register(kind, name, factory)``."""

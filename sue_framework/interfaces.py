@@ -22,6 +22,7 @@ MODALITIES = ("x", "y")
 
 
 def check_modality(modality: str) -> str:
+    """`modality` if it is "x" or "y", else an InputError."""
     if modality not in MODALITIES:
         raise InputError(f"modality must be 'x' or 'y', got {modality!r}")
     return modality
@@ -69,6 +70,7 @@ class Component(BaseEstimator, ABC):
         return X
 
     def is_fitted(self) -> bool:
+        """Whether `fit` (or `set_state`) has run."""
         return all(hasattr(self, k) for k in self._state_keys)
 
     def __sklearn_is_fitted__(self) -> bool:

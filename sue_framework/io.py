@@ -44,6 +44,7 @@ def _text_digest(text: str) -> str:
 
 
 def library_version() -> str:
+    """The sue_framework version that writes model files."""
     try:
         return version("sue-framework")
     except PackageNotFoundError:  # running from a source tree
@@ -74,6 +75,7 @@ def encode_params(value: Any, where: str = "params") -> Any:
 
 
 def decode_params(value: Any) -> Any:
+    """Inverse of `encode_params`: JSON back to parameters (stages given as instances rebuilt)."""
     if isinstance(value, list):
         return [decode_params(v) for v in value]
     if isinstance(value, dict):
@@ -151,6 +153,8 @@ def _sniff(path: Path) -> None:
 
 
 def read_manifest(path: str | Path) -> dict[str, Any]:
+    """A model file's JSON manifest (method, parameters, checksums, card), checked but without
+    loading the arrays."""
     path = Path(path)
     _sniff(path)
     try:

@@ -105,6 +105,7 @@ class Registry:
         return entry.factory
 
     def names(self, kind: str) -> list[str]:
+        """Registered names of `kind`, sorted."""
         self._check_kind(kind)
         self.load()
         return sorted(self._entries[kind])

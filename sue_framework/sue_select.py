@@ -134,6 +134,7 @@ class SUESelect(Method):
         return self._model().transform(X, modality)
 
     def stage_outputs(self, X: Any, modality: str = "x") -> dict[str, np.ndarray]:
+        """Each stage's output for rows of `modality` (see `SUE.stage_outputs`)."""
         return self._model().stage_outputs(X, modality)
 
     def _model(self) -> SUE:

@@ -12,3 +12,10 @@ def test_readme_library_example_runs(tmp_path, monkeypatch, capsys):
     exec(compile(block, "README.md", "exec"), {})
     assert "x2y_R@10" in capsys.readouterr().out
     assert (tmp_path / "digits.sue").is_file()
+
+
+def test_the_docs_site_quickstart_is_the_readmes():
+    """docs/index.md repeats the README's two commands; they must not drift apart."""
+    index = (README.parent / "docs" / "index.md").read_text()
+    commands = re.findall(r"```bash\n(.*?)```", README.read_text(), re.S)[:2]
+    assert len(commands) == 2 and all(c in index for c in commands)

@@ -93,6 +93,7 @@ class ConcatSolver(SpectralSolver):
         return ((raw - self.mean_) / self.std_).astype(np.float32)
 
     def is_fitted(self) -> bool:
+        """Whether `fit` (or `set_state`) has run."""
         return hasattr(self, "parts_")
 
     def get_state(self) -> dict[str, np.ndarray]:

@@ -140,6 +140,7 @@ def drop_self(d, i, rows, k: int):
 
 
 def faiss_available() -> bool:
+    """Whether faiss (CPU or GPU build) can be imported."""
     try:
         import faiss  # noqa: F401
     except ImportError:
@@ -213,6 +214,7 @@ def faiss_knn(
 
 
 def faiss_gpu_available() -> bool:
+    """Whether faiss has GPU support and a GPU is visible."""
     if not faiss_available():
         return False
     import faiss

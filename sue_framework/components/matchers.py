@@ -237,6 +237,7 @@ class _ResidualMatcher(DistributionMatcher):
             return to_numpy(self.net_(torch.as_tensor(X, dtype=torch.float32)))
 
     def is_fitted(self) -> bool:
+        """Whether `fit` (or `set_state`) has run."""
         return hasattr(self, "net_")
 
     def get_state(self) -> dict[str, np.ndarray]:
@@ -405,6 +406,7 @@ class NoMatcher(DistributionMatcher):
         return as_matrix(X, "rows").astype(np.float32)
 
     def is_fitted(self) -> bool:
+        """Whether `fit` (or `set_state`) has run."""
         return True
 
 

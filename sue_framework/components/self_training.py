@@ -133,6 +133,7 @@ class SelfTraining(Aligner):
         return self.aligner_.transform(X, modality)
 
     def is_fitted(self) -> bool:
+        """Whether `fit` (or `set_state`) has run."""
         return hasattr(self, "aligner_")
 
     def get_state(self) -> dict[str, np.ndarray]:

@@ -285,6 +285,7 @@ class WarningsOnce:
         self.hidden = 0
 
     def show(self, caught: list[warnings.WarningMessage], where: str) -> None:
+        """Re-issue the first warning of each kind in `caught`, prefixed by `where`."""
         for w in caught:
             kind = (w.category, re.sub(r"\d+(\.\d+)?", "#", str(w.message)))
             if kind in self.seen:
@@ -294,6 +295,7 @@ class WarningsOnce:
             warnings.warn(f"{where}: {w.message}", w.category, stacklevel=3)
 
     def summary(self) -> None:
+        """Say how many warnings were not repeated."""
         if self.hidden:
             warnings.warn(
                 f"{self.hidden} more warning(s) of the kinds above came up in later fits",

@@ -18,6 +18,9 @@ from sue_framework.interfaces import Method, check_modality
 
 
 class ASIF(Method):
+    """ASIF relative representations: each row as its sparsified similarities to the anchor pairs
+    of its own modality (see the module docstring); `fit` only stores the anchors."""
+
     def __init__(
         self,
         n_nonzero: int | None = None,

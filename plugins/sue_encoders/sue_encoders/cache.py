@@ -22,6 +22,9 @@ def _row_digest(key: str, blob: bytes) -> str:
 
 
 class EmbeddingCache:
+    """An SQLite store of embeddings keyed by item content and encoder id, with a checksum per
+    row; damaged rows are dropped and recomputed, a damaged file is moved aside."""
+
     def __init__(self, path: str | Path, encoder_id: str) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -95,6 +98,7 @@ class EmbeddingCache:
         return out
 
     def put_many(self, keys: list[str], vecs: np.ndarray) -> None:
+        """Store the embedding of each key (one transaction)."""
         rows = []
         for k, v in zip(keys, vecs, strict=True):
             blob = np.ascontiguousarray(v, dtype=np.float32).tobytes()
@@ -103,4 +107,5 @@ class EmbeddingCache:
         self._db.commit()
 
     def close(self) -> None:
+        """Close the database."""
         self._db.close()

@@ -18,6 +18,8 @@ VICREG_URL = "https://dl.fbaipublicfiles.com/vicreg/resnet50.pth"
 
 
 class Bottleneck(nn.Module):
+    """ResNet-50's bottleneck block (1x1, 3x3, 1x1 convolutions, a shortcut), as torchvision's."""
+
     expansion = 4
 
     def __init__(self, inplanes: int, planes: int, stride: int = 1) -> None:

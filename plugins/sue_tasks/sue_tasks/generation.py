@@ -36,6 +36,7 @@ class LatentConverter:
         self.seed, self.device, self.progress = seed, device, progress
 
     def fit(self, z: np.ndarray, latents: np.ndarray) -> LatentConverter:
+        """Learn the map from universal embeddings `z` to generator latents (row i to row i)."""
         z, w = as_matrix(z, "embeddings"), as_matrix(latents, "latents")
         if z.shape[0] != w.shape[0]:
             raise InputError(
@@ -63,6 +64,7 @@ class LatentConverter:
         return self
 
     def transform(self, z: np.ndarray) -> np.ndarray:
+        """Generator latents for universal embeddings `z`."""
         if not hasattr(self, "net_"):
             raise NotFittedError("this LatentConverter is not fitted yet; call fit first")
         with torch.no_grad():

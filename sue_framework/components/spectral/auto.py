@@ -64,6 +64,7 @@ class AutoSpectral(SpectralSolver):
         return self.solver_.transform(X)
 
     def is_fitted(self) -> bool:
+        """Whether `fit` (or `set_state`) has run."""
         return hasattr(self, "solver_")
 
     def get_state(self) -> dict[str, np.ndarray]:

@@ -38,6 +38,7 @@ def _lobpcg(
 
 
 def cupy_available() -> bool:
+    """Whether CuPy imports and sees a GPU (for the `cupy` eigensolver)."""
     try:
         import cupy
         import cupyx.scipy.sparse.linalg  # noqa: F401
@@ -221,4 +222,5 @@ class ExactSpectral(SpectralSolver):
         self.graph_ = graph
 
     def is_fitted(self) -> bool:
+        """Whether `fit` (or `set_state`) has run."""
         return super().is_fitted() and hasattr(self, "graph_")

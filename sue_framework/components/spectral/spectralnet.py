@@ -423,6 +423,7 @@ class SpectralNet(SpectralSolver):
         return z.astype(np.float32)
 
     def is_fitted(self) -> bool:
+        """Whether `fit` (or `set_state`) has run."""
         return super().is_fitted() and hasattr(self, "net_")
 
     def get_state(self) -> dict[str, np.ndarray]:
