@@ -19,9 +19,15 @@ from sue_framework.interfaces import Encoder
 
 class BatchedEncoder(Encoder):
     """Subclasses give `encoder_id` (model and version, for cache keys and manifests) and
-    `_encode_batch`; `encode` adds batching, progress and the optional cache in `cache_dir`."""
+    `_encode_batch`; `encode` adds batching, progress and the optional cache in `cache_dir`.
+
+    `_encode_batch` receives `chunk_batches` batches at a time (one by default); an encoder
+    whose library batches and sorts by length on its own (sentence-transformers) takes large
+    chunks so that the sorting spans them. The cache is written chunk by chunk, so an
+    interrupted run loses at most one chunk."""
 
     batch_size: int = 64
+    chunk_batches: int = 1
     cache_dir: str | None = None
     progress: bool = False
     modality: str = "text"
@@ -62,7 +68,7 @@ class BatchedEncoder(Encoder):
         vecs: dict[int, np.ndarray] = {
             i: found[keys[i]] for i in range(len(items)) if cache and keys[i] in found
         }
-        bs = max(1, int(self.batch_size))
+        bs = max(1, int(self.batch_size)) * max(1, int(self.chunk_batches))
         bar = tqdm(
             total=len(todo), desc=type(self).__name__, unit="item", disable=not self.progress
         )

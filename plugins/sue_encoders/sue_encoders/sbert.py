@@ -44,6 +44,8 @@ class SBERTEncoder(BatchedEncoder):
     contacted, so a missing model fails at once with a message instead of hanging.
     """
 
+    chunk_batches = 32  # sentence-transformers sorts each chunk by length before batching
+
     def __init__(
         self,
         model: str = DEFAULT_MODEL,
@@ -104,7 +106,7 @@ class SBERTEncoder(BatchedEncoder):
         with autocast(dev, self.amp):
             out = st.encode(
                 items,
-                batch_size=len(items),
+                batch_size=int(self.batch_size),
                 convert_to_numpy=True,
                 normalize_embeddings=self.normalize,
                 show_progress_bar=False,
