@@ -54,7 +54,7 @@ def _cv_plan(
                 targets = data.pairs[held, col]
                 gallery = np.union1d(rng.choice(rows, max_gallery, replace=False), targets)
             galleries.append(gallery)
-        plan.append((held, *galleries))
+        plan.append((held, galleries[0], galleries[1]))
     return plan
 
 
@@ -212,7 +212,7 @@ class CVSelect(Method):
             for k, v in per_query.items():
                 self.cv_scores_[k] = float(v.mean())
                 self.cv_sem_[k] = float(v.std(ddof=1) / np.sqrt(v.size))
-            best = max(self.cv_scores_, key=self.cv_scores_.get)
+            best = max(self.cv_scores_, key=lambda k: self.cv_scores_[k])
             chosen = next(c for c in cands if _ties(per_query[best], per_query[_label(c)]))
         self.choice_ = _label(chosen)
         self.chosen_ = chosen
@@ -337,8 +337,8 @@ class Auto(CVSelect):
             else (ASIF_GRID if self.pair_only else ({},))
         )
         out: list[dict] = []
-        for p in grid:
-            p = dict(p)
+        for q in grid:
+            p: dict[str, Any] = dict(q)
             if p.get("n_nonzero") is not None and p["n_nonzero"] >= fold_pairs:
                 p["n_nonzero"] = None
             if p not in out:

@@ -236,7 +236,7 @@ class PairView:
             data = WeaklyPairedData(*data)
         if not isinstance(data, WeaklyPairedData):
             raise InputError(f"PairView takes a WeaklyPairedData, got {type(data).__name__}")
-        self.data = data
+        self.data: WeaklyPairedData = data
 
     @property
     def shape(self) -> tuple[int]:

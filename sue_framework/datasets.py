@@ -147,4 +147,5 @@ class Arrays(Dataset):
     def unpaired(self) -> tuple[np.ndarray, np.ndarray]:
         if self._extra is None:
             self.load()
+        assert self._extra is not None  # load() sets it
         return self._extra

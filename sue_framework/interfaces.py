@@ -218,7 +218,7 @@ class Task(ABC):
     inputs: ClassVar[dict[str, TaskInput]] = {}
 
     @abstractmethod
-    def evaluate(self, **inputs: Any) -> dict[str, Any]:
+    def evaluate(self, *args: Any, **inputs: Any) -> dict[str, Any]:
         """Figures (floats) and details (lists) by name."""
 
 

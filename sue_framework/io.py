@@ -35,7 +35,7 @@ _MANIFEST_HASH = "manifest_sha256"
 def _digest(name: str, array: np.ndarray) -> str:
     """SHA-256 of one array's name, dtype, shape and bytes (C order)."""
     h = hashlib.sha256(f"{name}\0{array.dtype.str}\0{list(array.shape)}\0".encode())
-    h.update(memoryview(np.ascontiguousarray(array)).cast("B"))
+    h.update(np.ascontiguousarray(array).data.cast("B"))
     return h.hexdigest()
 
 

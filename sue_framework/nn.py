@@ -36,8 +36,10 @@ class ResidualMLP(nn.Module):
     def __init__(self, dim: int, hidden: Sequence[int]) -> None:
         super().__init__()
         self.body = mlp(dim, hidden, dim)
-        nn.init.zeros_(self.body[-1].weight)
-        nn.init.zeros_(self.body[-1].bias)
+        last = self.body[-1]
+        assert isinstance(last, nn.Linear)
+        nn.init.zeros_(last.weight)
+        nn.init.zeros_(last.bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x + self.body(x)
@@ -59,7 +61,10 @@ def module_state(module: nn.Module, prefix: str) -> dict[str, np.ndarray]:
     return {f"{prefix}.{k}": to_numpy(v) for k, v in module.state_dict().items()}
 
 
-def load_module_state(module: nn.Module, state: dict[str, np.ndarray], prefix: str) -> nn.Module:
+M = TypeVar("M", bound=nn.Module)
+
+
+def load_module_state(module: M, state: dict[str, np.ndarray], prefix: str) -> M:
     """Inverse of `module_state`; returns the module in eval mode."""
     p = prefix + "."
     module.load_state_dict(

@@ -166,7 +166,7 @@ class SUE(Method):
         log.info("matcher (%s) moving %s in %.2f s", type(mt).__name__, moving, timings["matcher"])
         self.solver_x_, self.solver_y_, self.aligner_, self.matcher_ = sx, sy, al, mt
         self.moving_ = moving
-        self.n_features_ = (data.x.shape[1], data.y.shape[1])
+        self.n_features_: tuple[int, ...] = (data.x.shape[1], data.y.shape[1])
         self.timings_ = timings
         self.training_ = data.summary()
         return self

@@ -229,7 +229,7 @@ class Registry:
         with a warning.
         """
         impls = {
-            self.plugin_manager.get_name(impl.plugin): impl
+            impl.plugin_name: impl
             for impl in self.plugin_manager.hook.sue_register.get_hookimpls()
             if impl.plugin_name != BUILTIN_PLUGIN
         }

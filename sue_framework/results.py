@@ -16,6 +16,7 @@ import warnings
 import zlib
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Any
 
 from sue_framework.errors import SUEError
 from sue_framework.files import atomic_path
@@ -66,7 +67,7 @@ class ResultsFile:
                 where = reader.line_num
                 why = self._damage(values, names, checked)
                 if why is None:
-                    row = dict(zip(names, values[: len(names)], strict=True))
+                    row: dict[str, Any] = dict(zip(names, values[: len(names)], strict=True))
                     try:
                         for key, convert in self.types.items():
                             row[key] = convert(row[key])

@@ -96,7 +96,7 @@ class SUESelect(Method):
         if len(self.candidates) > 1 and data.n_pairs >= 2 * self.folds:
             per_query = {c: self._cv(c, data) for c in self.candidates}
             self.cv_scores_ = {c: float(v.mean()) for c, v in per_query.items()}
-            best = max(self.cv_scores_, key=self.cv_scores_.get)
+            best = max(self.cv_scores_, key=lambda k: self.cv_scores_[k])
             sem = per_query[best].std(ddof=1) / np.sqrt(per_query[best].size)
             choice = next(
                 c for c in self.candidates if self.cv_scores_[c] >= self.cv_scores_[best] - sem

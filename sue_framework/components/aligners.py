@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+from typing import Any
 
 import numpy as np
 import torch
@@ -43,7 +44,8 @@ def fit_aligner(aligner: Aligner, a, b, x=None, y=None) -> Aligner:
     """Fit on the pairs, handing every row of each modality to aligners whose `fit` takes them."""
     params = inspect.signature(aligner.fit).parameters
     if x is not None and "x" in params and "y" in params:
-        return aligner.fit(a, b, x=x, y=y)
+        fit: Any = aligner.fit  # a semi-supervised aligner's fit also takes every row
+        return fit(a, b, x=x, y=y)
     return aligner.fit(a, b)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import warnings
 from abc import abstractmethod
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -23,6 +24,8 @@ from sue_framework.errors import InputError
 from sue_framework.interfaces import GraphBuilder
 
 _EPS = 1e-12
+
+Array = Any  # the kernels are written once for np.ndarray (CPU) and torch.Tensor (GPU)
 
 
 # Kernels are written once for numpy arrays (graphs over the data set) and torch tensors
@@ -91,14 +94,14 @@ class KNNGraph(GraphBuilder):
     device: str
 
     @abstractmethod
-    def _node_scales(self, dist: np.ndarray) -> np.ndarray:
+    def _node_scales(self, dist: Array) -> Array:
         """(rows, s) scales from each row's ascending kNN distances (rows, k)."""
 
     @abstractmethod
-    def _edge_weights(self, dist: np.ndarray, src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+    def _edge_weights(self, dist: Array, src: Array, dst: Array) -> Array:
         """Weights of edges src -> dst at `dist` (rows, k); src (rows, 1, s), dst (rows, k, s)."""
 
-    def _query_scales(self, dist: np.ndarray) -> np.ndarray:
+    def _query_scales(self, dist: Array) -> Array:
         """Scales of out-of-sample rows; kernels with a global scale reuse the training one."""
         return self._node_scales(dist)
 
@@ -152,6 +155,8 @@ class KNNGraph(GraphBuilder):
                 stacklevel=2,
             )
         device = engine_for(self.device).device
+        d: Any  # a tensor on the GPU, an array on the CPU: the kernel is written for both
+        nb: Any
         if device.type == "cuda":  # the kernel runs on the GPU, in float64 as on the CPU
             d, nb = (
                 torch.as_tensor(dist, dtype=torch.float64, device=device),
@@ -247,7 +252,7 @@ class PaperKNNGraph(KNNGraph):
         self.knn = knn
         self.device = device
 
-    def _node_scales(self, dist: np.ndarray) -> np.ndarray:
+    def _node_scales(self, dist: Array) -> Array:
         # rho_i: nearest-neighbour distance; sigma_i: median distance over the k neighbours
         return _columns([dist[:, 0], _floor(_median(dist, axis=1))], dist)
 
@@ -273,14 +278,14 @@ class GaussianKNNGraph(KNNGraph):
         self.knn = knn
         self.device = device
 
-    def _node_scales(self, dist: np.ndarray) -> np.ndarray:
+    def _node_scales(self, dist: Array) -> Array:
         j = min(self.scale_neighbor, dist.shape[1]) - 1
         sigma = max(float(_median(dist[:, j])), _EPS)
         if isinstance(dist, torch.Tensor):
             return torch.full((dist.shape[0], 1), sigma, dtype=dist.dtype, device=dist.device)
         return np.full((dist.shape[0], 1), sigma)
 
-    def _query_scales(self, dist: np.ndarray) -> np.ndarray:
+    def _query_scales(self, dist: Array) -> Array:
         return np.full((dist.shape[0], 1), float(self.scales_[0, 0]))
 
     def _edge_weights(self, dist, src, dst):
@@ -298,7 +303,7 @@ class LaplaceKNNGraph(KNNGraph):
         self.knn = knn
         self.device = device
 
-    def _node_scales(self, dist: np.ndarray) -> np.ndarray:
+    def _node_scales(self, dist: Array) -> Array:
         return _columns([_floor(dist.sum(1) / dist.shape[1])], dist)
 
     def _edge_weights(self, dist, src, dst):
@@ -323,7 +328,7 @@ class SelfTuningKNNGraph(KNNGraph):
         self.knn = knn
         self.device = device
 
-    def _node_scales(self, dist: np.ndarray) -> np.ndarray:
+    def _node_scales(self, dist: Array) -> Array:
         j = min(self.scale_neighbor, dist.shape[1]) - 1
         return _columns([_floor(dist[:, j])], dist)
 

@@ -6,6 +6,8 @@ Memory is bounded by the block: a (chunk, n_ref) distance block is all that exis
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import torch
 
@@ -92,6 +94,7 @@ def _scores(qb: torch.Tensor, r: torch.Tensor, r_sq: torch.Tensor | None, metric
     nearer; |q|^2 is constant along a row, so it is added after the top-k)."""
     if metric == "cosine":
         return qb @ r.T
+    assert r_sq is not None, "euclidean scores need the reference rows' squared norms"
     return torch.addmm(r_sq[None, :], qb, r.T, beta=1.0, alpha=-2.0)
 
 
@@ -186,6 +189,7 @@ def faiss_knn(
     d = r.shape[1]
     ip = metric == "cosine"
     kind = faiss.METRIC_INNER_PRODUCT if ip else faiss.METRIC_L2
+    idx: Any
     if index == "flat":
         idx = faiss.IndexFlatIP(d) if ip else faiss.IndexFlatL2(d)
     elif index == "ivf":

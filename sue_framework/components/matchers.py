@@ -425,6 +425,8 @@ class OTMatcher(_ResidualMatcher):
     Validation is the same KL on fixed held-out batches; the best network is kept.
     """
 
+    _val_plans: list[torch.Tensor]  # one fit's teacher plans of its fixed validation batches
+
     def __init__(
         self,
         hidden: Sequence[int] = (64,),
@@ -492,7 +494,7 @@ class OTMatcher(_ResidualMatcher):
                 _cosine(tb, net(mb)), self._teacher(tb, mb), self.eps, n_iter=self.sinkhorn_iter
             )
 
-        self._val_plans: list[torch.Tensor] = []  # one fit's fixed validation batches
+        self._val_plans = []  # one fit's fixed validation batches
         self._fit_loss(target, moving, loss)
         del self._val_plans
         return self

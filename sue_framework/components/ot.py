@@ -7,6 +7,7 @@ i.e. P_ij = exp((S_ij + f_i + g_j) / eps) with potentials f, g found by Sinkhorn
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import torch
 
@@ -45,7 +46,7 @@ def plan_kl(p_teacher: torch.Tensor, p_student: torch.Tensor) -> torch.Tensor:
 
 
 def kl_plan_surrogate(
-    scores: torch.Tensor, p_teacher: torch.Tensor, eps: float, **sinkhorn: float
+    scores: torch.Tensor, p_teacher: torch.Tensor, eps: float, **sinkhorn: Any
 ) -> torch.Tensor:
     """A loss whose gradient in `scores` equals that of KL(P_teacher || sinkhorn_plan(scores)).
 

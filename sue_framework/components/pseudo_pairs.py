@@ -13,8 +13,8 @@ TIE_TOL = 1e-5  # cosines closer than this are ties
 
 
 def _unit(z: np.ndarray, device: torch.device) -> torch.Tensor:
-    z = torch.as_tensor(z, dtype=torch.float32, device=device)
-    return torch.nn.functional.normalize(z, dim=1)
+    t = torch.as_tensor(z, dtype=torch.float32, device=device)
+    return torch.nn.functional.normalize(t, dim=1)
 
 
 def _topk_mean(q: torch.Tensor, g: torch.Tensor, k: int, chunk: int) -> torch.Tensor:

@@ -59,7 +59,7 @@ def _moments(x: np.ndarray, device: torch.device) -> _Moments:
     Cross-validation and self-training refit on the same rows many times; only the pairs
     change, so the within-modality statistics are computed once per distinct input.
     """
-    digest = hashlib.sha1(memoryview(np.ascontiguousarray(x)).cast("B")).hexdigest()
+    digest = hashlib.sha1(np.ascontiguousarray(x).data.cast("B")).hexdigest()
     key = (x.shape, str(x.dtype), str(device), digest)
     with _MOMENTS_LOCK:
         if key not in _MOMENTS:

@@ -196,8 +196,9 @@ class Office31(Dataset):
                 f"{OFFICE31_HELP}"
             )
         rng = np.random.default_rng(0)
-        paired = ([], [], [])  # x files, y files, labels
-        rest_x, rest_y = [], []
+        paired: tuple[list[str], list[str], list[int]] = ([], [], [])  # x files, y files, labels
+        rest_x: list[str] = []
+        rest_y: list[str] = []
         for k, c in enumerate(classes):
             ax = [fx[c][i] for i in rng.permutation(len(fx[c]))]
             ay = [fy[c][i] for i in rng.permutation(len(fy[c]))]

@@ -4,6 +4,7 @@ Face transformers (default) or torch.hub."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any, cast
 
 import torch
 
@@ -56,7 +57,7 @@ class DINOv2Encoder(TorchImageEncoder):
         self.allow_download = allow_download
         self.cache_dir = cache_dir
         self.progress = progress
-        self._module = None
+        self._module: Any = None  # a hub or transformers module, loaded on first use
 
     @property
     def encoder_id(self) -> str:
@@ -120,7 +121,7 @@ class DINOv2Encoder(TorchImageEncoder):
 
     def _forward(self, module: torch.nn.Module, pixels: torch.Tensor) -> torch.Tensor:
         if self.source == "hub":
-            feats = module.forward_features(pixels)
+            feats = cast(Any, module).forward_features(pixels)  # torch.hub DINOv2 models have it
             cls, patches = feats["x_norm_clstoken"], feats["x_norm_patchtokens"]
         else:
             hidden = module(pixel_values=pixels).last_hidden_state  # layer-normed tokens

@@ -28,7 +28,7 @@ def resolve_model(model: str) -> str:
     pkg = SHIPPED.get(model)
     if pkg:
         try:
-            folder = Path(importlib.import_module(pkg).__file__).parent / "model"
+            folder = Path(str(importlib.import_module(pkg).__file__)).parent / "model"
         except ImportError:
             folder = None
         if folder is not None and folder.is_dir():

@@ -113,7 +113,7 @@ class VICRegEncoder(TorchImageEncoder):
         self.allow_download = allow_download
         self.cache_dir = cache_dir
         self.progress = progress
-        self._module = None
+        self._module: torch.nn.Module | None = None
 
     @property
     def encoder_id(self) -> str:

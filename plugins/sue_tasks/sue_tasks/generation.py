@@ -8,6 +8,7 @@ predicted latents into samples. Paper defaults: 2 hidden layers of 2048, Adam lr
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -88,7 +89,7 @@ class GenerationTask(Task):
         "latent_test": TaskInput("array", "the latent of each z_test row"),
     }
 
-    def __init__(self, **converter_params: object) -> None:
+    def __init__(self, **converter_params: Any) -> None:
         self.converter_params = converter_params
 
     def evaluate(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from sue_framework.interfaces import GraphBuilder, SpectralSolver, nest_state, unnest_state
@@ -35,7 +37,7 @@ class AutoSpectral(SpectralSolver):
         from sue_framework.components.spectral.exact import ExactSpectral
         from sue_framework.components.spectral.spectralnet import SpectralNet
 
-        common = {
+        common: dict[str, Any] = {
             "n_components": self.n_components,
             "graph": self.graph,
             "graph_params": self.graph_params,

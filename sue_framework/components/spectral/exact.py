@@ -24,7 +24,7 @@ def _lobpcg(
     dev = eng.device
     coo = S.tocoo()
     A = torch.sparse_coo_tensor(
-        np.vstack([coo.row, coo.col]),
+        torch.as_tensor(np.vstack([coo.row, coo.col])),
         coo.data,
         size=S.shape,
         dtype=torch.float64,

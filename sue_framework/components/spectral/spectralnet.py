@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -293,7 +294,8 @@ class SpectralNet(SpectralSolver):
         """A = <Y^T L Y> and B = <Y^T C Y> averaged over batches (each batch its own graph)."""
         perm = torch.randperm(n, generator=gen)
         bs = int(min(self.batch_size, n))
-        A = B = 0.0
+        A: Any = 0.0
+        B: Any = 0.0
         n_batches = 0
         for s in range(0, max(1, n - bs + 1), bs):
             Y, w, Ab = forms(perm[s : s + bs].to(dev), gen)
@@ -344,6 +346,7 @@ class SpectralNet(SpectralSolver):
             raise InputError(f"lr_schedule must be one of {LR_SCHEDULES}, got {schedule!r}")
         if schedule == "auto":  # batch estimates of the Rayleigh loss are too noisy for plateaus
             schedule = "cosine" if self.training == "rayleigh" else "plateau"
+        sched: Any = None
         if schedule == "cosine":
             sched = torch.optim.lr_scheduler.CosineAnnealingLR(
                 opt, T_max=max(1, self.epochs), eta_min=0.01 * self.lr
