@@ -31,7 +31,39 @@ def resolve_device(device: str | torch.device | None = "auto") -> torch.device:
             f"device {str(device)!r} was requested but no CUDA device is available; "
             "use device='auto' or 'cpu'"
         )
+    if dev.type == "mps" and not mps_available():
+        raise InputError(
+            f"device {str(device)!r} was requested but Apple's MPS backend is not available "
+            "(it needs macOS on Apple silicon and a torch built with MPS); use 'cpu'"
+        )
     return dev
+
+
+def mps_available() -> bool:
+    """Whether Apple's Metal (MPS) backend can run here."""
+    backend = getattr(torch.backends, "mps", None)
+    return bool(backend is not None and backend.is_available())
+
+
+def inference_device(device: str | torch.device | None = "auto") -> torch.device:
+    """The device for inference-only work (encoders): "auto" is CUDA, else MPS on Apple
+    silicon, else the CPU. Fits keep `resolve_device`, which never picks MPS on its own: the
+    fitting stages compute in float64, which MPS lacks."""
+    if device is None or (isinstance(device, str) and device == "auto"):
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        return torch.device("mps" if mps_available() else "cpu")
+    return resolve_device(device)
+
+
+WEIGHT_DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+
+
+def weight_dtype(name: str) -> torch.dtype:
+    """An encoder's weight dtype by name ("float32", "bfloat16", "float16")."""
+    if name not in WEIGHT_DTYPES:
+        raise InputError(f"dtype must be one of {sorted(WEIGHT_DTYPES)}, got {name!r}")
+    return WEIGHT_DTYPES[name]
 
 
 def autocast(device: torch.device, enabled: bool = True):

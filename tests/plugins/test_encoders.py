@@ -117,3 +117,22 @@ def test_sentence_transformers_gets_large_chunks_to_sort_by_length(monkeypatch):
     monkeypatch.setattr(enc, "_load", lambda: FakeST())
     assert enc.encode([f"text {i}" for i in range(300)]).shape == (300, 3)
     assert calls == [(256, 8), (44, 8)]
+
+
+def test_a_prompt_template_reaches_the_model_and_the_cache_key(monkeypatch, tmp_path):
+    seen = []
+
+    class FakeST:
+        device = "cpu"
+
+        def encode(self, texts, batch_size, **kw):
+            seen.extend(texts)
+            return np.array([[float(len(t))] for t in texts], dtype=np.float32)
+
+    enc = SBERTEncoder(prompt="query: {}", cache_dir=str(tmp_path))
+    monkeypatch.setattr(enc, "_load", lambda: FakeST())
+    assert enc.encode(["dog"])[0, 0] == len("query: dog")
+    prefixed = SBERTEncoder(prompt="passage: ", cache_dir=str(tmp_path))
+    monkeypatch.setattr(prefixed, "_load", lambda: FakeST())
+    assert prefixed.encode(["dog"])[0, 0] == len("passage: dog")  # not the cached "query: dog"
+    assert seen == ["query: dog", "passage: dog"]

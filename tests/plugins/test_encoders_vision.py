@@ -217,3 +217,32 @@ def test_sue_encode_embeds_an_image_folder_with_params(tiny_dinov2, image_dir, t
     assert z.shape == (5, 64) and manifest["ids"] == [f"img{i}.png" for i in range(5)]
     assert main([*args, "--params", '["cls"]']) != 0
     assert "JSON object" in capsys.readouterr().err
+
+
+def test_worker_processes_give_the_same_embeddings(tiny_dinov2, image_dir):
+    files = sorted(str(p) for p in image_dir.iterdir())
+    one = DINOv2Encoder(model=str(tiny_dinov2), device="cpu", batch_size=2)
+    two = DINOv2Encoder(model=str(tiny_dinov2), device="cpu", batch_size=2, num_workers=2)
+    assert two.chunk_batches == 8 and one.chunk_batches == 1
+    np.testing.assert_array_equal(one.encode(files), two.encode(files))
+
+
+def test_a_lower_weight_dtype_is_close_and_cached_apart(tiny_dinov2, image_dir):
+    files = sorted(str(p) for p in image_dir.iterdir())
+    full = DINOv2Encoder(model=str(tiny_dinov2), device="cpu")
+    half = DINOv2Encoder(model=str(tiny_dinov2), device="cpu", dtype="bfloat16")
+    a, b = full.encode(files), half.encode(files)
+    assert b.dtype == np.float32 and not np.array_equal(a, b)
+    np.testing.assert_allclose(a, b, rtol=0.1, atol=0.1 * np.abs(a).max())
+    assert full.encoder_id != half.encoder_id
+    with pytest.raises(InputError, match="dtype must be one of"):
+        DINOv2Encoder(model=str(tiny_dinov2), device="cpu", dtype="int8").encode(files)
+
+
+@pytest.mark.skipif(torch.backends.mps.is_available(), reason="checks the no-MPS message")
+def test_mps_is_refused_clearly_where_it_is_missing(tiny_dinov2, image_dir):
+    from sue_framework.engine import inference_device
+
+    assert inference_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
+    with pytest.raises(InputError, match="Apple's MPS backend is not available"):
+        DINOv2Encoder(model=str(tiny_dinov2), device="mps").encode([str(image_dir / "img0.png")])

@@ -12,7 +12,7 @@ from tqdm.auto import tqdm
 
 from sue_encoders.cache import EmbeddingCache
 from sue_encoders.images import Preprocess, image_key
-from sue_framework.engine import autocast, resolve_device
+from sue_framework.engine import autocast, inference_device, weight_dtype
 from sue_framework.errors import InputError
 from sue_framework.interfaces import Encoder
 
@@ -28,6 +28,7 @@ class BatchedEncoder(Encoder):
 
     batch_size: int = 64
     chunk_batches: int = 1
+    prompt: str | None = None
     cache_dir: str | None = None
     progress: bool = False
     modality: str = "text"
@@ -42,6 +43,12 @@ class BatchedEncoder(Encoder):
     def _encode_batch(self, items: list) -> np.ndarray:
         """(len(items), d) float32 embeddings of one batch."""
 
+    def _dtype_tag(self) -> str:
+        """ ":bfloat16" / ":float16" for encoders run in a lower weight dtype (their embeddings
+        differ, so their cache entries must too); "" for float32."""
+        dtype = getattr(self, "dtype", "float32")
+        return "" if dtype == "float32" else f":{dtype}"
+
     def _item_key(self, item) -> str | bytes:
         """What identifies an item's content in the cache: the text, or the image's bytes."""
         return image_key(item) if self.modality == "image" else str(item)
@@ -53,8 +60,18 @@ class BatchedEncoder(Encoder):
             z = torch.nn.functional.normalize(z, dim=1)
         return z.cpu().numpy()
 
+    def _prompted(self, items: list) -> list:
+        """Texts with the `prompt` template applied ("query: {}", "A photo of a {}"; a
+        template without "{}" is prepended), so that cache keys see the texts as encoded."""
+        if not self.prompt or self.modality != "text":
+            return items
+        if "{}" in self.prompt:
+            return [self.prompt.format(t) for t in items]
+        return [self.prompt + str(t) for t in items]
+
     def encode(self, items: Sequence) -> np.ndarray:
-        items = list(items)
+        """(len(items), d) float32 embeddings, in batches, from and into the cache."""
+        items = self._prompted(list(items))
         if not items:
             raise InputError("nothing to encode: the item list is empty")
         cache = (
@@ -117,6 +134,8 @@ class TorchImageEncoder(BatchedEncoder):
 
     device: str = "auto"
     amp: bool = True
+    dtype: str = "float32"
+    num_workers: int = 0
     modality = "image"
 
     @abstractmethod
@@ -130,11 +149,34 @@ class TorchImageEncoder(BatchedEncoder):
     def _preprocess(self) -> Preprocess:
         return Preprocess()
 
+    @property
+    def chunk_batches(self) -> int:  # type: ignore[override]
+        """With worker processes, hand them several batches at once (startup is per chunk)."""
+        return 8 if self.num_workers > 0 else 1
+
     def _encode_batch(self, items: list) -> np.ndarray:
         module = self._load()
-        dev = resolve_device(self.device)
-        module.to(dev)
-        pixels = self._preprocess()(items).to(dev)
-        with torch.no_grad(), autocast(dev, self.amp):
-            z = self._forward(module, pixels)
-        return self._finish(z)
+        dev = inference_device(self.device)
+        dtype = weight_dtype(self.dtype)
+        module.to(device=dev, dtype=dtype)
+        outs = []
+        with torch.no_grad(), autocast(dev, self.amp and dtype == torch.float32):
+            for pixels in self._pixel_batches(items):
+                outs.append(self._forward(module, pixels.to(device=dev, dtype=dtype)))
+        return self._finish(torch.cat(outs))
+
+    def _pixel_batches(self, items: list):
+        """Preprocessed (b, 3, H, W) batches of `items`: in this process, or decoded and
+        preprocessed by `num_workers` worker processes while the network runs."""
+        prep, bs = self._preprocess(), max(1, int(self.batch_size))
+        batches = [items[s : s + bs] for s in range(0, len(items), bs)]
+        if self.num_workers <= 0 or len(batches) == 1:
+            yield from (prep(b) for b in batches)
+            return
+        loader: torch.utils.data.DataLoader = torch.utils.data.DataLoader(
+            batches,  # type: ignore[arg-type]  # a list is a map-style data set
+            batch_size=None,
+            num_workers=min(int(self.num_workers), len(batches)),
+            collate_fn=prep,
+        )
+        yield from loader

@@ -41,6 +41,8 @@ class DINOv2Encoder(TorchImageEncoder):
         device: str = "auto",
         batch_size: int = 64,
         amp: bool = True,
+        dtype: str = "float32",
+        num_workers: int = 0,
         normalize: bool = False,
         allow_download: bool = False,
         cache_dir: str | None = None,
@@ -53,6 +55,8 @@ class DINOv2Encoder(TorchImageEncoder):
         self.device = device
         self.batch_size = batch_size
         self.amp = amp
+        self.dtype = dtype
+        self.num_workers = num_workers
         self.normalize = normalize
         self.allow_download = allow_download
         self.cache_dir = cache_dir
@@ -61,7 +65,10 @@ class DINOv2Encoder(TorchImageEncoder):
 
     @property
     def encoder_id(self) -> str:
-        return f"dinov2:{self.source}:{self.model}:{self.pooling}:norm{int(self.normalize)}"
+        return (
+            f"dinov2:{self.source}:{self.model}:{self.pooling}:norm{int(self.normalize)}"
+            + self._dtype_tag()
+        )
 
     def _load(self) -> torch.nn.Module:
         if self._module is not None:

@@ -10,7 +10,7 @@ import torch
 
 from sue_encoders.base import BatchedEncoder, local_model, unavailable
 from sue_encoders.images import IMAGENET_MEAN, IMAGENET_STD, Preprocess
-from sue_framework.engine import autocast, resolve_device
+from sue_framework.engine import autocast, inference_device
 from sue_framework.errors import InputError
 
 POOLINGS = ("mean", "cls", "pooler", "max")
@@ -47,6 +47,7 @@ class HFEncoder(BatchedEncoder):
         device: str = "auto",
         batch_size: int = 64,
         amp: bool = True,
+        prompt: str | None = None,
         normalize: bool = False,
         allow_download: bool = False,
         cache_dir: str | None = None,
@@ -59,6 +60,7 @@ class HFEncoder(BatchedEncoder):
         self.device = device
         self.batch_size = batch_size
         self.amp = amp
+        self.prompt = prompt
         self.normalize = normalize
         self.allow_download = allow_download
         self.cache_dir = cache_dir
@@ -118,7 +120,7 @@ class HFEncoder(BatchedEncoder):
 
     def _encode_batch(self, items: list) -> np.ndarray:
         net, prep = self._load()
-        dev = resolve_device(self.device)
+        dev = inference_device(self.device)
         net.to(dev)
         if self.modality == "text":
             if not all(isinstance(t, str) for t in items):

@@ -14,7 +14,7 @@ import torch
 
 from sue_encoders.base import BatchedEncoder, local_model, unavailable
 from sue_encoders.images import load_image
-from sue_framework.engine import autocast, resolve_device
+from sue_framework.engine import autocast, inference_device
 from sue_framework.errors import InputError
 
 MODALITIES = ("image", "text")
@@ -55,6 +55,7 @@ class OpenCLIPEncoder(BatchedEncoder):
         device: str = "auto",
         batch_size: int = 64,
         amp: bool = True,
+        prompt: str | None = None,
         normalize: bool = True,
         allow_download: bool = False,
         cache_dir: str | None = None,
@@ -66,6 +67,7 @@ class OpenCLIPEncoder(BatchedEncoder):
         self.device = device
         self.batch_size = batch_size
         self.amp = amp
+        self.prompt = prompt
         self.normalize = normalize
         self.allow_download = allow_download
         self.cache_dir = cache_dir
@@ -119,7 +121,7 @@ class OpenCLIPEncoder(BatchedEncoder):
 
     def _encode_batch(self, items: list) -> np.ndarray:
         net, preprocess, tokenizer = self._load()
-        dev = resolve_device(self.device)
+        dev = inference_device(self.device)
         net.to(dev)
         with torch.no_grad(), autocast(dev, self.amp):
             if self.modality == "text":

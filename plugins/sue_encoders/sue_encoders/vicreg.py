@@ -100,6 +100,8 @@ class VICRegEncoder(TorchImageEncoder):
         device: str = "auto",
         batch_size: int = 64,
         amp: bool = True,
+        dtype: str = "float32",
+        num_workers: int = 0,
         normalize: bool = False,
         allow_download: bool = False,
         cache_dir: str | None = None,
@@ -109,6 +111,8 @@ class VICRegEncoder(TorchImageEncoder):
         self.device = device
         self.batch_size = batch_size
         self.amp = amp
+        self.dtype = dtype
+        self.num_workers = num_workers
         self.normalize = normalize
         self.allow_download = allow_download
         self.cache_dir = cache_dir
@@ -117,7 +121,7 @@ class VICRegEncoder(TorchImageEncoder):
 
     @property
     def encoder_id(self) -> str:
-        return f"vicreg:{self.model}:norm{int(self.normalize)}"
+        return f"vicreg:{self.model}:norm{int(self.normalize)}" + self._dtype_tag()
 
     def _checkpoint(self) -> Path | None:
         if self.model != "resnet50":
