@@ -313,7 +313,9 @@ def test_verbose_logs_each_stage_with_its_time_and_quiet_prints_results_only(fil
            "--out-dim", "4", "--params", '{"matcher_params": {"epochs": 2}}']  # fmt: skip
     assert main(["-v", *sue]) == 0
     err = capsys.readouterr().err
-    for stage in ("spectral stage (ExactSpectral)", "aligner (CCA) on 20 pairs", "matcher (MMD"):
+    stages = ("kNN graph (PaperKNNGraph) on 250 rows", "7 eigenpairs (arpack)",
+              "spectral stage (ExactSpectral)", "aligner (CCA) on 20 pairs", "matcher (MMD")
+    for stage in stages:
         assert re.search(re.escape(stage) + r".* in \d+\.\d\d s", err), err
     assert main(["-v", *fit_args(files), "--device", "cpu"]) == 0
     assert re.search(r"pair-CV MRR 0\.\d{4}", capsys.readouterr().err)  # auto's candidates

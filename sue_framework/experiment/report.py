@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import math
+import time
 import warnings
 from pathlib import Path
 
@@ -12,6 +14,8 @@ from sue_framework.errors import InputError
 from sue_framework.experiment.config import ALL, METRICS, ExperimentConfig
 from sue_framework.experiment.runner import load_dataset
 from sue_framework.registry import registry
+
+log = logging.getLogger(__name__)
 
 _NOT_METRICS = {
     "method", "name", "n_pairs", "unpaired_budget", "seed", "n_unpaired_x", "n_unpaired_y",
@@ -186,9 +190,12 @@ def plot_stages(config: ExperimentConfig, path: Path) -> Path | None:
     model = registry.get("method", method.name)(
         **{"seed": seed, "device": config.device, **method.params}
     )
+    log.info("stage plot: refitting %s at %d pairs, seed %d", method.label, train.n_pairs, seed)
+    t0 = time.perf_counter()
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+        warnings.simplefilter("ignore")  # the grid run has shown this fit's warnings already
         model.fit(train)
+    log.info("stage plot: fitted in %.1f s", time.perf_counter() - t0)
     if not hasattr(model, "stage_outputs"):
         raise InputError(f"method {method.label!r} has no stage_outputs(); pick a SUE-type method")
     sx, sy = model.stage_outputs(split.x_test, "x"), model.stage_outputs(split.y_test, "y")

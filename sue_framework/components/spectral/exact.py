@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+import time
+
 import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.linalg import eigsh
@@ -10,6 +13,8 @@ from sue_framework.data import as_matrix
 from sue_framework.engine import engine_for
 from sue_framework.errors import InputError
 from sue_framework.interfaces import GraphBuilder, SpectralSolver, nest_state, unnest_state
+
+log = logging.getLogger(__name__)
 
 EIGENSOLVERS = ("auto", "arpack", "lobpcg", "cupy")
 
@@ -184,7 +189,10 @@ class ExactSpectral(SpectralSolver):
         X = self._fit_rows(X)
         if self.n_components < 1:
             raise InputError(f"n_components must be >= 1, got {self.n_components}")
+        t0 = time.perf_counter()
         graph = self._make_graph().fit(X)
+        t1 = time.perf_counter()
+        log.info("kNN graph (%s) on %d rows in %.2f s", type(graph).__name__, X.shape[0], t1 - t0)
         vals, vecs = random_walk_eigs(
             graph.affinity_,
             self.n_components,
@@ -193,6 +201,8 @@ class ExactSpectral(SpectralSolver):
             eigensolver=self.eigensolver,
             device=self.device,
         )
+        solver = pick_eigensolver(self.eigensolver, self.device)
+        log.info("%d eigenpairs (%s) in %.2f s", len(vals), solver, time.perf_counter() - t1)
         self.graph_ = graph
         self.eigenvalues_ = vals[1:]
         self.embedding_ = vecs[:, 1:].astype(np.float32)
