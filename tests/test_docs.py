@@ -42,3 +42,12 @@ def test_every_public_name_has_a_docstring(package):
     # (inspect.getdoc's rule, and the API reference's inherited-docstrings rule)
     missing = [name for name, obj in names if not _doc(obj)]
     assert not missing, f"add docstrings to: {missing}"
+
+
+def test_the_ablation_how_to_code_runs():
+    import re
+    from pathlib import Path
+
+    page = Path(__file__).resolve().parents[1] / "docs" / "ablations.md"
+    (block,) = re.findall(r"```python\n(.*?)```", page.read_text(), re.S)
+    exec(compile(block, "ablations.md", "exec"), {})
