@@ -41,7 +41,7 @@ def reference_mmd2(a, b, multipliers, bandwidth="mean"):
 
 
 DATA = {
-    # the matcher study's synthetic set (configs/synthetic_matchers.toml), 50 pairs
+    # the matcher study's synthetic set (sue_framework/configs/synthetic_matchers.toml), 50 pairs
     "synthetic": (
         {"n": 2800, "distortion": 1.5, "noise": 0.1, "seed": 0},
         50,

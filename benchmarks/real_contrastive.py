@@ -1,7 +1,7 @@
 """The contrastive baseline on the real-embedding suite: as shipped, and tuned by pair CV
 (`contrastive_cv`), next to `auto` and the CV-tuned pair-only baseline from the suite's CSVs.
 
-Same splits as `sue experiment configs/real_*.toml` (paper protocol, 400 test pairs, seeds
+Same splits as `sue experiment real_*` (paper protocol, 400 test pairs, seeds
 0-2 by default). R@10 is the mean of both directions, %, mean ± std over seeds; seconds are
 per fit; the last two columns are read from the suite's CSVs.
 

@@ -26,7 +26,7 @@ def fit_on_splits(
     methods: dict[str, tuple[str, dict]], x, y, n_pairs: int, seeds
 ) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
     """R@10 (mean of both directions) and fit seconds, per seed, of each labelled (method name,
-    params) on the suite's splits (those of `sue experiment configs/real_*.toml`)."""
+    params) on the suite's splits (those of `sue experiment real_*`)."""
     from sue_framework import paper_split, registry
 
     task = registry.get("task", "retrieval")(ks=(10,), device="cpu")

@@ -1,7 +1,7 @@
 """Self-training variants on the real-embedding suite, side by side on the same splits:
 pseudo-pairs by plain cosine or by CSLS, and spectral features beside the raw ones.
 
-Same splits as `sue experiment configs/real_*.toml` (paper protocol, 400 test pairs). R@10 is
+Same splits as `sue experiment real_*` (paper protocol, 400 test pairs). R@10 is
 the mean of both directions, %, mean ± std over seeds; seconds are per fit.
 
     python benchmarks/real_variants.py [--pairs 10 25 50 100 200] [--seeds 0 1 2]

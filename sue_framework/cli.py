@@ -396,7 +396,9 @@ def build_parser() -> argparse.ArgumentParser:
     e.set_defaults(func=cmd_evaluate)
 
     x = command("experiment", "run a TOML experiment grid (resumable)")
-    x.add_argument("config", help="TOML config, see configs/")
+    x.add_argument(
+        "config", help="a TOML config file, or the name of a shipped one, e.g. synthetic_table1"
+    )
     x.add_argument("--out-dir", help="results folder (default experiments/NAME)")
     x.add_argument("--smoke", action="store_true", help="one seed, first budgets, small data")
     x.add_argument("--restart", action="store_true", help="ignore finished cells and start over")

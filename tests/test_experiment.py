@@ -18,7 +18,7 @@ from sue_framework.experiment import (
     write_report,
 )
 
-CONFIGS = sorted((Path(__file__).resolve().parents[1] / "configs").glob("*.toml"))
+CONFIGS = sorted((Path(__file__).resolve().parents[1] / "sue_framework" / "configs").glob("*.toml"))
 
 
 def tiny(**kw) -> ExperimentConfig:
@@ -115,8 +115,19 @@ def test_shipped_config_runs_at_smoke_size(path, tmp_path):
     assert write_report(cfg, rows, tmp_path)["table"].is_file()
 
 
-def test_configs_are_shipped():
-    assert len(CONFIGS) >= 6
+def test_configs_ship_inside_the_package_and_load_by_name(tmp_path, monkeypatch):
+    import sue_framework
+    from sue_framework.experiment.config import shipped_configs
+
+    shipped = shipped_configs()
+    package = Path(sue_framework.__file__).resolve().parent
+    assert {p.stem for p in CONFIGS} <= set(shipped) and "synthetic_table1" in shipped
+    assert all(package in p.parents for p in shipped.values())  # package data, in the wheel
+    monkeypatch.chdir(tmp_path)  # no configs/ folder here: names and old paths still resolve
+    assert load_config("synthetic_table1").name == "synthetic_table1"
+    assert load_config("configs/digits_table1.toml").name == "digits_table1"
+    with pytest.raises(InputError, match="no shipped config named 'nope'; shipped: digits_"):
+        load_config("nope")
 
 
 def test_rows_keep_the_recall_columns_whatever_else_a_task_reports(tmp_path):

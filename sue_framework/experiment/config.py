@@ -72,9 +72,32 @@ class ExperimentConfig:
 _KEYS = {f.name for f in ExperimentConfig.__dataclass_fields__.values()}
 
 
+def shipped_configs() -> dict[str, Path]:
+    """The experiment configs that ship with the package (the paper's tables and figures, the
+    real-embedding suite), by name."""
+    folder = Path(__file__).resolve().parents[1] / "configs"
+    return {p.stem: p for p in sorted(folder.glob("*.toml"))}
+
+
+def config_path(name_or_path: str | Path) -> Path:
+    """A config file: the path itself when it exists, else the shipped config of that name
+    (``synthetic_table1`` or ``configs/synthetic_table1.toml`` both find it)."""
+    path = Path(name_or_path)
+    if path.is_file():
+        return path
+    shipped = shipped_configs()
+    if path.stem in shipped:
+        return shipped[path.stem]
+    raise InputError(
+        f"no config file at {path}, and no shipped config named {path.stem!r}; shipped: "
+        f"{', '.join(shipped)}"
+    )
+
+
 def load_config(path: str | Path) -> ExperimentConfig:
-    """Read a TOML experiment config; unknown keys are errors, not silently ignored."""
-    path = Path(path)
+    """Read a TOML experiment config (a file, or a shipped config's name); unknown keys are
+    errors, not silently ignored."""
+    path = config_path(path)
     try:
         raw = tomllib.loads(path.read_text())
     except FileNotFoundError as exc:
