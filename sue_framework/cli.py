@@ -124,9 +124,15 @@ def cmd_transform(args: argparse.Namespace) -> int:
 
     _check_output(args.out)
     model = load_method(args.model)
-    z = model.transform(_load_matrix(args.input, "input"), args.modality)
-    _save_array(z, args.out)
-    print(f"wrote {args.out} {z.shape}")
+    if Path(args.input).suffix.lower() == ".npy" and Path(args.out).suffix.lower() == ".npy":
+        from sue_framework.blocks import transform_file  # inputs larger than memory
+
+        shape = transform_file(model, args.input, args.modality, args.out, args.block_rows)
+    else:
+        z = model.transform(_load_matrix(args.input, "input"), args.modality)
+        _save_array(z, args.out)
+        shape = z.shape
+    print(f"wrote {args.out} {tuple(shape)}")
     return 0
 
 
@@ -374,6 +380,13 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--modality", required=True, choices=["x", "y"], help="which side the rows are")
     t.add_argument("--input", required=True, help="rows (.npy or .csv)")
     t.add_argument("--out", required=True, help="embeddings .npy to write")
+    t.add_argument(
+        "--block-rows",
+        type=int,
+        default=65536,
+        help=".npy in and out: rows embedded per block (the input is memory-mapped, so it may "
+        "be larger than memory)",
+    )
     t.set_defaults(func=cmd_transform)
 
     e = command(
