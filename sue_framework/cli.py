@@ -36,14 +36,12 @@ def _load_pairs(path: str) -> np.ndarray:
 def cmd_card(args: argparse.Namespace) -> int:
     """`sue card`: print a model card, or export / push the model with it."""
     from sue_framework.hub import export_folder, model_card, push_to_hub
-    from sue_framework.io import load_method
 
-    if args.export or args.push:
-        model = load_method(args.model)
+    if args.export or args.push:  # the file as it was written, never loaded and saved again
         if args.export:
-            log.info("wrote %s", export_folder(model, args.export))
+            log.info("wrote %s", export_folder(args.model, args.export))
         if args.push:
-            log.info("pushed to %s: %s", args.push, push_to_hub(model, args.push))
+            log.info("pushed to %s: %s", args.push, push_to_hub(args.model, args.push))
         return 0
     print(model_card(args.model))
     return 0

@@ -9,12 +9,14 @@ the file carries copies of training rows.
 from __future__ import annotations
 
 import json
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
 
 from sue_framework import __version__
 from sue_framework.errors import ModelFileError
+from sue_framework.files import atomic_path
 from sue_framework.io import load_method, read_manifest, save_method
 
 MODEL_FILE = "model.sue"
@@ -92,10 +94,17 @@ def model_card(path: str | Path) -> str:
 
 
 def export_folder(model: Any, folder: str | Path) -> Path:
-    """Write `model` as a shareable folder: ``model.sue`` and its ``README.md`` card."""
+    """Write `model` (a fitted method, or the path of a model file) as a shareable folder:
+    ``model.sue`` and its ``README.md`` card. A model file is copied as it is: loading and
+    saving it again would drop what a load does not restore (auto's CV scores)."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    save_method(model, folder / MODEL_FILE)
+    if isinstance(model, (str, Path)):
+        read_manifest(model)  # refuse anything that is not an intact model file
+        with atomic_path(folder / MODEL_FILE) as tmp:
+            shutil.copyfile(model, tmp)
+    else:
+        save_method(model, folder / MODEL_FILE)
     (folder / CARD_FILE).write_text(model_card(folder / MODEL_FILE))
     return folder
 
@@ -110,8 +119,9 @@ def push_to_hub(
     commit_message: str | None = None,
     api: Any = None,
 ) -> Any:
-    """Upload `model` with its card to a Hugging Face Hub model repository (created if
-    missing). `api` is an `huggingface_hub.HfApi` (default: one with `token`)."""
+    """Upload `model` (a fitted method, or a model file's path) with its card to a Hugging
+    Face Hub model repository (created if missing). `api` is an `huggingface_hub.HfApi`
+    (default: one with `token`)."""
     if api is None:
         api = _hf().HfApi(token=token)
     api.create_repo(repo_id, repo_type="model", private=private, exist_ok=True)

@@ -38,6 +38,12 @@ def test_the_card_of_a_choosing_method_shows_its_scores_and_no_rows(tmp_path):
     card = model_card(save_method(auto, tmp_path / "a.sue"))
     assert f"Pair cross-validation chose `{auto.choice_}`" in card
     assert all(f"| {k} | {v:.4f} |" in card for k, v in auto.cv_scores_.items())
+    # exporting the file keeps the scores (a load does not restore them, so no re-save)
+    folder = export_folder(tmp_path / "a.sue", tmp_path / "shared")
+    assert (folder / "README.md").read_text() == card
+    assert (folder / "model.sue").read_bytes() == (tmp_path / "a.sue").read_bytes()
+    with pytest.raises(ModelFileError, match="no model file"):
+        export_folder(tmp_path / "missing.sue", tmp_path / "other")
 
 
 class FakeApi:
