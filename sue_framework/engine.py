@@ -204,21 +204,19 @@ def parallel_plan(tasks: int, device: torch.device, n_jobs: int | str = "auto") 
 
 @dataclass(frozen=True)
 class Engine:
-    """Where and how one fit computes: the device, the resolved seed, bfloat16 autocast on CUDA
-    and the block budget of chunked work. `SUE.fit` (and every method's fit) resolves one with
-    `Engine.resolve` and makes it active; its stages ask `engine_for` instead of resolving the
+    """Where and how one fit computes: the device, the resolved seed and the block budget of
+    chunked work (bf16 autocast stays each learned stage's own `amp` setting). `SUE.fit` and
+    the experiment runner make one active; stages ask `engine_for` instead of resolving the
     device and seed again, so one fit runs on one device with one seed policy."""
 
     device: torch.device
     seed: int
-    amp: bool = True
     budget_floats: int = 2**26
 
     @classmethod
-    def resolve(cls, device: str | torch.device | None = "auto", seed: int | None = None,
-                amp: bool = True) -> Engine:  # fmt: skip
+    def resolve(cls, device: str | torch.device | None = "auto", seed: int | None = None) -> Engine:
         """ "auto" -> CUDA when present, else CPU; None -> a fresh seed (see `resolve_seed`)."""
-        return cls(resolve_device(device), resolve_seed(seed), bool(amp))
+        return cls(resolve_device(device), resolve_seed(seed))
 
     def generator(self, offset: int = 0) -> torch.Generator:
         """A CPU torch generator for this seed + `offset` (offsets keep streams apart)."""
@@ -231,10 +229,6 @@ class Engine:
     def tensor(self, a: np.ndarray | torch.Tensor, dtype=torch.float32) -> torch.Tensor:
         """`a` on this engine's device with `dtype`."""
         return to_tensor(a, self.device, dtype)
-
-    def autocast(self, enabled: bool = True):
-        """bfloat16 autocast on CUDA when this engine and the caller both allow it."""
-        return autocast(self.device, self.amp and enabled)
 
     def chunk(self, n_ref: int) -> int:
         """Query rows per block against `n_ref` reference rows (see `auto_chunk`)."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from sue_framework.engine import auto_chunk, engine_for, row_chunks, to_tensor
+from sue_framework.engine import engine_for, row_chunks, to_tensor
 
 
 def match_ranks(q: torch.Tensor, g: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
@@ -29,13 +29,14 @@ def target_ranks(
 ) -> np.ndarray:
     """0-based rank of `gallery[targets[i]]` for query i (targets default to row i), under
     cosine similarity, in row blocks so memory stays O(block x gallery)."""
-    dev = engine_for(device).device
+    eng = engine_for(device)
+    dev = eng.device
     q = torch.nn.functional.normalize(to_tensor(queries, dev), dim=1)
     g = torch.nn.functional.normalize(to_tensor(gallery, dev), dim=1)
     t = torch.arange(q.shape[0]) if targets is None else torch.as_tensor(np.asarray(targets))
     t = t.to(dev)
     out = np.empty(q.shape[0], dtype=np.int64)
-    for sl in row_chunks(q.shape[0], auto_chunk(g.shape[0])):
+    for sl in row_chunks(q.shape[0], eng.chunk(g.shape[0])):
         out[sl] = match_ranks(q[sl], g, t[sl]).cpu().numpy()
     return out
 

@@ -12,7 +12,7 @@ import numpy as np
 import torch
 
 from sue_framework.data import as_matrix
-from sue_framework.engine import auto_chunk, engine_for, row_chunks, to_tensor
+from sue_framework.engine import engine_for, row_chunks, to_tensor
 from sue_framework.errors import InputError
 from sue_framework.interfaces import Task, TaskInput
 from sue_framework.ranking import target_ranks
@@ -47,14 +47,15 @@ def class_precision_at_k(
     device: str = "auto",
 ) -> float:
     """Mean fraction (percent) of each query's top-k gallery rows that share its label."""
-    dev = engine_for(device).device
+    eng = engine_for(device)
+    dev = eng.device
     qt = torch.nn.functional.normalize(to_tensor(as_matrix(queries, "queries"), dev), dim=1)
     gt = torch.nn.functional.normalize(to_tensor(as_matrix(gallery, "gallery"), dev), dim=1)
     gl = torch.as_tensor(np.asarray(g_labels), device=dev)
     ql = torch.as_tensor(np.asarray(q_labels), device=dev)
     k = min(k, gt.shape[0])
     hits = 0.0
-    for sl in row_chunks(qt.shape[0], auto_chunk(gt.shape[0])):
+    for sl in row_chunks(qt.shape[0], eng.chunk(gt.shape[0])):
         top = torch.topk(qt[sl] @ gt.T, k, dim=1).indices
         hits += float((gl[top] == ql[sl][:, None]).float().sum())
     return 100.0 * hits / (qt.shape[0] * k)

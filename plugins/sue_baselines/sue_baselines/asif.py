@@ -12,7 +12,7 @@ import numpy as np
 import torch
 
 from sue_framework.data import WeaklyPairedData, as_matrix, training_data
-from sue_framework.engine import auto_chunk, engine_for, row_chunks, to_numpy, to_tensor
+from sue_framework.engine import engine_for, row_chunks, to_numpy, to_tensor
 from sue_framework.errors import InputError, NotFittedError
 from sue_framework.interfaces import Method, check_modality
 
@@ -54,12 +54,13 @@ class ASIF(Method):
             raise InputError(
                 f"{modality} rows must have {anchors.shape[1]} features, got {X.shape[1]}"
             )
-        dev = engine_for(self.device).device
+        eng = engine_for(self.device)
+        dev = eng.device
         A = to_tensor(anchors, dev)
         Q = torch.nn.functional.normalize(to_tensor(X, dev), dim=1)
         k = min(self.n_nonzero or A.shape[0], A.shape[0])
         out = np.empty((X.shape[0], A.shape[0]), dtype=np.float32)
-        for sl in row_chunks(X.shape[0], auto_chunk(A.shape[0])):
+        for sl in row_chunks(X.shape[0], eng.chunk(A.shape[0])):
             sim = (Q[sl] @ A.T).clamp(min=0.0)
             if k < A.shape[0]:
                 top, idx = torch.topk(sim, k, dim=1)
