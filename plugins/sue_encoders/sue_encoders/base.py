@@ -29,6 +29,7 @@ class BatchedEncoder(Encoder):
     batch_size: int = 64
     chunk_batches: int = 1
     prompt: str | None = None
+    dtype: str = "float32"  # weight dtype, for encoders that offer one
     cache_dir: str | None = None
     progress: bool = False
     modality: str = "text"
@@ -46,8 +47,7 @@ class BatchedEncoder(Encoder):
     def _dtype_tag(self) -> str:
         """ ":bfloat16" / ":float16" for encoders run in a lower weight dtype (their embeddings
         differ, so their cache entries must too); "" for float32."""
-        dtype = getattr(self, "dtype", "float32")
-        return "" if dtype == "float32" else f":{dtype}"
+        return "" if self.dtype == "float32" else f":{self.dtype}"
 
     def _item_key(self, item) -> str | bytes:
         """What identifies an item's content in the cache: the text, or the image's bytes."""
@@ -134,7 +134,6 @@ class TorchImageEncoder(BatchedEncoder):
 
     device: str = "auto"
     amp: bool = True
-    dtype: str = "float32"
     num_workers: int = 0
     modality = "image"
 
