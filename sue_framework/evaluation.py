@@ -3,6 +3,7 @@ files and, for embeddings, passed through the fitted model first."""
 
 from __future__ import annotations
 
+from collections.abc import Container
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,11 @@ def read_labels(path: str | Path, name: str) -> np.ndarray:
     return np.array([ln.strip() for ln in p.read_text().splitlines() if ln.strip()])
 
 
+def missing_inputs(task: Task, available: Container[str]) -> list[str]:
+    """The required inputs of `task` (`Task.inputs`) that `available` (names) lacks."""
+    return [n for n, i in type(task).inputs.items() if i.required and n not in available]
+
+
 def task_inputs(
     task: Task, model: Any, given: dict[str, list[tuple[str, str | None]]]
 ) -> dict[str, Any]:
@@ -39,7 +45,7 @@ def task_inputs(
     unknown = sorted(set(given) - set(declared))
     if unknown:
         raise InputError(f"the task takes no input(s) {unknown}; it takes: {listing}")
-    missing = [n for n, i in declared.items() if i.required and n not in given]
+    missing = missing_inputs(task, given)
     if missing:
         raise InputError(f"the task needs the input(s) {missing}; it takes: {listing}")
     out: dict[str, Any] = {}

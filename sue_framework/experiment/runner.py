@@ -23,6 +23,7 @@ import numpy as np
 from sue_framework.data import limit_unpaired, paper_split, with_unpaired
 from sue_framework.engine import Engine, resolve_device
 from sue_framework.errors import InputError
+from sue_framework.evaluation import missing_inputs
 from sue_framework.experiment.config import ALL, ExperimentConfig
 from sue_framework.registry import registry
 from sue_framework.results import CHECKSUM, ResultsFile
@@ -87,7 +88,7 @@ def load_dataset(name: str, params: dict | None = None) -> LoadedData:
 def check_task_source(task: Any, available: set[str], where: str) -> None:
     """Refuse, before any fit, a task whose required inputs the data cannot supply."""
     declared = type(task).inputs
-    missing = [n for n, i in declared.items() if i.required and n not in available]
+    missing = missing_inputs(task, available)
     if missing:
         helps = "; ".join(f"{n}: {declared[n].help}" for n in missing)
         raise InputError(
