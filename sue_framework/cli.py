@@ -84,11 +84,15 @@ def _check_output(path: str, flag: str = "--out") -> None:
 
 def cmd_fit(args: argparse.Namespace) -> int:
     """`sue fit`: fit a method on files and save the model (never a model that gives NaN)."""
+    from sue_framework import distributed
     from sue_framework.data import WeaklyPairedData, check_stage_output
     from sue_framework.io import save_method
     from sue_framework.registry import registry
 
     _check_output(args.out)
+    under_torchrun = distributed.init_group()
+    if args.nproc > 1 and not under_torchrun:
+        return distributed.launch(args.nproc, args.argv)
     data = WeaklyPairedData(
         _load_matrix(args.x, "x"), _load_matrix(args.y, "y"), _load_pairs(args.pairs)
     )
@@ -111,6 +115,8 @@ def cmd_fit(args: argparse.Namespace) -> int:
         log.info("%s chose %s", args.method, model.choice_)
     for side, rows in (("x", data.x), ("y", data.y)):  # never save a model that gives NaN
         check_stage_output(model.transform(rows[:512], side), f"fitted {args.method} on {side}")
+    if distributed.rank() != 0:  # every process holds the same model; rank 0 saves it
+        return 0
     out = save_method(model, args.out)
     print(f"saved {out}")
     return 0
@@ -371,6 +377,12 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--params", help="extra method parameters as JSON")
     f.add_argument("--seed", type=int, default=0, help="random seed (the same seed repeats)")
     f.add_argument("--device", default="auto", help=device_help)
+    f.add_argument(
+        "--nproc",
+        type=int,
+        default=1,
+        help="processes for data-parallel training under torchrun (gloo on CPU, NCCL on GPU)",
+    )
     f.set_defaults(func=cmd_fit)
 
     t = command("transform", "embed rows of one modality with a saved model")
@@ -470,6 +482,7 @@ def _logging(verbose: int, quiet: bool) -> logging.Handler:
 def main(argv: list[str] | None = None) -> int:
     """Run the `sue` command; returns the exit code (0 ok, 2 bad input, 1 unexpected)."""
     args = build_parser().parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)  # for a relaunch under torchrun
     handler = _logging(args.verbose, args.quiet)
     try:
         with warnings.catch_warnings():  # the caller's warning settings come back afterwards

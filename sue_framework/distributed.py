@@ -1,19 +1,145 @@
 """Work split across processes with torch.distributed (gloo on CPUs, NCCL on GPUs).
 
-Today: the sharded exact kNN search. Each process holds every query and one shard of the
-reference rows, searches its shard, and the per-shard top-k lists are merged into the global
-top-k on every process. Run under ``torchrun --nproc_per_node N``; the caller initialises the
-process group (``torch.distributed.init_process_group``).
+Two pieces, both run under ``torchrun --nproc_per_node N`` (or ``sue fit --nproc N``) once a
+process group is initialised (``init_group``):
+
+- `DataParallel`: the data-parallel minibatch step of every learned stage. Each process runs
+  the networks on its slice of the global batch, the slices' outputs are gathered (with their
+  gradients) so that the loss is the whole batch's, and the gradients are summed across
+  processes before the optimiser steps: the all-reduce of DDP. Losses that couple the rows of a
+  batch (MMD, InfoNCE, SpectralNet's orthonormalisation) stay exactly the single-process ones.
+- `sharded_knn`: each process holds every query and one shard of the reference rows, searches
+  its shard, and the per-shard top-k lists are merged into the global top-k on every process.
+
+With no process group (or one process) everything here is the identity.
 """
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Iterable
+
 import numpy as np
 import torch
 import torch.distributed as dist
+import torch.distributed._functional_collectives as funcol
 
-from sue_framework.components.knn import drop_self, exact_knn
 from sue_framework.errors import InputError
+
+RowFn = Callable[[torch.Tensor], torch.Tensor]
+
+
+def world_size() -> int:
+    """Processes in the default group; 1 without torch.distributed."""
+    return dist.get_world_size() if dist.is_available() and dist.is_initialized() else 1
+
+
+def rank() -> int:
+    """This process's rank in the default group; 0 without torch.distributed."""
+    return dist.get_rank() if dist.is_available() and dist.is_initialized() else 0
+
+
+def init_group() -> bool:
+    """Join the process group that torchrun describes (its RANK/WORLD_SIZE variables), NCCL
+    when CUDA is present and gloo otherwise. Returns False, doing nothing, outside torchrun."""
+    if "RANK" not in os.environ or "WORLD_SIZE" not in os.environ:
+        return False
+    if not dist.is_initialized():
+        cuda = torch.cuda.is_available()
+        if cuda:
+            torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", 0)))
+        dist.init_process_group("nccl" if cuda else "gloo")
+    return True
+
+
+def launch(nproc: int, argv: list[str]) -> int:
+    """Run ``python -m sue_framework *argv`` in `nproc` processes under torchrun (one machine)
+    and return its exit code; the processes find each other through `init_group`."""
+    if nproc < 1:
+        raise InputError(f"--nproc must be >= 1, got {nproc}")
+    argv = _without_option(argv, "--nproc")  # torchrun would take it for its own --nproc-per-node
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone",
+           f"--nproc_per_node={nproc}", "-m", "sue_framework", *argv]  # fmt: skip
+    return subprocess.run(cmd, check=False).returncode
+
+
+def _without_option(argv: list[str], flag: str) -> list[str]:
+    """`argv` less `flag VALUE` and `flag=VALUE`."""
+    out, skip = [], False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg == flag:
+            skip = True
+        elif not arg.startswith(flag + "="):
+            out.append(arg)
+    return out
+
+
+def agree(value: float | int | None) -> float | int | None:
+    """Rank 0's `value` on every process (decisions such as early stopping or a fresh seed must
+    be the same everywhere, or the processes stop calling the same collectives)."""
+    if world_size() == 1:
+        return value
+    box = [value]
+    dist.broadcast_object_list(box, src=0)
+    return box[0]
+
+
+class DataParallel:
+    """Minibatch steps of a learned stage split over the processes of the default group.
+
+    Every process draws the same global batch (same seed), `apply` runs a row-wise function on
+    this process's slice of it and gathers all slices back, with gradients, so the loss is the
+    single-process loss of the whole batch on every process; `step` back-propagates it, sums
+    the gradients over processes and steps the optimiser. The update then equals the
+    single-process one up to the order of float sums. The networks start equal on every
+    process (seeded; rank 0's weights are broadcast to make sure). One process: the identity.
+    """
+
+    def __init__(self, modules: Iterable[torch.nn.Module] = ()) -> None:
+        self.world, self.rank = world_size(), rank()
+        if self.world > 1:
+            with torch.no_grad():
+                for m in modules:
+                    for t in m.state_dict().values():
+                        dist.broadcast(t, src=0)
+
+    def apply(self, fn: RowFn, rows: torch.Tensor) -> torch.Tensor:
+        """`fn(rows)` for a row-wise `fn` (one output row per input row), computed on this
+        process's slice of `rows` and gathered from all processes."""
+        if self.world == 1:
+            return fn(rows)
+        parts = [shard_rows(rows.shape[0], self.world, r) for r in range(self.world)]
+        out = fn(rows[parts[self.rank]])
+        size = parts[0].stop - parts[0].start  # the largest slice; all_gather wants one shape
+        if out.shape[0] < size:
+            out = torch.cat([out, out.new_zeros((size - out.shape[0], *out.shape[1:]))])
+        pieces = funcol.all_gather_single(out, 0, list(range(self.world))).split(size)
+        return torch.cat([p[: s.stop - s.start] for p, s in zip(pieces, parts, strict=True)])
+
+    def wrap(self, fn: RowFn) -> RowFn:
+        """`fn` as a function that `apply`s it (for code that calls a network on a batch)."""
+        return fn if self.world == 1 else (lambda rows: self.apply(fn, rows))
+
+    def step(self, opt: torch.optim.Optimizer, loss: torch.Tensor) -> None:
+        """zero_grad, backward, all-reduce of the gradients, optimiser step."""
+        opt.zero_grad(set_to_none=True)
+        if self.world == 1:
+            loss.backward()
+        else:
+            # every process holds the same whole-batch loss; the gathers' backward sums the
+            # processes' gradients, so each back-propagates 1/world of it
+            (loss / self.world).backward()
+            grads = [p.grad for g in opt.param_groups for p in g["params"] if p.grad is not None]
+            if grads:
+                flat = torch.cat([g.reshape(-1) for g in grads])
+                dist.all_reduce(flat)
+                for g, new in zip(grads, flat.split([g.numel() for g in grads]), strict=True):
+                    g.copy_(new.view_as(g))
+        opt.step()
 
 
 def shard_rows(n: int, world: int, rank: int) -> slice:
@@ -45,6 +171,8 @@ def sharded_knn(
     as `exact_knn(exclude_self=True)` does. Distances come back ascending with their global
     indices; equal to the single-process search up to the order of exactly tied neighbours.
     """
+    from sue_framework.components.knn import drop_self, exact_knn  # the components use this module
+
     if not dist.is_initialized():
         raise InputError(
             "sharded_knn needs torch.distributed: run under torchrun and call "

@@ -16,6 +16,7 @@ from typing import TypeVar
 import numpy as np
 import torch
 
+from sue_framework.distributed import agree, world_size
 from sue_framework.errors import InputError
 
 T = TypeVar("T")
@@ -79,8 +80,8 @@ def resolve_seed(seed: int | None) -> int:
     """The one seed policy: an int is used as given (repeatable fits); None draws a fresh seed
     from the operating system (a different fit each time). Nothing global is seeded: every
     random draw goes through generators made from the resolved seed."""
-    if seed is None:
-        return secrets.randbits(63)
+    if seed is None:  # every process of a distributed fit draws the same batches: rank 0's seed
+        return int(agree(secrets.randbits(63)) or 0)
     return int(seed)
 
 
@@ -187,9 +188,10 @@ def parallel_plan(tasks: int, device: torch.device, n_jobs: int | str = "auto") 
     than one after another on all cores: workers x threads never exceeds the cores, and the
     cores are shared out evenly. With one worker (one task, one core, `n_jobs=1`, or a GPU,
     where fits run one after another) torch's thread count stays as the caller set it.
-    `n_jobs` caps the workers ("auto": as many as cores).
+    `n_jobs` caps the workers ("auto": as many as cores). Under torch.distributed fits run one
+    after another: their collectives must come in the same order on every process.
     """
-    if device.type != "cpu" or tasks <= 1:
+    if device.type != "cpu" or tasks <= 1 or world_size() > 1:
         return 1, torch.get_num_threads()
     cores = available_cores()
     try:

@@ -14,6 +14,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from sue_framework.distributed import agree, rank
 from sue_framework.engine import resolve_seed, to_numpy
 
 
@@ -118,12 +119,14 @@ def train_epochs(
     eval mode, without gradients) or else by `run_epoch`'s loss. The best-judged state of `keep`
     (modules and loose tensors) is restored at the end; training stops early after `patience`
     epochs without an improvement of more than `min_delta` (relative). Epochs judged by None
-    (no loss at all) just run. `after_epoch(loss)` steps schedules.
+    (no loss at all) just run. `after_epoch(loss)` steps schedules. Under torch.distributed
+    every process judges by rank 0's loss, so all stop at the same epoch and keep the same
+    state (their losses agree up to float sums anyway).
     """
     log = EpochLog()
     best, ref, best_state, since = math.inf, math.inf, None, 0
     modules = [m for m in keep if isinstance(m, nn.Module)]
-    bar = tqdm(range(epochs), desc=desc, disable=not progress, leave=False)
+    bar = tqdm(range(epochs), desc=desc, disable=not progress or rank() != 0, leave=False)
     for _ in bar:
         start = time.perf_counter()
         for m in modules:
@@ -134,6 +137,7 @@ def train_epochs(
         if validate is not None:
             with torch.no_grad():
                 loss = validate()
+        loss = agree(loss)
         if after_epoch is not None:
             after_epoch(loss)
         log.seconds.append(time.perf_counter() - start)

@@ -1,4 +1,5 @@
-"""Two processes under torchrun (gloo, CPU): the sharded kNN equals the single-process one."""
+"""Two processes under torchrun (gloo, CPU) against one: the sharded kNN and every learned
+stage's data-parallel training give the single-process results."""
 
 import subprocess
 import sys
@@ -7,8 +8,9 @@ import textwrap
 import numpy as np
 import pytest
 
+from sue_framework.cli import main
 from sue_framework.components.knn import exact_knn
-from sue_framework.distributed import shard_rows
+from sue_framework.distributed import _without_option, shard_rows
 
 WORKER = textwrap.dedent(
     """
@@ -41,13 +43,17 @@ def test_shards_cover_the_rows_once_and_evenly(n, world):
     assert max(sizes) - min(sizes) <= 1
 
 
-def test_two_processes_find_the_same_neighbours_as_one(tmp_path):
-    script = tmp_path / "worker.py"
-    script.write_text(WORKER)
+def _torchrun(script: str, out_dir, nproc: int = 2) -> None:
+    path = out_dir / "worker.py"
+    path.write_text(script)
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node",
-           "2", str(script), str(tmp_path)]  # fmt: skip
+           str(nproc), str(path), str(out_dir)]  # fmt: skip
     run = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stderr[-3000:]
+
+
+def test_two_processes_find_the_same_neighbours_as_one(tmp_path):
+    _torchrun(WORKER, tmp_path)
     x = np.random.default_rng(0).normal(size=(301, 12)).astype(np.float32)
     ranks = [np.load(tmp_path / f"rank{r}.npz") for r in range(2)]
     for metric in ("cosine", "euclidean"):
@@ -56,3 +62,95 @@ def test_two_processes_find_the_same_neighbours_as_one(tmp_path):
             for got in ranks:  # every process holds the whole answer
                 np.testing.assert_array_equal(got[f"{metric}_{excl}_i"], i)
                 np.testing.assert_allclose(got[f"{metric}_{excl}_d"], d, rtol=1e-6, atol=1e-6)
+
+
+TRAIN = textwrap.dedent(
+    """
+    import sys
+    import warnings
+    import numpy as np
+    from sue_baselines.autoencoder import AutoencoderSolver
+    from sue_baselines.contrastive import Contrastive
+    from sue_framework.components.matchers import AdversarialMatcher, MMDResNet, OTMatcher
+    from sue_framework.components.spectral.spectralnet import SpectralNet
+    from sue_framework.data import WeaklyPairedData
+    from sue_framework.distributed import init_group, rank
+    from sue_framework.pipeline import SUE
+    from sue_tasks.generation import LatentConverter
+
+    warnings.simplefilter("ignore")
+    init_group()  # False in the single-process run
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(301, 10)).astype(np.float32)
+    y = np.tanh(x[:, :8] @ rng.normal(size=(8, 8))).astype(np.float32)
+    data = WeaklyPairedData(x, y, np.stack([np.arange(60)] * 2, 1))
+    t, m = x[:, :4], x[:, 4:8] + 1.0
+    net = dict(hidden=(32,), epochs=3, batch_size=63, device="cpu")  # 63 rows: uneven shares
+    out = {
+        "spectralnet": SpectralNet(3, **net).fit(x).embedding_,
+        "rayleigh": SpectralNet(3, training="rayleigh", **net).fit(x).embedding_,
+        "rayleigh_batch": SpectralNet(
+            3, training="rayleigh", rayleigh_graph="batch", laplacian="symmetric", **net
+        ).fit(x).embedding_,
+        "mmd": MMDResNet(**net).fit(t, m).transform(m),
+        "ot": OTMatcher(**net).fit(t, m).transform(m),
+        "wgan": AdversarialMatcher(loss="wgan-gp", **net).fit(t, m).transform(m),
+        "lsgan": AdversarialMatcher(**net).fit(t, m).transform(m),
+        "autoencoder": AutoencoderSolver(3, epochs=3, batch_size=63, device="cpu")
+        .fit(x).embedding_,
+        "contrastive": Contrastive(epochs=3, batch_size=31, device="cpu")
+        .fit(data).transform(x, "x"),
+        "converter": LatentConverter(**net).fit(x, y).transform(x),
+        "sue": SUE(solver="spectralnet", se_dim=5, out_dim=4,
+                   solver_params=dict(hidden=(32,), epochs=2),
+                   matcher_params=dict(hidden=(16,), epochs=2), device="cpu")
+        .fit(data).transform(y, "y"),  # fmt: skip
+    }
+    np.savez(f"{sys.argv[1]}/rank{rank()}.npz", **out)
+    """
+)
+
+
+def test_data_parallel_training_equals_one_process(tmp_path):
+    """Every learned stage: 2 processes, each on half of every batch with gathered outputs and
+    summed gradients, train the single-process model up to float sums (batches of 63 rows
+    split 32/31)."""
+    (tmp_path / "one").mkdir()
+    (tmp_path / "two").mkdir()
+    (tmp_path / "one" / "worker.py").write_text(TRAIN)
+    run = subprocess.run(
+        [sys.executable, str(tmp_path / "one" / "worker.py"), str(tmp_path / "one")],
+        capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr[-3000:]
+    _torchrun(TRAIN, tmp_path / "two")
+    one = np.load(tmp_path / "one" / "rank0.npz")
+    two = [np.load(tmp_path / "two" / f"rank{r}.npz") for r in range(2)]
+    for name in one.files:
+        np.testing.assert_array_equal(two[0][name], two[1][name])  # one model, everywhere
+        scale = float(np.abs(one[name]).max())
+        np.testing.assert_allclose(two[0][name], one[name], rtol=0, atol=1e-4 * scale,
+                                   err_msg=name)  # fmt: skip
+
+
+def test_sue_fit_nproc_saves_the_single_process_model(tmp_path, capsys):
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(200, 9)).astype(np.float32)
+    y = np.tanh(x @ rng.normal(size=(9, 7))).astype(np.float32)
+    np.save(tmp_path / "x.npy", x)
+    np.save(tmp_path / "y.npy", y)
+    np.savetxt(tmp_path / "p.csv", np.stack([np.arange(30)] * 2, 1), fmt="%d", delimiter=",")
+    common = ["--x", str(tmp_path / "x.npy"), "--y", str(tmp_path / "y.npy"), "--pairs",
+              str(tmp_path / "p.csv"), "--method", "sue", "--device", "cpu", "--params",
+              '{"matcher_params": {"epochs": 3}}']  # fmt: skip
+    assert main(["fit", *common, "--out", str(tmp_path / "one.sue")]) == 0
+    assert main(["fit", *common, "--out", str(tmp_path / "two.sue"), "--nproc", "2"]) == 0
+    from sue_framework.io import load_method
+
+    one, two = (load_method(tmp_path / f) for f in ("one.sue", "two.sue"))
+    np.testing.assert_allclose(two.transform(y, "y"), one.transform(y, "y"), atol=1e-4)
+
+
+def test_relaunch_drops_only_the_nproc_option():
+    argv = ["fit", "--nproc", "2", "--x", "a.npy", "--nproc=3", "--nprocs-like", "4"]
+    assert _without_option(argv, "--nproc") == ["fit", "--x", "a.npy", "--nprocs-like", "4"]

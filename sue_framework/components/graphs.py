@@ -19,6 +19,7 @@ from scipy.sparse.csgraph import connected_components
 
 from sue_framework.components.knn import METRICS, knn_block, knn_search
 from sue_framework.data import as_matrix
+from sue_framework.distributed import rank, shard_rows, sharded_knn, world_size
 from sue_framework.engine import engine_for, to_numpy
 from sue_framework.errors import InputError
 from sue_framework.interfaces import GraphBuilder
@@ -123,15 +124,17 @@ class KNNGraph(GraphBuilder):
         if n < 2:
             raise InputError(f"a graph needs at least 2 rows, got n_samples = {n}")
         k = self._k(n)
-        dist, idx = knn_search(
-            X,
-            X,
-            k,
-            engine=self.knn,
-            metric=self.metric,
-            exclude_self=True,
-            device=engine_for(self.device).device,
-        )
+        device = engine_for(self.device).device
+        if world_size() > 1 and self.knn in ("auto", "exact"):
+            # under torch.distributed each process searches its shard of the rows
+            rows = shard_rows(n, world_size(), rank())
+            dist, idx = sharded_knn(
+                X, X[rows], rows.start, k, metric=self.metric, exclude_self=True, device=device
+            )
+        else:
+            dist, idx = knn_search(
+                X, X, k, engine=self.knn, metric=self.metric, exclude_self=True, device=device
+            )
         return self._assemble(X, dist, idx)
 
     def fit_neighbors(self, X: np.ndarray, dist: np.ndarray, idx: np.ndarray) -> KNNGraph:

@@ -11,6 +11,7 @@ import torch
 
 from sue_framework.components.ot import kl_plan_surrogate, plan_kl, sinkhorn_plan
 from sue_framework.data import as_matrix
+from sue_framework.distributed import DataParallel
 from sue_framework.engine import (
     engine_for,
     generator,
@@ -160,13 +161,15 @@ class _ResidualMatcher(DistributionMatcher):
             )
 
     def _fit_loop(self, target: np.ndarray, moving: np.ndarray, step_fn, make_state) -> None:
-        """Epochs of `step_fn(net, moving_batch, target_batch, state)`; keep the best val net."""
+        """Epochs of `step_fn(dp, net, moving_batch, target_batch, state)`, keeping the best
+        validation net; `dp` (a `DataParallel`) runs the steps, over processes if distributed."""
         eng = engine_for(self.device, self.seed)
         dev, seed, gen = eng.device, eng.seed, eng.generator()
         T, M = to_tensor(target, dev), to_tensor(moving, dev)
         (T_tr, T_va), (M_tr, M_va) = self._split(T, gen), self._split(M, gen)
         net = self._build(M.shape[1], seed).to(dev)
         extra = make_state(net, M.shape[1], dev, seed)
+        dp = DataParallel([net, *(m for m in extra if isinstance(m, torch.nn.Module))])
         bs = int(min(self.batch_size, M_tr.shape[0], T_tr.shape[0]))
         val_batches = self._val_batches(T_va, M_va, bs, gen)
         steps = max(1, math.ceil(M_tr.shape[0] / bs))
@@ -176,7 +179,7 @@ class _ResidualMatcher(DistributionMatcher):
             for s in range(steps):
                 mb = M_tr[perm[s * bs : (s + 1) * bs]]
                 tb = T_tr[torch.randint(T_tr.shape[0], (mb.shape[0],), generator=gen).to(dev)]
-                step_fn(net, mb, tb, extra)
+                step_fn(dp, net, mb, tb, extra)
 
         log = train_epochs(
             self.epochs,
@@ -197,13 +200,11 @@ class _ResidualMatcher(DistributionMatcher):
         """`_fit_loop` with AdamW (`lr`, `weight_decay`) minimising `loss_fn(net, mb, tb)`."""
 
         def make_opt(net, dim, dev, seed):
-            return torch.optim.AdamW(net.parameters(), lr=self.lr, weight_decay=self.weight_decay)
+            opt = torch.optim.AdamW(net.parameters(), lr=self.lr, weight_decay=self.weight_decay)
+            return (opt,)
 
-        def step(net, mb, tb, opt):
-            loss = loss_fn(net, mb, tb)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
+        def step(dp, net, mb, tb, state):
+            dp.step(state[0], loss_fn(dp.wrap(net), mb, tb))
 
         self._fit_loop(target, moving, step, make_opt)
 
@@ -365,27 +366,27 @@ class AdversarialMatcher(_ResidualMatcher):
             eps_gen = generator(seed, offset=2)
             return disc, opt_g, opt_d, eps_gen
 
-        def disc_loss(disc, real, fake, eps_gen):
+        def disc_loss(dp, disc, real, fake, eps_gen):
+            D = dp.wrap(disc)
             if not wgan:
-                return ((disc(real) - 1) ** 2).mean() + (disc(fake) ** 2).mean()
-            eps = torch.rand(real.shape[0], 1, generator=eps_gen).to(real.device)
-            mix = (eps * real + (1 - eps) * fake).requires_grad_(True)
-            (grad,) = torch.autograd.grad(disc(mix).sum(), mix, create_graph=True)
-            gp = ((grad.norm(dim=1) - 1) ** 2).mean()
-            return disc(fake).mean() - disc(real).mean() + self.gp_weight * gp
+                return ((D(real) - 1) ** 2).mean() + (D(fake) ** 2).mean()
 
-        def step(net, mb, tb, state):
+            def penalty(mix):  # per row: the critic's gradient norm at the row, away from 1
+                mix = mix.detach().requires_grad_(True)
+                (grad,) = torch.autograd.grad(disc(mix).sum(), mix, create_graph=True)
+                return (grad.norm(dim=1) - 1) ** 2
+
+            eps = torch.rand(real.shape[0], 1, generator=eps_gen).to(real.device)
+            gp = dp.apply(penalty, eps * real + (1 - eps) * fake).mean()
+            return D(fake).mean() - D(real).mean() + self.gp_weight * gp
+
+        def step(dp, net, mb, tb, state):
             disc, opt_g, opt_d, eps_gen = state
+            G = dp.wrap(net)
             for _ in range(disc_steps):
-                loss_d = disc_loss(disc, tb, net(mb).detach(), eps_gen)
-                opt_d.zero_grad(set_to_none=True)
-                loss_d.backward()
-                opt_d.step()
-            out = disc(net(mb))
-            loss_g = -out.mean() if wgan else ((out - 1) ** 2).mean()
-            opt_g.zero_grad(set_to_none=True)
-            loss_g.backward()
-            opt_g.step()
+                dp.step(opt_d, disc_loss(dp, disc, tb, G(mb).detach(), eps_gen))
+            out = dp.apply(disc, G(mb))
+            dp.step(opt_g, -out.mean() if wgan else ((out - 1) ** 2).mean())
 
         self._fit_loop(target, moving, step, make_state)
         return self

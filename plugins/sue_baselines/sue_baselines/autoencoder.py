@@ -9,6 +9,7 @@ import numpy as np
 import torch
 
 from sue_framework.data import as_matrix
+from sue_framework.distributed import DataParallel
 from sue_framework.engine import engine_for, to_numpy, to_tensor
 from sue_framework.errors import InputError
 from sue_framework.interfaces import SpectralSolver
@@ -67,15 +68,13 @@ class AutoencoderSolver(SpectralSolver):
         gen = eng.generator()
         bs = int(min(self.batch_size, T.shape[0]))
         steps = math.ceil(T.shape[0] / bs)
+        dp = DataParallel([enc, dec])
 
         def run_epoch() -> None:  # no held-out rows: every epoch runs, the last one is kept
             perm = torch.randperm(T.shape[0], generator=gen).to(dev)
             for s in range(steps):
                 b = T[perm[s * bs : (s + 1) * bs]]
-                loss = torch.nn.functional.mse_loss(dec(enc(b)), b)
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
+                dp.step(opt, torch.nn.functional.mse_loss(dp.apply(lambda r: dec(enc(r)), b), b))
 
         train_epochs(
             self.epochs, run_epoch, keep=[enc, dec], progress=self.progress, desc="autoencoder"

@@ -12,6 +12,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from sue_framework.data import WeaklyPairedData, as_matrix, training_data
+from sue_framework.distributed import DataParallel
 from sue_framework.engine import engine_for, to_numpy, to_tensor
 from sue_framework.errors import InputError, NotFittedError
 from sue_framework.interfaces import Method, check_modality
@@ -103,15 +104,13 @@ class Contrastive(Method):
         X, Y, Xv, Yv = self._hold_out(X, Y, gen)
         m = X.shape[0]
         bs = int(min(self.batch_size, m))
+        dp = DataParallel([fx, fy])
 
         def run_epoch() -> None:
             perm = torch.randperm(m, generator=gen).to(dev)
             for s in range(0, m - bs + 1, bs):  # full batches only: InfoNCE needs negatives
                 b = perm[s : s + bs]
-                loss = clip_loss(fx(X[b]), fy(Y[b]), log_scale)
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
+                dp.step(opt, clip_loss(dp.apply(fx, X[b]), dp.apply(fy, Y[b]), log_scale))
                 with torch.no_grad():
                     log_scale.clamp_(max=math.log(100.0))
 

@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 from sue_framework.data import as_matrix
+from sue_framework.distributed import DataParallel
 from sue_framework.engine import engine_for, to_numpy, to_tensor
 from sue_framework.errors import InputError, NotFittedError
 from sue_framework.interfaces import Task, TaskInput
@@ -50,15 +51,13 @@ class LatentConverter:
         opt = torch.optim.Adam(net.parameters(), lr=self.lr)
         gen = eng.generator()
         bs = int(min(self.batch_size, len(z)))
+        dp = DataParallel([net])
 
         def run_epoch() -> None:
             perm = torch.randperm(len(z), generator=gen).to(dev)
             for s in range(0, len(z), bs):
                 b = perm[s : s + bs]
-                loss = torch.nn.functional.mse_loss(net(Z[b]), W[b])
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
+                dp.step(opt, torch.nn.functional.mse_loss(dp.apply(net, Z[b]), W[b]))
 
         train_epochs(self.epochs, run_epoch, keep=[net], progress=self.progress, desc="converter")
         self.net_ = net.cpu().eval()

@@ -33,6 +33,7 @@ import torch
 from sue_framework.components.graphs import KNNGraph
 from sue_framework.components.linalg import inv_sqrt
 from sue_framework.data import as_matrix
+from sue_framework.distributed import DataParallel
 from sue_framework.engine import (
     autocast,
     engine_for,
@@ -206,13 +207,14 @@ class SpectralNet(SpectralSolver):
         self.rotation_ = np.eye(k)
         T = to_tensor(targets, dev)
         net = self._net(X.shape[1], k, seed).to(dev)
+        dp = DataParallel([net])
 
         def loss_fn(idx):
             with autocast(dev, self.amp):
-                out = net(Xs[idx])
+                out = dp.apply(net, Xs[idx])
             return torch.nn.functional.mse_loss(out.float(), T[idx])
 
-        self._train(net, loss_fn, n, gen, dev)
+        self._train(net, dp, loss_fn, n, gen, dev)
         return net
 
     def _batch_graph(self, g: GraphBuilder, Xb: torch.Tensor, dev) -> torch.Tensor:
@@ -229,11 +231,12 @@ class SpectralNet(SpectralSolver):
     def _fit_rayleigh(self, X, Xs, gen, dev, seed: int) -> torch.nn.Module:
         k1 = int(self.n_components) + 1  # the trivial vector is learned too, then dropped
         net = self._net(X.shape[1], k1, seed).to(dev)
+        dp = DataParallel([net])
         if self.rayleigh_graph == "sampled":
             W = self._graph().fit(X).affinity_.tocsr()
-            forms = self._sampled_forms(net, W, Xs, dev)
+            forms = self._sampled_forms(dp.wrap(net), W, Xs, dev)
         else:
-            forms = self._batch_forms(net, X, Xs, dev)
+            forms = self._batch_forms(dp.wrap(net), X, Xs, dev)
 
         def loss_fn(idx, g=None):
             Y, w, A = forms(idx, g or gen)
@@ -242,6 +245,7 @@ class SpectralNet(SpectralSolver):
 
         self._train(
             net,
+            dp,
             loss_fn,
             X.shape[0],
             gen,
@@ -335,8 +339,9 @@ class SpectralNet(SpectralSolver):
 
         return forms
 
-    def _train(self, net, loss_fn, n: int, gen, dev, val_loss_fn=None) -> None:
-        """Adam, early stopping on a validation split, best model kept; see `lr_schedule`."""
+    def _train(self, net, dp: DataParallel, loss_fn, n: int, gen, dev, val_loss_fn=None) -> None:
+        """Adam, early stopping on a validation split, best model kept; see `lr_schedule`. The
+        steps go through `dp` (split over processes under torch.distributed)."""
         perm = torch.randperm(n, generator=gen)
         n_val = int(round(n * self.val_fraction)) if n * self.val_fraction >= 2 else 0
         val_idx, tr_idx = perm[:n_val].to(dev), perm[n_val:].to(dev)
@@ -367,9 +372,7 @@ class SpectralNet(SpectralSolver):
                 if idx.numel() < 2:
                     continue
                 loss = loss_fn(idx)
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
+                dp.step(opt, loss)
                 total += float(loss.detach())
             return total / steps
 
