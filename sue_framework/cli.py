@@ -10,6 +10,7 @@ import os
 import sys
 import warnings
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -93,9 +94,15 @@ def cmd_fit(args: argparse.Namespace) -> int:
     under_torchrun = distributed.init_group()
     if args.nproc > 1 and not under_torchrun:
         return distributed.launch(args.nproc, args.argv)
-    data = WeaklyPairedData(
-        _load_matrix(args.x, "x"), _load_matrix(args.y, "y"), _load_pairs(args.pairs)
-    )
+    x: Any
+    y: Any
+    if args.rows_on_disk:
+        from sue_framework.rows import NpyRows
+
+        x, y = NpyRows(args.x), NpyRows(args.y)
+    else:
+        x, y = _load_matrix(args.x, "x"), _load_matrix(args.y, "y")
+    data = WeaklyPairedData(x, y, _load_pairs(args.pairs))
     params = _json_params(args.params)
     if args.method == "sue":
         params = {
@@ -377,6 +384,12 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--params", help="extra method parameters as JSON")
     f.add_argument("--seed", type=int, default=0, help="random seed (the same seed repeats)")
     f.add_argument("--device", default="auto", help=device_help)
+    f.add_argument(
+        "--rows-on-disk",
+        action="store_true",
+        help="read the .npy rows a block at a time instead of loading them (files larger than "
+        "memory; --method sue --solver spectralnet)",
+    )
     f.add_argument(
         "--nproc",
         type=int,

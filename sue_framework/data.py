@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from sue_framework.errors import InputError, InputTypeError, NumericalError
+from sue_framework.rows import NpyRows
 
 _F32_MAX = float(np.finfo(np.float32).max)
 # sums of n*d squares must stay inside float32 (the compute type) with this headroom
@@ -22,6 +24,11 @@ def as_matrix(
 
     With `n_features`, rows of another width are refused too, saying which component (`fitted`)
     was fitted on how many features: the one width check every transform uses."""
+    if isinstance(a, NpyRows):
+        raise InputError(
+            f"{name} are rows on disk ({a.path}, {a.shape}), which only `sue` with "
+            "solver='spectralnet' fits from; load them into memory with np.load first"
+        )
     if hasattr(a, "detach"):  # torch tensor
         a = a.detach().cpu().numpy()
     if type(a).__module__.startswith("scipy.sparse"):
@@ -83,8 +90,27 @@ def as_matrix(
 
 def check_fit_input(arr: np.ndarray, name: str) -> None:
     """Refuse training rows that would overflow float32 arithmetic or that are all identical."""
-    n, d = arr.shape
-    peak = float(np.abs(arr).max())
+    spread = float((arr.max(axis=0) - arr.min(axis=0)).max())
+    _check_fit_stats(name, arr.shape, float(np.abs(arr).max()), spread)
+
+
+def check_rows_on_disk(rows: NpyRows, name: str) -> NpyRows:
+    """`as_matrix` and `check_fit_input` for rows on disk, block by block: finite, inside
+    float32, not all identical. Returns `rows`."""
+    stats = rows.stats()
+    if stats.first_bad_row is not None:
+        raise InputError(
+            f"{name} ({rows.path}) contains NaN or inf (first in row {stats.first_bad_row}); "
+            "drop or impute those rows before fitting"
+        )
+    if stats.peak > _F32_MAX:
+        raise InputError(f"{name} ({rows.path}) holds values beyond float32; rescale it first")
+    _check_fit_stats(name, rows.shape, stats.peak, float((stats.high - stats.low).max()))
+    return rows
+
+
+def _check_fit_stats(name: str, shape: tuple[int, ...], peak: float, spread: float) -> None:
+    n, d = shape
     limit = float(np.sqrt(_HEADROOM * _F32_MAX / (n * d)))
     if peak > limit:
         raise InputError(
@@ -92,7 +118,6 @@ def check_fit_input(arr: np.ndarray, name: str) -> None:
             f"overflow float32 (the compute type) above about {limit:.3g}. Rescale it before "
             "fitting, e.g. divide by np.abs(a).max() or standardise each feature"
         )
-    spread = float((arr.max(axis=0) - arr.min(axis=0)).max())
     if spread <= _SPREAD_TOL * max(peak, float(np.finfo(np.float32).tiny)):
         raise InputError(
             f"{name}: all {n} rows are identical (they differ by at most {spread:.3g}, against "
@@ -150,14 +175,17 @@ class WeaklyPairedData:
     """Two unpaired sets `x` (n1, d1) and `y` (n2, d2) and `pairs` (m, 2): x[i] <-> y[j].
 
     The paired rows are part of `x` and `y`, as in the paper. Inputs are validated on construction
-    and copied into float arrays; the caller's arrays are never modified.
+    and copied into float arrays; the caller's arrays are never modified. Either side may be
+    `NpyRows` (rows on disk, checked block by block) for the fits that stream rows.
     """
 
+    # arrays for every fit but those that stream rows on disk, which alone accept NpyRows here
+    # (`training_data` refuses them elsewhere)
+    x: np.ndarray
+    y: np.ndarray
+
     def __init__(self, x: object, y: object, pairs: object = None) -> None:
-        self.x = as_matrix(x, "x")
-        self.y = as_matrix(y, "y")
-        check_fit_input(self.x, "x")
-        check_fit_input(self.y, "y")
+        self.x, self.y = _training_rows(x, "x"), _training_rows(y, "y")
         self.pairs = as_pairs(pairs, self.x.shape[0], self.y.shape[0])
 
     @classmethod
@@ -170,7 +198,12 @@ class WeaklyPairedData:
     def canonical(self) -> WeaklyPairedData:
         """The same data with each modality's rows in an order fixed by their content, and the
         pairs sorted, so that a fit on it does not depend on the order the rows came in
-        (minibatch training otherwise does)."""
+        (minibatch training otherwise does). Rows on disk keep the file's order (reordering
+        them would turn every block read into random reads): such a fit is repeatable for the
+        same file, not for the same rows in another order."""
+        if self.on_disk:
+            order = np.lexsort((self.pairs[:, 1], self.pairs[:, 0]))
+            return WeaklyPairedData._trusted(self.x, self.y, self.pairs[order])
         (ox, kx), (oy, ky) = _content_order(self.x), _content_order(self.y)
         px, py = np.empty_like(ox), np.empty_like(oy)
         px[ox], py[oy] = np.arange(ox.size), np.arange(oy.size)
@@ -189,12 +222,17 @@ class WeaklyPairedData:
         return int(self.pairs.shape[0])
 
     @property
+    def on_disk(self) -> bool:
+        """Whether either side is rows on disk (`NpyRows`)."""
+        return isinstance(self.x, NpyRows) or isinstance(self.y, NpyRows)
+
+    @property
     def x_paired(self) -> np.ndarray:
-        return self.x[self.pairs[:, 0]]
+        return _take(self.x, self.pairs[:, 0])
 
     @property
     def y_paired(self) -> np.ndarray:
-        return self.y[self.pairs[:, 1]]
+        return _take(self.y, self.pairs[:, 1])
 
     def summary(self) -> dict[str, int]:
         """The shapes a fit saw (model cards record them): rows and features per side, pairs."""
@@ -208,6 +246,19 @@ class WeaklyPairedData:
 
     def __repr__(self) -> str:
         return f"WeaklyPairedData(x={self.x.shape}, y={self.y.shape}, pairs={self.n_pairs})"
+
+
+def _training_rows(a: object, name: str) -> Any:
+    """Checked training rows: an array, or `NpyRows` as they are."""
+    if isinstance(a, NpyRows):
+        return check_rows_on_disk(a, name)
+    arr = as_matrix(a, name)
+    check_fit_input(arr, name)
+    return arr
+
+
+def _take(rows: np.ndarray | NpyRows, idx: np.ndarray) -> np.ndarray:
+    return rows.take(idx) if isinstance(rows, NpyRows) else rows[idx]
 
 
 def _content_order(a: np.ndarray, block: int = 1 << 16) -> tuple[np.ndarray, np.ndarray]:
@@ -270,10 +321,17 @@ def as_data(data: object, who: str) -> WeaklyPairedData:
     return data
 
 
-def training_data(data: object, who: str) -> WeaklyPairedData:
+def training_data(data: object, who: str, rows_on_disk: bool = False) -> WeaklyPairedData:
     """The data a method's `fit` trains on: a WeaklyPairedData (or a tuple (x, y, pairs), or a
-    `PairView`), in the content order of `WeaklyPairedData.canonical`."""
-    return as_data(data, f"{who}.fit").canonical()
+    `PairView`), in the content order of `WeaklyPairedData.canonical`. Rows on disk are refused
+    unless the fit streams them (`rows_on_disk`)."""
+    data = as_data(data, f"{who}.fit")
+    if data.on_disk and not rows_on_disk:
+        raise InputError(
+            f"{who} fits rows held in memory, and this data has rows on disk (NpyRows); load "
+            "them with np.load, or fit `sue` with solver='spectralnet', which streams them"
+        )
+    return data.canonical()
 
 
 @dataclass(frozen=True)

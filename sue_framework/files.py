@@ -53,20 +53,18 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
 SUPPORTED = ".npy, .npz, .csv, .tsv, .txt or .parquet"
 
 
-def read_matrix(
-    path: str | Path, name: str, key: str | None = None, mmap: bool = False
-) -> np.ndarray:
+def read_matrix(path: str | Path, name: str, key: str | None = None) -> np.ndarray:
     """The numbers in one file as an array: .npy, .npz (the array `key`, or its only array),
     .csv/.txt (commas) or .tsv (tabs), an optional header line, or .parquet (numeric columns,
-    or one column of lists). Never unpickles. With `mmap`, a .npy is memory-mapped read-only
-    (rows are read from disk as they are used), so it may be larger than memory."""
+    or one column of lists). Never unpickles. (`rows.NpyRows` reads a .npy larger than memory
+    a block at a time.)"""
     p = Path(path)
     if not p.is_file():
         raise InputError(f"{name}: no file at {p} (resolved from {Path.cwd()})")
     suffix = p.suffix.lower()
     try:
         if suffix == ".npy":
-            return np.load(p, allow_pickle=False, mmap_mode="r" if mmap else None)
+            return np.load(p, allow_pickle=False)
         if suffix == ".npz":
             with np.load(p, allow_pickle=False) as z:
                 keys = list(z.keys())

@@ -116,8 +116,11 @@ class SUE(Method):
 
     # -- fitting -----------------------------------------------------------------------------------
     def fit(self, data: WeaklyPairedData, y: None = None) -> SUE:
-        """Fit on a WeaklyPairedData (or a tuple (x, y, pairs))."""
-        data = training_data(data, "SUE")  # the fit must not depend on the rows' order
+        """Fit on a WeaklyPairedData (or a tuple (x, y, pairs)). Rows on disk (`NpyRows`)
+        need a solver that streams them (SpectralNet's regression training); the later stages
+        work on the spectral embeddings, which are small."""
+        # the fit must not depend on the rows' order (rows on disk keep the file's)
+        data = training_data(data, "SUE", rows_on_disk=True)
         if self.out_dim > self.se_dim and self.solver not in WIDTH_FREE_SOLVERS:
             raise InputError(
                 f"out_dim={self.out_dim} exceeds se_dim={self.se_dim}; the aligned space cannot be "

@@ -1,4 +1,4 @@
-"""Block-wise transform of a memory-mapped .npy into a .npy (inputs larger than memory)."""
+"""Block-wise transform of a .npy into a .npy (inputs larger than memory)."""
 
 import numpy as np
 import pytest
@@ -6,7 +6,6 @@ import pytest
 from sue_framework import InputError, WeaklyPairedData, registry
 from sue_framework.blocks import transform_file
 from sue_framework.cli import main
-from sue_framework.files import read_matrix
 from sue_framework.io import save_method
 
 
@@ -35,7 +34,6 @@ class Watch:
 def test_blocks_equal_the_whole_and_never_hold_more_than_a_block(fitted, tmp_path):
     rows = np.random.default_rng(1).normal(size=(101, 6)).astype(np.float32)
     np.save(tmp_path / "in.npy", rows)
-    assert isinstance(read_matrix(tmp_path / "in.npy", "x", mmap=True), np.memmap)
     watch = Watch(fitted)
     assert transform_file(watch, tmp_path / "in.npy", "x", tmp_path / "out.npy", 16) == (101, 3)
     assert [n for _, n in watch.blocks] == [16] * 6 + [5]

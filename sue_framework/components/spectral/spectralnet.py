@@ -45,6 +45,7 @@ from sue_framework.engine import (
 from sue_framework.errors import InputError
 from sue_framework.interfaces import GraphBuilder, SpectralSolver
 from sue_framework.nn import load_module_state, mlp, module_state, seeded, train_epochs
+from sue_framework.rows import NpyRows
 
 TRAININGS = ("regression", "rayleigh")
 RAYLEIGH_GRAPHS = ("sampled", "batch")
@@ -148,7 +149,7 @@ class SpectralNet(SpectralSolver):
 
         return registry.build("graph", self.graph, self.graph_params, {"device": self.device})
 
-    def _check(self, X: np.ndarray) -> None:
+    def _check(self, X: np.ndarray | NpyRows) -> None:
         if self.training not in TRAININGS:
             raise InputError(f"training must be one of {TRAININGS}, got {self.training!r}")
         if self.laplacian not in LAPLACIANS:
@@ -172,24 +173,46 @@ class SpectralNet(SpectralSolver):
             )
 
     # -- fitting ---------------------------------------------------------------------------------
-    def fit(self, X: np.ndarray, y: None = None) -> SpectralNet:
-        X = self._fit_rows(X)
+    def fit(self, X: np.ndarray | NpyRows, y: None = None) -> SpectralNet:
+        """Fit on rows in memory, or (regression training) on rows on disk (`NpyRows`), which
+        are read a minibatch at a time: the file is never held in memory whole."""
+        X = self._rows_on_disk(X) if isinstance(X, NpyRows) else self._fit_rows(X)
         self._check(X)
         eng = engine_for(self.device, self.seed)
         dev, seed, gen = eng.device, eng.seed, eng.generator()
-        self.mean_, self.std_ = X.mean(0), X.std(0) + 1e-6
-        Xs = to_tensor((X - self.mean_) / self.std_, dev)
-        if self.training == "regression":
-            net = self._fit_regression(X, Xs, gen, dev, seed)
+        rows: Any
+        if isinstance(X, NpyRows):
+            mean, std = X.moments()
+            self.mean_, self.std_ = mean.astype(np.float32), (std + 1e-6).astype(np.float32)
+            rows = lambda idx: to_tensor(  # noqa: E731
+                (X.take(to_numpy(idx)) - self.mean_) / self.std_, dev
+            )
         else:
-            net = self._fit_rayleigh(X, Xs, gen, dev, seed)
+            self.mean_, self.std_ = X.mean(0), X.std(0) + 1e-6
+            rows = to_tensor((X - self.mean_) / self.std_, dev).__getitem__
+        if self.training == "regression":
+            net = self._fit_regression(X, rows, gen, dev, seed)
+        else:
+            net = self._fit_rayleigh(X, rows, gen, dev, seed)
         self.net_ = net.eval()
         raw = self._raw(X)
         self.scale_ = np.sqrt((raw**2).mean(axis=0)) + 1e-12
-        self.embedding_ = self.transform(X)
+        self.embedding_ = self._scaled(raw)
         return self
 
-    def _fit_regression(self, X, Xs, gen, dev, seed: int) -> torch.nn.Module:
+    def _rows_on_disk(self, X: NpyRows) -> NpyRows:
+        if self.training != "regression":
+            raise InputError(
+                "SpectralNet streams rows on disk with training='regression' only (Rayleigh "
+                "training draws graph neighbours anywhere in the file); load the rows or "
+                "switch the training"
+            )
+        from sue_framework.data import check_rows_on_disk
+
+        self.n_features_in_ = int(X.shape[1])
+        return check_rows_on_disk(X, "X")
+
+    def _fit_regression(self, X, rows, gen, dev, seed: int) -> torch.nn.Module:
         from sue_framework.components.spectral.exact import ExactSpectral
 
         n, k = X.shape[0], int(self.n_components)
@@ -197,11 +220,14 @@ class SpectralNet(SpectralSolver):
         sub = np.sort(rng.permutation(n)[: min(n, int(self.max_exact))])
         exact = ExactSpectral(
             n_components=k, graph=self._graph(), seed=seed, device=self.device
-        ).fit(X[sub])
+        ).fit(X.take(sub) if isinstance(X, NpyRows) else X[sub])
         targets = np.empty((n, k), dtype=np.float32)
         targets[sub] = exact.embedding_
         rest = np.setdiff1d(np.arange(n), sub)
-        if rest.size:
+        if isinstance(X, NpyRows):  # Nystrom targets a block of rows at a time
+            for part in row_chunks(rest.size, X.block_rows):
+                targets[rest[part]] = exact.transform(X.take(rest[part]))
+        elif rest.size:
             targets[rest] = exact.transform(X[rest])
         self.eigenvalues_ = exact.eigenvalues_.astype(np.float64)
         self.rotation_ = np.eye(k)
@@ -211,7 +237,7 @@ class SpectralNet(SpectralSolver):
 
         def loss_fn(idx):
             with autocast(dev, self.amp):
-                out = dp.apply(net, Xs[idx])
+                out = dp.apply(net, rows(idx))
             return torch.nn.functional.mse_loss(out.float(), T[idx])
 
         self._train(net, dp, loss_fn, n, gen, dev)
@@ -228,7 +254,8 @@ class SpectralNet(SpectralSolver):
             W = g.fit(to_numpy(Xb)).affinity_
         return torch.as_tensor(W.toarray(), dtype=torch.float32, device=dev)
 
-    def _fit_rayleigh(self, X, Xs, gen, dev, seed: int) -> torch.nn.Module:
+    def _fit_rayleigh(self, X, rows, gen, dev, seed: int) -> torch.nn.Module:
+        Xs = rows(slice(None))  # the rows in memory, standardised, on the device
         k1 = int(self.n_components) + 1  # the trivial vector is learned too, then dropped
         net = self._net(X.shape[1], k1, seed).to(dev)
         dp = DataParallel([net])
@@ -410,20 +437,22 @@ class SpectralNet(SpectralSolver):
         return total / n
 
     # -- inference -------------------------------------------------------------------------------
-    def _raw(self, X: np.ndarray) -> np.ndarray:
+    def _raw(self, X: np.ndarray | NpyRows) -> np.ndarray:
         """Network output in float32 on the engine's device, in row blocks, then rotated."""
         dev = engine_for(self.device).device
         net = self.net_.to(dev)
         out = np.empty((X.shape[0], self.rotation_.shape[0]), dtype=np.float32)
         with torch.no_grad():
-            for sl in row_chunks(X.shape[0], 65536):
+            for sl in row_chunks(X.shape[0], min(65536, max(1, (16 << 20) // X.shape[1]))):
                 out[sl] = to_numpy(net(to_tensor((X[sl] - self.mean_) / self.std_, dev)))
         return out.astype(np.float64) @ self.rotation_
 
     def transform(self, X: np.ndarray) -> np.ndarray:
         self._check_fitted()
-        X = as_matrix(X, "X", self.mean_.shape[0], "SpectralNet")
-        z = self._raw(X) / self.scale_
+        return self._scaled(self._raw(as_matrix(X, "X", self.mean_.shape[0], "SpectralNet")))
+
+    def _scaled(self, raw: np.ndarray) -> np.ndarray:
+        z = raw / self.scale_
         if self.diffusion_time:
             z = z * np.abs(self.eigenvalues_) ** float(self.diffusion_time)
         return z.astype(np.float32)

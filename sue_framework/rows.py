@@ -1,0 +1,157 @@
+"""Rows on disk: a 2-D .npy file read one block (or one minibatch) at a time.
+
+Plain positioned reads, not a memory map: a map of the whole file counts against a process's
+address-space limit (``ulimit -v``) as if the file were in memory, a read of a block does not.
+So a file larger than memory, or than such a cap, can be checked, fitted (by the stages that
+stream rows: SpectralNet's regression training) and transformed (`blocks.transform_file`).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from sue_framework.errors import InputError
+
+DEFAULT_BLOCK_BYTES = 64 << 20
+
+
+@dataclass(frozen=True)
+class RowStats:
+    """What one pass over the rows found: the first row holding NaN or inf (None if none),
+    the largest magnitude, each column's min and max, mean and standard deviation."""
+
+    first_bad_row: int | None
+    peak: float
+    low: np.ndarray
+    high: np.ndarray
+    mean: np.ndarray
+    std: np.ndarray
+
+
+class NpyRows:
+    """Read-only rows of a 2-D C-ordered numeric .npy file, as float32 blocks.
+
+    `rows[a:b]` reads rows a..b, `rows.take(idx)` any rows (sorted runs are read together),
+    `rows.blocks()` walks the file in blocks of about `block_bytes`. The file stays open only
+    while a read runs, so an instance can be shared across processes.
+    """
+
+    def __init__(self, path: str | Path, block_bytes: int = DEFAULT_BLOCK_BYTES) -> None:
+        self.path = Path(path)
+        if self.path.suffix.lower() != ".npy" or not self.path.is_file():
+            raise InputError(f"rows on disk must be an existing .npy file, got {self.path}")
+        with open(self.path, "rb") as f:
+            try:
+                version = np.lib.format.read_magic(f)
+                shape, fortran, dtype = (
+                    np.lib.format.read_array_header_1_0(f)
+                    if version == (1, 0)
+                    else np.lib.format.read_array_header_2_0(f)
+                )
+            except ValueError as exc:
+                raise InputError(f"{self.path} is not a readable .npy file: {exc}") from None
+            self._offset = f.tell()
+        if len(shape) != 2 or 0 in shape:
+            raise InputError(f"{self.path} must hold a non-empty 2-D array, got shape {shape}")
+        if fortran:
+            raise InputError(
+                f"{self.path} is stored column-major (Fortran order); rows cannot be read one "
+                "block at a time. Save it with np.save(path, np.ascontiguousarray(a))"
+            )
+        if not (np.issubdtype(dtype, np.floating) or np.issubdtype(dtype, np.integer)):
+            raise InputError(f"{self.path} must hold real numbers, got dtype {dtype}")
+        self.shape: tuple[int, int] = (int(shape[0]), int(shape[1]))
+        self.dtype = np.dtype(dtype)
+        self._row_bytes = self.shape[1] * self.dtype.itemsize
+        self.block_rows = max(1, int(block_bytes) // max(1, self.shape[1] * 4))
+        self._stats: RowStats | None = None
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    @property
+    def ndim(self) -> int:
+        """Always 2."""
+        return 2
+
+    def __repr__(self) -> str:
+        return f"NpyRows({str(self.path)!r}, shape={self.shape}, dtype={self.dtype})"
+
+    def _read_into(self, f, view: memoryview, start: int) -> None:
+        if os.preadv(f.fileno(), [view], self._offset + start * self._row_bytes) != len(view):
+            raise InputError(f"{self.path} ended early: it is shorter than its header says")
+
+    def _read(self, f, start: int, stop: int) -> np.ndarray:
+        buf = np.empty((stop - start, self.shape[1]), dtype=self.dtype)
+        self._read_into(f, buf.data.cast("B"), start)
+        return buf
+
+    def __getitem__(self, index: slice) -> np.ndarray:
+        if not isinstance(index, slice) or index.step not in (None, 1):
+            raise TypeError("NpyRows supports rows[a:b]; use take(indices) for other rows")
+        start, stop, _ = index.indices(self.shape[0])
+        if stop <= start:
+            return np.empty((0, self.shape[1]), dtype=np.float32)
+        with open(self.path, "rb") as f:
+            return self._read(f, start, stop).astype(np.float32, copy=False)
+
+    def take(self, indices: np.ndarray) -> np.ndarray:
+        """Rows `indices` (any order, repeats allowed) as a float32 array."""
+        idx = np.asarray(indices, dtype=np.int64).ravel()
+        if idx.size and (idx.min() < 0 or idx.max() >= self.shape[0]):
+            raise InputError(f"row indices must lie in [0, {self.shape[0]}) for {self.path}")
+        if idx.size == 0:
+            return np.empty((0, self.shape[1]), dtype=np.float32)
+        uniq, inverse = np.unique(idx, return_inverse=True)
+        buf = np.empty((uniq.size, self.shape[1]), dtype=self.dtype)
+        view = buf.data.cast("B")
+        breaks = np.flatnonzero(np.diff(uniq) != 1) + 1  # runs of consecutive rows: one read each
+        starts, ends = np.r_[0, breaks].tolist(), np.r_[breaks, uniq.size].tolist()
+        rb = self._row_bytes
+        with open(self.path, "rb") as f:
+            for a, b in zip(starts, ends, strict=True):
+                if b > a:
+                    self._read_into(f, view[a * rb : b * rb], int(uniq[a]))
+        return buf.astype(np.float32, copy=False)[inverse]
+
+    def blocks(self, block_rows: int | None = None) -> Iterator[tuple[slice, np.ndarray]]:
+        """(rows, float32 block) pairs covering the file in order."""
+        step = int(block_rows or self.block_rows)
+        with open(self.path, "rb") as f:
+            for start in range(0, self.shape[0], step):
+                stop = min(start + step, self.shape[0])
+                yield slice(start, stop), self._read(f, start, stop).astype(np.float32, copy=False)
+
+    def stats(self) -> RowStats:
+        """One pass over the blocks (then remembered): finiteness, range, column moments."""
+        if self._stats is not None:
+            return self._stats
+        d = self.shape[1]
+        total, sq = np.zeros(d), np.zeros(d)
+        low, high = np.full(d, np.inf), np.full(d, -np.inf)
+        shift = self[0:1][0].astype(np.float64)  # sums of shifted values lose less precision
+        first_bad, peak = None, 0.0
+        for part, block in self.blocks():
+            finite = np.isfinite(block).all(axis=1)
+            if not finite.all():
+                first_bad = part.start + int(np.argmin(finite))
+                break
+            low, high = np.minimum(low, block.min(0)), np.maximum(high, block.max(0))
+            centred = block - shift
+            total += centred.sum(0, dtype=np.float64)
+            sq += np.einsum("ij,ij->j", centred, centred, dtype=np.float64)
+        peak = float(max(np.abs(low).max(), np.abs(high).max())) if first_bad is None else np.nan
+        mean = total / self.shape[0]
+        std = np.sqrt(np.maximum(sq / self.shape[0] - mean**2, 0.0))
+        self._stats = RowStats(first_bad, peak, low, high, shift + mean, std)
+        return self._stats
+
+    def moments(self) -> tuple[np.ndarray, np.ndarray]:
+        """Column means and standard deviations (float64), from `stats`."""
+        s = self.stats()
+        return s.mean, s.std
