@@ -11,6 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from contextvars import ContextVar, copy_context
 from dataclasses import dataclass, replace
+from functools import cached_property
 from typing import TypeVar
 
 import numpy as np
@@ -209,16 +210,25 @@ class Engine:
     """Where and how one fit computes: the device, the resolved seed and the block budget of
     chunked work (bf16 autocast stays each learned stage's own `amp` setting). `SUE.fit` and
     the experiment runner make one active; stages ask `engine_for` instead of resolving the
-    device and seed again, so one fit runs on one device with one seed policy."""
+    device and seed again, so one fit runs on one device with one seed policy.
+
+    The seed is resolved when first used (`seed`), so code that only asks for the device or
+    the block size draws nothing: under torch.distributed a fresh seed is rank 0's, and an
+    inference call on one process alone must not wait for the others."""
 
     device: torch.device
-    seed: int
+    requested_seed: int | None = None
     budget_floats: int = 2**26
 
     @classmethod
     def resolve(cls, device: str | torch.device | None = "auto", seed: int | None = None) -> Engine:
         """ "auto" -> CUDA when present, else CPU; None -> a fresh seed (see `resolve_seed`)."""
-        return cls(resolve_device(device), resolve_seed(seed))
+        return cls(resolve_device(device), seed)
+
+    @cached_property
+    def seed(self) -> int:
+        """The requested seed, or a fresh one drawn on first use (see `resolve_seed`)."""
+        return resolve_seed(self.requested_seed)
 
     def generator(self, offset: int = 0) -> torch.Generator:
         """A CPU torch generator for this seed + `offset` (offsets keep streams apart)."""
@@ -268,7 +278,7 @@ def engine_for(device: str | torch.device | None = "auto", seed: int | None = No
         return Engine.resolve(device, seed)
     same = device is None or (isinstance(device, str) and device == "auto")
     dev = fit.device if same else resolve_device(device)
-    return replace(fit, device=dev, seed=fit.seed if seed is None else int(seed))
+    return replace(fit, device=dev, requested_seed=fit.seed if seed is None else int(seed))
 
 
 _IN_FIT_POLICY: ContextVar[bool] = ContextVar("sue_in_fit_policy", default=False)
