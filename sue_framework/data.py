@@ -97,14 +97,12 @@ def check_fit_input(arr: np.ndarray, name: str) -> None:
 def check_rows_on_disk(rows: NpyRows, name: str) -> NpyRows:
     """`as_matrix` and `check_fit_input` for rows on disk, block by block: finite, inside
     float32, not all identical. Returns `rows`."""
-    stats = rows.stats()
+    stats = rows.stats()  # values beyond float32 read as inf
     if stats.first_bad_row is not None:
         raise InputError(
-            f"{name} ({rows.path}) contains NaN or inf (first in row {stats.first_bad_row}); "
-            "drop or impute those rows before fitting"
+            f"{name} ({rows.path}) contains NaN, inf or values beyond float32 (first in row "
+            f"{stats.first_bad_row}); drop, impute or rescale them before fitting"
         )
-    if stats.peak > _F32_MAX:
-        raise InputError(f"{name} ({rows.path}) holds values beyond float32; rescale it first")
     _check_fit_stats(name, rows.shape, stats.peak, float((stats.high - stats.low).max()))
     return rows
 

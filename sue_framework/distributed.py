@@ -20,6 +20,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Callable, Iterable
+from typing import TypeVar
 
 import numpy as np
 import torch
@@ -29,6 +30,7 @@ import torch.distributed._functional_collectives as funcol
 from sue_framework.errors import InputError
 
 RowFn = Callable[[torch.Tensor], torch.Tensor]
+T = TypeVar("T")
 
 
 def world_size() -> int:
@@ -78,7 +80,7 @@ def _without_option(argv: list[str], flag: str) -> list[str]:
     return out
 
 
-def agree(value: float | int | None) -> float | int | None:
+def agree(value: T) -> T:
     """Rank 0's `value` on every process (decisions such as early stopping or a fresh seed must
     be the same everywhere, or the processes stop calling the same collectives)."""
     if world_size() == 1:

@@ -82,7 +82,7 @@ def resolve_seed(seed: int | None) -> int:
     from the operating system (a different fit each time). Nothing global is seeded: every
     random draw goes through generators made from the resolved seed."""
     if seed is None:  # every process of a distributed fit draws the same batches: rank 0's seed
-        return int(agree(secrets.randbits(63)) or 0)
+        return agree(secrets.randbits(63))
     return int(seed)
 
 

@@ -135,7 +135,7 @@ class NpyRows:
         total, sq = np.zeros(d), np.zeros(d)
         low, high = np.full(d, np.inf), np.full(d, -np.inf)
         shift = self[0:1][0].astype(np.float64)  # sums of shifted values lose less precision
-        first_bad, peak = None, 0.0
+        first_bad: int | None = None
         for part, block in self.blocks():
             finite = np.isfinite(block).all(axis=1)
             if not finite.all():

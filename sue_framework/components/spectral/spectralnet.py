@@ -32,7 +32,7 @@ import torch
 
 from sue_framework.components.graphs import KNNGraph
 from sue_framework.components.linalg import inv_sqrt
-from sue_framework.data import as_matrix
+from sue_framework.data import as_matrix, check_rows_on_disk
 from sue_framework.distributed import DataParallel
 from sue_framework.engine import (
     autocast,
@@ -207,8 +207,6 @@ class SpectralNet(SpectralSolver):
                 "training draws graph neighbours anywhere in the file); load the rows or "
                 "switch the training"
             )
-        from sue_framework.data import check_rows_on_disk
-
         self.n_features_in_ = int(X.shape[1])
         return check_rows_on_disk(X, "X")
 
