@@ -25,7 +25,6 @@ from typing import TypeVar
 import numpy as np
 import torch
 import torch.distributed as dist
-import torch.distributed._functional_collectives as funcol
 
 from sue_framework.errors import InputError
 
@@ -114,6 +113,9 @@ class DataParallel:
         process's slice of `rows` and gathered from all processes."""
         if self.world == 1:
             return fn(rows)
+        # the autograd-aware all-gather that torch.distributed.nn.functional now points to
+        import torch.distributed._functional_collectives as funcol
+
         parts = [shard_rows(rows.shape[0], self.world, r) for r in range(self.world)]
         out = fn(rows[parts[self.rank]])
         size = parts[0].stop - parts[0].start  # the largest slice; all_gather wants one shape
