@@ -18,6 +18,7 @@ WORKER = textwrap.dedent(
     import numpy as np
     import torch.distributed as dist
     from sue_framework.distributed import shard_rows, sharded_knn
+    from sue_framework.errors import InputError
 
     dist.init_process_group("gloo")
     rank, world = dist.get_rank(), dist.get_world_size()
@@ -28,6 +29,12 @@ WORKER = textwrap.dedent(
         for excl in (False, True):
             d, i = sharded_knn(x, x[rows], rows.start, 7, metric=metric, exclude_self=excl)
             out[f"{metric}_{excl}_d"], out[f"{metric}_{excl}_i"] = d, i
+    few = shard_rows(9, world, rank)  # shards smaller than k + 1: padded candidates
+    out["few_d"], out["few_i"] = sharded_knn(x[:9], x[:9][few], few.start, 7, exclude_self=True)
+    try:  # too few references: every process refuses (none is left waiting for the others)
+        sharded_knn(x[:5], x[:5][shard_rows(5, world, rank)], 0, 7)
+    except InputError as exc:
+        out["refused"] = np.array(str(exc))
     np.savez(f"{sys.argv[1]}/rank{rank}.npz", **out)
     dist.destroy_process_group()
     """
@@ -62,6 +69,11 @@ def test_two_processes_find_the_same_neighbours_as_one(tmp_path):
             for got in ranks:  # every process holds the whole answer
                 np.testing.assert_array_equal(got[f"{metric}_{excl}_i"], i)
                 np.testing.assert_allclose(got[f"{metric}_{excl}_d"], d, rtol=1e-6, atol=1e-6)
+    d, i = exact_knn(x[:9], x[:9], 7, exclude_self=True)
+    for got in ranks:
+        assert "hold 5 references" in str(got["refused"])
+        np.testing.assert_array_equal(got["few_i"], i)
+        np.testing.assert_allclose(got["few_d"], d, rtol=1e-6, atol=1e-6)
 
 
 TRAIN = textwrap.dedent(
