@@ -226,11 +226,11 @@ class WeaklyPairedData:
 
     @property
     def x_paired(self) -> np.ndarray:
-        return _take(self.x, self.pairs[:, 0])
+        return take_rows(self.x, self.pairs[:, 0])
 
     @property
     def y_paired(self) -> np.ndarray:
-        return _take(self.y, self.pairs[:, 1])
+        return take_rows(self.y, self.pairs[:, 1])
 
     def summary(self) -> dict[str, int]:
         """The shapes a fit saw (model cards record them): rows and features per side, pairs."""
@@ -255,7 +255,8 @@ def _training_rows(a: object, name: str) -> Any:
     return arr
 
 
-def _take(rows: np.ndarray | NpyRows, idx: np.ndarray) -> np.ndarray:
+def take_rows(rows: np.ndarray | NpyRows, idx: np.ndarray) -> np.ndarray:
+    """Rows `idx` of an array or of rows on disk, as an array."""
     return rows.take(idx) if isinstance(rows, NpyRows) else rows[idx]
 
 

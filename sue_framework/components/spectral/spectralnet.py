@@ -32,7 +32,7 @@ import torch
 
 from sue_framework.components.graphs import KNNGraph
 from sue_framework.components.linalg import inv_sqrt
-from sue_framework.data import as_matrix, check_rows_on_disk
+from sue_framework.data import as_matrix, check_rows_on_disk, take_rows
 from sue_framework.distributed import DataParallel
 from sue_framework.engine import (
     autocast,
@@ -218,7 +218,7 @@ class SpectralNet(SpectralSolver):
         sub = np.sort(rng.permutation(n)[: min(n, int(self.max_exact))])
         exact = ExactSpectral(
             n_components=k, graph=self._graph(), seed=seed, device=self.device
-        ).fit(X.take(sub) if isinstance(X, NpyRows) else X[sub])
+        ).fit(take_rows(X, sub))
         targets = np.empty((n, k), dtype=np.float32)
         targets[sub] = exact.embedding_
         rest = np.setdiff1d(np.arange(n), sub)
