@@ -193,15 +193,15 @@ class ExactSpectral(SpectralSolver):
         graph = self._make_graph().fit(X)
         t1 = time.perf_counter()
         log.info("kNN graph (%s) on %d rows in %.2f s", type(graph).__name__, X.shape[0], t1 - t0)
+        solver = pick_eigensolver(self.eigensolver, self.device)
         vals, vecs = random_walk_eigs(
             graph.affinity_,
             self.n_components,
             seed=self.seed,
             tol=self.tol,
-            eigensolver=self.eigensolver,
+            eigensolver=solver,
             device=self.device,
         )
-        solver = pick_eigensolver(self.eigensolver, self.device)
         log.info("%d eigenpairs (%s) in %.2f s", len(vals), solver, time.perf_counter() - t1)
         self.graph_ = graph
         self.eigenvalues_ = vals[1:]
