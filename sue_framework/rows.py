@@ -15,7 +15,6 @@ from pathlib import Path
 
 import numpy as np
 
-from sue_framework.engine import row_chunks
 from sue_framework.errors import InputError
 
 DEFAULT_BLOCK_BYTES = 64 << 20
@@ -122,10 +121,12 @@ class NpyRows:
 
     def blocks(self, block_rows: int | None = None) -> Iterator[tuple[slice, np.ndarray]]:
         """(rows, float32 block) pairs covering the file in order."""
+        step = int(block_rows or self.block_rows)
         with open(self.path, "rb") as f:
-            for part in row_chunks(self.shape[0], int(block_rows or self.block_rows)):
-                block = self._read(f, part.start, part.stop)
-                yield part, block.astype(np.float32, copy=False)
+            # not engine.row_chunks: data.py imports this module; `sue --help` must not load torch
+            for start in range(0, self.shape[0], step):
+                stop = min(start + step, self.shape[0])
+                yield slice(start, stop), self._read(f, start, stop).astype(np.float32, copy=False)
 
     def stats(self) -> RowStats:
         """One pass over the blocks (then remembered): finiteness, range, column moments."""
