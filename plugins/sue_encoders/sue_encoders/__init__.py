@@ -3,6 +3,7 @@
 from sue_encoders.base import BatchedEncoder, TorchImageEncoder
 from sue_encoders.cache import EmbeddingCache
 from sue_encoders.dinov2 import DINOv2Encoder
+from sue_encoders.efficientnet import EfficientNetLite0, EfficientNetLiteEncoder
 from sue_encoders.hf import HFEncoder
 from sue_encoders.images import Preprocess, load_image
 from sue_encoders.openclip import OpenCLIPEncoder
@@ -14,6 +15,8 @@ from sue_framework import hookimpl
 __all__ = [
     "BatchedEncoder",
     "DINOv2Encoder",
+    "EfficientNetLite0",
+    "EfficientNetLiteEncoder",
     "EmbeddingCache",
     "HFEncoder",
     "OpenCLIPEncoder",
@@ -36,3 +39,4 @@ def sue_register(registry) -> None:
     registry.register("encoder", "vicreg", VICRegEncoder)
     registry.register("encoder", "hf", HFEncoder)
     registry.register("encoder", "spacy", SpacyVectorsEncoder)
+    registry.register("encoder", "efficientnet_lite", EfficientNetLiteEncoder)
