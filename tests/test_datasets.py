@@ -143,3 +143,18 @@ def test_arrays_reads_csv_with_a_header_and_parquet(tmp_path):
         params = {"x": str(tmp_path / "x.csv"), "y": str(tmp_path / y_file)}
         gx, gy = registry.build("dataset", "arrays", params).load()
         assert np.allclose(gx, x, atol=1e-6) and np.allclose(gy, y), y_file
+
+
+def test_digits_views_are_pixels_and_fourier_magnitudes_that_a_half_turn_cannot_change():
+    from sklearn.datasets import load_digits
+
+    from sue_framework.datasets import digits_views
+
+    x, y = digits_views()
+    images = load_digits().images
+    assert x.shape == (1797, 64) and y.shape == (1797, 40)
+    assert np.array_equal(x[5], images[5].ravel())
+    turned = np.rot90(images[5], 2)
+    # a half turn changes the pixels but no Fourier magnitude: y cannot tell the two apart
+    np.testing.assert_allclose(np.abs(np.fft.rfft2(turned)).ravel(), y[5], rtol=1e-5, atol=1e-4)
+    assert not np.allclose(turned.ravel(), x[5])

@@ -110,6 +110,27 @@ class WordNetGlossFr(EncodedTextPairs):
         return [a for a, _ in pairs], [b for _, b in pairs]
 
 
+class WordNetWordGloss(EncodedTextPairs):
+    """An English word or phrase (MiniLM) <-> the WordNet definition of its most frequent sense
+    (MiniLM by default): over 100k pairs. Both sides go through one encoder unless told
+    otherwise, so the raw spaces are already comparable; what is measured is how a map learned
+    from few pairs and many unpaired rows compares with one from the pairs alone."""
+
+    def __init__(
+        self,
+        wordnet_dir: str = WORDNET_DIR,
+        encoder_y: str = "sbert",
+        max_rows: int | None = None,
+        **kwargs,
+    ) -> None:
+        super().__init__(encoder_y=encoder_y, max_rows=max_rows, **kwargs)
+        self.wordnet_dir = wordnet_dir
+
+    def texts(self) -> tuple[list[str], list[str]]:
+        glosses = wordnet_glosses(Path(self.wordnet_dir))
+        return list(glosses), list(glosses.values())
+
+
 class CLDREmojiEnFr(EncodedTextPairs):
     """An emoji's English name and keywords <-> its French ones (CLDR annotations, ~1.9k)."""
 
