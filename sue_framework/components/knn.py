@@ -275,3 +275,129 @@ def knn_search(
         exclude_self=exclude_self,
         device=device,
     )
+
+
+INDEX_ENGINES = ("auto", "exact", "faiss-flat", "faiss-ivf", "faiss-hnsw")
+# "auto" scans exactly while queries x references stay under this, else faiss IVF
+AUTO_INDEX_EXACT_LIMIT = 2.5e7
+
+
+class InnerProductIndex:
+    """Top-k inner products of query rows against fixed reference rows: built once, searched
+    many times (self-learning searches the same rows with rotated queries at every iteration).
+
+    Engines: "exact" (blocked GEMM and top-k in torch, memory O(block x n)), "faiss-flat"
+    (exact too), "faiss-ivf" (k-means cells, `nprobe` of them scanned; approximate),
+    "faiss-hnsw" (a neighbour graph; approximate) and "auto": exact while `expected_queries`
+    x references is at most `AUTO_INDEX_EXACT_LIMIT`, else IVF when faiss is installed. With
+    unit-length rows the scores are cosine similarities.
+    """
+
+    def __init__(
+        self,
+        refs: np.ndarray,
+        engine: str = "auto",
+        *,
+        expected_queries: int | None = None,
+        nlist: int | None = None,
+        nprobe: int = 16,
+        hnsw_m: int = 32,
+        ef_search: int = 96,
+        seed: int = 0,
+        device: torch.device | str = "cpu",
+    ) -> None:
+        if engine not in INDEX_ENGINES:
+            raise InputError(f"index engine must be one of {INDEX_ENGINES}, got {engine!r}")
+        self.refs = np.ascontiguousarray(refs, dtype=np.float32)
+        n = self.refs.shape[0]
+        if n == 0:
+            raise InputError("cannot index zero reference rows")
+        if engine == "auto":
+            work = float(expected_queries or n) * float(n)
+            engine = "faiss-ivf" if work > AUTO_INDEX_EXACT_LIMIT and faiss_available() else "exact"
+        self.engine = engine
+        self.device = torch.device(device)
+        self.nprobe = nprobe
+        self.ef_search = ef_search
+        if engine == "exact":
+            self._refs_t = to_tensor(self.refs, self.device)
+            return
+        if not faiss_available():
+            raise InputError(
+                f"engine {engine!r} needs faiss: pip install faiss-cpu (or faiss-gpu), or use "
+                "engine='exact'"
+            )
+        import faiss
+
+        d = self.refs.shape[1]
+        if engine == "faiss-flat":
+            index: Any = faiss.IndexFlatIP(d)
+        elif engine == "faiss-ivf":
+            lists = int(nlist or max(1, min(n // 39, 4 * int(np.sqrt(n)))))
+            index = faiss.IndexIVFFlat(faiss.IndexFlatIP(d), d, lists, faiss.METRIC_INNER_PRODUCT)
+            index.cp.seed = seed
+            index.train(self.refs)
+            index.nprobe = min(nprobe, lists)
+        else:
+            index = faiss.IndexHNSWFlat(d, hnsw_m, faiss.METRIC_INNER_PRODUCT)
+        index = _maybe_on_gpu(index, engine.split("-", 1)[1], self.device)
+        index.add(self.refs)
+        self._index = index
+
+    @property
+    def exact(self) -> bool:
+        """Whether searches return the true top-k (up to float rounding)."""
+        return self.engine in ("exact", "faiss-flat")
+
+    def search(
+        self, queries: np.ndarray | torch.Tensor, k: int
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """(scores, indices), each (q, k) on the CPU, scores descending. An approximate engine
+        that finds fewer than k hits pads with score -inf and index 0."""
+        k = int(min(k, self.refs.shape[0]))
+        if self.engine == "exact":
+            q = to_tensor(queries, self.device)
+            vals = torch.empty(q.shape[0], k)
+            idx = torch.empty(q.shape[0], k, dtype=torch.long)
+            for sl in row_chunks(q.shape[0], auto_chunk(self.refs.shape[0], device=self.device)):
+                v, i = torch.topk(q[sl] @ self._refs_t.T, k, dim=1)
+                vals[sl], idx[sl] = v.cpu(), i.cpu()
+            return vals, idx
+        qa = np.ascontiguousarray(
+            queries.detach().cpu().numpy() if isinstance(queries, torch.Tensor) else queries,
+            dtype=np.float32,
+        )
+        if self.engine == "faiss-hnsw":
+            self._index.hnsw.efSearch = max(self.ef_search, k)
+        sims, ids = self._index.search(qa, k)
+        missing = ids < 0
+        if missing.any():
+            sims = np.where(missing, -np.inf, sims)
+            ids = np.where(missing, 0, ids)
+        return torch.from_numpy(sims.astype(np.float32)), torch.from_numpy(ids.astype(np.int64))
+
+
+def top_k_both_ways(
+    a: torch.Tensor, b: torch.Tensor, k: int
+) -> tuple[tuple[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]:
+    """Exact top-k inner products of every row of `a` among the rows of `b` and of every row of
+    `b` among the rows of `a`, from one pass of blocked products a_block @ b^T: each block
+    gives its rows' top-k and updates a running top-k per column. ((values, indices) for a,
+    then for b), scores descending, on the CPU."""
+    ka, kb = int(min(k, b.shape[0])), int(min(k, a.shape[0]))
+    fv = torch.empty(a.shape[0], ka)
+    fi = torch.empty(a.shape[0], ka, dtype=torch.long)
+    cv: torch.Tensor | None = None
+    ci: torch.Tensor | None = None
+    for sl in row_chunks(a.shape[0], auto_chunk(b.shape[0], device=a.device)):
+        s = a[sl] @ b.T
+        v, i = torch.topk(s, ka, dim=1)
+        fv[sl], fi[sl] = v.cpu(), i.cpu()
+        v, i = torch.topk(s, min(kb, s.shape[0]), dim=0)
+        i = i + sl.start
+        if cv is not None and ci is not None:
+            v, j = torch.topk(torch.cat([cv, v]), min(kb, cv.shape[0] + v.shape[0]), dim=0)
+            i = torch.gather(torch.cat([ci, i]), 0, j)
+        cv, ci = v, i
+    assert cv is not None and ci is not None, "a has no rows"
+    return (fv, fi), (cv.T.cpu().contiguous(), ci.T.cpu().contiguous())

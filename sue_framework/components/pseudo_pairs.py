@@ -80,6 +80,37 @@ def mutual_nearest(
     return i[first], j[first], x_val[mutual].cpu().numpy().astype(np.float64)[first]
 
 
+def mutual_nearest_from_lists(
+    zx: np.ndarray,
+    zy: np.ndarray,
+    k: int = 16,
+    csls_k: int = 0,
+    engine: str = "auto",
+    seed: int = 0,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """`mutual_nearest` from each row's `k` most similar rows of the other side (an
+    `InnerProductIndex`: exact, or faiss IVF/HNSW for large pools), in O(n k) memory past the
+    index. The same (i, j, score) as the full scan whenever every mutual pair and every row's
+    `csls_k` nearest rows are among those lists (always so with an exact engine and k >= both
+    row counts); with smaller k or an approximate index, a subset of them."""
+    from sue_framework.components.knn import InnerProductIndex
+
+    qx, qy = _unit(zx, torch.device("cpu")).numpy(), _unit(zy, torch.device("cpu")).numpy()
+    kx, ky = int(min(k, len(qy))), int(min(k, len(qx)))
+    fv, fi = InnerProductIndex(qy, engine, expected_queries=len(qx), seed=seed).search(qx, kx)
+    bv, bi = InnerProductIndex(qx, engine, expected_queries=len(qy), seed=seed).search(qy, ky)
+    if csls_k > 0:
+        rx = fv[:, : min(csls_k, kx)].mean(1)
+        ry = bv[:, : min(csls_k, ky)].mean(1)
+        fv = 2 * fv - rx[:, None] - ry[fi]
+        bv = 2 * bv - ry[:, None] - rx[bi]
+    best_y = fi[torch.arange(len(qx)), fv.argmax(1)]
+    best_x = bi[torch.arange(len(qy)), bv.argmax(1)]
+    i = torch.nonzero(best_x[best_y] == torch.arange(len(qx))).ravel()
+    j = best_y[i]
+    return i.numpy(), j.numpy(), fv.max(1).values[i].numpy().astype(np.float64)
+
+
 def ot_matches(
     zx: np.ndarray,
     zy: np.ndarray,

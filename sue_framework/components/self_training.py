@@ -1,4 +1,5 @@
-"""Self-training on pseudo-pairs: an aligner refit on its own confident cross-modal matches.
+"""Self-training on pseudo-pairs: an aligner refit on its own confident cross-modal matches, for a
+few rounds (`SelfLearning` iterates to convergence instead and is what `self_train` uses).
 
 Round 0 fits the base aligner on the true pairs. Each later round embeds every row of both
 modalities with the current fit, mines pseudo-pairs among them (mutual nearest neighbours, or
@@ -14,7 +15,12 @@ from typing import Any
 import numpy as np
 
 from sue_framework.components.aligners import fit_aligner, pairs_and_rows
-from sue_framework.components.pseudo_pairs import mutual_nearest, ot_matches
+from sue_framework.components.knn import AUTO_INDEX_EXACT_LIMIT
+from sue_framework.components.pseudo_pairs import (
+    mutual_nearest,
+    mutual_nearest_from_lists,
+    ot_matches,
+)
 from sue_framework.engine import engine_for
 from sue_framework.errors import InputError
 from sue_framework.interfaces import Aligner, nest_state, unnest_state
@@ -89,7 +95,10 @@ class SelfTraining(Aligner):
 
     def _mine(self, zx: np.ndarray, zy: np.ndarray, round_: int) -> np.ndarray:
         dev = engine_for(self.device).device
-        if self.pseudo == "mnn":
+        if self.pseudo == "mnn" and float(len(zx)) * len(zy) > AUTO_INDEX_EXACT_LIMIT:
+            # large pools: from candidate lists (faiss), not a scan of every x against every y
+            i, j, conf = mutual_nearest_from_lists(zx, zy, csls_k=self.csls_k, seed=self.seed or 0)
+        elif self.pseudo == "mnn":
             i, j, conf = mutual_nearest(zx, zy, dev, csls_k=self.csls_k)
         else:
             seed = None if self.seed is None else self.seed + round_

@@ -82,3 +82,45 @@ def test_half_precision_euclidean_survives_large_norms():
     d1, i1 = exact_knn(x, x, 5, metric="euclidean", exclude_self=True, half=True)
     assert np.all(np.isfinite(d1)) and _recall(i1, i0) > 0.98
     assert np.allclose(np.sort(d1, 1), np.sort(d0, 1), rtol=1e-3)
+
+
+@given(st.integers(1, 40), st.integers(1, 30), st.integers(1, 8), st.integers(0, 10_000))
+@settings(max_examples=30, deadline=None)
+def test_both_ways_top_k_equals_brute_force_in_any_block_size(na, nb, k, seed):
+    import torch
+
+    import sue_framework.components.knn as knn
+
+    rng = np.random.default_rng(seed)
+    a = torch.from_numpy(rng.normal(size=(na, 5)).astype(np.float32))
+    b = torch.from_numpy(rng.normal(size=(nb, 5)).astype(np.float32))
+    s = (a @ b.T).numpy()
+    want_a = np.argsort(-s, axis=1, kind="stable")[:, : min(k, nb)]
+    want_b = np.argsort(-s.T, axis=1, kind="stable")[:, : min(k, na)]
+    for block in (1, 3, None):
+        chunk = knn.auto_chunk if block is None else (lambda n, device=None, b=block: b)
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(knn, "auto_chunk", chunk)
+            (fv, fi), (bv, bi) = knn.top_k_both_ways(a, b, k)
+        # ties of continuous random data do not occur: the order is the brute force's
+        assert np.array_equal(fi.numpy(), want_a) and np.array_equal(bi.numpy(), want_b)
+        np.testing.assert_allclose(fv.numpy(), np.take_along_axis(s, want_a, 1), rtol=1e-5)
+        np.testing.assert_allclose(bv.numpy(), np.take_along_axis(s.T, want_b, 1), rtol=1e-5)
+
+
+def test_an_exact_index_answers_rotated_queries_like_a_brute_force_scan():
+    from sue_framework.components.knn import InnerProductIndex
+
+    rng = np.random.default_rng(2)
+    refs = rng.normal(size=(300, 8)).astype(np.float32)
+    index = InnerProductIndex(refs, "auto")
+    assert index.engine == "exact" and index.exact
+    for _ in range(2):
+        q = rng.normal(size=(25, 8)).astype(np.float32)
+        vals, idx = index.search(q, 6)
+        want = np.argsort(-(q @ refs.T), axis=1, kind="stable")[:, :6]
+        assert np.array_equal(idx.numpy(), want)
+    with pytest.raises(InputError, match="index engine must be"):
+        InnerProductIndex(refs, "annoy")
+    with pytest.raises(InputError, match="zero reference rows"):
+        InnerProductIndex(refs[:0], "exact")

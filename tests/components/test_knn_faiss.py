@@ -41,3 +41,20 @@ def test_engine_dispatch_and_graph_parameter():
     g = registry.get("graph", "paper_knn")(n_neighbors=5, knn="faiss-flat", device="cpu").fit(x)
     h = registry.get("graph", "paper_knn")(n_neighbors=5, knn="exact", device="cpu").fit(x)
     assert abs(g.affinity_ - h.affinity_).max() < 1e-4
+
+
+def test_inner_product_indexes_flat_is_exact_and_ivf_recalls_most_neighbours():
+    from sue_framework.components.knn import InnerProductIndex
+
+    rng = np.random.default_rng(6)
+    centres = rng.normal(size=(30, 16)) * 3
+    refs = centres[rng.integers(0, 30, 5000)] + rng.normal(size=(5000, 16))
+    refs = (refs / np.linalg.norm(refs, axis=1, keepdims=True)).astype(np.float32)
+    q = refs[rng.permutation(5000)[:500]] + 0.05 * rng.normal(size=(500, 16)).astype(np.float32)
+    exact = InnerProductIndex(refs, "exact").search(q, 10)[1].numpy()
+    flat = InnerProductIndex(refs, "faiss-flat").search(q, 10)[1].numpy()
+    assert _recall(flat, exact) > 0.999
+    ivf = InnerProductIndex(refs, "faiss-ivf", seed=0)
+    assert not ivf.exact and _recall(ivf.search(q, 10)[1].numpy(), exact) > 0.9
+    big = InnerProductIndex(refs, "auto", expected_queries=10**6)  # 5e9 products: not a scan
+    assert big.engine == "faiss-ivf"

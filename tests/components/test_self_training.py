@@ -105,3 +105,26 @@ def test_mining_in_a_wider_space_gives_the_wider_fits_first_columns():
         np.testing.assert_allclose(narrow.transform(rows, mod), wide.transform(rows, mod)[:, :3],
                                    rtol=1e-5, atol=1e-5)
     assert not np.allclose(alone.transform(x, "x"), narrow.transform(x, "x"), atol=1e-3)
+
+
+@pytest.mark.parametrize("csls_k", [0, 4])
+def test_mutual_pairs_from_lists_equal_the_full_scan_and_are_mutual(csls_k):
+    from sue_framework.components.pseudo_pairs import mutual_nearest_from_lists
+
+    rng = np.random.default_rng(8)
+    zx, zy = rng.normal(size=(80, 6)), rng.normal(size=(70, 6))
+    want = mutual_nearest(zx, zy, csls_k=csls_k)
+    got = mutual_nearest_from_lists(zx, zy, k=80, csls_k=csls_k, engine="exact")
+    assert np.array_equal(np.sort(got[0]), np.sort(want[0]))
+    order = np.argsort(got[0])
+    assert np.array_equal(got[1][order], want[1][np.argsort(want[0])])
+    ux = zx / np.linalg.norm(zx, axis=1, keepdims=True)
+    uy = zy / np.linalg.norm(zy, axis=1, keepdims=True)
+    s = ux @ uy.T
+    if csls_k:
+        s = 2 * s - np.sort(s, 1)[:, -csls_k:].mean(1)[:, None] - np.sort(s, 0)[-csls_k:].mean(0)
+    for i, j in zip(*got[:2], strict=True):  # each is the other's best
+        assert s[i].argmax() == j and s[:, j].argmax() == i
+    # cosine pairs from 5-long lists: a subset of the full scan's (a row's best is listed)
+    short = mutual_nearest_from_lists(zx, zy, k=5, engine="exact")
+    assert set(short[0].tolist()) <= set(mutual_nearest(zx, zy)[0].tolist())
