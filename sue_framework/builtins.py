@@ -29,16 +29,18 @@ def sue_register(registry) -> None:
         OTMatcher,
         PaperKNNGraph,
         Procrustes,
+        SelfLearning,
         SelfTraining,
         SelfTuningKNNGraph,
         SemiCCA,
         SpectralNet,
     )
-    from sue_framework.datasets import Arrays, DigitsHalves, Synthetic
+    from sue_framework.datasets import Arrays, DigitsHalves, DigitsViews, Synthetic
     from sue_framework.methods import CORE_VARIANTS
     from sue_framework.pipeline import SUE
     from sue_framework.retrieval import RetrievalTask
     from sue_framework.sue_select import SUESelect
+    from sue_framework.suggest import Diversity, Uncertainty
 
     registry.register("graph", "paper_knn", PaperKNNGraph)
     registry.register("graph", "gaussian_knn", GaussianKNNGraph)
@@ -55,6 +57,7 @@ def sue_register(registry) -> None:
     registry.register("aligner", "none", NoAligner)
     registry.register("aligner", "semi_cca", SemiCCA)
     registry.register("aligner", "self_training", SelfTraining)
+    registry.register("aligner", "self_learning", SelfLearning)
     registry.register("matcher", "mmd", MMDResNet)
     registry.register("matcher", "none", NoMatcher)
     registry.register("matcher", "adversarial", AdversarialMatcher)
@@ -66,6 +69,9 @@ def sue_register(registry) -> None:
     for name, factory in CORE_VARIANTS.items():
         registry.register("method", name, factory)
     registry.register("dataset", "digits_halves", DigitsHalves)
+    registry.register("dataset", "digits_views", DigitsViews)
     registry.register("dataset", "synthetic", Synthetic)
     registry.register("task", "retrieval", RetrievalTask)
     registry.register("dataset", "arrays", Arrays)
+    registry.register("selector", "diversity", Diversity)
+    registry.register("selector", "uncertainty", Uncertainty)

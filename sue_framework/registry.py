@@ -32,6 +32,7 @@ KINDS: tuple[str, ...] = (
     "method",
     "task",
     "dataset",
+    "selector",
 )
 ENTRY_POINT_GROUP = PROJECT
 AUTOLOAD_ENV = "SUE_FRAMEWORK_DISABLE_PLUGIN_AUTOLOAD"

@@ -43,3 +43,42 @@ def test_pipeline_runs_where_n_squared_floats_cannot_fit():
     )
     assert out.returncode == 0, out.stderr[-2000:]
     assert "capped-ok" in out.stdout
+
+
+MINING = textwrap.dedent(
+    """
+    import resource, sys
+    cap = int(sys.argv[1]) * 2**30
+    resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
+    import numpy as np
+    from sue_framework.components.self_learning import SelfLearning
+    n, engine = int(sys.argv[2]), sys.argv[3]
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(n, 8)).astype(np.float32)
+    y = (x @ np.linalg.qr(rng.normal(size=(8, 8)))[0]).astype(np.float32)
+    sl = SelfLearning(n_components=4, max_iter=2, max_rows=n, knn=engine, device="cpu")
+    sl.fit(x[:20], y[:20], x=x, y=y)
+    assert sl.n_pseudo_ >= n, sl.n_pseudo_  # every row of both sides took part
+    try:
+        np.ones((n, n), dtype=np.float32)
+    except MemoryError:
+        print("capped-ok", sl.mining_engine_)
+    """
+)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("engine", ["exact", "faiss-ivf"])
+def test_self_learning_mines_every_row_where_n_squared_floats_cannot_fit(engine):
+    """A mining pass over 30k x 30k rows, exact (blocked) or approximate, under a cap smaller
+    than one n x n float32 matrix."""
+    if engine.startswith("faiss"):
+        pytest.importorskip("faiss")
+    assert N * N * 4 > CAP_GIB * 2**30
+    out = subprocess.run(
+        [sys.executable, "-c", MINING, str(CAP_GIB), str(N), engine],
+        capture_output=True,
+        text=True,
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert f"capped-ok {engine}" in out.stdout

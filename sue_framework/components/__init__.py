@@ -12,6 +12,7 @@ from sue_framework.components.graphs import (
 )
 from sue_framework.components.matchers import AdversarialMatcher, MMDResNet, NoMatcher, OTMatcher
 from sue_framework.components.pca import PCA
+from sue_framework.components.self_learning import SelfLearning
 from sue_framework.components.self_training import SelfTraining
 from sue_framework.components.semi_cca import SemiCCA
 from sue_framework.components.spectral import AutoSpectral, ExactSpectral, SpectralNet
@@ -32,6 +33,7 @@ __all__ = [
     "OTMatcher",
     "PaperKNNGraph",
     "Procrustes",
+    "SelfLearning",
     "SelfTraining",
     "SelfTuningKNNGraph",
     "SemiCCA",
