@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from sue_framework.data import WeaklyPairedData, training_data
+from sue_framework.data import WeaklyPairedData, limit_unpaired, training_data
 from sue_framework.engine import engine_for, map_fits
 from sue_framework.errors import InputError, NotFittedError
 from sue_framework.interfaces import Method, nest_state, unnest_state
@@ -149,7 +149,10 @@ class CVSelect(Method):
     `candidates` lists (method name, params) in order of preference when scores tie (cheapest
     first is the safe default). After fit, `choice_`
     names the winner, `cv_scores_` and `cv_sem_` hold each candidate's mean reciprocal rank and
-    its standard error, `cv_seconds_` the time each candidate's folds took, `model_` the refit.
+    its standard error, `cv_per_query_` the reciprocal rank of every held-out query (the same
+    queries, in the same order, for every candidate), `cv_seconds_` the time each candidate's
+    folds took, `seed_` the seed of the folds and of the refit (drawn once when `seed` is
+    None), `model_` the refit.
     With fewer than 2 * `folds` pairs cross-validation is not trusted and the first candidate
     is taken. `n_jobs` > 1 (or "auto") fits candidates' folds side by side on CPU threads
     (`engine.map_fits`); use it only for candidates that draw no numbers from a global random
@@ -160,12 +163,16 @@ class CVSelect(Method):
         self,
         candidates: Sequence[Candidate] = (("pair_cca", {}),),
         folds: int = 5,
+        cv_max_rows: int | None = 4000,
+        rule: str = "one_se",
         n_jobs: int | str = 1,
         device: str = "auto",
         seed: int | None = 0,
     ) -> None:
         self.candidates = candidates
         self.folds = folds
+        self.cv_max_rows = cv_max_rows
+        self.rule = rule
         self.n_jobs = n_jobs
         self.device = device
         self.seed = seed
@@ -185,6 +192,10 @@ class CVSelect(Method):
         data = training_data(data, type(self).__name__)
         if self.folds < 2:
             raise InputError(f"folds must be >= 2, got {self.folds}")
+        if self.rule not in RULES:
+            raise InputError(f"rule must be one of {RULES}, got {self.rule!r}")
+        if self.cv_max_rows is not None and self.cv_max_rows < 1:
+            raise InputError(f"cv_max_rows must be >= 1 or None, got {self.cv_max_rows}")
         self.n_pairs_ = data.n_pairs
         self.width_ = int(min(data.x.shape[1], data.y.shape[1]))
         cands = self._candidates(self.n_pairs_, self.width_)
@@ -192,15 +203,22 @@ class CVSelect(Method):
             raise InputError("candidates must name at least one (method, params)")
         for name, _ in cands:
             registry.get("method", name)  # unknown names fail before any fit
-        seed = engine_for(self.device, self.seed).seed
+        # one seed for the folds and the refit, also when the caller asked for a fresh one
+        seed = self.seed_ = engine_for(self.device, self.seed).seed
         self.cv_scores_: dict[str, float] = {}
         self.cv_sem_: dict[str, float] = {}
         self.cv_seconds_: dict[str, float] = {}
+        self.cv_per_query_: dict[str, np.ndarray] = {}
         chosen = cands[0]
         if len(cands) > 1 and data.n_pairs >= 2 * self.folds:
+            cv_data = data
+            if self.cv_max_rows is not None:
+                # candidates are compared on a sample of the unpaired rows, so the cost of
+                # cross-validation does not grow with the pool; the refit sees every row
+                cv_data = limit_unpaired(data, self.cv_max_rows, seed)
             runs = _cv_runs(
                 cands,
-                data,
+                cv_data,
                 self.folds,
                 seed,
                 self.device,
@@ -208,12 +226,12 @@ class CVSelect(Method):
                 nested=self._nested(cands),
             )
             per_query = {_label(c): r for c, (r, _) in zip(cands, runs, strict=True)}
+            self.cv_per_query_ = per_query
             self.cv_seconds_ = {_label(c): t for c, (_, t) in zip(cands, runs, strict=True)}
             for k, v in per_query.items():
                 self.cv_scores_[k] = float(v.mean())
                 self.cv_sem_[k] = float(v.std(ddof=1) / np.sqrt(v.size))
-            best = max(self.cv_scores_, key=lambda k: self.cv_scores_[k])
-            chosen = next(c for c in cands if _ties(per_query[best], per_query[_label(c)]))
+            chosen = cands[choose(per_query, [_label(c) for c in cands], self.rule)]
         self.choice_ = _label(chosen)
         self.chosen_ = chosen
         for label, score in self.cv_scores_.items():
@@ -223,7 +241,7 @@ class CVSelect(Method):
                  data.n_pairs)  # fmt: skip
         name, params = chosen
         self.model_ = registry.get("method", name)(
-            **{"seed": self.seed, "device": self.device, **params}
+            **{"seed": seed, "device": self.device, **params}
         ).fit(data)
         self.training_ = data.summary()
         return self
@@ -260,6 +278,22 @@ PAIR_ONLY = ("pair_cca", "asif")
 ASIF_GRID = tuple({"power": p, "n_nonzero": k} for k in (None, 10) for p in (2.0, 8.0, 32.0))
 
 
+RULES = ("one_se", "best")
+
+
+def choose(per_query: dict[str, np.ndarray], order: Sequence[str], rule: str) -> int:
+    """Index in `order` of the candidate that `rule` picks from the per-query CV scores.
+
+    "best": the highest mean. "one_se": the first candidate in `order` within one paired
+    standard error of the best (`_ties`), so a later candidate must beat an earlier one by more
+    than the noise of the pairs.
+    """
+    best = max(order, key=lambda k: per_query[k].mean())
+    if rule == "best":
+        return list(order).index(best)
+    return next(i for i, k in enumerate(order) if _ties(per_query[best], per_query[k]))
+
+
 def _ties(best: np.ndarray, other: np.ndarray) -> bool:
     """Whether `other` is within one standard error of `best` on the same held-out queries.
 
@@ -276,47 +310,47 @@ def _dims(n_pairs: int, grid: Sequence[int]) -> list[int]:
 
 
 class Auto(CVSelect):
-    """The recommended method: pair CV over cheap pair-only baselines and the methods that use
-    the unpaired rows (see `CVSelect`; the tie order is below).
+    """The recommended method: pair CV over tuned pair-only baselines and the methods that use
+    the unpaired rows (see `CVSelect`).
 
-    Candidates of each of `families`, for each width r from `dims` for the pair-only families
-    and `unpaired_dims` for the others (pseudo-pairs raise the cross-covariance's rank, so narrow
-    widths rarely win there), capped by what every fold's pairs support, except for
-    self-training, whose later rounds fit on pseudo-pairs too:
-    "pair_cca" (CCA on the raw features of the pairs), "asif" (when the sue_baselines plugin is
-    installed), "semi_cca" (semi-supervised CCA; off by default to save time, as "self_train"
-    starts from it) and "self_train" (semi-supervised CCA with
-    mutual-nearest-neighbour self-training).
-    `pair_only=True` keeps only the pair-only baselines: the same CV budget spent on tuning them,
-    for fair comparisons. `asif_grid` lists ASIF's parameter settings to try; by default ASIF's
-    own defaults, and `ASIF_GRID` (power x sparsity, 6 settings) with `pair_only=True`, so the
-    tuned pair-only baseline has about as many candidates as `auto`. Every anchor pair is used:
-    fewer anchors only lose information.
+    Candidates of each of `families`:
+    - "pair_cca": CCA on the raw features of the pairs, at each width of `dims` that every
+      fold's pairs support (CCA needs more pairs than dimensions);
+    - "asif": relative representations to the anchor pairs (when the sue_baselines plugin is
+      installed), at each setting of `asif_grid` (by default `ASIF_GRID`: power x sparsity);
+    - "semi_cca": semi-supervised CCA (covariances from every row), at each width of
+      `unpaired_dims`;
+    - "self_train": self-learning to convergence (`SelfLearning`: a dictionary induced over
+      every row, refit until it stops improving), at each width of `unpaired_dims`; after the
+      first iteration it fits on thousands of pseudo-pairs, so its width is not capped by the
+      pairs.
+    With the default families, `auto`'s candidates contain every candidate of
+    `auto(pair_only=True)`, which keeps only "pair_cca" and "asif": the same CV budget spent on
+    tuning the pair-only baselines, for fair comparisons.
 
-    The tie order decides when the pairs cannot tell candidates apart (10-25 pairs: 20-50
-    held-out queries). `prefer_unpaired=True` (default) lists the methods that use the unpaired
-    rows first, so a pair-only baseline is chosen only when it beats them by more than the
-    paired noise; `False` lists the cheapest first. The default follows the real-embedding suite
-    (docs/real_embeddings.md), where self-training beat the best pair-only method in 14 of 15
-    cells and was never below it by more than one seed-std; on data where the unpaired rows
-    mislead, set it to False.
+    `rule` picks among the candidates (`choose`): "one_se" (default) takes the first candidate,
+    cheapest first, within one paired standard error of the best, so a method using the
+    unpaired rows is chosen only when it beats the pair-only ones by more than the noise of the
+    held-out pairs; "best" takes the best CV mean. docs/real_embeddings.md gives both rules'
+    figures on the suite, including pairings where the unpaired rows mislead.
 
     Every family is linear and draws no global random numbers, so folds are fitted side by side
-    on the CPU's cores (`n_jobs="auto"`, one torch thread each; `engine.parallel_plan`). The
-    self-training candidates all mine their pseudo-pairs in the widest one's space
-    (`mine_components`), so that, like CCA's widths, they are truncations of one fit per fold
-    (`_nested`).
+    on the CPU's cores (`n_jobs="auto"`, one torch thread each; `engine.parallel_plan`).
+    Narrower widths of "pair_cca" and "self_train" are scored on the widest one's fits
+    (`_nested`): CCA at r dimensions is the first r columns of CCA at more, and every
+    self-learning width shares one loop and one shrinkage (`select_components`).
     """
 
     def __init__(
         self,
-        dims: Sequence[int] = (16, 32, 64),
+        dims: Sequence[int] = (4, 8, 16, 32, 64),
         unpaired_dims: Sequence[int] = (32, 64),
-        families: Sequence[str] = ("pair_cca", "asif", "self_train"),
+        families: Sequence[str] = FAMILIES,
         pair_only: bool = False,
         asif_grid: Sequence[dict] | None = None,
-        prefer_unpaired: bool = True,
+        rule: str = "one_se",
         folds: int = 5,
+        cv_max_rows: int | None = 4000,
         n_jobs: int | str = "auto",
         device: str = "auto",
         seed: int | None = 0,
@@ -326,18 +360,20 @@ class Auto(CVSelect):
         self.families = families
         self.pair_only = pair_only
         self.asif_grid = asif_grid
-        self.prefer_unpaired = prefer_unpaired
-        super().__init__(candidates=(), folds=folds, n_jobs=n_jobs, device=device, seed=seed)
+        super().__init__(
+            candidates=(),
+            folds=folds,
+            cv_max_rows=cv_max_rows,
+            rule=rule,
+            n_jobs=n_jobs,
+            device=device,
+            seed=seed,
+        )
 
     def _asif_grid(self, fold_pairs: int) -> list[dict]:
         """ASIF settings to try, without sparsities that keep every anchor of a fold anyway."""
-        grid = (
-            self.asif_grid
-            if self.asif_grid is not None
-            else (ASIF_GRID if self.pair_only else ({},))
-        )
         out: list[dict] = []
-        for q in grid:
+        for q in ASIF_GRID if self.asif_grid is None else self.asif_grid:
             p: dict[str, Any] = dict(q)
             if p.get("n_nonzero") is not None and p["n_nonzero"] >= fold_pairs:
                 p["n_nonzero"] = None
@@ -346,46 +382,35 @@ class Auto(CVSelect):
         return out
 
     def _candidates(self, n_pairs: int, width: int) -> list[Candidate]:
-        # widths every fold's training pairs and both inputs support, so the refit is the model
-        # that CV scored; self-training's pseudo-pairs lift the pairs' cap after its first round
-        fold_pairs = n_pairs - -(-n_pairs // self.folds)
-        supported = min(fold_pairs, width + 1)
-        dims = {
-            f: _dims(supported, self.dims if f in PAIR_ONLY else self.unpaired_dims)
-            for f in FAMILIES
-        }
-        dims["self_train"] = _dims(width + 1, self.unpaired_dims)
         unknown = set(self.families) - set(FAMILIES)
         if unknown:
             raise InputError(f"unknown families {sorted(unknown)}; known: {FAMILIES}")
+        # widths every fold's training pairs and both inputs support, so the refit is the model
+        # that CV scored; self-learning's dictionary lifts the pairs' cap
+        fold_pairs = n_pairs - -(-n_pairs // self.folds)
+        supported = min(fold_pairs, width + 1)
         cands: list[Candidate] = []
-        order = [f for f in FAMILIES if f not in PAIR_ONLY] + list(PAIR_ONLY)
-        for family in order if self.prefer_unpaired else FAMILIES:
+        for family in FAMILIES:  # cheapest first: the order "one_se" prefers
             if family not in self.families or (self.pair_only and family not in PAIR_ONLY):
                 continue
-            if family == "asif":
+            if family == "pair_cca":
+                cands += [(family, {"out_dim": r}) for r in _dims(supported, self.dims)]
+            elif family == "asif":
                 if "asif" in registry.names("method"):
                     cands += [("asif", p) for p in self._asif_grid(fold_pairs)]
-            elif family == "self_train":
-                # every width mines in the widest space, so one fit per fold serves all widths
-                wide = max(dims[family])
-                cands += [
-                    (
-                        family,
-                        {"out_dim": r}
-                        if r == wide
-                        else {"out_dim": r, "aligner_params": {"mine_components": wide}},
-                    )
-                    for r in dims[family]
-                ]
+            elif family == "semi_cca":
+                cands += [(family, {"out_dim": r}) for r in _dims(supported, self.unpaired_dims)]
             else:
-                cands += [(family, {"out_dim": r}) for r in dims[family]]
+                widths = _dims(width + 1, self.unpaired_dims)
+                shared = {"select_components": max(widths)}
+                cands += [(family, {"out_dim": r, "aligner_params": shared}) for r in widths]
         return cands
 
     def _nested(self, cands: list[Candidate]) -> dict[int, tuple[int, int]]:
         """CCA at r dims is the first r columns of CCA at more (same whitening, same SVD);
-        self-training that mines in the widest space likewise (`mine_components`). Not
-        semi-CCA: its shrinkage is chosen by ranking at its own width."""
+        self-learning at every width shares one loop and the shrinkage chosen at the widest
+        (`select_components`), so likewise. Not semi-CCA: its shrinkage is chosen by ranking at
+        its own width."""
         nested = {}
         for family in ("pair_cca", "self_train"):
             idx = [k for k, (f, _) in enumerate(cands) if f == family]

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from sue_framework import InputError, WeaklyPairedData, paper_split, registry
-from sue_framework.auto import Auto, CVSelect, method_cv_scores
+from sue_framework.auto import Auto, CVSelect, choose, method_cv_scores
 from sue_framework.io import load_method
 
 
@@ -72,13 +72,15 @@ def test_few_pairs_skip_cv_and_bad_settings_are_refused():
     x, y = _latent_views(n=200)
     data = WeaklyPairedData(x, y, np.stack([np.arange(6), np.arange(6)], 1))
     model = Auto(device="cpu").fit(data)
-    assert model.cv_scores_ == {} and model.choice_.startswith("self_train")
-    cheap_first = Auto(device="cpu", prefer_unpaired=False).fit(data)
-    assert cheap_first.choice_.startswith("pair_cca")
+    assert model.cv_scores_ == {} and model.choice_.startswith("pair_cca")  # the cheapest
     with pytest.raises(InputError, match="families"):
         Auto(families=("magic",)).fit(data)
     with pytest.raises(InputError, match="folds"):
         CVSelect(folds=1).fit(data)
+    with pytest.raises(InputError, match="rule must be"):
+        Auto(rule="vote").fit(data)
+    with pytest.raises(InputError, match="cv_max_rows"):
+        Auto(cv_max_rows=0).fit(data)
 
 
 @pytest.mark.parametrize("name", ["pair_cca", "semi_cca", "self_train"])
@@ -98,24 +100,72 @@ def test_pair_only_auto_tunes_asif_without_duplicate_settings():
     assert asif(60) == [dict(p) for p in ASIF_GRID]  # 48 pairs per fold: sparsity 10 bites
     few = asif(12)  # 9 pairs per fold: keeping 10 similarities keeps them all
     assert len(few) == 3 and all(p["n_nonzero"] is None for p in few)
-    assert [p for f, p in Auto()._candidates(60, 50) if f == "asif"] == [{}]
+    assert [p for f, p in Auto()._candidates(60, 50) if f == "asif"] == asif(60)
 
 
 def test_self_training_widths_are_not_capped_by_the_pairs():
     """Ten pairs leave 8 per fold: CCA gets at most 7 dims, self-training keeps its widths."""
     cands = Auto()._candidates(10, 384)
     assert [p["out_dim"] for f, p in cands if f == "self_train"] == [32, 64]
-    assert [p["out_dim"] for f, p in cands if f == "pair_cca"] == [7]
+    assert [p["out_dim"] for f, p in cands if f == "pair_cca"] == [4, 7]
     assert [p["out_dim"] for f, p in Auto()._candidates(10, 20) if f == "self_train"] == [20]
 
 
-def test_narrower_candidates_scored_on_the_wider_fits_match_their_own_fits(split):
-    """auto scores CCA at 4 dims, and self-training at 4 dims, on the first columns of the
-    8-dim fits; fitting each candidate on its own gives the same scores."""
-    auto = Auto(dims=(4, 8), unpaired_dims=(4, 8), device="cpu").fit(split.train)
-    cands = auto._candidates(auto.n_pairs_, auto.width_)
-    assert auto._nested(cands)  # some candidates did share fits
-    alone = CVSelect(candidates=cands, device="cpu").fit(split.train)
-    assert alone.cv_scores_.keys() == auto.cv_scores_.keys()
-    for k, v in alone.cv_scores_.items():
-        assert auto.cv_scores_[k] == pytest.approx(v, rel=1e-6)
+@pytest.mark.parametrize(("n_pairs", "width"), [(10, 384), (25, 300), (200, 40), (1000, 8)])
+def test_auto_tries_every_candidate_that_the_pair_only_variant_tries(n_pairs, width):
+    """So auto can be worse than auto(pair_only=True) only by its choice, never by its set."""
+    everything = Auto()._candidates(n_pairs, width)
+    pair_only = Auto(pair_only=True)._candidates(n_pairs, width)
+    assert pair_only and all(c in everything for c in pair_only)
+    assert [p["out_dim"] for f, p in pair_only if f == "pair_cca"][0] <= 8
+
+
+def test_a_fresh_seed_is_drawn_once_for_the_folds_and_the_refit(split):
+    """auto(seed=None) is auto(seed=s) for the seed s it drew: same folds, same refit."""
+    drawn = Auto(dims=(4, 8), families=("pair_cca", "self_train"), seed=None, device="cpu")
+    drawn.fit(split.train)
+    fixed = Auto(dims=(4, 8), families=("pair_cca", "self_train"), seed=drawn.seed_,
+                 device="cpu").fit(split.train)  # fmt: skip
+    assert drawn.cv_scores_ == fixed.cv_scores_ and drawn.model_.seed == drawn.seed_
+    for mod, rows in (("x", split.x_test), ("y", split.y_test)):
+        assert np.array_equal(drawn.transform(rows, mod), fixed.transform(rows, mod))
+
+
+def test_the_rules_pick_by_the_evidence():
+    """"best" takes the highest mean; "one_se" the first candidate within one paired standard
+    error of it, so a later candidate wins only by more than the noise."""
+    base = np.random.default_rng(0).uniform(size=200)
+    swing = np.tile([1.0, -1.0], 100)  # mean 0: the difference's noise, exactly
+    close = {"cheap": base, "dear": base + 0.01 + 0.2 * swing}  # 0.01 < its SE, 0.014
+    far = {"cheap": base, "dear": base + 0.1 + 0.05 * swing}  # 0.1 > its SE, 0.0035
+    order = ["cheap", "dear"]
+    assert choose(close, order, "best") == 1 and choose(close, order, "one_se") == 0
+    assert choose(far, order, "best") == 1 and choose(far, order, "one_se") == 1
+
+
+def _shared_clusters(n=900, seed=1):
+    """Clustered rows and an orthogonal map of them: the unpaired rows pin the map down."""
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(size=(30, 16)) * 2
+    x = centres[rng.integers(0, 30, n)] + 0.5 * rng.normal(size=(n, 16))
+    q, _ = np.linalg.qr(rng.normal(size=(16, 16)))
+    return x.astype(np.float32), (x @ q + 0.4 * rng.normal(size=(n, 16))).astype(np.float32)
+
+
+@pytest.mark.parametrize("n_pairs", [12, 150])
+def test_auto_picks_self_learning_where_the_rows_agree_and_the_pairs_where_they_do_not(n_pairs):
+    x, y = _shared_clusters()
+    split = paper_split(x, y, n_pairs=n_pairs, n_test=200, seed=0)
+    tr = split.train
+    if n_pairs == 12:  # a few pairs cannot pin down a 16-d map; the unpaired rows can
+        agree = Auto(unpaired_dims=(16,), device="cpu").fit(tr)
+        assert agree.choice_.startswith("self_train")
+    # the unpaired y rows replaced by another orthogonal map of x rows: the pool now says one
+    # map and the pairs (and test pairs) another, so mined partners are wrong
+    rng = np.random.default_rng(3)
+    q2, _ = np.linalg.qr(rng.normal(size=(16, 16)))
+    free = np.setdiff1d(np.arange(len(tr.y)), tr.pairs[:, 1])
+    y2 = tr.y.copy()
+    y2[free] = tr.x[rng.choice(len(tr.x), free.size, replace=False)] @ q2
+    mislead = Auto(unpaired_dims=(16,), device="cpu").fit(WeaklyPairedData(tr.x, y2, tr.pairs))
+    assert not mislead.choice_.startswith("self_train")  # semi-CCA's covariances stay right
