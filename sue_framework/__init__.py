@@ -19,6 +19,7 @@ from sue_framework.errors import (
 )
 from sue_framework.hookspecs import hookimpl
 from sue_framework.registry import KINDS, Registry, registry
+from sue_framework.suggest import suggest_pairs
 
 if TYPE_CHECKING:
     from sue_framework.pipeline import SUE
@@ -45,6 +46,7 @@ __all__ = [
     "hookimpl",
     "paper_split",
     "registry",
+    "suggest_pairs",
 ]
 
 

@@ -147,6 +147,58 @@ def cmd_transform(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_suggest(args: argparse.Namespace) -> int:
+    """`sue suggest`: which rows to pair next, as a file for a person to fill in."""
+    import csv
+
+    from sue_framework.files import atomic_path
+    from sue_framework.suggest import suggest_pairs
+
+    _check_output(args.out)
+    x = _load_matrix(args.x, "x")
+    y = _load_matrix(args.y, "y") if args.y else None
+    pairs = _load_pairs(args.pairs) if args.pairs else None
+    model = None
+    if args.model:
+        from sue_framework.io import load_method
+
+        model = load_method(args.model)
+    items = None
+    if args.items:
+        try:
+            items = Path(args.items).read_text(encoding="utf-8").splitlines()
+        except UnicodeDecodeError as exc:
+            raise SUEError(f"--items {args.items} is not UTF-8 text (one item per line)") from exc
+        n_rows = (x if args.side == "x" else y).shape[0]  # type: ignore[union-attr]
+        if len(items) != n_rows:
+            raise SUEError(
+                f"--items {args.items} has {len(items)} lines but {args.side} has {n_rows} "
+                "rows; give one item per row, in row order"
+            )
+    rows = suggest_pairs(
+        x,
+        args.n,
+        y=y,
+        pairs=pairs,
+        model=model,
+        strategy=args.strategy,
+        side=args.side,
+        seed=args.seed,
+    )
+    with atomic_path(args.out) as tmp, open(tmp, "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(["x", "y"] + ([f"{args.side}_item"] if items else []))
+        for r in rows.tolist():
+            pair = [r, ""] if args.side == "x" else ["", r]
+            w.writerow(pair + ([items[r]] if items else []))
+    other = "y" if args.side == "x" else "x"
+    print(
+        f"wrote {args.out}: {len(rows)} rows of {args.side} to pair, best first; fill in "
+        f"column {other} with each partner's row and pass the file to sue fit --pairs"
+    )
+    return 0
+
+
 def _unit(metric: str) -> str:
     """The unit a task's figure is printed in."""
     if "@" in metric:
@@ -459,6 +511,24 @@ def build_parser() -> argparse.ArgumentParser:
     )
     en.add_argument("--device", default="auto", help=device_help)
     en.set_defaults(func=cmd_encode)
+
+    sg = command("suggest", "choose which rows to pair next and write them for a person to fill in")
+    sg.add_argument("--x", required=True, help="x rows (.npy or .csv)")
+    sg.add_argument("--y", help="y rows (needed with --side y and with --model)")
+    sg.add_argument("--pairs", help="pairs already made (i,j per line): never suggested again")
+    sg.add_argument("--model", help="a model file from sue fit, for model-aware strategies")
+    sg.add_argument("--n", type=int, required=True, help="how many rows to suggest")
+    sg.add_argument("--out", required=True, help="CSV to write: columns x, y (one left blank)")
+    sg.add_argument("--items", help="one item per row of --side (names or paths), copied beside")
+    sg.add_argument("--side", choices=["x", "y"], default="x", help="which modality to suggest")
+    _names_of(
+        sg.add_argument(
+            "--strategy", default="auto", help="auto: uncertainty with a model, else diversity"
+        ),
+        "selector",
+    )
+    sg.add_argument("--seed", type=int, default=0, help="seeds the clustering")
+    sg.set_defaults(func=cmd_suggest)
 
     pl = command("plugins", "list registered components and their providers")
     pl.set_defaults(func=cmd_plugins)

@@ -4,9 +4,11 @@ output is either the complete new file or the old one, never a torn mix, even un
 
 from __future__ import annotations
 
+import csv
 import os
 import re
 import tempfile
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -110,19 +112,49 @@ def _read_parquet(p: Path, name: str) -> np.ndarray:
 
 def read_pairs(path: str | Path) -> np.ndarray:
     """Pairs i, j (x[i] <-> y[j]): .npy (m, 2), or text with two integer columns (comma-, tab-
-    or space-separated) and an optional header line."""
+    or space-separated) and an optional header line.
+
+    A header is a first line whose every field is non-numeric. When it names columns "x" and
+    "y", those two are read and any others ignored, and a row with either still empty is left
+    out (a file that `sue suggest` wrote and a person has filled in part of). Any other
+    non-numeric field is an error naming its line and column.
+    """
     p = Path(path)
     if p.suffix.lower() in {".npy", ".npz"}:
         return read_matrix(p, "pairs")
     if not p.is_file():
         raise InputError(f"pairs: no file at {p} (resolved from {Path.cwd()})")
-    lines = [ln.strip() for ln in p.read_text().splitlines() if ln.strip()]
-    if lines and not re.sub(r"[,\s-]", "", lines[0]).isdigit():
-        lines = lines[1:]  # header
-    try:
-        rows = [[int(v) for v in re.split(r"\s*,\s*|\s+", ln)] for ln in lines]
-    except ValueError as exc:
-        raise InputError(f"pairs: {p} must hold two integer columns i,j per line ({exc})") from exc
-    if any(len(r) != 2 for r in rows):
-        raise InputError(f"pairs: every line of {p} must hold exactly two integers i,j")
+    text = p.read_text(encoding="utf-8-sig")  # a byte-order mark is not part of the first field
+    lines = [(k, ln.strip()) for k, ln in enumerate(text.splitlines(), 1) if ln.strip()]
+    split = (lambda ln: next(csv.reader([ln]))) if p.suffix.lower() == ".csv" else _fields
+    cols, named = (0, 1), False
+    if lines and not any(_is_int(f) for f in split(lines[0][1])):
+        header = [f.strip().lower() for f in split(lines[0][1])]
+        if "x" in header and "y" in header:
+            cols, named = (header.index("x"), header.index("y")), True
+        lines = lines[1:]
+    rows, waiting = [], 0
+    for k, ln in lines:
+        fields = [f.strip() for f in split(ln)]
+        if not named and len(fields) != 2:
+            raise InputError(f"pairs: line {k} of {p} must hold exactly two integers i,j")
+        if named and (max(cols) >= len(fields) or "" in (fields[cols[0]], fields[cols[1]])):
+            waiting += 1  # a suggested row nobody has paired yet
+            continue
+        for c in cols:
+            if not _is_int(fields[c]):
+                raise InputError(
+                    f"pairs: line {k}, column {c + 1} of {p} is {fields[c]!r}, not a row index"
+                )
+        rows.append([int(fields[c]) for c in cols])
+    if waiting:
+        warnings.warn(f"{p}: {waiting} row(s) have no partner yet and stay unpaired", stacklevel=2)
     return np.asarray(rows, dtype=np.int64).reshape(-1, 2)
+
+
+def _fields(line: str) -> list[str]:
+    return re.split(r"\s*,\s*|\s+", line)
+
+
+def _is_int(field: str) -> bool:
+    return re.fullmatch(r"\s*[+-]?\d+\s*", field) is not None

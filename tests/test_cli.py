@@ -106,7 +106,7 @@ def test_fit_transform_evaluate(files, capsys):
     [
         ("0,999\n", "outside y"),
         ("0,1,2\n", "exactly two integers"),
-        ("a,b\nx,y\n", "two integer columns"),
+        ("a,b\nx,y\n", "bad.csv is 'x', not a row index"),
     ],
 )
 def test_bad_input_exits_with_one_line(files, capsys, pairs_text, message):

@@ -1,0 +1,178 @@
+import csv
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sue_framework import InputError, WeaklyPairedData, registry, suggest_pairs
+from sue_framework.cli import main
+
+
+def _clusters(n=600, k=8, d=10, seed=0):
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(size=(k, d)) * 6
+    label = rng.integers(0, k, n)
+    return (centres[label] + rng.normal(size=(n, d))).astype(np.float32), label
+
+
+@given(st.integers(0, 10_000), st.integers(0, 30), st.sampled_from(["diversity", "auto"]))
+@settings(max_examples=15, deadline=None)
+def test_never_a_paired_row_never_twice_and_the_same_for_a_seed(seed, n_paired, strategy):
+    x, _ = _clusters(n=120, seed=seed % 7)
+    rng = np.random.default_rng(seed)
+    pairs = np.stack([rng.choice(120, n_paired, replace=False), np.arange(n_paired)], 1)
+    got = suggest_pairs(x, 10, pairs=pairs, strategy=strategy, seed=seed)
+    assert got.size == 10 and np.unique(got).size == 10
+    assert not np.isin(got, pairs[:, 0]).any()
+    assert np.array_equal(got, suggest_pairs(x, 10, pairs=pairs, strategy=strategy, seed=seed))
+
+
+def test_diversity_takes_one_row_of_every_planted_cluster():
+    x, label = _clusters()
+    got = suggest_pairs(x, 8, strategy="diversity")
+    assert sorted(label[got].tolist()) == list(range(8))
+    # clusters that already hold a pair are covered: the next picks go elsewhere
+    pairs = np.stack([np.flatnonzero(label == 0)[:3], np.arange(3)], 1)
+    assert 0 not in label[suggest_pairs(x, 7, pairs=pairs, strategy="diversity")]
+
+
+def test_uncertainty_prefers_rows_whose_partner_has_a_near_twin():
+    """A map fit on every pair is right; x rows whose partner has a near-identical twin among
+    the y rows are the ones whose match it cannot be sure of."""
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(200, 10)).astype(np.float32)
+    q, _ = np.linalg.qr(rng.normal(size=(10, 10)))
+    y = (x @ q).astype(np.float32)
+    twins = rng.choice(200, 20, replace=False)
+    y_all = np.vstack([y, y[twins] + 1e-3 * rng.normal(size=(20, 10)).astype(np.float32)])
+    model = registry.get("method", "pair_cca")(out_dim=10, device="cpu")
+    model.fit(WeaklyPairedData(x, y, np.stack([np.arange(200)] * 2, 1)))
+    got = suggest_pairs(x, 10, y=y_all, model=model, strategy="uncertainty")
+    assert np.isin(got, twins).sum() >= 8
+    assert np.array_equal(got, suggest_pairs(x, 10, y=y_all, model=model))  # auto: with a model
+    assert np.isin(suggest_pairs(x, 10, strategy="diversity"), twins).sum() <= 4
+
+
+def test_suggesting_rows_of_y_and_bad_requests():
+    x, _ = _clusters(n=50)
+    y = x[:, :6] + 1.0
+    got = suggest_pairs(x, 5, y=y, side="y", pairs=np.array([[0, 1], [1, 2]]))
+    assert not np.isin(got, [1, 2]).any() and got.max() < 50
+    with pytest.raises(InputError, match="only 48 rows of x are not paired"):
+        suggest_pairs(x, 49, pairs=np.array([[0, 0], [1, 1]]))
+    with pytest.raises(InputError, match="points outside x"):
+        suggest_pairs(x, 3, pairs=np.array([[50, 0]]))
+    with pytest.raises(InputError, match="side='y'"):
+        suggest_pairs(x, 3, side="y")
+    with pytest.raises(InputError, match="needs a fitted model"):
+        suggest_pairs(x, 3, y=y, strategy="uncertainty")
+    model = registry.get("method", "pair_cca")(out_dim=3, device="cpu")
+    model.fit(WeaklyPairedData(x[:, :4], y, np.stack([np.arange(20)] * 2, 1)))
+    with pytest.raises(InputError, match="4 features"):  # fit on 4-wide x rows, given 10
+        suggest_pairs(x, 3, y=y, model=model)
+    with pytest.raises(InputError, match="positive whole number"):
+        suggest_pairs(x, 0)
+
+
+def test_a_hundred_thousand_rows_are_clustered_on_a_sample():
+    rng = np.random.default_rng(0)
+    big = rng.normal(size=(100_000, 16)).astype(np.float32)
+    got = suggest_pairs(big, 20)
+    assert got.size == 20 and got.max() < 100_000
+
+
+def test_sue_suggest_writes_a_file_that_sue_fit_takes_once_filled_in(tmp_path, capsys):
+    x, _ = _clusters(n=300)
+    rng = np.random.default_rng(2)
+    y = (x @ rng.normal(size=(10, 8))).astype(np.float32)
+    np.save(tmp_path / "x.npy", x)
+    np.save(tmp_path / "y.npy", y)
+    (tmp_path / "items.txt").write_text("\n".join(f"thing {i}" for i in range(300)) + "\n")
+    ask = tmp_path / "ask.csv"
+    assert (
+        main(
+            [
+                "suggest",
+                "--x",
+                str(tmp_path / "x.npy"),
+                "--n",
+                "12",
+                "--out",
+                str(ask),
+                "--items",
+                str(tmp_path / "items.txt"),
+            ]
+        )
+        == 0
+    )
+    rows = list(csv.DictReader(ask.open()))
+    assert len(rows) == 12 and all(r["y"] == "" and r["x_item"] == f"thing {r['x']}" for r in rows)
+    # a person pairs ten of them (here row i of x pairs row i of y) and leaves two for later
+    for r in rows[:10]:
+        r["y"] = r["x"]
+    with ask.open("w", newline="") as fh:
+        w = csv.DictWriter(fh, ["x", "y", "x_item"])
+        w.writeheader()
+        w.writerows(rows)
+    out = tmp_path / "m.sue"
+    code = main(
+        [
+            "fit",
+            "--x",
+            str(tmp_path / "x.npy"),
+            "--y",
+            str(tmp_path / "y.npy"),
+            "--pairs",
+            str(ask),
+            "--method",
+            "pair_cca",
+            "--params",
+            '{"out_dim": 4}',
+            "--out",
+            str(out),
+            "--device",
+            "cpu",
+        ]
+    )
+    assert code == 0 and out.is_file()
+    assert "2 row(s) have no partner yet" in capsys.readouterr().err
+    # the next round: the model and the pairs made so far
+    assert (
+        main(
+            [
+                "suggest",
+                "--x",
+                str(tmp_path / "x.npy"),
+                "--y",
+                str(tmp_path / "y.npy"),
+                "--pairs",
+                str(ask),
+                "--model",
+                str(out),
+                "--n",
+                "5",
+                "--out",
+                str(tmp_path / "ask2.csv"),
+            ]
+        )
+        == 0
+    )
+    again = [int(r["x"]) for r in csv.DictReader((tmp_path / "ask2.csv").open())]
+    assert not set(again) & {int(r["x"]) for r in rows[:10]}
+    assert (
+        main(
+            [
+                "suggest",
+                "--x",
+                str(tmp_path / "x.npy"),
+                "--n",
+                "5",
+                "--out",
+                str(tmp_path / "a3.csv"),
+                "--items",
+                str(tmp_path / "y.npy"),
+            ]
+        )
+        == 2
+    )
