@@ -1,0 +1,164 @@
+"""Which pairs to label: `auto` fit on n chosen pairs against n random ones, with a simulated
+oracle (the true partner of every row is known and handed out when a row is chosen).
+
+For each pairing, budget n and seed: 400 test pairs are held out, the remaining rows of both
+modalities form the unpaired pool (y's rows shuffled), and n of them get their partners by
+- "random": n rows drawn at random (the paper protocol's pairs);
+- "diversity": one batch of n from `suggest_pairs(strategy="diversity")`;
+- "two rounds": n/2 by diversity, a fit of `auto` on them, then n/2 more by
+  `suggest_pairs(strategy="uncertainty")` on that fit.
+Then `auto` is fit and scored (R@10, mean of both directions, %). "random 2n" gives the bar
+the issue sets (chosen n should reach random 2n). Rows are capped at `--max-rows` per pairing
+to keep the grid affordable; results go to a CSV and the summary prints the ratios.
+
+    SUE_DATA_DIR=~/data python benchmarks/active_pairs.py --out docs/experiments/active_pairs
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from suite import load, parse, r10  # noqa: E402
+
+from sue_framework import WeaklyPairedData, registry, suggest_pairs  # noqa: E402
+
+FIELDS = ("pairing", "budget", "seed", "strategy", "r10", "seconds")
+
+
+def _data(x, y, chosen: np.ndarray, perm: np.ndarray) -> WeaklyPairedData:
+    """The pool with `chosen` x rows paired to their partners; y's rows in the order `perm`."""
+    where = np.argsort(perm)  # position of each original y row in the shuffled y
+    return WeaklyPairedData(x, y[perm], np.stack([chosen, where[chosen]], 1))
+
+
+def _fit(data: WeaklyPairedData, seed: int):
+    return registry.get("method", "auto")(seed=seed).fit(data)
+
+
+def run_cell(x, y, budget: int, seed: int) -> dict[str, tuple[float, float]]:
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(len(x))
+    test, pool = order[:400], order[400:]
+    px, py = x[pool], y[pool]
+    perm = rng.permutation(len(pool))
+    out = {}
+    picks = {
+        "random": rng.choice(len(pool), budget, replace=False),
+        "random 2n": rng.choice(len(pool), 2 * budget, replace=False),
+        "diversity": suggest_pairs(px, budget, strategy="diversity", seed=seed),
+    }
+    for name, chosen in picks.items():
+        t0 = time.perf_counter()
+        model = _fit(_data(px, py, chosen, perm), seed)
+        out[name] = (r10(model, x[test], y[test]), time.perf_counter() - t0)
+    t0 = time.perf_counter()
+    first = suggest_pairs(px, budget // 2, strategy="diversity", seed=seed)
+    model = _fit(_data(px, py, first, perm), seed)
+    paired = _data(px, py, first, perm).pairs
+    more = suggest_pairs(
+        px,
+        budget - first.size,
+        y=py[perm],
+        pairs=paired,
+        model=model,
+        strategy="uncertainty",
+        seed=seed,
+    )
+    model = _fit(_data(px, py, np.concatenate([first, more]), perm), seed)
+    out["two rounds"] = (r10(model, x[test], y[test]), time.perf_counter() - t0)
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--pairings", default="all")
+    ap.add_argument("--budgets", default="10,25,50")
+    ap.add_argument("--seeds", default="0,1,2")
+    ap.add_argument("--max-rows", type=int, default=2000)
+    ap.add_argument("--out", default="docs/experiments/active_pairs")
+    args = ap.parse_args()
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / "results.csv"
+    done = list(csv.DictReader(path.open())) if path.exists() else []
+    have = {(r["pairing"], r["budget"], r["seed"]) for r in done}
+    print(f"machine: {platform.machine()}, {platform.processor() or 'cpu'}; R@10 in %", flush=True)
+    for p in parse(args.pairings):
+        x, y = load(p, max_rows=args.max_rows)
+        for budget in (int(v) for v in args.budgets.split(",")):
+            for seed in (int(v) for v in args.seeds.split(",")):
+                if (p.name, str(budget), str(seed)) in have:
+                    continue
+                res = run_cell(x, y, budget, seed)
+                for strategy, (score, secs) in res.items():
+                    done.append(
+                        dict(
+                            zip(
+                                FIELDS,
+                                (
+                                    p.name,
+                                    str(budget),
+                                    str(seed),
+                                    strategy,
+                                    f"{score:.2f}",
+                                    f"{secs:.1f}",
+                                ),
+                                strict=True,
+                            )
+                        )
+                    )
+                with path.open("w", newline="") as fh:
+                    w = csv.DictWriter(fh, FIELDS)
+                    w.writeheader()
+                    w.writerows(done)
+                print(
+                    f"{p.name} {budget} pairs seed {seed}: "
+                    + ", ".join(f"{k} {v[0]:.1f}" for k, v in res.items()),
+                    flush=True,
+                )
+    summarise(done)
+
+
+def summarise(done: list[dict]) -> None:
+    """Per pairing and budget: mean R@10 of each strategy and its ratio to random; then the
+    geometric means over cells and the cells where a chosen batch is below random."""
+    cells: dict[tuple, dict[str, list[float]]] = {}
+    for r in done:
+        cells.setdefault((r["pairing"], int(r["budget"])), {}).setdefault(r["strategy"], []).append(
+            float(r["r10"])
+        )
+    chosen = ("diversity", "two rounds")
+    print("\n| pairing | pairs | random | random 2n | " + " | ".join(chosen) + " |")
+    print("| --- | ---: | ---: | ---: | " + " | ".join("---:" for _ in chosen) + " |")
+    ratios: dict[str, list[float]] = {k: [] for k in chosen}
+    reach: dict[str, int] = dict.fromkeys(chosen, 0)
+    for (pairing, n), by in sorted(cells.items()):
+        mean = {k: float(np.mean(v)) for k, v in by.items()}
+        base = max(mean["random"], 1e-9)
+        for k in chosen:
+            ratios[k].append(mean[k] / base)
+            reach[k] += mean[k] >= mean["random 2n"]
+        print(
+            f"| {pairing} | {n} | {mean['random']:.1f} | {mean['random 2n']:.1f} | "
+            + " | ".join(f"{mean[k]:.1f} ({mean[k] / base:.2f}x)" for k in chosen)
+            + " |"
+        )
+    for k in chosen:
+        v = np.asarray(ratios[k])
+        print(
+            f"{k}: geometric mean {np.exp(np.log(v).mean()):.3f}x random over {v.size} cells, "
+            f"{int((v < 1).sum())} below random (worst {v.min():.2f}x), reaches random 2n in "
+            f"{reach[k]}"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,134 @@
+"""Does R@10 rise with the number of unpaired rows? The paper's Fig. 5b on real pools of 30k+
+rows a side, at fixed pairs.
+
+For each large pairing (UI messages <-> their French translations, 48k pairs; a word <-> its
+WordNet definition, 90k), 400 test pairs and the training pairs are drawn first (paper
+protocol, seeded); then the unpaired pool grows from 1k rows to every remaining row, each
+smaller pool a subset of the larger ones. R@10 is the mean of both directions, in %; the
+seconds are each fit's. A plot goes beside the printed table.
+
+    python benchmarks/pool_curve.py --out docs/experiments/pool_curve
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from suite import load, parse, r10  # noqa: E402
+
+from sue_framework import paper_split, registry  # noqa: E402
+from sue_framework.data import limit_unpaired  # noqa: E402
+
+METHODS = {
+    "auto": ("auto", {}),
+    "self_train": ("self_train", {}),
+    "sue": ("sue", {}),
+    "cca_raw": ("cca_raw", {}),
+}
+FIELDS = ("pairing", "pairs", "unpaired", "seed", "method", "r10", "seconds")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--pairings", default="messages_en_fr,wordnet_word_gloss")
+    ap.add_argument("--pairs", default="25,100")
+    ap.add_argument("--unpaired", default="1000,4000,16000,all")
+    ap.add_argument("--seeds", default="0,1,2")
+    ap.add_argument("--methods", default=",".join(METHODS))
+    ap.add_argument("--out", default="docs/experiments/pool_curve")
+    args = ap.parse_args()
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / "results.csv"
+    done = list(csv.DictReader(path.open())) if path.exists() else []
+    have = {tuple(r[k] for k in FIELDS[:5]) for r in done}
+    print(f"machine: {platform.machine()}, {platform.processor() or 'cpu'}; R@10 in %", flush=True)
+    for p in parse(args.pairings):
+        x, y = load(p, max_rows=0)
+        for n in (int(v) for v in args.pairs.split(",")):
+            for seed in (int(v) for v in args.seeds.split(",")):
+                split = paper_split(x, y, n_pairs=n, n_test=400, seed=seed)
+                for size in args.unpaired.split(","):
+                    data = split.train if size == "all" else limit_unpaired(split.train, int(size))
+                    for label in args.methods.split(","):
+                        key = (p.name, str(n), size, str(seed), label)
+                        if key in have:
+                            continue
+                        name, params = METHODS[label]
+                        t0 = time.perf_counter()
+                        model = registry.get("method", name)(seed=seed, **params).fit(data)
+                        secs = time.perf_counter() - t0
+                        score = r10(model, split.x_test, split.y_test)
+                        row = dict(zip(FIELDS, (*key, f"{score:.2f}", f"{secs:.1f}"), strict=True))
+                        done.append(row)
+                        with path.open("w", newline="") as fh:
+                            w = csv.DictWriter(fh, FIELDS)
+                            w.writeheader()
+                            w.writerows(done)
+                        print(" ".join(f"{k}={v}" for k, v in row.items()), flush=True)
+    summarise(done, out)
+
+
+def summarise(done: list[dict], out: Path) -> None:
+    """Mean ± std over seeds per (pairing, pairs, pool size, method), as markdown, and a plot."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    groups: dict[tuple, list[float]] = {}
+    for r in done:
+        groups.setdefault((r["pairing"], int(r["pairs"]), r["unpaired"], r["method"]), []).append(
+            float(r["r10"])
+        )
+    pairings = sorted({k[0] for k in groups})
+    pair_counts = sorted({k[1] for k in groups})
+    fig, axes = plt.subplots(
+        len(pairings),
+        len(pair_counts),
+        figsize=(5 * len(pair_counts), 3.6 * len(pairings)),
+        squeeze=False,
+    )
+    for a, pairing in enumerate(pairings):
+        for b, n in enumerate(pair_counts):
+            sizes = sorted(
+                {k[2] for k in groups if k[:2] == (pairing, n)},
+                key=lambda s: float("inf") if s == "all" else int(s),
+            )
+            methods = sorted({k[3] for k in groups if k[:2] == (pairing, n)})
+            print(f"\n{pairing}, {n} pairs\n\n| unpaired rows | " + " | ".join(methods) + " |")
+            print("| ---: | " + " | ".join("---:" for _ in methods) + " |")
+            for s in sizes:
+                cells = []
+                for m in methods:
+                    v = groups.get((pairing, n, s, m), [])
+                    cells.append(f"{np.mean(v):.1f} ± {np.std(v):.1f}" if v else "")
+                print(f"| {s} | " + " | ".join(cells) + " |")
+            ax = axes[a][b]
+            for m in methods:
+                pts = [
+                    (i, np.mean(groups[(pairing, n, s, m)]))
+                    for i, s in enumerate(sizes)
+                    if (pairing, n, s, m) in groups
+                ]
+                ax.plot([i for i, _ in pts], [v for _, v in pts], marker="o", label=m)
+            ax.set_xticks(range(len(sizes)), sizes)
+            ax.set_title(f"{pairing}, {n} pairs")
+            ax.set_xlabel("unpaired rows a side")
+            ax.set_ylabel("R@10 (%)")
+            ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(out / "r10_vs_unpaired.png", dpi=110)
+    print(f"\nwrote {out / 'r10_vs_unpaired.png'}")
+
+
+if __name__ == "__main__":
+    main()
