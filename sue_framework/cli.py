@@ -523,7 +523,7 @@ def build_parser() -> argparse.ArgumentParser:
     sg.add_argument("--side", choices=["x", "y"], default="x", help="which modality to suggest")
     _names_of(
         sg.add_argument(
-            "--strategy", default="auto", help="auto: uncertainty with a model, else diversity"
+            "--strategy", default="auto", help="auto is diversity; uncertainty needs --model"
         ),
         "selector",
     )

@@ -12,8 +12,9 @@ modality and a fitted model:
   between their best and second-best partner, or a best partner whose own best match is
   another row), weighted by the size of the region they stand for; chosen one per cluster of
   the shared space, so a batch does not spend itself on one region.
-- "auto": "uncertainty" when a model is given, else "diversity" (docs/active_pairs.md has the
-  measurements behind the choice).
+- "auto": "diversity", with or without a model: on the real suite, pairs spread over the
+  space beat pairs spent on uncertain regions after a first round (docs/active_pairs.md has
+  the figures), since self-learning needs anchors everywhere more than answers to hard cases.
 
 Large pools are clustered on a seeded sample of `MAX_ROWS` rows, so a suggestion over 10^5
 rows a side takes seconds.
@@ -51,7 +52,8 @@ class PairSelector(ABC):
         model: Any,
         side: str,
         rng: np.random.Generator,
-    ) -> np.ndarray: ...
+    ) -> np.ndarray:
+        """Indices into `rows` of the n rows to pair next, best first (none of `paired`)."""
 
 
 def _unit(a: np.ndarray) -> np.ndarray:
@@ -179,7 +181,8 @@ def suggest_pairs(
         A fitted method (`registry.get("method", ...)(...).fit(...)`) for model-aware
         strategies; it must have been fit on rows of these widths.
     strategy
-        A registered selector name ("auto", "diversity", "uncertainty") or an instance.
+        A registered selector name ("auto" is "diversity"; "uncertainty" needs `model` and the
+        other side's rows) or an instance.
     seed
         Seeds the clustering: the same inputs and seed give the same suggestions.
     """
@@ -202,10 +205,14 @@ def suggest_pairs(
             f"asked for {n} suggestions but only {free} rows of {side} are not paired yet; "
             f"lower n to at most {free}"
         )
+    if model is not None:  # a model fit on other widths is refused whatever the strategy
+        model.transform(rows[:1], side)
+        if other is not None:
+            model.transform(other[:1], "y" if side == "x" else "x")
     from sue_framework.registry import registry
 
     if isinstance(strategy, str) and strategy == "auto":
-        strategy = "uncertainty" if model is not None and other is not None else "diversity"
+        strategy = "diversity"
     selector = registry.build("selector", strategy) if isinstance(strategy, str) else strategy
     rng = np.random.default_rng(seed)
     picks = np.asarray(
