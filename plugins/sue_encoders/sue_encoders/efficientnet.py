@@ -102,6 +102,7 @@ class EfficientNetLite0(nn.Module):
         return F.relu6(self._bn1(self._conv_head(x))).mean((2, 3))
 
     def logits(self, x: torch.Tensor) -> torch.Tensor:
+        """The 1000 ImageNet class scores of (b, 3, H, W) pixels."""
         return self._fc(self.forward(x))
 
 
