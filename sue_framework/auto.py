@@ -258,6 +258,9 @@ class CVSelect(Method):
         state = nest_state("model", self._model().get_state())
         labels = [_label(c) for c in self._candidates(self.n_pairs_, self.width_)]
         state["choice"] = np.asarray([labels.index(self.choice_)])
+        # the label too: a later version may list other candidates, an index alone would then
+        # point at the wrong one
+        state["choice_label"] = np.frombuffer(self.choice_.encode(), dtype=np.uint8).copy()
         state["n_pairs"] = np.asarray([self.n_pairs_])
         state["width"] = np.asarray([self.width_])
         return state
@@ -266,7 +269,17 @@ class CVSelect(Method):
         self.n_pairs_ = int(np.asarray(state["n_pairs"]).ravel()[0])
         self.width_ = int(np.asarray(state["width"]).ravel()[0])
         cands = self._candidates(self.n_pairs_, self.width_)
-        name, params = cands[int(np.asarray(state["choice"]).ravel()[0])]
+        if "choice_label" in state:
+            label = np.asarray(state["choice_label"], dtype=np.uint8).tobytes().decode()
+            found = [c for c in cands if _label(c) == label]
+            if not found:
+                raise InputError(
+                    f"the saved choice {label!r} is not among this version's candidates; "
+                    "load the model with the version that wrote it, or refit"
+                )
+            name, params = found[0]
+        else:  # files written before labels were saved
+            name, params = cands[int(np.asarray(state["choice"]).ravel()[0])]
         model = registry.get("method", name)(**{"seed": self.seed, "device": self.device, **params})
         model.set_state(unnest_state("model", state))
         self.chosen_, self.choice_, self.model_ = (name, params), _label((name, params)), model

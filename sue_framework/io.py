@@ -217,7 +217,14 @@ def load_method(path: str | Path) -> Any:
     path = Path(path)
     manifest = read_manifest(path)
     spec = manifest["method"]
-    method = registry.get("method", spec["name"])(**decode_params(spec["params"]))
+    try:
+        method = registry.get("method", spec["name"])(**decode_params(spec["params"]))
+    except TypeError as exc:  # a parameter this version no longer takes
+        raise ModelFileError(
+            f"{path} was written by sue_framework {manifest.get('library_version')} with "
+            f"settings this version {library_version()} does not take ({exc}); load it with the "
+            "version that wrote it, or refit"
+        ) from exc
     scalars = set(manifest.get("scalar_keys", []))
     try:
         with safe_open(str(path), framework="np") as fh:

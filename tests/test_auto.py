@@ -169,3 +169,18 @@ def test_auto_picks_self_learning_where_the_rows_agree_and_the_pairs_where_they_
     y2[free] = tr.x[rng.choice(len(tr.x), free.size, replace=False)] @ q2
     mislead = Auto(unpaired_dims=(16,), device="cpu").fit(WeaklyPairedData(tr.x, y2, tr.pairs))
     assert not mislead.choice_.startswith("self_train")  # semi-CCA's covariances stay right
+
+
+def test_a_saved_auto_keeps_its_choice_when_a_later_version_lists_other_candidates(
+    split, tmp_path, monkeypatch
+):
+    model = Auto(dims=(4, 8), families=("pair_cca", "semi_cca"), device="cpu").fit(split.train)
+    path = model.save(tmp_path / "auto.sue")
+    original = Auto._candidates
+    monkeypatch.setattr(Auto, "_candidates", lambda self, n, w: original(self, n, w)[::-1])
+    loaded = load_method(path)
+    assert loaded.choice_ == model.choice_
+    assert np.array_equal(loaded.transform(split.x_test, "x"), model.transform(split.x_test, "x"))
+    monkeypatch.setattr(Auto, "_candidates", lambda self, n, w: [("pair_cca", {"out_dim": 2})])
+    with pytest.raises(InputError, match="not among this version's candidates"):
+        load_method(path)

@@ -191,3 +191,24 @@ def test_format_1_files_still_load_with_a_warning(fitted, tmp_path):
     with pytest.warns(UserWarning, match="without checksums"):
         loaded = load_method(old)
     assert np.array_equal(loaded.transform(s.y_test, "y"), model.transform(s.y_test, "y"))
+
+
+def test_a_file_with_settings_this_version_does_not_take_is_refused_clearly(fitted, tmp_path):
+    """A method parameter that a later version dropped: a ModelFileError naming the versions,
+    not a TypeError from the constructor."""
+    from safetensors import safe_open
+    from safetensors.numpy import save_file
+
+    from sue_framework.io import _MANIFEST_HASH, _text_digest
+
+    model, _ = fitted
+    path = model.save(tmp_path / "m.sue")
+    manifest = read_manifest(path)
+    manifest["method"]["params"]["prefer_unpaired"] = True  # as an older auto wrote
+    with safe_open(str(path), framework="np") as fh:
+        arrays = {k: fh.get_tensor(k) for k in fh.keys()}
+    text = json.dumps(manifest)
+    old = tmp_path / "old.sue"
+    save_file(arrays, str(old), metadata={"manifest": text, _MANIFEST_HASH: _text_digest(text)})
+    with pytest.raises(ModelFileError, match="does not take .*prefer_unpaired"):
+        load_method(old)
