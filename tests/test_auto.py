@@ -132,8 +132,8 @@ def test_a_fresh_seed_is_drawn_once_for_the_folds_and_the_refit(split):
 
 
 def test_the_rules_pick_by_the_evidence():
-    """"best" takes the highest mean; "one_se" the first candidate within one paired standard
-    error of it, so a later candidate wins only by more than the noise."""
+    """Rule "best" takes the highest mean; "one_se" the first candidate within one paired
+    standard error of it, so a later candidate wins only by more than the noise."""
     base = np.random.default_rng(0).uniform(size=200)
     swing = np.tile([1.0, -1.0], 100)  # mean 0: the difference's noise, exactly
     close = {"cheap": base, "dear": base + 0.01 + 0.2 * swing}  # 0.01 < its SE, 0.014
