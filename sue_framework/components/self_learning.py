@@ -94,6 +94,8 @@ def _csls(fwd: Lists, bwd: Lists, csls_k: int) -> tuple[torch.Tensor, torch.Tens
     candidate y_j scores 2 cos - r(y_j) (r(x_i) is constant along the row), y_j's candidate x_i
     scores 2 cos - r(x_i). The objective is the mean best cosine of both directions."""
     (fv, fi), (bv, bi) = fwd, bwd
+    # cosines of unit rows lie in [-1, 1]: this only lifts an approximate index's -inf padding
+    fv, bv = fv.clamp(min=-1.0), bv.clamp(min=-1.0)
     k = max(1, min(csls_k, fv.shape[1], bv.shape[1]))
     rx, ry = fv.topk(k, dim=1).values.mean(1), bv.topk(k, dim=1).values.mean(1)
     objective = 0.5 * (float(fv.amax(1).mean()) + float(bv.amax(1).mean()))

@@ -186,3 +186,14 @@ def test_bad_settings_are_refused_before_any_work(params, message):
     x, y = _clustered_rotation(n=50)
     with pytest.raises(InputError, match=message):
         SelfLearning(**params).fit(x[:5], y[:5], x=x, y=y)
+
+
+def test_padding_from_an_index_that_found_fewer_candidates_stays_out_of_the_dictionary():
+    s = np.array([[0.9, 0.1, -np.inf], [0.8, 0.2, -np.inf]], dtype=np.float32)
+    fwd = (torch.from_numpy(s), torch.tensor([[0, 1, 0], [1, 0, 0]]))
+    bwd = (torch.tensor([[0.9, 0.2], [0.8, 0.1]]), torch.tensor([[0, 1], [1, 0]]))
+    dx, dy, obj = hard_dictionary(fwd, bwd, 2)
+    assert np.isfinite(obj) and set(zip(dx.tolist(), dy.tolist(), strict=True)) == {(0, 0), (1, 1)}
+    px = torch.eye(2)
+    cross, _ = soft_cross(fwd, bwd, px, px, 2, 0.1)
+    assert torch.isfinite(cross).all()
