@@ -383,16 +383,15 @@ def top_k_both_ways(
     """Exact top-k inner products of every row of `a` among the rows of `b` and of every row of
     `b` among the rows of `a`, from one pass of blocked products a_block @ b^T: each block
     gives its rows' top-k and updates a running top-k per column. ((values, indices) for a,
-    then for b), scores descending, on the CPU."""
+    then for b), scores descending, on a's device."""
     ka, kb = int(min(k, b.shape[0])), int(min(k, a.shape[0]))
-    fv = torch.empty(a.shape[0], ka)
-    fi = torch.empty(a.shape[0], ka, dtype=torch.long)
+    fv = torch.empty(a.shape[0], ka, device=a.device)
+    fi = torch.empty(a.shape[0], ka, dtype=torch.long, device=a.device)
     cv: torch.Tensor | None = None
     ci: torch.Tensor | None = None
     for sl in row_chunks(a.shape[0], auto_chunk(b.shape[0], device=a.device)):
         s = a[sl] @ b.T
-        v, i = torch.topk(s, ka, dim=1)
-        fv[sl], fi[sl] = v.cpu(), i.cpu()
+        fv[sl], fi[sl] = torch.topk(s, ka, dim=1)
         v, i = torch.topk(s, min(kb, s.shape[0]), dim=0)
         i = i + sl.start
         if cv is not None and ci is not None:
@@ -400,4 +399,4 @@ def top_k_both_ways(
             i = torch.gather(torch.cat([ci, i]), 0, j)
         cv, ci = v, i
     assert cv is not None and ci is not None, "a has no rows"
-    return (fv, fi), (cv.T.cpu().contiguous(), ci.T.cpu().contiguous())
+    return (fv, fi), (cv.T.contiguous(), ci.T.contiguous())

@@ -110,6 +110,7 @@ def hard_dictionary(
     With `keep` < 1 each candidate survives with that probability (VecMap's stochastic
     dictionary induction); a row whose candidates all drop gets no entry.
     """
+    fwd, bwd = (fwd[0].cpu(), fwd[1].cpu()), (bwd[0].cpu(), bwd[1].cpu())  # small: n x k
     sf, sb, objective = _csls(fwd, bwd, csls_k)
     out = []
     for score, (_, idx) in ((sf, fwd), (sb, bwd)):
@@ -153,10 +154,14 @@ class _Searcher:
             )
 
     def __call__(self, w: torch.Tensor) -> tuple[Lists, Lists]:
+        """Candidate lists of x under the map `w` and of y, on the rows' device."""
         if self.engine == "exact":
             return top_k_both_ways(self.px @ w, self.py, self.k)
         # <x w, y> = <x, y w^T> for orthogonal w: each index stays valid under the map
-        return self.index_y.search(self.px @ w, self.k), self.index_x.search(self.py @ w.T, self.k)
+        dev = self.px.device
+        fv, fi = self.index_y.search(self.px @ w, self.k)
+        bv, bi = self.index_x.search(self.py @ w.T, self.k)
+        return (fv.to(dev), fi.to(dev)), (bv.to(dev), bi.to(dev))
 
 
 class SelfLearning(Aligner):
