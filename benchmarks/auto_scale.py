@@ -6,8 +6,9 @@ data included) is its own; a fit that passes `--timeout` seconds is stopped and 
 such. The data are synthetic and structured like real embeddings: a 24-d latent mixture of
 200 clusters, seen through a different random linear map and strong noise by each modality
 (`NOISE`: CCA on the 100 pairs alone reaches R@10 of about 40), so the unpaired rows share
-neighbourhoods and self-learning has something to find (generated in blocks, seeded). The fitted exponent between consecutive sizes is log(t2 / t1) / log(n2 / n1).
-The same script runs on a GPU machine (`--device cuda`).
+neighbourhoods and self-learning has something to find (generated in blocks, seeded). The
+fitted exponent between consecutive sizes is log(t2 / t1) / log(n2 / n1). The same script
+runs on a GPU machine (`--device cuda`).
 
     python benchmarks/auto_scale.py --sizes 4000,16000,64000,256000,1000000
 """
