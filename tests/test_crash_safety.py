@@ -89,7 +89,41 @@ def test_kill_during_fit_keeps_the_old_model_and_a_rerun_matches(tmp_path):
     assert a.keys() == b.keys() and all(np.array_equal(a[k], b[k]) for k in a)
 
 
+SLOW_METHOD = '''
+import time
+from sue_baselines.cca_raw import CCARaw
+from sue_framework import hookimpl
+
+
+class SlowCCA(CCARaw):
+    """cca_raw that takes 0.3 s a fit, so that a kill lands between two cells on any machine."""
+
+    def fit(self, data, *args, **kwargs):
+        time.sleep(0.3)
+        return super().fit(data, *args, **kwargs)
+
+
+@hookimpl
+def sue_register(registry):
+    registry.register("method", "slow_cca", SlowCCA)
+'''
+
+
+def _plugin_env(tmp_path: Path, module: str, source: str) -> dict:
+    """An environment in which `module` (with `source`) is an installed sue_framework plugin."""
+    site = tmp_path / "site"
+    site.mkdir(exist_ok=True)
+    (site / f"{module}.py").write_text(source)
+    info = site / f"{module}-1.0.dist-info"
+    info.mkdir()
+    name = module.replace("_", "-")
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text(f"[sue_framework]\n{module} = {module}\n")
+    return {"PYTHONPATH": os.pathsep.join([str(site), os.environ.get("PYTHONPATH", "")])}
+
+
 def test_kill_during_an_experiment_resumes_to_the_same_table(tmp_path):
+    env = _plugin_env(tmp_path, "slow_cca_plugin", SLOW_METHOD)
     config = tmp_path / "grid.toml"
     config.write_text(
         textwrap.dedent("""
@@ -102,7 +136,7 @@ def test_kill_during_an_experiment_resumes_to_the_same_table(tmp_path):
         device = "cpu"
         [[methods]]
         label = "CCA"
-        name = "cca_raw"
+        name = "slow_cca"
         params = { out_dim = 4 }
         [[methods]]
         label = "semi"
@@ -112,12 +146,12 @@ def test_kill_during_an_experiment_resumes_to_the_same_table(tmp_path):
     )
     killed, clean = tmp_path / "killed", tmp_path / "clean"
     csv = killed / "results.csv"
-    proc = _sue(["experiment", str(config), "--out-dir", str(killed)])
+    proc = _sue(["experiment", str(config), "--out-dir", str(killed)], env=env)
     _kill_when(proc, lambda: csv.is_file() and csv.read_text().count("\n") >= 3)
     done_before = csv.read_text().count("\n") - 1
     assert 2 <= done_before < 12
-    _finish(["experiment", str(config), "--out-dir", str(killed)])
-    _finish(["experiment", str(config), "--out-dir", str(clean)])
+    _finish(["experiment", str(config), "--out-dir", str(killed)], env=env)
+    _finish(["experiment", str(config), "--out-dir", str(clean)], env=env)
 
     def figures(path: Path) -> list[list[str]]:
         rows = [line.split(",") for line in path.read_text().splitlines()[1:]]
@@ -157,14 +191,7 @@ def sue_register(registry):
 
 
 def test_kill_during_encode_resumes_from_the_cache(tmp_path):
-    site = tmp_path / "site"
-    site.mkdir()
-    (site / "slow_hash_plugin.py").write_text(SLOW_ENCODER)
-    info = site / "slow_hash_plugin-1.0.dist-info"
-    info.mkdir()
-    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: slow-hash-plugin\nVersion: 1.0\n")
-    (info / "entry_points.txt").write_text("[sue_framework]\nslow_hash = slow_hash_plugin\n")
-    env = {"PYTHONPATH": os.pathsep.join([str(site), os.environ.get("PYTHONPATH", "")])}
+    env = _plugin_env(tmp_path, "slow_hash_plugin", SLOW_ENCODER)
     items = tmp_path / "items.txt"
     items.write_text("\n".join(f"item number {i}" for i in range(80)))
     log = tmp_path / "computed.log"
