@@ -210,5 +210,5 @@ def test_a_file_larger_than_the_address_space_cap_fits_and_transforms(tmp_path):
     got = np.load(tmp_path / "check.npz")
     assert tuple(got["shape"]) == (int(got["n"]), 3)
     assert got["peak"] <= got["cap"]
-    np.testing.assert_allclose(got["head"], got["want"], rtol=1e-5, atol=1e-6)
-    np.testing.assert_allclose(got["tail"], got["want_tail"], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(got["head"], got["want"], rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(got["tail"], got["want_tail"], rtol=1e-5, atol=1e-5)

@@ -104,8 +104,12 @@ def test_both_ways_top_k_equals_brute_force_in_any_block_size(na, nb, k, seed):
             (fv, fi), (bv, bi) = knn.top_k_both_ways(a, b, k)
         # ties of continuous random data do not occur: the order is the brute force's
         assert np.array_equal(fi.numpy(), want_a) and np.array_equal(bi.numpy(), want_b)
-        np.testing.assert_allclose(fv.numpy(), np.take_along_axis(s, want_a, 1), rtol=1e-5)
-        np.testing.assert_allclose(bv.numpy(), np.take_along_axis(s.T, want_b, 1), rtol=1e-5)
+        np.testing.assert_allclose(
+            fv.numpy(), np.take_along_axis(s, want_a, 1), rtol=1e-5, atol=1e-5
+        )
+        np.testing.assert_allclose(
+            bv.numpy(), np.take_along_axis(s.T, want_b, 1), rtol=1e-5, atol=1e-5
+        )
 
 
 def test_an_exact_index_answers_rotated_queries_like_a_brute_force_scan():
