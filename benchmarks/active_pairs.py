@@ -6,7 +6,7 @@ modalities form the unpaired pool (y's rows shuffled), and n of them get their p
 - "random": n rows drawn at random (the paper protocol's pairs);
 - "diversity": one batch of n from `suggest_pairs(strategy="diversity")`;
 - "two rounds": n/2 by diversity, a fit of `auto` on them, then n/2 more by
-  `suggest_pairs(strategy="uncertainty")` on that fit.
+  `suggest_pairs(strategy="uncertainty")` on that fit (left out with `--no-two-rounds`).
 Then `auto` is fit and scored (R@10, mean of both directions, %). "random 2n" gives the bar
 the issue sets (chosen n should reach random 2n). Rows are capped at `--max-rows` per pairing
 to keep the grid affordable; results go to a CSV and the summary prints the ratios.
@@ -43,7 +43,9 @@ def _fit(data: WeaklyPairedData, seed: int):
     return registry.get("method", "auto")(seed=seed).fit(data)
 
 
-def run_cell(x, y, budget: int, seed: int) -> dict[str, tuple[float, float]]:
+def run_cell(
+    x, y, budget: int, seed: int, two_rounds: bool = True
+) -> dict[str, tuple[float, float]]:
     rng = np.random.default_rng(seed)
     order = rng.permutation(len(x))
     test, pool = order[:400], order[400:]
@@ -59,6 +61,8 @@ def run_cell(x, y, budget: int, seed: int) -> dict[str, tuple[float, float]]:
         t0 = time.perf_counter()
         model = _fit(_data(px, py, chosen, perm), seed)
         out[name] = (r10(model, x[test], y[test]), time.perf_counter() - t0)
+    if not two_rounds:
+        return out
     t0 = time.perf_counter()
     first = suggest_pairs(px, budget // 2, strategy="diversity", seed=seed)
     model = _fit(_data(px, py, first, perm), seed)
@@ -83,6 +87,9 @@ def main() -> None:
     ap.add_argument("--budgets", default="10,25,50")
     ap.add_argument("--seeds", default="0,1,2")
     ap.add_argument("--max-rows", type=int, default=2000)
+    ap.add_argument(
+        "--no-two-rounds", action="store_true", help="only random and one diversity batch"
+    )
     ap.add_argument("--out", default="docs/experiments/active_pairs")
     args = ap.parse_args()
     out = Path(args.out)
@@ -97,7 +104,7 @@ def main() -> None:
             for seed in (int(v) for v in args.seeds.split(",")):
                 if (p.name, str(budget), str(seed)) in have:
                     continue
-                res = run_cell(x, y, budget, seed)
+                res = run_cell(x, y, budget, seed, two_rounds=not args.no_two_rounds)
                 for strategy, (score, secs) in res.items():
                     done.append(
                         dict(
@@ -135,7 +142,7 @@ def summarise(done: list[dict]) -> None:
         cells.setdefault((r["pairing"], int(r["budget"])), {}).setdefault(r["strategy"], []).append(
             float(r["r10"])
         )
-    chosen = ("diversity", "two rounds")
+    chosen = [k for k in ("diversity", "two rounds") if all(k in by for by in cells.values())]
     print("\n| pairing | pairs | random | random 2n | " + " | ".join(chosen) + " |")
     print("| --- | ---: | ---: | ---: | " + " | ".join("---:" for _ in chosen) + " |")
     ratios: dict[str, list[float]] = {k: [] for k in chosen}
