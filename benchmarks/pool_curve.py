@@ -89,42 +89,35 @@ def summarise(done: list[dict], out: Path) -> None:
         groups.setdefault((r["pairing"], int(r["pairs"]), r["unpaired"], r["method"]), []).append(
             float(r["r10"])
         )
-    pairings = sorted({k[0] for k in groups})
-    pair_counts = sorted({k[1] for k in groups})
-    fig, axes = plt.subplots(
-        len(pairings),
-        len(pair_counts),
-        figsize=(5 * len(pair_counts), 3.6 * len(pairings)),
-        squeeze=False,
-    )
-    for a, pairing in enumerate(pairings):
-        for b, n in enumerate(pair_counts):
-            sizes = sorted(
-                {k[2] for k in groups if k[:2] == (pairing, n)},
-                key=lambda s: float("inf") if s == "all" else int(s),
-            )
-            methods = sorted({k[3] for k in groups if k[:2] == (pairing, n)})
-            print(f"\n{pairing}, {n} pairs\n\n| unpaired rows | " + " | ".join(methods) + " |")
-            print("| ---: | " + " | ".join("---:" for _ in methods) + " |")
-            for s in sizes:
-                cells = []
-                for m in methods:
-                    v = groups.get((pairing, n, s, m), [])
-                    cells.append(f"{np.mean(v):.1f} ± {np.std(v):.1f}" if v else "")
-                print(f"| {s} | " + " | ".join(cells) + " |")
-            ax = axes[a][b]
+    combos = sorted({k[:2] for k in groups})  # (pairing, pairs) measured, one panel each
+    fig, axes = plt.subplots(1, len(combos), figsize=(5 * len(combos), 3.6), squeeze=False)
+    for b, (pairing, n) in enumerate(combos):
+        sizes = sorted(
+            {k[2] for k in groups if k[:2] == (pairing, n)},
+            key=lambda s: float("inf") if s == "all" else int(s),
+        )
+        methods = sorted({k[3] for k in groups if k[:2] == (pairing, n)})
+        print(f"\n{pairing}, {n} pairs\n\n| unpaired rows | " + " | ".join(methods) + " |")
+        print("| ---: | " + " | ".join("---:" for _ in methods) + " |")
+        for s in sizes:
+            cells = []
             for m in methods:
-                pts = [
-                    (i, np.mean(groups[(pairing, n, s, m)]))
-                    for i, s in enumerate(sizes)
-                    if (pairing, n, s, m) in groups
-                ]
-                ax.plot([i for i, _ in pts], [v for _, v in pts], marker="o", label=m)
-            ax.set_xticks(range(len(sizes)), sizes)
-            ax.set_title(f"{pairing}, {n} pairs")
-            ax.set_xlabel("unpaired rows a side")
-            ax.set_ylabel("R@10 (%)")
-            ax.legend(fontsize=8)
+                v = groups.get((pairing, n, s, m), [])
+                cells.append(f"{np.mean(v):.1f} ± {np.std(v):.1f}" if v else "")
+            print(f"| {s} | " + " | ".join(cells) + " |")
+        ax = axes[0][b]
+        for m in methods:
+            pts = [
+                (i, np.mean(groups[(pairing, n, s, m)]))
+                for i, s in enumerate(sizes)
+                if (pairing, n, s, m) in groups
+            ]
+            ax.plot([i for i, _ in pts], [v for _, v in pts], marker="o", label=m)
+        ax.set_xticks(range(len(sizes)), sizes)
+        ax.set_title(f"{pairing}, {n} pairs")
+        ax.set_xlabel("unpaired rows a side")
+        ax.set_ylabel("R@10 (%)")
+        ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(out / "r10_vs_unpaired.png", dpi=110)
     print(f"\nwrote {out / 'r10_vs_unpaired.png'}")

@@ -140,11 +140,14 @@ def main() -> None:
         for n in (int(v) for v in args.pairs.split(",")):
             for seed in (int(v) for v in args.seeds.split(",")):
                 split = paper_split(x, y, n_pairs=n, n_test=400, seed=seed)
-                model, secs, resid = run_vecmap(args.vecmap, split, seed, args.timeout)
-                cells = [
-                    f"{r10(model, split.x_test, split.y_test):.1f} ({secs:.0f} s, "
-                    f"map residual {resid:.0e})"
-                ]
+                try:
+                    model, secs, resid = run_vecmap(args.vecmap, split, seed, args.timeout)
+                    cells = [
+                        f"{r10(model, split.x_test, split.y_test):.1f} ({secs:.0f} s, "
+                        f"map residual {resid:.0e})"
+                    ]
+                except subprocess.TimeoutExpired:
+                    cells = [f"not done in {args.timeout:.0f} s"]
                 for name, params in OURS.values():
                     t0 = time.perf_counter()
                     ours = registry.get("method", name)(seed=seed, **params).fit(split.train)
