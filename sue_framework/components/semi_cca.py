@@ -31,12 +31,23 @@ CV_GALLERY = 1000  # rows of each modality that held-out pairs are ranked agains
 
 class _Moments:
     """Mean and covariance eigendecomposition (float64) of all rows of one modality, with the
-    shrunk inverse square roots asked of it so far."""
+    shrunk inverse square roots asked of it so far.
 
-    def __init__(self, X: torch.Tensor) -> None:
-        self.mean = X.mean(0)
-        cov = torch.cov((X - self.mean).T, correction=0).reshape(X.shape[1], -1)
-        self.evals, self.evecs = torch.linalg.eigh(cov)
+    Two passes over blocks of `block` rows (the mean, then the centred cross-products), so a
+    pool of 10^6 rows never exists in float64 at once: memory is O(block d + d^2).
+    """
+
+    def __init__(self, x: np.ndarray, device: torch.device, block: int = 65536) -> None:
+        n, d = x.shape
+        total = torch.zeros(d, dtype=torch.float64, device=device)
+        for s in range(0, n, block):
+            total += to_tensor(x[s : s + block], device, torch.float64).sum(0)
+        self.mean = total / n
+        cov = torch.zeros(d, d, dtype=torch.float64, device=device)
+        for s in range(0, n, block):
+            c = to_tensor(x[s : s + block], device, torch.float64) - self.mean
+            cov += c.T @ c
+        self.evals, self.evecs = torch.linalg.eigh(cov / n)
         self._isqrt: dict[float, torch.Tensor] = {}
 
     def isqrt(self, s: float) -> torch.Tensor:
@@ -63,7 +74,7 @@ def _moments(x: np.ndarray, device: torch.device) -> _Moments:
     key = (x.shape, str(x.dtype), str(device), digest)
     with _MOMENTS_LOCK:
         if key not in _MOMENTS:
-            _MOMENTS[key] = _Moments(to_tensor(x, device, torch.float64))
+            _MOMENTS[key] = _Moments(x, device)
             while len(_MOMENTS) > 4:
                 _MOMENTS.popitem(last=False)
         _MOMENTS.move_to_end(key)

@@ -32,6 +32,23 @@ def test_equals_cca_when_every_row_is_paired(n, d1, d2, r, reg):
         _same_up_to_sign(semi.transform(rows, mod), cca.transform(rows, mod), atol=1e-3)
 
 
+@pytest.mark.parametrize("block", [1, 7, 50, 1000])
+def test_moments_in_blocks_equal_the_whole_pool_at_once(block):
+    """The two-pass blocked mean and covariance (so 10^6 rows never sit in float64 at once)
+    equal numpy's on the whole pool, whatever the block size."""
+    import torch
+
+    from sue_framework.components.semi_cca import _Moments
+
+    x, _ = _views(50, 6, 2, seed=3)
+    x = x.astype(np.float32)
+    m = _Moments(x, torch.device("cpu"), block=block)
+    cov = np.cov(x.astype(np.float64), rowvar=False, bias=True)
+    np.testing.assert_allclose(m.mean.numpy(), x.astype(np.float64).mean(0), rtol=1e-12)
+    rebuilt = (m.evecs * m.evals) @ m.evecs.T
+    np.testing.assert_allclose(rebuilt.numpy(), cov, rtol=1e-9, atol=1e-12)
+
+
 def test_statistics_come_from_every_row():
     x, y = _views(600, 12, 9, seed=1)
     pairs = np.arange(15)
