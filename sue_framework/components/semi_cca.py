@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from sue_framework.components.aligners import centred_projection, pairs_and_rows
-from sue_framework.engine import engine_for, to_numpy, to_tensor
+from sue_framework.engine import engine_for, row_chunks, to_numpy, to_tensor
 from sue_framework.errors import InputError
 from sue_framework.interfaces import Aligner
 from sue_framework.ranking import match_ranks
@@ -40,12 +40,12 @@ class _Moments:
     def __init__(self, x: np.ndarray, device: torch.device, block: int = 65536) -> None:
         n, d = x.shape
         total = torch.zeros(d, dtype=torch.float64, device=device)
-        for s in range(0, n, block):
-            total += to_tensor(x[s : s + block], device, torch.float64).sum(0)
+        for sl in row_chunks(n, block):
+            total += to_tensor(x[sl], device, torch.float64).sum(0)
         self.mean = total / n
         cov = torch.zeros(d, d, dtype=torch.float64, device=device)
-        for s in range(0, n, block):
-            c = to_tensor(x[s : s + block], device, torch.float64) - self.mean
+        for sl in row_chunks(n, block):
+            c = to_tensor(x[sl], device, torch.float64) - self.mean
             cov += c.T @ c
         self.evals, self.evecs = torch.linalg.eigh(cov / n)
         self._isqrt: dict[float, torch.Tensor] = {}
