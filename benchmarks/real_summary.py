@@ -75,20 +75,14 @@ def load(name: str) -> tuple[list[str], dict, dict]:
     return list(dict.fromkeys(r["method"] for r in rows)), r10, secs
 
 
-def _default_rule() -> str:
-    from sue_framework import registry
-
-    return registry.get("method", "auto")().rule
-
-
-DEFAULT_RULE = _default_rule()
-
-
 def suite_scores(rules: Path, methods: Path) -> tuple[dict, dict]:
     """R@10 and seconds by (pairing, pairs, column) -> per-seed lists, from both CSVs."""
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     from auto_rules import picks
 
+    from sue_framework import registry
+
+    default_rule = registry.get("method", "auto")().rule
     r10: dict[tuple, list[float]] = defaultdict(list)
     secs: dict[tuple, list[float]] = defaultdict(list)
     cells: dict[tuple, list[dict]] = defaultdict(list)
@@ -106,7 +100,7 @@ def suite_scores(rules: Path, methods: Path) -> tuple[dict, dict]:
         auto = by_label["auto"]
         # the candidate that auto's default rule picks, so that cells run under an older
         # default count as today's auto (its refit is that candidate's fit, same seed)
-        r10[(pairing, n, "auto")].append(picked[DEFAULT_RULE])
+        r10[(pairing, n, "auto")].append(picked[default_rule])
         secs[(pairing, n, "auto")].append(float(auto["seconds"]))
         semi = [r for r in rows if r["family"] == "semi_cca"]
         if semi:  # the widest semi-CCA candidate, as the previous tables' 32-d Semi-CCA
