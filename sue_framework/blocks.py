@@ -3,6 +3,7 @@ that neither file is ever held in memory (or mapped into the address space) whol
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,9 +24,18 @@ def transform_file(
         raise InputError("block-wise transform reads and writes .npy files")
     if block_rows < 1:
         raise InputError(f"block_rows must be >= 1, got {block_rows}")
-    rows = NpyRows(source)
-    n = rows.shape[0]
-    blocks = rows.blocks(block_rows)
+    blocks: Iterator[tuple[slice, np.ndarray]]
+    if _fortran_order(source):  # columns stored together: read row blocks from a memory map
+        mapped = np.load(source, mmap_mode="r")
+        n = mapped.shape[0]
+        blocks = (
+            (slice(a, min(a + block_rows, n)), np.ascontiguousarray(mapped[a : a + block_rows]))
+            for a in range(0, n, block_rows)
+        )
+    else:
+        rows = NpyRows(source)
+        n = rows.shape[0]
+        blocks = rows.blocks(block_rows)
     _, first_block = next(blocks)
     first = np.asarray(model.transform(first_block, modality), dtype="<f4")
     header = {"descr": "<f4", "fortran_order": False, "shape": (n, int(first.shape[1]))}
@@ -35,3 +45,18 @@ def transform_file(
         for _, block in blocks:
             out.write(np.asarray(model.transform(block, modality), dtype="<f4").tobytes())
     return n, int(first.shape[1])
+
+
+def _fortran_order(path: str | Path) -> bool:
+    """Whether a .npy file stores its array column-major."""
+    with open(path, "rb") as f:
+        try:
+            version = np.lib.format.read_magic(f)
+            read = (
+                np.lib.format.read_array_header_1_0
+                if version == (1, 0)
+                else np.lib.format.read_array_header_2_0
+            )
+            return bool(read(f)[1])
+        except ValueError as exc:
+            raise InputError(f"{path} is not a readable .npy file: {exc}") from None

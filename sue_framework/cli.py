@@ -6,7 +6,6 @@ import argparse
 import hashlib
 import json
 import logging
-import os
 import sys
 import warnings
 from pathlib import Path
@@ -40,7 +39,7 @@ def cmd_card(args: argparse.Namespace) -> int:
 
     if args.export or args.push:  # the file as it was written, never loaded and saved again
         if args.export:
-            log.info("wrote %s", export_folder(args.model, args.export))
+            log.info("wrote %s", export_folder(args.model, args.export, force=args.force))
         if args.push:
             log.info("pushed to %s: %s", args.push, push_to_hub(args.model, args.push))
         return 0
@@ -60,27 +59,18 @@ def cmd_plugins(args: argparse.Namespace) -> int:
     return 0
 
 
-def _save_array(z: np.ndarray, path: str | Path) -> None:
-    """np.save to exactly `path` (no .npy added), atomically: a crash leaves the old file."""
-    from sue_framework.files import atomic_path
+def _check_output(path: str, *inputs: str | None, **policy: Any) -> None:
+    """Refuse, before any work starts, an output that would replace an input or a non-file,
+    that names another format, or that could not be written (files.check_output)."""
+    from sue_framework.files import check_output
 
-    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
-        np.save(fh, z)
+    check_output(path, inputs=inputs, **policy)
 
 
-def _check_output(path: str, flag: str = "--out") -> None:
-    """Refuse an output path that could not be written, before any work starts."""
-    p = Path(path)
-    if p.is_dir():
-        raise SUEError(f"{flag} {path} is a directory; give a file name, e.g. {p / 'out'}")
-    parent = p.parent if str(p.parent) else Path(".")
-    for ancestor in (parent, *parent.parents):
-        if ancestor.exists():
-            if not ancestor.is_dir():
-                raise SUEError(f"{flag} {path}: {ancestor} is a file, not a folder")
-            if not os.access(ancestor, os.W_OK):
-                raise SUEError(f"{flag} {path}: the folder {ancestor} is not writable")
-            break
+def _check_model_output(path: str, *inputs: str | None) -> None:
+    from sue_framework.files import DATA_SUFFIXES
+
+    _check_output(path, *inputs, refused_suffixes=DATA_SUFFIXES)
 
 
 def cmd_fit(args: argparse.Namespace) -> int:
@@ -90,7 +80,18 @@ def cmd_fit(args: argparse.Namespace) -> int:
     from sue_framework.io import save_method
     from sue_framework.registry import registry
 
-    _check_output(args.out)
+    _check_model_output(args.out, args.x, args.y, args.pairs)
+    if args.nproc < 1:
+        raise InputError(f"--nproc {args.nproc}: give 1 or more processes")
+    cores = distributed.usable_cores()
+    if args.nproc > cores and not args.oversubscribe:
+        warnings.warn(
+            f"--nproc {args.nproc} is more than the {cores} CPU core(s) this process may use; "
+            f"running {cores} (each process holds a copy of the data; pass --oversubscribe to "
+            "run them all)",
+            stacklevel=1,
+        )
+        args.nproc = cores
     under_torchrun = distributed.init_group()
     if args.nproc > 1 and not under_torchrun:
         return distributed.launch(args.nproc, args.argv)
@@ -102,7 +103,14 @@ def cmd_fit(args: argparse.Namespace) -> int:
         x, y = NpyRows(args.x), NpyRows(args.y)
     else:
         x, y = _load_matrix(args.x, "x"), _load_matrix(args.y, "y")
-    data = WeaklyPairedData(x, y, _load_pairs(args.pairs))
+    pairs = _load_pairs(args.pairs)
+    if len(pairs) == 0:
+        raise InputError(
+            f"--pairs {args.pairs} holds no pairs; every method needs some to align the two "
+            "sides (CCA to d dimensions needs more than d). Add lines i,j, or let sue suggest "
+            "which rows to pair: sue suggest --x ... --n 20 --out ask.csv"
+        )
+    data = WeaklyPairedData(x, y, pairs)
     params = _json_params(args.params)
     if args.method == "sue":
         params = {
@@ -118,12 +126,17 @@ def cmd_fit(args: argparse.Namespace) -> int:
     model = registry.get("method", args.method)(**params)
     log.info("fitting %s on %s", args.method, data)
     model.fit(data)
+    if args.rows_on_disk:  # a file rewritten during the fit gives a model of neither version
+        x.check_unchanged()
+        y.check_unchanged()
     if hasattr(model, "choice_"):
         log.info("%s chose %s", args.method, model.choice_)
     for side, rows in (("x", data.x), ("y", data.y)):  # never save a model that gives NaN
         check_stage_output(model.transform(rows[:512], side), f"fitted {args.method} on {side}")
     if distributed.rank() != 0:  # every process holds the same model; rank 0 saves it
         return 0
+    if not distributed.launcher_alive():  # the `sue` that launched us is gone: write nothing
+        return 1
     out = save_method(model, args.out)
     print(f"saved {out}")
     return 0
@@ -131,9 +144,10 @@ def cmd_fit(args: argparse.Namespace) -> int:
 
 def cmd_transform(args: argparse.Namespace) -> int:
     """`sue transform`: embed rows of one modality with a saved model."""
+    from sue_framework.files import MATRIX_OUTPUTS, write_matrix
     from sue_framework.io import load_method
 
-    _check_output(args.out)
+    _check_output(args.out, args.input, args.model, suffixes=MATRIX_OUTPUTS)
     model = load_method(args.model)
     if Path(args.input).suffix.lower() == ".npy" and Path(args.out).suffix.lower() == ".npy":
         from sue_framework.blocks import transform_file  # inputs larger than memory
@@ -141,7 +155,7 @@ def cmd_transform(args: argparse.Namespace) -> int:
         shape = transform_file(model, args.input, args.modality, args.out, args.block_rows)
     else:
         z = model.transform(_load_matrix(args.input, "input"), args.modality)
-        _save_array(z, args.out)
+        write_matrix(z, args.out)
         shape = z.shape
     print(f"wrote {args.out} {tuple(shape)}")
     return 0
@@ -154,7 +168,7 @@ def cmd_suggest(args: argparse.Namespace) -> int:
     from sue_framework.files import atomic_path
     from sue_framework.suggest import suggest_pairs
 
-    _check_output(args.out)
+    _check_output(args.out, args.x, args.y, args.pairs, args.model, args.items, suffixes=(".csv",))
     x = _load_matrix(args.x, "x")
     y = _load_matrix(args.y, "y") if args.y else None
     pairs = _load_pairs(args.pairs) if args.pairs else None
@@ -317,12 +331,13 @@ def _json_params(text: str | None) -> dict:
 
 def cmd_encode(args: argparse.Namespace) -> int:
     """`sue encode`: embed raw items with a registered encoder, resumably."""
-    from sue_framework.files import atomic_path
+    from sue_framework.files import atomic_path, write_matrix
     from sue_framework.io import library_version
     from sue_framework.items import read_items
     from sue_framework.registry import registry
 
-    _check_output(args.out)
+    _check_output(args.out, args.input, suffixes=(".npy",))
+    _check_output(f"{args.out}.manifest.json", args.input)
     items, ids = read_items(args.input, column=args.column, id_column=args.id_column)
     params = {"device": args.device, "progress": not args.quiet, **_json_params(args.params)}
     if args.model:
@@ -343,7 +358,7 @@ def cmd_encode(args: argparse.Namespace) -> int:
     }
     man = Path(f"{out}.manifest.json")
     # the embeddings first: a crash in between leaves a manifest whose sha256 does not match
-    _save_array(z, out)
+    write_matrix(z, out)
     with atomic_path(man) as tmp:
         tmp.write_text(json.dumps(manifest, indent=1))
     print(f"wrote {out} {z.shape} and {man}")
@@ -448,6 +463,11 @@ def build_parser() -> argparse.ArgumentParser:
         default=1,
         help="processes for data-parallel training under torchrun (gloo on CPU, NCCL on GPU)",
     )
+    f.add_argument(
+        "--oversubscribe",
+        action="store_true",
+        help="run --nproc processes even when they exceed the CPU cores (else capped at them)",
+    )
     f.set_defaults(func=cmd_fit)
 
     t = command("transform", "embed rows of one modality with a saved model")
@@ -537,6 +557,9 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--model", required=True, help="model file from sue fit")
     c.add_argument("--export", help="write a folder with model.sue and its README.md card")
     c.add_argument("--push", help="upload to this Hugging Face Hub repository id (needs a token)")
+    c.add_argument(
+        "--force", action="store_true", help="--export into a folder that already holds files"
+    )
     c.set_defaults(func=cmd_card)
     return p
 

@@ -13,6 +13,8 @@ from sue_framework.rows import NpyRows
 _F32_MAX = float(np.finfo(np.float32).max)
 # sums of n*d squares must stay inside float32 (the compute type) with this headroom
 _HEADROOM = 1e-4
+# peaks below this: squares (and products of two rows) underflow float32's normal range
+_F32_SMALL = float(np.sqrt(np.finfo(np.float32).tiny)) * 1e2
 # rows that differ by less than this fraction of their magnitude count as identical
 _SPREAD_TOL = 1e-6
 
@@ -66,6 +68,8 @@ def as_matrix(
         )
     if not np.issubdtype(arr.dtype, np.floating):
         arr = arr.astype(np.float32)
+    if not arr.dtype.isnative:  # big-endian files: torch and faiss take native order only
+        arr = arr.astype(arr.dtype.newbyteorder("="))
     bad = ~np.isfinite(arr)
     if bad.any():
         rows = np.unique(np.nonzero(bad)[0])
@@ -85,6 +89,15 @@ def as_matrix(
             f"{name} has {arr.shape[1]} features, but {fitted} is expecting {int(n_features)} "
             f"features as input (it was fitted on {int(n_features)}); give rows of that width"
         )
+    if n_features is not None:  # rows to transform: each row's own sums must stay finite
+        limit = float(np.sqrt(_HEADROOM * _F32_MAX / arr.shape[1]))
+        if peak > limit:
+            raise InputError(
+                f"{name} holds values up to {peak:.3g}: sums of squares over a row of "
+                f"{arr.shape[1]} features overflow float32 (the compute type) above about "
+                f"{limit:.3g}, and every row would land on the same point. Rescale them as the "
+                "training rows were"
+            )
     return arr
 
 
@@ -109,6 +122,13 @@ def check_rows_on_disk(rows: NpyRows, name: str) -> NpyRows:
 
 def _check_fit_stats(name: str, shape: tuple[int, ...], peak: float, spread: float) -> None:
     n, d = shape
+    if 0 < peak < _F32_SMALL:
+        raise InputError(
+            f"{name} holds values no larger than {peak:.3g}: products of such values underflow "
+            f"float32 (the compute type, smallest normal {np.finfo(np.float32).tiny:.3g}), so "
+            "distances and similarities come out zero. Rescale it before fitting, e.g. divide "
+            "by np.abs(a).max() or standardise each feature"
+        )
     limit = float(np.sqrt(_HEADROOM * _F32_MAX / (n * d)))
     if peak > limit:
         raise InputError(

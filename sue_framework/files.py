@@ -45,7 +45,11 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
         yield tmp
         with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
-        os.chmod(tmp, 0o666 & ~umask())  # mkstemp made it 0600
+        try:  # a file being replaced keeps its permission bits; a new one gets the umask's
+            mode = os.stat(path).st_mode & 0o7777
+        except FileNotFoundError:
+            mode = 0o666 & ~umask()  # mkstemp made it 0600
+        os.chmod(tmp, mode)
         os.replace(tmp, path)
     finally:
         if tmp.exists():
@@ -53,6 +57,77 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
 
 
 SUPPORTED = ".npy, .npz, .csv, .tsv, .txt or .parquet"
+MATRIX_OUTPUTS = (".npy", ".csv", ".tsv", ".txt")
+DATA_SUFFIXES = (".npy", ".npz", ".csv", ".tsv", ".txt", ".parquet", ".json", ".jsonl")
+
+
+def check_output(
+    path: str | Path,
+    *,
+    inputs: tuple[str | Path | None, ...] = (),
+    flag: str = "--out",
+    suffixes: tuple[str, ...] | None = None,
+    refused_suffixes: tuple[str, ...] = (),
+) -> None:
+    """Refuse, before any work starts, an output that would lose something the user has or
+    could not be written: the same file as an input (same inode, whatever the spelling), an
+    existing node that is not a regular file (a folder, a device, a FIFO, a socket), a name
+    whose extension says another format, or a folder that is missing write permission."""
+    p = Path(path)
+    if p.is_dir():
+        raise InputError(f"{flag} {path} is a directory; give a file name, e.g. {p / 'out'}")
+    if p.exists() and not p.is_file():
+        raise InputError(
+            f"{flag} {path} exists and is not a regular file (a device, FIFO or socket); "
+            "give the path of a file to write"
+        )
+    for given in inputs:
+        if given is not None and _same_file(p, Path(given)):
+            raise InputError(
+                f"{flag} {path} is the input {given}; writing it would destroy that input. "
+                "Give another output path"
+            )
+    suffix = p.suffix.lower()
+    if suffixes is not None and suffix not in suffixes:
+        named = suffix or "no extension"
+        raise InputError(
+            f"{flag} {path}: this command writes {' or '.join(suffixes)}, not {named}; name the "
+            "output with one of those extensions"
+        )
+    if suffix in refused_suffixes:
+        raise InputError(
+            f"{flag} {path}: the extension {suffix} names another format than the one written "
+            "here; use .sue for a model file"
+        )
+    parent = p.parent if str(p.parent) else Path(".")
+    for ancestor in (parent, *parent.parents):
+        if ancestor.exists():
+            if not ancestor.is_dir():
+                raise InputError(f"{flag} {path}: {ancestor} is a file, not a folder")
+            if not os.access(ancestor, os.W_OK):
+                raise InputError(f"{flag} {path}: the folder {ancestor} is not writable")
+            break
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.exists() and b.exists() and os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def write_matrix(z: np.ndarray, path: str | Path) -> None:
+    """Write rows in the format `path`'s extension names (.npy, or text: .csv and .txt with
+    commas, .tsv with tabs; floats to 9 significant digits, which float32 reads back exactly),
+    atomically: a crash leaves the old file."""
+    suffix = Path(path).suffix.lower()
+    if suffix not in MATRIX_OUTPUTS:
+        raise InputError(f"{path}: rows are written as {', '.join(MATRIX_OUTPUTS)}, not {suffix!r}")
+    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+        if suffix == ".npy":
+            np.save(fh, z)
+        else:
+            np.savetxt(fh, z, fmt="%.9g", delimiter="\t" if suffix == ".tsv" else ",")
 
 
 def read_matrix(path: str | Path, name: str, key: str | None = None) -> np.ndarray:
@@ -79,13 +154,11 @@ def read_matrix(path: str | Path, name: str, key: str | None = None) -> np.ndarr
                     )
                 return z[key]
         if suffix in {".csv", ".txt", ".tsv"}:
-            sep = "\t" if suffix == ".tsv" else ","
-            try:
-                return np.loadtxt(p, delimiter=sep, ndmin=2)
-            except ValueError:
-                return np.loadtxt(p, delimiter=sep, ndmin=2, skiprows=1)  # a header line
+            return _read_text_matrix(p, name, "\t" if suffix == ".tsv" else ",")
         if suffix == ".parquet":
             return _read_parquet(p, name)
+    except InputError:
+        raise
     except ValueError as exc:
         if "allow_pickle" in str(exc) or "Object arrays" in str(exc):
             raise InputError(
@@ -94,6 +167,60 @@ def read_matrix(path: str | Path, name: str, key: str | None = None) -> np.ndarr
             ) from exc
         raise InputError(f"{name}: {p} could not be read as numbers ({exc})") from exc
     raise InputError(f"{name}: unsupported file type {suffix!r} ({p}); use {SUPPORTED}")
+
+
+def _read_text(p: Path, name: str) -> str:
+    """A text file's content as UTF-8 (a byte-order mark dropped, line ends of any kind)."""
+    raw = p.read_bytes()
+    if raw[:2] in (b"\xff\xfe", b"\xfe\xff") or (len(raw) > 1 and b"\x00" in raw[:64]):
+        raise InputError(
+            f"{name}: {p} is UTF-16 (or binary), not UTF-8 text; save it as UTF-8, e.g. "
+            f"iconv -f UTF-16 -t UTF-8 {p.name} > utf8_{p.name}"
+        )
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            f"{name}: {p} is not UTF-8 text (byte {exc.start} cannot be decoded); save it as UTF-8"
+        ) from None
+
+
+def _read_text_matrix(p: Path, name: str, sep: str) -> np.ndarray:
+    """Rows of numbers from text; a header is a first line none of whose fields is a number.
+    Any other field that is not a number is an error naming its line and column."""
+    lines = [(k, ln) for k, ln in enumerate(_read_text(p, name).splitlines(), 1) if ln.strip()]
+    if not lines:
+        raise InputError(f"{name}: {p} holds no rows")
+    if not any(_is_number(f) for f in lines[0][1].split(sep)):
+        lines = lines[1:]
+        if not lines:
+            raise InputError(f"{name}: {p} holds a header line and no rows")
+    try:
+        return np.loadtxt([ln for _, ln in lines], delimiter=sep, ndmin=2)
+    except ValueError:
+        pass  # find the field to name
+    width = len(lines[0][1].split(sep))
+    for k, ln in lines:
+        fields = ln.split(sep)
+        bad = [c for c, f in enumerate(fields) if not _is_number(f)]
+        if bad:
+            raise InputError(
+                f"{name}: line {k}, column {bad[0] + 1} of {p} is {fields[bad[0]].strip()!r}, "
+                "not a number"
+            )
+        if len(fields) != width:
+            raise InputError(
+                f"{name}: line {k} of {p} has {len(fields)} fields where the first row has {width}"
+            )
+    raise InputError(f"{name}: {p} could not be read as rows of numbers")
+
+
+def _is_number(field: str) -> bool:
+    try:
+        float(field)
+    except ValueError:
+        return False
+    return True
 
 
 def _read_parquet(p: Path, name: str) -> np.ndarray:
@@ -124,7 +251,7 @@ def read_pairs(path: str | Path) -> np.ndarray:
         return read_matrix(p, "pairs")
     if not p.is_file():
         raise InputError(f"pairs: no file at {p} (resolved from {Path.cwd()})")
-    text = p.read_text(encoding="utf-8-sig")  # a byte-order mark is not part of the first field
+    text = _read_text(p, "pairs")  # a byte-order mark is not part of the first field
     lines = [(k, ln.strip()) for k, ln in enumerate(text.splitlines(), 1) if ln.strip()]
     split = (lambda ln: next(csv.reader([ln]))) if p.suffix.lower() == ".csv" else _fields
     cols, named = (0, 1), False
@@ -146,7 +273,10 @@ def read_pairs(path: str | Path) -> np.ndarray:
                 raise InputError(
                     f"pairs: line {k}, column {c + 1} of {p} is {fields[c]!r}, not a row index"
                 )
-        rows.append([int(fields[c]) for c in cols])
+        pair = [int(fields[c]) for c in cols]
+        if max(abs(v) for v in pair) >= 2**62:
+            raise InputError(f"pairs: line {k} of {p} holds an index far beyond any row: {ln}")
+        rows.append(pair)
     if waiting:
         warnings.warn(f"{p}: {waiting} row(s) have no partner yet and stay unpaired", stacklevel=2)
     return np.asarray(rows, dtype=np.int64).reshape(-1, 2)

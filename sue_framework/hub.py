@@ -15,17 +15,18 @@ from pathlib import Path
 from typing import Any
 
 from sue_framework import __version__
-from sue_framework.errors import ModelFileError
+from sue_framework.errors import InputError, ModelFileError
 from sue_framework.files import atomic_path
-from sue_framework.io import load_method, read_manifest, save_method
+from sue_framework.io import load_method, save_method, verify_file
 
 MODEL_FILE = "model.sue"
 CARD_FILE = "README.md"
 
 
 def model_card(path: str | Path) -> str:
-    """The model card (markdown, with Hub metadata) of a model file."""
-    manifest = read_manifest(path)
+    """The model card (markdown, with Hub metadata) of a model file, after its checksums are
+    verified (a damaged file gets no card that would help share it)."""
+    manifest = verify_file(path)
     facts = manifest.get("card", {})
     method = manifest["method"]
     lines = [
@@ -93,19 +94,30 @@ def model_card(path: str | Path) -> str:
     return "\n".join(lines)
 
 
-def export_folder(model: Any, folder: str | Path) -> Path:
+def export_folder(model: Any, folder: str | Path, *, force: bool = False) -> Path:
     """Write `model` (a fitted method, or the path of a model file) as a shareable folder:
-    ``model.sue`` and its ``README.md`` card. A model file is copied as it is: loading and
-    saving it again would drop what a load does not restore (auto's CV scores)."""
+    ``model.sue`` and its ``README.md`` card. A model file is verified, then copied as it is:
+    loading and saving it again would drop what a load does not restore (auto's CV scores).
+    A folder that already holds files is refused unless `force` (then the two are replaced)."""
     folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise InputError(f"{folder} is a file; give a folder to export into")
+    if not force and folder.is_dir() and any(folder.iterdir()):
+        raise InputError(
+            f"{folder} is not empty; export into a new or empty folder, or pass force=True "
+            "(sue card --export ... --force) to replace its model.sue and README.md"
+        )
+    if isinstance(model, (str, Path)):
+        verify_file(model)  # refuse anything that is not an intact model file
     folder.mkdir(parents=True, exist_ok=True)
     if isinstance(model, (str, Path)):
-        read_manifest(model)  # refuse anything that is not an intact model file
         with atomic_path(folder / MODEL_FILE) as tmp:
             shutil.copyfile(model, tmp)
     else:
         save_method(model, folder / MODEL_FILE)
-    (folder / CARD_FILE).write_text(model_card(folder / MODEL_FILE))
+    card = model_card(folder / MODEL_FILE)
+    with atomic_path(folder / CARD_FILE) as tmp:
+        tmp.write_text(card)
     return folder
 
 

@@ -21,7 +21,7 @@ import numpy as np
 from safetensors import safe_open
 from safetensors.numpy import save_file
 
-from sue_framework.errors import ModelFileError
+from sue_framework.errors import ModelFileError, UnknownComponentError
 from sue_framework.files import atomic_path
 from sue_framework.registry import registry
 
@@ -139,15 +139,26 @@ def _sniff(path: Path) -> None:
         raise ModelFileError(f"no model file at {path}")
     with open(path, "rb") as fh:
         head = fh.read(9)
+    if not head:
+        raise ModelFileError(f"{path} is empty (0 bytes): not a model file, or a failed copy")
     # safetensors: 8-byte little-endian header length, then the JSON header
     if len(head) == 9 and head[8:9] == b"{":
         n = int.from_bytes(head[:8], "little")
         if 0 < n <= path.stat().st_size - 8:
             return
+        raise ModelFileError(
+            f"{path} is truncated: its header says {n} bytes of manifest follow, the file has "
+            f"{path.stat().st_size - 8}; restore it from a good copy"
+        )
     if head[:1] == b"\x80" or head[:2] == b"PK":
         raise ModelFileError(
             f"{path} is a pickle or torch.save archive; sue_framework model files are safetensors "
             "with a JSON manifest and are never unpickled. Re-save the model with SUE.save()"
+        )
+    if len(head) < 9:
+        raise ModelFileError(
+            f"{path} is truncated or not a model file: {len(head)} bytes, shorter than any "
+            "safetensors header"
         )
     raise ModelFileError(f"{path} is not a sue_framework model file (no safetensors header)")
 
@@ -164,7 +175,7 @@ def read_manifest(path: str | Path) -> dict[str, Any]:
         raise ModelFileError(f"{path} is corrupt or truncated: {exc}") from exc
     try:
         manifest = json.loads(meta["manifest"])
-    except (KeyError, json.JSONDecodeError) as exc:
+    except (KeyError, json.JSONDecodeError, RecursionError) as exc:
         if "manifest" in meta:
             raise _damaged(path, "its manifest is not valid JSON") from exc
         raise ModelFileError(
@@ -172,6 +183,11 @@ def read_manifest(path: str | Path) -> dict[str, Any]:
         ) from exc
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise ModelFileError(f"{path} is not a sue_framework model file")
+    if _MANIFEST_HASH in meta:  # whatever version the manifest claims: it may have been edited
+        if meta[_MANIFEST_HASH] != _text_digest(meta["manifest"]):
+            raise _damaged(path, "its manifest does not match the manifest checksum")
+    elif manifest.get("format_version") != 1:
+        raise _damaged(path, "it lacks the manifest checksum every file since format 2 carries")
     if manifest.get("format_version") not in READABLE_VERSIONS:
         raise ModelFileError(
             f"{path} uses model format version {manifest.get('format_version')} (written by "
@@ -179,11 +195,31 @@ def read_manifest(path: str | Path) -> dict[str, Any]:
             f"{library_version()} reads versions {', '.join(map(str, READABLE_VERSIONS))}. "
             "Load it with the version that wrote it, or refit"
         )
-    if manifest["format_version"] >= 2 and meta.get(_MANIFEST_HASH) != _text_digest(
-        meta["manifest"]
-    ):
-        raise _damaged(path, "its manifest does not match the manifest checksum")
+    _check_layout(path, manifest, checked=_MANIFEST_HASH in meta)
     return manifest
+
+
+def _check_layout(path: Path, manifest: dict[str, Any], checked: bool) -> None:
+    """Refuse a manifest whose fields do not have the types a model file's have."""
+    method = manifest.get("method")
+    problems = []
+    if not isinstance(method, dict) or not isinstance(method.get("name"), str):
+        problems.append("'method' must be an object with a string 'name'")
+    elif not isinstance(method.get("params"), dict):
+        problems.append("'method.params' must be an object")
+    if checked and not (
+        isinstance(manifest.get("checksums"), dict)
+        and all(isinstance(v, str) for v in manifest["checksums"].values())
+    ):
+        problems.append("'checksums' must map array names to digests")
+    scalars = manifest.get("scalar_keys", [])
+    if not isinstance(scalars, list) or not all(isinstance(k, str) for k in scalars):
+        problems.append("'scalar_keys' must be a list of names")
+    card = manifest.get("card", {})
+    if not isinstance(card, dict) or not isinstance(card.get("training") or {}, dict):
+        problems.append("'card' must be an object")
+    if problems:
+        raise _damaged(path, f"its manifest is malformed ({'; '.join(problems)})")
 
 
 def _damaged(path: Path, what: str) -> ModelFileError:
@@ -212,6 +248,33 @@ def _verify(path: Path, checksums: dict[str, str], arrays: dict[str, np.ndarray]
         raise _damaged(path, f"array(s) {shown} do not match their checksums")
 
 
+def _read_arrays(path: Path, manifest: dict[str, Any]) -> dict[str, np.ndarray]:
+    """The file's arrays, verified against the manifest's checksums where it has them."""
+    try:
+        with safe_open(str(path), framework="np") as fh:
+            arrays = {k: fh.get_tensor(k) for k in fh.keys()}
+    except Exception as exc:
+        raise _damaged(path, f"its arrays cannot be read ({exc})") from exc
+    if "checksums" in manifest:
+        _verify(path, manifest["checksums"], arrays)
+    else:
+        warnings.warn(
+            f"{path} is a format-1 model file, written without checksums, so its integrity "
+            "cannot be checked; save it again to add them",
+            stacklevel=3,
+        )
+    return arrays
+
+
+def verify_file(path: str | Path) -> dict[str, Any]:
+    """Check a model file completely (header, manifest and every array's checksum) without
+    building the model; returns its manifest. For anything that passes a file on."""
+    path = Path(path)
+    manifest = read_manifest(path)
+    _read_arrays(path, manifest)
+    return manifest
+
+
 def load_method(path: str | Path) -> Any:
     """Rebuild a fitted method from a model file written by `save_method`."""
     path = Path(path)
@@ -219,26 +282,18 @@ def load_method(path: str | Path) -> Any:
     spec = manifest["method"]
     try:
         method = registry.get("method", spec["name"])(**decode_params(spec["params"]))
+    except UnknownComponentError:
+        raise
     except TypeError as exc:  # a parameter this version no longer takes
         raise ModelFileError(
             f"{path} was written by sue_framework {manifest.get('library_version')} with "
             f"settings this version {library_version()} does not take ({exc}); load it with the "
             "version that wrote it, or refit"
         ) from exc
+    except (KeyError, ValueError, AttributeError, RecursionError) as exc:
+        raise _damaged(path, f"its method parameters cannot be rebuilt ({exc!r})") from exc
     scalars = set(manifest.get("scalar_keys", []))
-    try:
-        with safe_open(str(path), framework="np") as fh:
-            arrays = {k: fh.get_tensor(k) for k in fh.keys()}
-    except Exception as exc:
-        raise _damaged(path, f"its arrays cannot be read ({exc})") from exc
-    if manifest["format_version"] >= 2:
-        _verify(path, manifest["checksums"], arrays)
-    else:
-        warnings.warn(
-            f"{path} is a format-1 model file, written without checksums, so its integrity "
-            "cannot be checked; save it again to add them",
-            stacklevel=2,
-        )
+    arrays = _read_arrays(path, manifest)
     state = {k: (v[0] if k in scalars else v) for k, v in arrays.items()}
     try:
         method.set_state(state)

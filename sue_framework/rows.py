@@ -45,6 +45,7 @@ class NpyRows:
         self.path = Path(path)
         if self.path.suffix.lower() != ".npy" or not self.path.is_file():
             raise InputError(f"rows on disk must be an existing .npy file, got {self.path}")
+        self._signature = self._identity(os.stat(self.path))
         with open(self.path, "rb") as f:
             try:
                 version = np.lib.format.read_magic(f)
@@ -82,9 +83,56 @@ class NpyRows:
     def __repr__(self) -> str:
         return f"NpyRows({str(self.path)!r}, shape={self.shape}, dtype={self.dtype})"
 
+    @staticmethod
+    def _identity(st: os.stat_result) -> tuple[int, int, int, int]:
+        return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+
+    def check_unchanged(self) -> None:
+        """Refuse rows whose file was replaced or rewritten since this object first read it:
+        a fit over them would mix two versions and match neither."""
+        try:
+            now = self._identity(os.stat(self.path))
+        except FileNotFoundError:
+            now = None
+        if now != self._signature:
+            raise self._changed()
+
+    def _changed(self) -> InputError:
+        return InputError(
+            f"{self.path} changed while it was being read (its size, time or inode differ from "
+            "when it was first read); nothing was saved. Rerun once the file is final"
+        )
+
+    def _open(self):
+        """The file, opened for a read, after checking it is still the one first read."""
+        f = open(self.path, "rb")
+        if self._identity(os.fstat(f.fileno())) != self._signature:
+            f.close()
+            raise self._changed()
+        return f
+
     def _read_into(self, f, view: memoryview, start: int) -> None:
         if os.preadv(f.fileno(), [view], self._offset + start * self._row_bytes) != len(view):
             raise InputError(f"{self.path} ended early: it is shorter than its header says")
+
+    def _float32(self, block: np.ndarray, start: int | None) -> np.ndarray:
+        """`block` as float32; finite values beyond float32's range are refused by name
+        rather than read as inf."""
+        if self.dtype.itemsize > 4 and np.issubdtype(self.dtype, np.floating):
+            finite = np.isfinite(block)
+            big = finite & (np.abs(block) > np.finfo(np.float32).max)
+            if big.any():
+                at = (
+                    "" if start is None else f" (first in row {start + int(np.nonzero(big)[0][0])})"
+                )
+                peak = float(np.abs(block[finite]).max())
+                raise InputError(
+                    f"{self.path} holds values up to {peak:.3g}{at}, beyond float32 (the "
+                    "compute type, max "
+                    f"{np.finfo(np.float32).max:.3g}); rescale it first, e.g. divide by "
+                    "np.abs(a).max()"
+                )
+        return block.astype(np.float32, copy=False)
 
     def _read(self, f, start: int, stop: int) -> np.ndarray:
         buf = np.empty((stop - start, self.shape[1]), dtype=self.dtype)
@@ -97,8 +145,8 @@ class NpyRows:
         start, stop, _ = index.indices(self.shape[0])
         if stop <= start:
             return np.empty((0, self.shape[1]), dtype=np.float32)
-        with open(self.path, "rb") as f:
-            return self._read(f, start, stop).astype(np.float32, copy=False)
+        with self._open() as f:
+            return self._float32(self._read(f, start, stop), start)
 
     def take(self, indices: np.ndarray) -> np.ndarray:
         """Rows `indices` (any order, repeats allowed) as a float32 array."""
@@ -113,20 +161,20 @@ class NpyRows:
         breaks = np.flatnonzero(np.diff(uniq) != 1) + 1  # runs of consecutive rows: one read each
         starts, ends = np.r_[0, breaks].tolist(), np.r_[breaks, uniq.size].tolist()
         rb = self._row_bytes
-        with open(self.path, "rb") as f:
+        with self._open() as f:
             for a, b in zip(starts, ends, strict=True):
                 if b > a:
                     self._read_into(f, view[a * rb : b * rb], int(uniq[a]))
-        return buf.astype(np.float32, copy=False)[inverse]
+        return self._float32(buf, None)[inverse]
 
     def blocks(self, block_rows: int | None = None) -> Iterator[tuple[slice, np.ndarray]]:
         """(rows, float32 block) pairs covering the file in order."""
         step = int(block_rows or self.block_rows)
-        with open(self.path, "rb") as f:
+        with self._open() as f:
             # not engine.row_chunks: data.py imports this module; `sue --help` must not load torch
             for start in range(0, self.shape[0], step):
                 stop = min(start + step, self.shape[0])
-                yield slice(start, stop), self._read(f, start, stop).astype(np.float32, copy=False)
+                yield slice(start, stop), self._float32(self._read(f, start, stop), start)
 
     def stats(self) -> RowStats:
         """One pass over the blocks (then remembered): finiteness, range, column moments."""

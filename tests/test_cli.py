@@ -313,8 +313,13 @@ def test_verbose_logs_each_stage_with_its_time_and_quiet_prints_results_only(fil
            "--out-dim", "4", "--params", '{"matcher_params": {"epochs": 2}}']  # fmt: skip
     assert main(["-v", *sue]) == 0
     err = capsys.readouterr().err
-    stages = ("kNN graph (PaperKNNGraph) on 250 rows", "7 eigenpairs (arpack)",
-              "spectral stage (ExactSpectral)", "aligner (CCA) on 20 pairs", "matcher (MMD")
+    stages = (
+        "kNN graph (PaperKNNGraph) on 250 rows",
+        "7 eigenpairs (arpack)",
+        "spectral stage (ExactSpectral)",
+        "aligner (CCA) on 20 pairs",
+        "matcher (MMD",
+    )
     for stage in stages:
         assert re.search(re.escape(stage) + r".* in \d+\.\d\d s", err), err
     assert main(["-v", *fit_args(files), "--device", "cpu"]) == 0
@@ -325,3 +330,68 @@ def test_verbose_logs_each_stage_with_its_time_and_quiet_prints_results_only(fil
     assert main(sue) == 0  # by default: the status line, no stage log
     err = capsys.readouterr().err
     assert "fitting sue" in err and "spectral stage" not in err
+
+
+def test_outputs_that_would_replace_an_input_or_a_device_are_refused(files, capsys):
+    assert main([*fit_args(files), "--method", "cca_raw", "--params", '{"out_dim": 4}']) == 0
+    model = str(files / "m.sue")
+    before = {p.name: p.read_bytes() for p in files.iterdir() if p.is_file()}
+    x = str(files / "xt.npy")
+    cases = [
+        (["transform", "--model", model, "--modality", "x", "--input", x, "--out", x],
+         "is the input"),
+        (["transform", "--model", model, "--modality", "x", "--input", x, "--out", model],
+         "is the input"),
+        (["transform", "--model", model, "--modality", "x", "--input", x, "--out", "/dev/null"],
+         "not a regular file"),
+        (["transform", "--model", model, "--modality", "x", "--input", x, "--out",
+          str(files / "z.parquet")], "writes .npy or .csv or .tsv or .txt, not .parquet"),
+        ([*fit_args(files)[:-1], str(files / "x.npy")], "is the input"),
+        ([*fit_args(files)[:-1], str(files / "pairs.csv")], "is the input"),
+        ([*fit_args(files)[:-1], str(files / "new.csv")], "names another format"),
+    ]  # fmt: skip
+    for args, message in cases:
+        assert main(args) == 2, args
+        assert message in capsys.readouterr().err, args
+    assert {p.name: p.read_bytes() for p in files.iterdir() if p.is_file()} == before
+
+
+def test_transform_writes_text_when_asked_and_reads_fortran_order(files, capsys):
+    assert main([*fit_args(files), "--method", "cca_raw", "--params", '{"out_dim": 4}']) == 0
+    model = str(files / "m.sue")
+    xt = np.load(files / "xt.npy")
+    np.save(files / "xf.npy", np.asfortranarray(xt))
+    assert main(["transform", "--model", model, "--modality", "x", "--input",
+                 str(files / "xf.npy"), "--out", str(files / "zf.npy")]) == 0  # fmt: skip
+    assert main(["transform", "--model", model, "--modality", "x", "--input",
+                 str(files / "xt.npy"), "--out", str(files / "z.csv")]) == 0  # fmt: skip
+    from sue_framework.io import load_method
+
+    want = load_method(model).transform(xt, "x")
+    np.testing.assert_allclose(np.load(files / "zf.npy"), want, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(np.loadtxt(files / "z.csv", delimiter=","), want, rtol=1e-6)
+
+
+def test_scale_and_byte_order_cases_get_their_own_message(files, capsys):
+    x = np.load(files / "x.npy")
+    np.save(files / "xbig_endian.npy", x.astype(">f8"))
+    assert main(fit_args(files, x="xbig_endian.npy") + ["--method", "cca_raw", "--params",
+                '{"out_dim": 4}']) == 0  # fmt: skip
+    model = str(files / "m.sue")
+    np.save(files / "huge.npy", x[:20].astype(np.float64) * 1e20)
+    np.save(files / "beyond.npy", x[:20].astype(np.float64) * 1e300)
+    np.save(files / "tiny.npy", x.astype(np.float64) * 1e-30)
+    (files / "none.csv").write_text("")
+    cases = [
+        (["transform", "--model", model, "--modality", "x", "--input", str(files / "huge.npy"),
+          "--out", str(files / "z.npy")], "overflow float32"),
+        (["transform", "--model", model, "--modality", "x", "--input", str(files / "beyond.npy"),
+          "--out", str(files / "z.npy")], "beyond float32"),
+        (fit_args(files, x="tiny.npy") + ["--method", "sue"], "underflow float32"),
+        (fit_args(files, pairs="none.csv"), "holds no pairs"),
+    ]  # fmt: skip
+    for args, message in cases:
+        assert main(args) == 2, args
+        err = capsys.readouterr().err
+        assert message in err and "NaN" not in err, (args, err)
+    assert not (files / "z.npy").exists()

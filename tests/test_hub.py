@@ -88,3 +88,25 @@ def test_sue_card_prints_the_card_and_exports(tmp_path, capsys):
     assert "# sue (sue_framework)" in capsys.readouterr().out  # pair_cca is a configured SUE
     assert main(["card", "--model", str(path), "--export", str(tmp_path / "out")]) == 0
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["README.md", "model.sue"]
+
+
+def test_card_and_export_refuse_a_damaged_model_and_export_keeps_a_full_folder(tmp_path, capsys):
+    model = registry.build("method", "pair_cca", {"out_dim": 3, "device": "cpu"}).fit(_data())
+    path = save_method(model, tmp_path / "m.sue")
+    raw = bytearray(path.read_bytes())
+    raw[len(raw) - 8] ^= 0x10  # one weight
+    bad = tmp_path / "bad.sue"
+    bad.write_bytes(bytes(raw))
+    assert main(["card", "--model", str(bad)]) == 2
+    assert "do not match their checksums" in capsys.readouterr().err
+    assert main(["card", "--model", str(bad), "--export", str(tmp_path / "share")]) == 2
+    assert not (tmp_path / "share").exists()
+    full = tmp_path / "full"
+    full.mkdir()
+    (full / "README.md").write_text("my own notes")
+    assert main(["card", "--model", str(path), "--export", str(full)]) == 2
+    assert "is not empty" in capsys.readouterr().err
+    assert [p.name for p in full.iterdir()] == ["README.md"]
+    assert (full / "README.md").read_text() == "my own notes"
+    assert main(["card", "--model", str(path), "--export", str(full), "--force"]) == 0
+    assert sorted(p.name for p in full.iterdir()) == ["README.md", "model.sue"]

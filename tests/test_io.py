@@ -1,3 +1,4 @@
+import hashlib
 import json
 import pickle
 import struct
@@ -59,8 +60,10 @@ def test_other_versions_and_foreign_files_are_refused(fitted, tmp_path):
     n = struct.unpack("<Q", raw[:8])[0]
     header = json.loads(raw[8 : 8 + n])
     manifest = json.loads(header["__metadata__"]["manifest"])
-    manifest["format_version"] = 99
-    header["__metadata__"]["manifest"] = json.dumps(manifest)
+    manifest["format_version"] = 99  # as a later version would write it, with its own checksum
+    text = json.dumps(manifest)
+    header["__metadata__"]["manifest"] = text
+    header["__metadata__"]["manifest_sha256"] = hashlib.sha256(text.encode()).hexdigest()
     new = json.dumps(header).encode()
     new += b" " * (-len(new) % 8)
     future = tmp_path / "future.sue"
@@ -212,3 +215,86 @@ def test_a_file_with_settings_this_version_does_not_take_is_refused_clearly(fitt
     save_file(arrays, str(old), metadata={"manifest": text, _MANIFEST_HASH: _text_digest(text)})
     with pytest.raises(ModelFileError, match="does not take .*prefer_unpaired"):
         load_method(old)
+
+
+def _rewrite_manifest(path, out, edit, keep_hash=True):
+    """A copy of model file `path` at `out` whose manifest `edit` changed (text in, text out);
+    the header keeps the old manifest checksum (one changed byte), or loses it."""
+    raw = path.read_bytes()
+    end = _header_end(raw)
+    header = json.loads(raw[8:end])
+    header["__metadata__"]["manifest"] = edit(header["__metadata__"]["manifest"])
+    if not keep_hash:
+        del header["__metadata__"]["manifest_sha256"]
+    new = json.dumps(header).encode()
+    new += b" " * (-len(new) % 8)
+    out.write_bytes(struct.pack("<Q", len(new)) + new + raw[end:])
+    return out
+
+
+def test_a_file_claiming_format_1_is_still_checked_when_it_carries_a_checksum(fitted, tmp_path):
+    """Changing "format_version": 2 to 1 must not switch the checksums off: with a weight
+    flipped as well, the file is refused, not loaded at chance level."""
+    model, _ = fitted
+    path = model.save(tmp_path / "m.sue")
+    old = _rewrite_manifest(
+        path, tmp_path / "v1.sue", lambda t: t.replace('"format_version": 2', '"format_version": 1')
+    )
+    raw = bytearray(old.read_bytes())
+    raw[len(raw) - 10] ^= 0x10
+    old.write_bytes(bytes(raw))
+    with pytest.raises(ModelFileError, match="manifest does not match the manifest checksum"):
+        load_method(old)
+    stripped = _rewrite_manifest(path, tmp_path / "nohash.sue", lambda t: t, keep_hash=False)
+    with pytest.raises(ModelFileError, match="lacks the manifest checksum"):
+        load_method(stripped)
+
+
+@pytest.mark.parametrize(
+    "edit, expected",
+    [
+        (lambda m: {**m, "method": 5}, "'method' must be an object"),
+        (lambda m: {**m, "method": {**m["method"], "params": [1]}}, "'method.params' must be"),
+        (lambda m: {**m, "checksums": ["a"]}, "'checksums' must map"),
+        (lambda m: {**m, "scalar_keys": {"a": 1}}, "'scalar_keys' must be a list"),
+        (lambda m: {**m, "card": 3}, "'card' must be an object"),
+    ],
+)
+def test_a_retyped_manifest_is_a_model_file_error(fitted, tmp_path, edit, expected):
+    model, _ = fitted
+    path = model.save(tmp_path / "m.sue")
+
+    def rewrite(text):
+        return json.dumps(edit(json.loads(text)))
+
+    bad = _rewrite_manifest(path, tmp_path / "bad.sue", rewrite)
+    raw = bytearray(bad.read_bytes())  # as a careful forger would: the checksum made to match
+    end = _header_end(raw)
+    header = json.loads(raw[8:end])
+    text = header["__metadata__"]["manifest"]
+    header["__metadata__"]["manifest_sha256"] = hashlib.sha256(text.encode()).hexdigest()
+    new = json.dumps(header).encode()
+    new += b" " * (-len(new) % 8)
+    bad.write_bytes(struct.pack("<Q", len(new)) + new + bytes(raw[end:]))
+    with pytest.raises(ModelFileError, match=expected):
+        load_method(bad)
+
+
+def test_a_deeply_nested_manifest_is_a_model_file_error(fitted, tmp_path):
+    model, _ = fitted
+    path = model.save(tmp_path / "m.sue")
+    deep = _rewrite_manifest(path, tmp_path / "deep.sue", lambda t: "[" * 100000 + "]" * 100000)
+    with pytest.raises(ModelFileError, match="not valid JSON"):
+        load_method(deep)
+
+
+@pytest.mark.parametrize(
+    "content, expected",
+    [(b"", "is empty"), (b"\x10\x00\x00\x00\x00\x00\x00\x00", "shorter than any safetensors"),
+     (b"\x00\x01\x00\x00\x00\x00\x00\x00{}", "is truncated")],
+)  # fmt: skip
+def test_empty_and_truncated_files_are_called_so(tmp_path, content, expected):
+    path = tmp_path / "m.sue"
+    path.write_bytes(content)
+    with pytest.raises(ModelFileError, match=expected):
+        load_method(path)

@@ -5,6 +5,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
 
 import numpy as np
 import pytest
@@ -212,3 +213,20 @@ def test_a_file_larger_than_the_address_space_cap_fits_and_transforms(tmp_path):
     assert got["peak"] <= got["cap"]
     np.testing.assert_allclose(got["head"], got["want"], rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(got["tail"], got["want_tail"], rtol=1e-5, atol=1e-5)
+
+
+def test_a_file_rewritten_between_reads_is_refused(tmp_path):
+    path = tmp_path / "x.npy"
+    np.save(path, np.arange(40, dtype=np.float32).reshape(10, 4))
+    rows = NpyRows(path)
+    assert rows[0:2].shape == (2, 4)
+    rows.check_unchanged()
+    np.save(path, np.arange(40, dtype=np.float32).reshape(10, 4) + 1)  # same size, new bytes
+    os.utime(path, ns=(time.time_ns(), time.time_ns() + 10**9))
+    with pytest.raises(InputError, match="changed while it was being read"):
+        rows[0:2]
+    with pytest.raises(InputError, match="changed while it was being read"):
+        rows.check_unchanged()
+    path.unlink()
+    with pytest.raises(InputError, match="changed while it was being read"):
+        rows.check_unchanged()
