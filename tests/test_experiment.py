@@ -287,3 +287,64 @@ def test_warnings_from_fits_are_shown_once_per_kind_not_swallowed(tmp_path):
     assert len([t for t in texts if "looks odd" in t]) == 1  # four cells, one kind
     assert texts[0].startswith("G, 20 pairs, seed 0: row ") and texts[0].endswith("looks odd")
     assert "3 more warning(s) of the kinds above came up in later fits" in texts
+
+
+def test_a_changed_config_is_refused_naming_the_cells_not_reported_stale(tmp_path):
+    cfg = tiny(pairs=(20,), seeds=(0,))
+    run_experiment(cfg, tmp_path)
+    before = (tmp_path / "results.csv").read_text(), (tmp_path / "config.json").read_text()
+    from sue_framework import SUEError
+
+    changed = [
+        tiny(pairs=(20,), seeds=(0,), dataset_params={"n": 700, "dim_x": 10, "dim_y": 9}),
+        tiny(
+            pairs=(20,),
+            seeds=(0,),
+            baseline=None,
+            methods=(MethodSpec("CCA", "cca_raw", {"out_dim": 3}),),
+        ),
+        tiny(pairs=(20,), seeds=(0,), n_test=120),
+    ]
+    for config in changed:
+        with pytest.raises(SUEError, match=r"fitted under other settings .*CCA, 20 pairs"):
+            run_experiment(config, tmp_path)
+        assert ((tmp_path / "results.csv").read_text(),
+                (tmp_path / "config.json").read_text()) == before  # fmt: skip
+    rows = run_experiment(changed[1], tmp_path, resume=False)  # --restart replaces them
+    assert [r["method"] for r in rows] == ["CCA"]
+
+
+def test_duplicate_cells_count_once_and_two_runs_cannot_share_a_folder(tmp_path):
+    cfg = tiny(pairs=(20,), seeds=(0,))
+    run_experiment(cfg, tmp_path)
+    path = tmp_path / "results.csv"
+    lines = path.read_text().splitlines()
+    path.write_text("\n".join([*lines, *lines[1:]]) + "\n")  # a second run's copies
+    with pytest.warns(UserWarning, match="2 duplicate row"):
+        rows = read_results(path)
+    assert len(rows) == 2
+    import fcntl
+
+    with open(tmp_path / ".lock", "a+") as held:
+        fcntl.flock(held.fileno(), fcntl.LOCK_EX)
+        from sue_framework import SUEError
+
+        with pytest.raises(SUEError, match="another experiment .* is writing into"):
+            run_experiment(cfg, tmp_path)
+    with pytest.warns(UserWarning, match="duplicate row"):
+        again = run_experiment(cfg, tmp_path)  # the lock is free again; the file is cleaned
+    assert len(again) == 2 and len(path.read_text().splitlines()) == 3
+
+
+def test_a_results_file_from_before_cell_digests_is_refused_with_what_to_do(tmp_path):
+    from sue_framework import SUEError
+
+    cfg = tiny(pairs=(20,), seeds=(0,))
+    run_experiment(cfg, tmp_path)
+    path = tmp_path / "results.csv"
+    old = "".join(",".join(line.split(",")[:-2]) + "\n" for line in path.read_text().splitlines())
+    path.write_text(old)  # no cell and no checksum column, as written two versions ago
+    assert len(read_results(path)) == 2  # still readable for reports
+    with pytest.raises(SUEError, match="did not record what defines each cell.*--restart"):
+        run_experiment(cfg, tmp_path)
+    assert path.read_text() == old

@@ -19,7 +19,7 @@ log = logging.getLogger(__name__)
 
 _NOT_METRICS = {
     "method", "name", "n_pairs", "unpaired_budget", "seed", "n_unpaired_x", "n_unpaired_y",
-    "fit_seconds",
+    "fit_seconds", "cell",
 }  # fmt: skip
 
 

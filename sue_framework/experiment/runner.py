@@ -7,13 +7,17 @@ whatever the task reports.
 from __future__ import annotations
 
 import csv
+import fcntl
+import hashlib
 import inspect
 import json
 import logging
+import os
 import re
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,9 +26,10 @@ import numpy as np
 
 from sue_framework.data import limit_unpaired, paper_split, with_unpaired
 from sue_framework.engine import Engine, resolve_device
-from sue_framework.errors import InputError
+from sue_framework.errors import InputError, SUEError
 from sue_framework.evaluation import missing_inputs
 from sue_framework.experiment.config import ALL, ExperimentConfig
+from sue_framework.files import atomic_path
 from sue_framework.registry import registry
 from sue_framework.results import CHECKSUM, ResultsFile
 
@@ -124,28 +129,97 @@ def _key(row: dict) -> tuple:
     return (row["method"], int(row["n_pairs"]), str(row["unpaired_budget"]), int(row["seed"]))
 
 
+def cell_id(config: ExperimentConfig, spec: Any, n_pairs: int, budget: int | str, seed: int) -> str:
+    """A digest of everything that defines one cell's figures: the method with its full
+    parameters, the data set (and evaluation set) with theirs, the task with its, the test
+    size, the pair and unpaired budgets and the seed. Not the device or the labels."""
+    defining = {
+        "method": spec.name,
+        "params": spec.params,
+        "dataset": [config.dataset, config.dataset_params],
+        "eval_dataset": [config.eval_dataset, config.eval_dataset_params],
+        "task": [config.task, config.task_params],
+        "n_test": config.n_test,
+        "cell": [int(n_pairs), str(budget), int(seed)],
+    }
+    text = json.dumps(defining, sort_keys=True, default=repr)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def unique_cells(rows: list[dict], where: str | Path) -> list[dict]:
+    """`rows` with each cell once (the first row written for it): two runs that wrote into one
+    folder must not count a cell twice in the means."""
+    seen: set = set()
+    out = []
+    for r in rows:
+        key = r.get(CELL) or _key(r)
+        if key not in seen:
+            seen.add(key)
+            out.append(r)
+    if len(out) < len(rows):
+        warnings.warn(
+            f"{where}: {len(rows) - len(out)} duplicate row(s) of cells already recorded were "
+            "left out",
+            stacklevel=3,
+        )
+    return out
+
+
+@contextmanager
+def folder_lock(folder: Path) -> Iterator[None]:
+    """An exclusive lock on a results folder for the length of a run (released by the OS if
+    the process dies), so that two runs never write into one table."""
+    lock_path = folder / ".lock"
+    with open(lock_path, "a+") as fh:
+        try:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            fh.seek(0)
+            holder = fh.read().strip() or "another process"
+            raise SUEError(
+                f"another experiment ({holder}) is writing into {folder}; wait for it to finish "
+                "or give another --out-dir"
+            ) from None
+        fh.seek(0)
+        fh.truncate()
+        fh.write(f"pid {os.getpid()}")
+        fh.flush()
+        try:
+            yield
+        finally:
+            fh.seek(0)
+            fh.truncate()
+            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+
 log = logging.getLogger(__name__)
 
 LABELS = ("labels_x", "labels_y")
+CELL = "cell"
 META = ["method", "name", "n_pairs", "unpaired_budget", "seed"]
-TAIL = ["n_unpaired_x", "n_unpaired_y", "fit_seconds"]
+TAIL = ["n_unpaired_x", "n_unpaired_y", "fit_seconds", CELL]
 _INTS = ("n_pairs", "seed", "n_unpaired_x", "n_unpaired_y")
 
 
-def results_file(path: str | Path, metrics: list[str]) -> ResultsFile:
-    """The results CSV of a run whose task reports `metrics`."""
+def results_file(path: str | Path, metrics: list[str], keyed: bool = True) -> ResultsFile:
+    """The results CSV of a run whose task reports `metrics` (`keyed`: with the cell digest
+    column, which files written before cells had digests lack)."""
     types: dict[str, Callable[[str], object]] = {k: int for k in _INTS}
     types.update({k: float for k in (*metrics, "fit_seconds")})
-    return ResultsFile(path, [*META, *metrics, *TAIL], types)
+    tail = TAIL if keyed else [c for c in TAIL if c != CELL]
+    return ResultsFile(path, [*META, *metrics, *tail], types)
+
+
+def _header(path: Path) -> list[str] | None:
+    if not path.is_file():
+        return None
+    with open(path, newline="") as fh:
+        return next(csv.reader(fh), None) or None
 
 
 def stored_metrics(path: str | Path) -> list[str] | None:
     """The metric columns of an existing results CSV (None if there is none yet)."""
-    path = Path(path)
-    if not path.is_file():
-        return None
-    with open(path, newline="") as fh:
-        header = next(csv.reader(fh), None)
+    header = _header(Path(path))
     if not header:
         return None
     names = [c for c in header if c != CHECKSUM]
@@ -153,9 +227,13 @@ def stored_metrics(path: str | Path) -> list[str] | None:
 
 
 def read_results(path: str | Path) -> list[dict]:
-    """The intact rows of a results CSV (damaged lines are reported and left out)."""
+    """The intact rows of a results CSV, each cell once (damaged lines and duplicate cells are
+    reported and left out)."""
     metrics = stored_metrics(path)
-    return [] if metrics is None else results_file(path, metrics).read()
+    if metrics is None:
+        return []
+    keyed = CELL in (_header(Path(path)) or [])
+    return unique_cells(results_file(path, metrics, keyed).read(), path)
 
 
 def _numbers(figures: dict, task: str) -> dict[str, float]:
@@ -192,12 +270,45 @@ def run_experiment(
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    with folder_lock(out):
+        return _run_locked(config, out, resume, on_cell)
+
+
+def _run_locked(
+    config: ExperimentConfig, out: Path, resume: bool, on_cell: Callable[[dict, bool], None] | None
+) -> list[dict]:
     csv_path = out / "results.csv"
-    (out / "config.json").write_text(json.dumps(_config_json(config), indent=1))
     metrics = stored_metrics(csv_path) if resume else None
+    header = _header(csv_path) or []
+    if metrics is not None and set(META) <= set(header) and CELL not in header:
+        raise SUEError(
+            f"{csv_path} was written by an earlier sue_framework that did not record what "
+            "defines each cell, so its figures cannot be matched to this config; rerun with "
+            "--restart to replace them, or give another --out-dir"
+        )
     results = results_file(csv_path, metrics) if metrics is not None else None
-    rows = results.read() if results is not None else []
-    done = {_key(r) for r in rows}
+    rows = unique_cells(results.read(), csv_path) if results is not None else []
+    ids = {
+        (spec.label, n, str(b), s): cell_id(config, spec, n, b, s)
+        for n in config.pairs
+        for b in config.unpaired
+        for s in config.seeds
+        for spec in config.methods
+    }
+    stale = [r for r in rows if _key(r) in ids and r[CELL] != ids[_key(r)]]
+    if stale:
+        shown_cells = "; ".join(
+            f"{r['method']}, {r['n_pairs']} pairs, unpaired {r['unpaired_budget']}, seed "
+            f"{r['seed']}"
+            for r in stale[:3]
+        )
+        raise SUEError(
+            f"{csv_path} holds {len(stale)} finished cell(s) fitted under other settings than "
+            f"this config's ({shown_cells}{' ...' if len(stale) > 3 else ''}): a method's, the "
+            "data set's or the task's parameters changed. Rerun with --restart to replace "
+            "them, or give another --out-dir to keep both"
+        )
+    done = {r[CELL] for r in rows}
     factories = {m.label: registry.get("method", m.name) for m in config.methods}  # fail early
     registry.get("dataset", config.dataset)
     task = build_task(config)
@@ -210,8 +321,10 @@ def run_experiment(
         available = {"zx", "zy", *data.extra, *(() if data.labels is None else LABELS)}
         check_task_source(task, available, f"dataset {config.dataset!r}")
     device = resolve_device(config.device)
+    with atomic_path(out / "config.json") as tmp:
+        tmp.write_text(json.dumps(_config_json(config), indent=1))
     if results is not None:
-        results.start(rows)  # drops torn or damaged lines before anything is appended
+        results.start(rows)  # drops torn, damaged or duplicate lines before anything is appended
     warned = False
     shown = WarningsOnce()
     for n_pairs in config.pairs:
@@ -219,8 +332,8 @@ def run_experiment(
             for seed in config.seeds:
                 split = None
                 for spec in config.methods:
-                    key = (spec.label, n_pairs, str(budget), seed)
-                    if key in done:
+                    cell = ids[(spec.label, n_pairs, str(budget), seed)]
+                    if cell in done:
                         if on_cell:
                             on_cell({"method": spec.label, "n_pairs": n_pairs, "seed": seed}, True)
                         continue
@@ -262,6 +375,7 @@ def run_experiment(
                         "n_unpaired_x": train.x.shape[0] - train.n_pairs,
                         "n_unpaired_y": train.y.shape[0] - train.n_pairs,
                         "fit_seconds": seconds,
+                        CELL: cell,
                     }
                     results.append(row)
                     rows.append(row)
