@@ -26,7 +26,7 @@ import numpy as np
 import torch
 import torch.distributed as dist
 
-from sue_framework.errors import InputError
+from sue_framework.errors import InputError, SUEError
 
 RowFn = Callable[[torch.Tensor], torch.Tensor]
 T = TypeVar("T")
@@ -42,28 +42,118 @@ def rank() -> int:
     return dist.get_rank() if dist.is_available() and dist.is_initialized() else 0
 
 
+LAUNCHER_ENV = "SUE_LAUNCHER_PID"  # set by `launch`: the `sue` process the workers belong to
+JOIN_TIMEOUT_ENV = "SUE_DIST_TIMEOUT"  # seconds to wait for every rank outside torchrun
+
+
 def init_group() -> bool:
-    """Join the process group that torchrun describes (its RANK/WORLD_SIZE variables), NCCL
-    when CUDA is present and gloo otherwise. Returns False, doing nothing, outside torchrun."""
+    """Join the process group that the environment describes (RANK/WORLD_SIZE, and under
+    torchrun its agent's store), NCCL when CUDA is present and gloo otherwise. Returns False,
+    doing nothing, when there is none. Outside torchrun (variables left in a shell, another
+    launcher) the ranks must all join within SUE_DIST_TIMEOUT seconds (default 60), or this
+    fails with a message naming the variables, instead of waiting for ever."""
     if "RANK" not in os.environ or "WORLD_SIZE" not in os.environ:
         return False
     if not dist.is_initialized():
         cuda = torch.cuda.is_available()
         if cuda:
             torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", 0)))
-        dist.init_process_group("nccl" if cuda else "gloo")
+        backend = "nccl" if cuda else "gloo"
+        if "TORCHELASTIC_RUN_ID" in os.environ:  # torchrun: its agent hosts the rendezvous
+            dist.init_process_group(backend)
+        else:
+            _join_bounded(backend)
+    if LAUNCHER_ENV in os.environ:
+        _exit_with(int(os.environ[LAUNCHER_ENV]))
     return True
+
+
+def _join_bounded(backend: str) -> None:
+    """Rendezvous through a TCP store with a deadline, then the group (whose collectives keep
+    torch's own, longer, timeout)."""
+    from datetime import timedelta
+
+    names = ("RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT")
+    described = " ".join(f"{k}={os.environ.get(k, '(unset)')}" for k in names)
+    seconds = float(os.environ.get(JOIN_TIMEOUT_ENV, "60"))
+    try:
+        rank_, world = int(os.environ["RANK"]), int(os.environ["WORLD_SIZE"])
+        store = dist.TCPStore(
+            os.environ["MASTER_ADDR"],
+            int(os.environ["MASTER_PORT"]),
+            world,
+            is_master=rank_ == 0,
+            timeout=timedelta(seconds=seconds),
+            wait_for_workers=True,
+        )
+        dist.init_process_group(backend, store=store, rank=rank_, world_size=world)
+    except (KeyError, ValueError, RuntimeError) as exc:
+        raise SUEError(
+            f"the environment describes a process group ({described}) that could not be "
+            f"joined within {seconds:g} s ({type(exc).__name__}: {str(exc).splitlines()[0]}). "
+            "Unset these variables to run one process, use sue fit --nproc N, or start every "
+            f"rank (set {JOIN_TIMEOUT_ENV} to wait longer)"
+        ) from None
+
+
+def launcher_alive() -> bool:
+    """Whether the `sue` process that launched this worker still runs (True outside one)."""
+    pid = os.environ.get(LAUNCHER_ENV)
+    if pid is None:
+        return True
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, another user's (cannot happen for our own parent)
+        return True
+    return True
+
+
+def _exit_with(pid: int) -> None:
+    """End this worker as soon as the launching `sue` process is gone (kill -9 included),
+    so that nothing it started goes on to write the user's output."""
+    import threading
+    import time
+
+    def watch() -> None:
+        while launcher_alive():
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="sue-launcher-watch", daemon=True).start()
+
+
+def usable_cores() -> int:
+    """CPU cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
 
 
 def launch(nproc: int, argv: list[str]) -> int:
     """Run ``python -m sue_framework *argv`` in `nproc` processes under torchrun (one machine)
-    and return its exit code; the processes find each other through `init_group`."""
+    and return its exit code; the processes find each other through `init_group`. The
+    torchrun agent dies with this process (Linux), and the workers with it."""
     if nproc < 1:
         raise InputError(f"--nproc must be >= 1, got {nproc}")
     argv = _without_option(argv, "--nproc")  # torchrun would take it for its own --nproc-per-node
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone",
            f"--nproc_per_node={nproc}", "-m", "sue_framework", *argv]  # fmt: skip
-    return subprocess.run(cmd, check=False).returncode
+    env = {**os.environ, LAUNCHER_ENV: str(os.getpid())}
+    return subprocess.run(cmd, check=False, env=env, preexec_fn=_die_with_parent).returncode
+
+
+def _die_with_parent() -> None:
+    """In the child before exec: ask Linux to kill it when its parent dies."""
+    try:
+        import ctypes
+        import signal
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # not Linux: the workers' own watch still ends them
+        pass
 
 
 def _without_option(argv: list[str], flag: str) -> list[str]:

@@ -215,3 +215,63 @@ def test_kill_during_encode_resumes_from_the_cache(tmp_path):
     import hashlib
 
     assert manifest["sha256"] == hashlib.sha256(np.load(out).tobytes()).hexdigest()
+
+
+SLEEPY_METHOD = '''
+import os
+import time
+from pathlib import Path
+from sue_baselines.cca_raw import CCARaw
+from sue_framework import hookimpl
+
+
+class SleepyCCA(CCARaw):
+    """cca_raw that says which process fits it (pid and parent) and then sleeps 60 s."""
+
+    def fit(self, data, *args, **kwargs):
+        marks = Path(os.environ["SUE_TEST_MARKS"])
+        (marks / f"{os.getpid()}.{os.getppid()}").write_text("")
+        time.sleep(60)
+        return super().fit(data, *args, **kwargs)
+
+
+@hookimpl
+def sue_register(registry):
+    registry.register("method", "sleepy_cca", SleepyCCA)
+'''
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    stat = Path(f"/proc/{pid}/stat")
+    return not (stat.is_file() and stat.read_text().split(") ")[-1].startswith("Z"))
+
+
+def test_kill_of_a_distributed_fit_ends_its_workers_before_they_write(tmp_path):
+    if not Path("/proc").is_dir():
+        pytest.skip("checks processes through /proc")
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    env = {
+        **_plugin_env(tmp_path, "sleepy_cca_plugin", SLEEPY_METHOD),
+        "SUE_TEST_MARKS": str(marks),
+    }
+    x, y, _ = two_view_blobs(200, seed=4)
+    np.save(tmp_path / "x.npy", x)
+    np.save(tmp_path / "y.npy", y)
+    (tmp_path / "pairs.csv").write_text("\n".join(f"{i},{i}" for i in range(20)))
+    out = tmp_path / "m.sue"
+    proc = _sue(["fit", "--x", str(tmp_path / "x.npy"), "--y", str(tmp_path / "y.npy"),
+                 "--pairs", str(tmp_path / "pairs.csv"), "--method", "sleepy_cca", "--device",
+                 "cpu", "--nproc", "2", "--oversubscribe", "--out", str(out)], env=env)  # fmt: skip
+    _kill_when(proc, lambda: len(list(marks.iterdir())) == 2, timeout=240)
+    started = [tuple(int(v) for v in m.name.split(".")) for m in marks.iterdir()]
+    pids = {p for pair in started for p in pair}  # the two workers and the torchrun agent
+    t0 = time.monotonic()
+    while any(_alive(p) for p in pids) and time.monotonic() - t0 < 20:
+        time.sleep(0.2)
+    assert not any(_alive(p) for p in pids), "workers outlived the sue process that started them"
+    assert not out.exists()

@@ -1,6 +1,7 @@
 """Two processes under torchrun (gloo, CPU) against one: the sharded kNN and every learned
 stage's data-parallel training give the single-process results."""
 
+import os
 import subprocess
 import sys
 import textwrap
@@ -174,3 +175,57 @@ def test_sue_fit_nproc_saves_the_single_process_model(tmp_path, capsys):
 def test_relaunch_drops_only_the_nproc_option():
     argv = ["fit", "--nproc", "2", "--x", "a.npy", "--nproc=3", "--nprocs-like", "4"]
     assert _without_option(argv, "--nproc") == ["fit", "--x", "a.npy", "--nprocs-like", "4"]
+
+
+@pytest.mark.parametrize("nproc", ["0", "-1"])
+def test_nproc_below_one_is_refused(tmp_path, capsys, nproc):
+    args = ["fit", "--x", "x.npy", "--y", "y.npy", "--pairs", "p.csv", "--out",
+            str(tmp_path / "m.sue"), "--nproc", nproc]  # fmt: skip
+    assert main(args) == 2
+    assert f"--nproc {nproc}: give 1 or more processes" in capsys.readouterr().err
+
+
+def test_nproc_above_the_cores_is_capped_with_a_warning(tmp_path, capsys, monkeypatch):
+    from sue_framework import distributed
+
+    rng = np.random.default_rng(1)
+    np.save(tmp_path / "x.npy", rng.normal(size=(60, 12)).astype(np.float32))
+    np.save(tmp_path / "y.npy", rng.normal(size=(60, 10)).astype(np.float32))
+    (tmp_path / "p.csv").write_text("\n".join(f"{i},{i}" for i in range(20)))
+    monkeypatch.setattr(distributed, "usable_cores", lambda: 1)
+    launched = []
+    monkeypatch.setattr(distributed, "launch", lambda n, argv: launched.append(n) or 0)
+    args = ["fit", "--x", str(tmp_path / "x.npy"), "--y", str(tmp_path / "y.npy"), "--pairs",
+            str(tmp_path / "p.csv"), "--method", "cca_raw", "--device", "cpu", "--out",
+            str(tmp_path / "m.sue"), "--nproc", "16"]  # fmt: skip
+    assert main(args) == 0
+    assert launched == [] and (tmp_path / "m.sue").is_file()  # one process, in this one
+    assert "--nproc 16 is more than the 1 CPU core(s)" in capsys.readouterr().err
+    assert main([*args, "--oversubscribe"]) == 0 and launched == [16]
+
+
+def test_a_stray_process_group_environment_fails_in_bounded_time(tmp_path):
+    import socket
+    import time
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "RANK": "0", "WORLD_SIZE": "2", "MASTER_ADDR": "127.0.0.1",
+           "MASTER_PORT": str(port), "SUE_DIST_TIMEOUT": "2"}  # fmt: skip
+    for k in ("TORCHELASTIC_RUN_ID", "SUE_LAUNCHER_PID"):
+        env.pop(k, None)
+    rng = np.random.default_rng(1)
+    np.save(tmp_path / "x.npy", rng.normal(size=(60, 12)).astype(np.float32))
+    np.save(tmp_path / "y.npy", rng.normal(size=(60, 10)).astype(np.float32))
+    (tmp_path / "p.csv").write_text("\n".join(f"{i},{i}" for i in range(20)))
+    t0 = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, "-m", "sue_framework", "fit", "--x", str(tmp_path / "x.npy"), "--y",
+         str(tmp_path / "y.npy"), "--pairs", str(tmp_path / "p.csv"), "--method", "cca_raw",
+         "--out", str(tmp_path / "m.sue")],
+        env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    assert "could not be joined within 2 s" in done.stderr and "RANK=0 WORLD_SIZE=2" in done.stderr
+    assert time.monotonic() - t0 < 60 and not (tmp_path / "m.sue").exists()
