@@ -9,7 +9,10 @@ Set ``SUE_FRAMEWORK_DISABLE_PLUGIN_AUTOLOAD=1`` to load built-ins only (like pyt
 
 from __future__ import annotations
 
+import logging
 import os
+import threading
+import time
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -38,6 +41,9 @@ ENTRY_POINT_GROUP = PROJECT
 AUTOLOAD_ENV = "SUE_FRAMEWORK_DISABLE_PLUGIN_AUTOLOAD"
 BUILTIN_PROVIDER = "sue-framework"
 BUILTIN_PLUGIN = "sue_framework.builtins"
+FITTED_KINDS = ("graph", "solver", "aligner", "matcher", "method")  # scikit-learn estimators
+NEEDS_SETTINGS = ("encoder", "dataset")  # may require a model name, a folder, files
+SLOW_IMPORT_SECONDS = 3.0
 
 
 @dataclass(frozen=True)
@@ -58,6 +64,7 @@ class Registry:
         self._loading = False
         self._provider = BUILTIN_PROVIDER
         self._dist_of: dict[int, str] = {}
+        self._builtins: dict[tuple[str, str], Any] = {}
         self.plugin_manager = pluggy.PluginManager(PROJECT)
         self.plugin_manager.add_hookspecs(SUEHookSpecs)
 
@@ -83,11 +90,23 @@ class Registry:
             raise ValueError("a component name must be a non-empty string")
         if not callable(factory):
             raise TypeError(f"the factory for {kind} {name!r} must be callable, got {factory!r}")
+        _check_contract(kind, name, factory)
         old = self._entries[kind].get(name)
         if old is not None and not replace and old.factory is not factory:
             raise ValueError(
                 f"{kind} {name!r} is already registered by {old.provider}; "
                 "pass replace=True to override it deliberately"
+            )
+        if (
+            old is not None
+            and old.factory is not factory
+            and self._builtins.get((kind, name)) is old.factory
+        ):
+            warnings.warn(
+                f"{kind} {name!r} of sue_framework is replaced by {_qualname(factory)}"
+                + (f" (from {self._provider})" if self._loading else "")
+                + f"; every use of {name!r} now builds the replacement",
+                stacklevel=2,
             )
         self._entries[kind][name] = Entry(kind, name, factory, self._provider)
 
@@ -214,6 +233,7 @@ class Registry:
                 self._load_entry_points()
             self._provider = BUILTIN_PROVIDER
             builtins.sue_register(registry=self)
+            self._builtins = {(k, n): e.factory for k in KINDS for n, e in self._entries[k].items()}
             for name, impl in self._plugins_in_dependency_order():
                 self._register_plugin(name, impl)
             self._loaded = True
@@ -270,7 +290,7 @@ class Registry:
         before = {kind: dict(entries) for kind, entries in self._entries.items()}
         try:
             impl.function(registry=self)
-        except Exception as exc:
+        except (Exception, SystemExit) as exc:
             self._entries = before
             hint = (
                 " If it builds on another plugin, name that plugin in its `sue_requires`."
@@ -295,16 +315,30 @@ class Registry:
             if pm.get_plugin(ep.name) is not None or pm.is_blocked(ep.name):
                 continue
             provider = ep.dist.name if ep.dist is not None else ep.value
+            t0 = time.perf_counter()
+            slow = threading.Timer(SLOW_IMPORT_SECONDS, _say_slow, (ep.name, provider))
+            slow.daemon = True
+            slow.start()
             try:
                 plugin = ep.load()
                 pm.register(plugin, name=ep.name)
-            except Exception as exc:
+            except (Exception, SystemExit) as exc:  # a plugin's sys.exit must not end `sue`
                 warnings.warn(
                     f"sue_framework plugin {ep.name!r} from {provider} failed to load and was "
                     f"skipped: {type(exc).__name__}: {exc}",
                     stacklevel=4,
                 )
                 continue
+            finally:
+                slow.cancel()
+            seconds = time.perf_counter() - t0
+            if seconds > SLOW_IMPORT_SECONDS:
+                warnings.warn(
+                    f"sue_framework plugin {ep.name!r} from {provider} took {seconds:.1f} s to "
+                    "import, and every command waits for it; uninstall it or set "
+                    f"{AUTOLOAD_ENV}=1 where it is not needed",
+                    stacklevel=4,
+                )
             self._dist_of[id(plugin)] = provider
 
     def _check_kind(self, kind: str) -> None:
@@ -312,6 +346,51 @@ class Registry:
             raise UnknownComponentError(
                 f"unknown component kind {kind!r}; kinds are {', '.join(KINDS)}"
             )
+
+
+def _say_slow(name: str, provider: str) -> None:
+    """Said while a plugin import is still running, so that a stalled command is explained."""
+    logging.getLogger("sue_framework.registry").warning(
+        "still importing the sue_framework plugin %r from %s (over %.0f s) ...",
+        name,
+        provider,
+        SLOW_IMPORT_SECONDS,
+    )
+
+
+def _qualname(factory: Any) -> str:
+    return f"{getattr(factory, '__module__', '?')}.{getattr(factory, '__qualname__', factory)}"
+
+
+def _check_contract(kind: str, name: str, factory: Any) -> None:
+    """Refuse, at registration, a factory that the library could not build: one taking *args,
+    one with a parameter that has no default (except encoders and data sets, which may need
+    a model name or files), a fitted kind's class without fit."""
+    import inspect
+
+    try:
+        params = inspect.signature(factory).parameters.values()
+    except (TypeError, ValueError):
+        return  # builtins and C types have no signature to check
+    where = f"{kind} {name!r} ({_qualname(factory)})"
+    if any(p.kind is p.VAR_POSITIONAL for p in params):
+        raise TypeError(f"{where} takes *args; components take keyword parameters only")
+    required = [
+        p.name
+        for p in params
+        if p.default is p.empty and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)
+    ]
+    if required and kind not in NEEDS_SETTINGS:
+        raise TypeError(
+            f"{where} requires {', '.join(required)}; every parameter of a {kind} needs a "
+            "default, so that it can be built by name and cloned"
+        )
+    if (
+        kind in FITTED_KINDS
+        and isinstance(factory, type)
+        and not callable(getattr(factory, "fit", None))
+    ):
+        raise TypeError(f"{where} has no fit method; a {kind} is fitted on data")
 
 
 def _same(a: Any, b: Any) -> bool:

@@ -1,3 +1,4 @@
+import re
 import subprocess
 import sys
 import textwrap
@@ -246,3 +247,98 @@ def test_every_module_imports_on_its_own():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0 and "ok" in out.stdout, out.stderr[-800:]
     assert len(names) > 20
+
+
+def _site_plugin(site, module: str, source: str) -> None:
+    (site / f"{module}.py").write_text(textwrap.dedent(source))
+    info = site / f"{module}-1.0.dist-info"
+    info.mkdir()
+    name = module.replace("_", "-")
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text(f"[sue_framework]\n{module} = {module}\n")
+
+
+def test_misbehaving_plugins_are_contained_and_named(tmp_path):
+    """sys.exit at import, a slow import, a constructor that breaks the contract, a silent
+    take-over of a built-in: each is reported with the plugin's name; the rest still works."""
+    _site_plugin(tmp_path, "exits_plugin", "import sys\nsys.exit(3)\n")
+    _site_plugin(
+        tmp_path,
+        "slow_plugin",
+        """
+        import time
+        from sue_framework import hookimpl
+        time.sleep(3.5)
+        @hookimpl
+        def sue_register(registry):
+            pass
+    """,
+    )
+    _site_plugin(
+        tmp_path,
+        "badsig_plugin",
+        """
+        from sue_framework import hookimpl
+        class NeedsK:
+            def __init__(self, k):
+                self.k = k
+            def fit(self, data):
+                return self
+        @hookimpl
+        def sue_register(registry):
+            registry.register("method", "needs_k", NeedsK)
+    """,
+    )
+    _site_plugin(
+        tmp_path,
+        "takeover_plugin",
+        """
+        from sue_framework import hookimpl
+        class MyRetrieval:
+            def evaluate(self, zx, zy):
+                return {}
+        @hookimpl
+        def sue_register(registry):
+            registry.register("task", "retrieval", MyRetrieval, replace=True)
+    """,
+    )
+    import os
+
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(tmp_path), os.environ.get("PYTHONPATH", "")]),
+    }
+    out = subprocess.run(
+        [sys.executable, "-m", "sue_framework", "plugins"], capture_output=True, text=True,
+        timeout=300, env=env,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    assert " auto " in out.stdout and "needs_k" not in out.stdout  # the rest still registered
+    err = out.stderr
+    assert "'exits_plugin' from exits-plugin failed to load and was skipped: SystemExit: 3" in err
+    assert "still importing the sue_framework plugin 'slow_plugin'" in err
+    assert re.search(r"'slow_plugin' from slow-plugin took \d\.\d s to import", err)
+    assert "plugin 'badsig_plugin' (badsig-plugin) was skipped" in err
+    assert "requires k; every parameter of a method needs a default" in err
+    assert "task 'retrieval' of sue_framework is replaced by takeover_plugin.MyRetrieval" in err
+
+
+def test_register_refuses_factories_the_library_could_not_build():
+    from sue_framework.registry import Registry
+
+    r = Registry(autoload=False)
+
+    class NoFit:
+        def __init__(self, seed=0):
+            self.seed = seed
+
+    class Star:
+        def __init__(self, *args):
+            pass
+
+    with pytest.raises(TypeError, match="has no fit method"):
+        r.register("aligner", "nofit", NoFit)
+    with pytest.raises(TypeError, match=r"takes \*args"):
+        r.register("task", "star", Star)
+    r.register("dataset", "needs_files", lambda path: None)  # data sets may require settings
+    assert "needs_files" in r.names("dataset")
