@@ -2,6 +2,9 @@
 checksums. Damaged rows are reported and recomputed, never returned."""
 
 import sqlite3
+import threading
+import time
+import warnings
 
 import numpy as np
 import pytest
@@ -72,3 +75,79 @@ def test_a_cache_from_before_checksums_is_recomputed_once(tmp_path):
     assert np.array_equal(z, WANT) and len(enc.computed) == 20
     again = Counting(str(tmp_path))
     assert np.array_equal(again.encode(ITEMS), WANT) and again.computed == []
+
+
+def _hold_lock(path, seconds, ready):
+    db = sqlite3.connect(path, isolation_level=None)
+    db.execute("BEGIN EXCLUSIVE")
+    ready.set()
+    time.sleep(seconds)
+    db.execute("ROLLBACK")
+    db.close()
+
+
+def test_a_cache_locked_for_a_while_is_waited_for_not_called_damaged(tmp_path):
+    Counting(str(tmp_path)).encode(ITEMS[:10])
+    ready = threading.Event()
+    holder = threading.Thread(target=_hold_lock, args=(_cache_file(tmp_path), 6.0, ready))
+    holder.start()
+    ready.wait()
+    enc = Counting(str(tmp_path))  # the old code gave up after SQLite's 5 s and moved it aside
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        z = enc.encode(ITEMS)
+    holder.join()
+    assert np.array_equal(z, WANT) and enc.computed == ITEMS[10:]
+    assert not list(tmp_path.glob("*.damaged-*"))
+
+
+def test_a_cache_locked_past_the_wait_is_left_alone_and_the_run_goes_on(tmp_path):
+    from sue_encoders.cache import EmbeddingCache
+
+    Counting(str(tmp_path)).encode(ITEMS[:10])
+    ready = threading.Event()
+    holder = threading.Thread(target=_hold_lock, args=(_cache_file(tmp_path), 3.0, ready))
+    holder.start()
+    ready.wait()
+    with pytest.warns(UserWarning, match="stayed locked by another process for 1 s"):
+        cache = EmbeddingCache(_cache_file(tmp_path), Counting.encoder_id, lock_wait=1.0)
+    keys = [cache.key(i) for i in ITEMS]
+    assert cache.get_many(keys) == {}
+    cache.put_many(keys[:2], WANT[:2])  # a no-op, not an error
+    cache.close()
+    holder.join()
+    assert not list(tmp_path.glob("*.damaged-*"))
+    again = Counting(str(tmp_path))
+    assert np.array_equal(again.encode(ITEMS), WANT) and again.computed == ITEMS[10:]
+
+
+def test_a_read_only_cache_is_read_and_the_run_keeps_its_embeddings(tmp_path, monkeypatch):
+    from sue_encoders.cache import EmbeddingCache
+
+    Counting(str(tmp_path)).encode(ITEMS[:10])
+    before = _cache_file(tmp_path).read_bytes()
+    opened = EmbeddingCache._open
+
+    def no_write(self, read_only=False):  # what SQLite says for a file it may not write (root
+        if not read_only:  # ignores permission bits, so chmod cannot show it in a test)
+            raise sqlite3.OperationalError("attempt to write a readonly database")
+        return opened(self, read_only=True)
+
+    monkeypatch.setattr(EmbeddingCache, "_open", no_write)
+    enc = Counting(str(tmp_path))
+    with pytest.warns(UserWarning, match="is read-only .*stored embeddings are used"):
+        z = enc.encode(ITEMS)
+    assert np.array_equal(z, WANT) and enc.computed == ITEMS[10:]
+    assert _cache_file(tmp_path).read_bytes() == before
+
+
+def test_a_cache_that_refuses_a_write_midway_keeps_the_run_going(tmp_path):
+    from sue_encoders.cache import EmbeddingCache
+
+    cache = EmbeddingCache(_cache_file(tmp_path), Counting.encoder_id)
+    cache._db.close()
+    cache._db = sqlite3.connect(f"{_cache_file(tmp_path).as_uri()}?mode=ro", uri=True)
+    with pytest.warns(UserWarning, match="cannot be written .*readonly"):
+        cache.put_many([cache.key("a")], WANT[:1])
+    cache.put_many([cache.key("b")], WANT[:1])  # said once; not tried again
+    cache.close()
