@@ -4,6 +4,8 @@ documentation site generates (mkdocs.yml, docs/api/) describes all of it."""
 import importlib
 import inspect
 import pkgutil
+import re
+from pathlib import Path
 
 import pytest
 
@@ -51,3 +53,123 @@ def test_the_ablation_how_to_code_runs():
     page = Path(__file__).resolve().parents[1] / "docs" / "ablations.md"
     (block,) = re.findall(r"```python\n(.*?)```", page.read_text(), re.S)
     exec(compile(block, "ablations.md", "exec"), {})
+
+
+_LIST_ITEM = re.compile(r"^\s*([-*+]|\d+\.)\s+\S")
+
+
+def _lists_glued_to_a_paragraph(text: str) -> list[int]:
+    """Lines where a list starts right under a paragraph line: Python-Markdown (the site) then
+    renders the list as part of the paragraph, where GitHub shows a list."""
+    found, fence = [], False
+    lines = text.split("\n")
+    for i, line in enumerate(lines):
+        if line.strip().startswith("```"):
+            fence = not fence
+            continue
+        if fence or i == 0 or not _LIST_ITEM.match(line):
+            continue
+        prev = lines[i - 1]
+        if prev.strip() and not _LIST_ITEM.match(prev) and not prev.startswith((" ", "|", "#")):
+            found.append(i + 1)
+    return found
+
+
+def test_the_detector_finds_a_list_glued_to_a_paragraph():
+    assert _lists_glued_to_a_paragraph("Methods:\n- a\n- b\n") == [2]
+    assert _lists_glued_to_a_paragraph("Methods:\n\n- a\n- b\n\n```\nx:\n- y\n```\n") == []
+
+
+def test_every_list_in_the_docs_renders_as_a_list():
+    root = Path(__file__).resolve().parents[1]
+    pages = [root / "README.md", *sorted((root / "docs").rglob("*.md"))]
+    glued = {
+        str(p.relative_to(root)): lines
+        for p in pages
+        if (lines := _lists_glued_to_a_paragraph(p.read_text(encoding="utf-8")))
+    }
+    assert glued == {}, "add a blank line before these lists (file: line numbers)"
+
+
+def _blocks(page: Path) -> list[tuple[str, str]]:
+    """(language, code) of each fenced block of a page, in order."""
+    return re.findall(r"```(\w+)\n(.*?)```", page.read_text(encoding="utf-8"), flags=re.S)
+
+
+DOCS = Path(__file__).resolve().parents[1] / "docs"
+
+
+@pytest.mark.slow
+def test_the_own_data_page_runs_as_written(tmp_path, monkeypatch, capsys):
+    import shlex
+
+    from sue_framework.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    namespace: dict = {}
+    for lang, code in _blocks(DOCS / "own_data.md"):
+        if lang == "python":
+            exec(compile(code, "own_data.md", "exec"), namespace)
+        elif lang == "bash":
+            for line in code.strip().splitlines():
+                argv = shlex.split(line)
+                assert argv[0] == "sue" and main(argv[1:]) == 0, line
+    out = capsys.readouterr().out
+    assert "x2y_R@10" in out and "# auto (sue_framework)" in out
+    recall = namespace["figures"]["x2y_R@10"]
+    assert recall > 3 * 10 / 300 * 100  # well above chance on held-out pairs
+    assert sorted(p.name for p in (tmp_path / "shared_model").iterdir()) == [
+        "README.md",
+        "model.sue",
+    ]
+
+
+@pytest.mark.slow
+def test_the_plugin_page_example_is_a_working_plugin(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    code = next(c for lang, c in _blocks(DOCS / "plugins.md") if "class MomentMatcher" in c)
+    pkg = tmp_path / "my_plugin"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text(code)
+    info = tmp_path / "my_plugin-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: my-plugin\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text("[sue_framework]\nmy_plugin = my_plugin\n")
+    script = (
+        "import numpy as np\n"
+        "from sue_framework import SUE, paper_split, registry\n"
+        "from sue_framework.io import load_method\n"
+        "from sue_framework.datasets import digits_halves\n"
+        "assert [e.provider for e in registry.entries() if e.name == 'moments'] == ['my-plugin']\n"
+        "x, y = digits_halves()\n"
+        "s = paper_split(x[:600], y[:600], n_pairs=30, n_test=100, seed=0)\n"
+        "m = SUE(matcher='moments', se_dim=6, out_dim=4, device='cpu').fit(s.train)\n"
+        "m.save('m.sue')\n"
+        "back = load_method('m.sue')\n"
+        "assert type(back.matcher_).__name__ == 'MomentMatcher'\n"
+        "np.testing.assert_array_equal(back.transform(s.y_test, 'y'), m.transform(s.y_test, 'y'))\n"
+        "print('ok')\n"
+    )
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(tmp_path), os.environ.get("PYTHONPATH", "")]),
+    }
+    done = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=600)  # fmt: skip
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr
+
+
+def test_every_results_page_shows_a_figure():
+    import yaml
+
+    nav = yaml.safe_load((DOCS.parent / "mkdocs.yml").read_text())["nav"]
+    results = next(entry["Results"] for entry in nav if "Results" in entry)
+    pages = [next(iter(item.values())) for item in results]
+    assert len(pages) >= 4
+    for page in pages:
+        images = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", (DOCS / page).read_text(encoding="utf-8"))
+        assert images, f"{page} shows no figure"
+        assert all((DOCS / Path(page).parent / img).is_file() for img in images), page
