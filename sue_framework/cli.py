@@ -504,11 +504,17 @@ def build_parser() -> argparse.ArgumentParser:
     e.set_defaults(func=cmd_evaluate)
 
     x = command("experiment", "run a TOML experiment grid (resumable)")
+    shipped = sorted(p.stem for p in (Path(__file__).parent / "configs").glob("*.toml"))
     x.add_argument(
-        "config", help="a TOML config file, or the name of a shipped one, e.g. synthetic_table1"
+        "config",
+        help="a TOML config file, or the name of a shipped one: " + ", ".join(shipped),
     )
     x.add_argument("--out-dir", help="results folder (default experiments/NAME)")
-    x.add_argument("--smoke", action="store_true", help="one seed, first budgets, small data")
+    x.add_argument(
+        "--smoke",
+        action="store_true",
+        help="a minute-long check of a config: one seed, its first budgets, small data",
+    )
     x.add_argument("--restart", action="store_true", help="ignore finished cells and start over")
     x.add_argument("--device", help="override the config's device")
     x.set_defaults(func=cmd_experiment)

@@ -104,6 +104,7 @@ def test_bad_configs_are_named(tmp_path):
         load_config(p)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", CONFIGS, ids=[p.stem for p in CONFIGS])
 def test_shipped_config_runs_at_smoke_size(path, tmp_path):
     if path.stem.startswith("real_") and not os.environ.get("SUE_REAL_DATA"):
@@ -193,6 +194,7 @@ def test_a_foreign_results_file_is_refused_not_overwritten(tmp_path):
     assert path.read_text() == "a,b\n1,2\n"
 
 
+@pytest.mark.slow
 def test_a_dataset_plugin_installed_by_entry_point_runs_in_an_experiment(tmp_path):
     import subprocess
     import sys
@@ -348,3 +350,26 @@ def test_a_results_file_from_before_cell_digests_is_refused_with_what_to_do(tmp_
     with pytest.raises(SUEError, match="did not record what defines each cell.*--restart"):
         run_experiment(cfg, tmp_path)
     assert path.read_text() == old
+
+
+def test_the_console_table_keeps_its_columns_with_long_labels():
+    from sue_framework.experiment import text_table
+
+    rows = [
+        {"method": name, "n_pairs": 20, "unpaired_budget": "all", "seed": 0, "n_unpaired_x": 5,
+         "n_unpaired_y": 5, "fit_seconds": 1.0, "a_very_long_figure_name": 1.0 + k}
+        for k, name in enumerate(["CCA", "a method label far longer than eighteen characters"])
+    ]  # fmt: skip
+    lines = text_table(summarise(rows)).splitlines()
+    ends = {len(line) for line in lines if not line.startswith("-")}
+    assert len(ends) == 1  # every row as wide as the header: the figures line up under it
+    assert lines[0].endswith("a_very_long_figure_name") and lines[-1].endswith("2.00")
+
+
+def test_a_one_budget_grid_still_draws_a_figure_and_smoke_plots_the_cell_it_ran(tmp_path):
+    cfg = tiny(pairs=(20,), seeds=(0,))
+    rows = run_experiment(cfg, tmp_path)
+    written = write_report(cfg, rows, tmp_path)
+    assert written["methods"].name == "r10_by_method.png" and written["methods"].stat().st_size
+    shipped = smoke(load_config("digits_table1"))
+    assert shipped.stages_plot["pairs"] == shipped.pairs[0] == 25

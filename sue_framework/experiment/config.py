@@ -132,6 +132,9 @@ def smoke(config: ExperimentConfig) -> ExperimentConfig:
     if config.dataset == "synthetic":
         params["n"] = min(int(params.get("n", 3000)), 1200)
         n_test = min(n_test, 200)
+    stages = config.stages_plot
+    if stages is not None:  # the stage plot shows a cell the smoke run has
+        stages = {**stages, "pairs": config.pairs[0], "seed": config.seeds[0]}
     return replace(
         config,
         seeds=config.seeds[:1],
@@ -139,4 +142,5 @@ def smoke(config: ExperimentConfig) -> ExperimentConfig:
         unpaired=config.unpaired[:1],
         dataset_params=params,
         n_test=n_test,
+        stages_plot=stages,
     )

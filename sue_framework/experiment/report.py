@@ -122,18 +122,43 @@ def text_table(summary: list[dict]) -> str:
         if has_paper_figures(summary)
         else [k for k in summary[0] if f"{k}_std" in summary[0]][:6]
     )
-    head = f"{'pairs':>5} {'unpaired':>8}  {'method':<18}" + "".join(f"{k:>10}" for k in shown)
+    w = max(18, *(len(str(s["method"])) for s in summary))  # long labels keep the columns
+    cols = [max(10, len(k) + 1) for k in shown]
+    head = f"{'pairs':>5} {'unpaired':>8}  {'method':<{w}}" + "".join(
+        f"{k:>{c}}" for k, c in zip(shown, cols, strict=True)
+    )
     lines = [head, "-" * len(head)]
     for s in sorted(summary, key=lambda s: (s["n_pairs"], _budget_order(s["unpaired_budget"]))):
         lines.append(
-            f"{s['n_pairs']:>5} {s['n_unpaired']:>8.0f}  {s['method']:<18}"
-            + "".join(f"{s[k]:>10.2f}" for k in shown)
+            f"{s['n_pairs']:>5} {s['n_unpaired']:>8.0f}  {s['method']:<{w}}"
+            + "".join(f"{s[k]:>{c}.2f}" for k, c in zip(shown, cols, strict=True))
         )
     return "\n".join(lines)
 
 
 def _budget_order(budget: str) -> float:
     return math.inf if budget == ALL else float(budget)
+
+
+def plot_r10_bars(summary: list[dict], path: Path, title: str) -> Path:
+    """R@10 (mean of both directions, ± std over seeds) of each method, as bars."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    labels = [s["method"] for s in summary]
+    means = [s["R@10"] for s in summary]
+    stds = [0.5 * (s.get("x2y_R@10_std", 0.0) + s.get("y2x_R@10_std", 0.0)) for s in summary]
+    fig, ax = plt.subplots(figsize=(max(4.5, 0.9 * len(labels) + 1.5), 3.8))
+    ax.bar(range(len(labels)), means, yerr=stds, capsize=3, color="tab:blue")
+    ax.set_xticks(range(len(labels)), labels, rotation=30, ha="right", fontsize=8)
+    ax.set_ylabel("R@10 (%), mean of both directions")
+    ax.set_title(title, fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
 
 
 def plot_r10(summary: list[dict], axis: str, path: Path, title: str) -> Path:
@@ -244,6 +269,15 @@ def write_report(
         written["stages"] = stages
     if "R@10" not in summary[0]:  # the plots below show retrieval's R@10
         return written
+    if len({s["n_pairs"] for s in summary}) == 1 and len(
+        {s["unpaired_budget"] for s in summary}
+    ) == 1:  # one cell per method: no curve to draw, so the methods side by side
+        written["methods"] = plot_r10_bars(
+            summary,
+            out / "r10_by_method.png",
+            f"{config.name}: R@10, {summary[0]['n_pairs']} pairs "
+            f"(unpaired: {summary[0]['unpaired_budget']})",
+        )
     if len({s["n_pairs"] for s in summary}) > 1:
         for budget in dict.fromkeys(s["unpaired_budget"] for s in summary):
             sub = [s for s in summary if s["unpaired_budget"] == budget]
