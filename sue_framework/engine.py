@@ -97,7 +97,10 @@ def to_tensor(
     """Move an array onto the engine's device with the engine's dtype (no copy when possible)."""
     if isinstance(a, torch.Tensor):
         return a.to(device=device, dtype=dtype)
-    return torch.as_tensor(np.ascontiguousarray(a), dtype=dtype, device=device)
+    a = np.ascontiguousarray(a)
+    if not a.flags.writeable:  # read-only or memory-mapped: torch warns on sharing it
+        a = np.array(a)
+    return torch.as_tensor(a, dtype=dtype, device=device)
 
 
 def to_numpy(t: torch.Tensor) -> np.ndarray:
@@ -164,8 +167,8 @@ def fit_threads(device: torch.device) -> int:
     """Torch intra-op threads for one fit on `device`.
 
     On a CPU shared with other jobs, torch's default (one thread per core) makes every small
-    operation wait for threads that the other jobs hold (the issue behind this reports a `sue`
-    fit at 809 s that way and 31 s on one thread). So a CPU fit takes the cores that other
+    operation wait for threads that the other jobs hold (one `sue` fit was reported at 809 s
+    that way and 31 s on one thread). So a CPU fit takes the cores that other
     processes leave idle, at least one and never more than torch's current setting (which
     `torch.set_num_threads` or `SUE_NUM_THREADS` fixes). On a GPU the setting is left as it is.
     """

@@ -71,7 +71,8 @@ def encode_params(value: Any, where: str = "params") -> Any:
         )
     kind, name = found
     params = encode_params(value.get_params(deep=False), f"{where}<{name}>")
-    return {_COMPONENT: {"kind": kind, "name": name, "params": params}}
+    provider = registry.provider_of(kind, name)
+    return {_COMPONENT: {"kind": kind, "name": name, "params": params, "provider": provider}}
 
 
 def decode_params(value: Any) -> Any:
@@ -81,9 +82,25 @@ def decode_params(value: Any) -> Any:
     if isinstance(value, dict):
         if set(value) == {_COMPONENT}:
             spec = value[_COMPONENT]
-            return registry.get(spec["kind"], spec["name"])(**decode_params(spec["params"]))
+            factory = _factory(spec["kind"], spec["name"], spec.get("provider"))
+            return factory(**decode_params(spec["params"]))
         return {k: decode_params(v) for k, v in value.items()}
     return value
+
+
+def _factory(kind: str, name: str, provider: str | None) -> Any:
+    """The registered factory a model file names; when it is missing, the error names the
+    package that provided it when the file was written."""
+    try:
+        return registry.get(kind, name)
+    except UnknownComponentError as exc:
+        if not provider:
+            raise
+        raise UnknownComponentError(
+            f"this model file needs the {kind} {name!r}, which the package {provider!r} "
+            f"provided when the file was written and which is not installed now: pip install "
+            f"{provider}"
+        ) from exc
 
 
 def card_facts(method: Any, state: dict[str, np.ndarray]) -> dict[str, Any]:
@@ -120,7 +137,11 @@ def save_method(method: Any, path: str | Path) -> Path:
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
         "library_version": library_version(),
-        "method": {"name": found[1], "params": encode_params(method.get_params(deep=False))},
+        "method": {
+            "name": found[1],
+            "params": encode_params(method.get_params(deep=False)),
+            "provider": registry.provider_of("method", found[1]),
+        },
     }
     raw = method.get_state()
     state = {k: np.ascontiguousarray(np.atleast_1d(v)) for k, v in raw.items()}
@@ -281,7 +302,8 @@ def load_method(path: str | Path) -> Any:
     manifest = read_manifest(path)
     spec = manifest["method"]
     try:
-        method = registry.get("method", spec["name"])(**decode_params(spec["params"]))
+        factory = _factory("method", spec["name"], spec.get("provider"))
+        method = factory(**decode_params(spec["params"]))
     except UnknownComponentError:
         raise
     except TypeError as exc:  # a parameter this version no longer takes

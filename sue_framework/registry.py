@@ -135,6 +135,12 @@ class Registry:
         self.load()
         return [self._entries[k][n] for k in KINDS for n in sorted(self._entries[k])]
 
+    def provider_of(self, kind: str, name: str) -> str | None:
+        """The distribution that registered `name` of `kind` (None if nothing did)."""
+        self.load()
+        entry = self._entries[kind].get(name) if kind in self._entries else None
+        return None if entry is None else entry.provider
+
     def name_of(self, obj: Any) -> tuple[str, str] | None:
         """(kind, name) under which the class of `obj` is registered, if any."""
         self.load()

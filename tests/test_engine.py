@@ -173,3 +173,18 @@ def test_a_sue_fit_resolves_its_device_once(monkeypatch):
                             np.stack([np.arange(20)] * 2, 1))  # fmt: skip
     SUE(se_dim=4, out_dim=3, matcher_params={"epochs": 2}).fit(data)
     assert calls == ["auto"]
+
+
+def test_read_only_and_memory_mapped_rows_move_to_torch_without_a_warning(tmp_path):
+    import warnings
+
+    from sue_framework.engine import to_tensor
+
+    np.save(tmp_path / "a.npy", np.arange(6, dtype=np.float32).reshape(3, 2))
+    frozen = np.ones((3, 2), dtype=np.float64)
+    frozen.flags.writeable = False
+    for a in (frozen, np.load(tmp_path / "a.npy", mmap_mode="r")):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            t = to_tensor(a, torch.device("cpu"))
+        np.testing.assert_array_equal(t.numpy(), np.asarray(a, dtype=np.float32))

@@ -298,3 +298,25 @@ def test_empty_and_truncated_files_are_called_so(tmp_path, content, expected):
     path.write_bytes(content)
     with pytest.raises(ModelFileError, match=expected):
         load_method(path)
+
+
+def test_a_model_whose_plugin_is_gone_names_the_package_to_install(tmp_path):
+    from sue_framework import Registry, UnknownComponentError, WeaklyPairedData
+
+    class Plain(SUE):
+        """A method a plugin registered (here: a private registry stands for the plugin)."""
+
+    with_plugin = Registry(autoload=False)
+    with_plugin.load()
+    with_plugin._provider = "my-sue-plugin"  # as while the plugin's hook runs
+    with_plugin.register("method", "plain", Plain)
+    with_plugin._provider = "sue-framework"
+    x, y, _ = two_view_blobs(200, seed=1)
+    data = WeaklyPairedData(x, y, np.stack([np.arange(30)] * 2, 1))
+    with with_plugin.use():
+        Plain(se_dim=4, out_dim=3, matcher="none", device="cpu").fit(data).save(tmp_path / "m.sue")
+    assert read_manifest(tmp_path / "m.sue")["method"]["provider"] == "my-sue-plugin"
+    with pytest.raises(
+        UnknownComponentError, match="package 'my-sue-plugin' provided .*pip install my-sue-plugin"
+    ):
+        load_method(tmp_path / "m.sue")
