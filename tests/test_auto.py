@@ -53,6 +53,7 @@ def test_auto_saves_and_loads_exactly(split, tmp_path):
         assert np.array_equal(loaded.transform(rows, mod), model.transform(rows, mod))
 
 
+@pytest.mark.slow
 def test_folds_on_threads_give_the_same_scores_as_one_after_another(split):
     """Auto's candidates fitted side by side (threads, shared moment cache) repeat exactly."""
     runs = [

@@ -196,6 +196,7 @@ def test_every_option_has_help_and_shows_its_default():
         assert f"--{kind} {kind.upper()}" in fit_help and name in fit_help
 
 
+@pytest.mark.slow
 def test_help_and_plugins_start_without_heavy_imports():
     """`sue --help` once crashed on the '%' of a command's help, and paid seconds for torch;
     `sue plugins` lists the encoders without importing their optional stacks."""

@@ -17,7 +17,10 @@ import pytest
 
 from tests.conftest import two_view_blobs
 
-pytestmark = pytest.mark.skipif(os.name != "posix", reason="needs POSIX signals")
+pytestmark = [
+    pytest.mark.skipif(os.name != "posix", reason="needs POSIX signals"),
+    pytest.mark.slow,  # each test starts and kills `sue` processes
+]
 
 
 def _sue(args: list[str], env: dict | None = None, **kw) -> subprocess.Popen:

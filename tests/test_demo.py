@@ -1,7 +1,10 @@
+import pytest
+
 from sue_framework.cli import main
 from sue_framework.experiment import read_results
 
 
+@pytest.mark.slow
 def test_small_demo_run_produces_table_plots_and_rows(tmp_path, capsys):
     assert (
         main(

@@ -60,6 +60,7 @@ def _torchrun(script: str, out_dir, nproc: int = 2, timeout: int = 300) -> None:
     assert run.returncode == 0, run.stderr[-3000:]
 
 
+@pytest.mark.slow
 def test_two_processes_find_the_same_neighbours_as_one(tmp_path):
     _torchrun(WORKER, tmp_path)
     x = np.random.default_rng(0).normal(size=(301, 12)).astype(np.float32)
@@ -130,6 +131,7 @@ TRAIN = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 def test_data_parallel_training_equals_one_process(tmp_path):
     """Every learned stage: 2 processes, each on half of every batch with gathered outputs and
     summed gradients, train the single-process model up to float sums (batches of 63 rows
@@ -154,6 +156,7 @@ def test_data_parallel_training_equals_one_process(tmp_path):
                                    err_msg=name)  # fmt: skip
 
 
+@pytest.mark.slow
 def test_sue_fit_nproc_saves_the_single_process_model(tmp_path, capsys):
     rng = np.random.default_rng(1)
     x = rng.normal(size=(200, 9)).astype(np.float32)
@@ -204,6 +207,7 @@ def test_nproc_above_the_cores_is_capped_with_a_warning(tmp_path, capsys, monkey
     assert main([*args, "--oversubscribe"]) == 0 and launched == [16]
 
 
+@pytest.mark.slow
 def test_a_stray_process_group_environment_fails_in_bounded_time(tmp_path):
     import socket
     import time

@@ -30,6 +30,7 @@ def test_captions_describe_each_image(example):
     assert all(example.NAMES[c] in t for c, t in zip(d.target[:200], texts, strict=True))
 
 
+@pytest.mark.slow
 def test_every_task_runs_end_to_end_with_the_documented_figures(example):
     out = example.run(n_pairs=50, seed=0, device="cpu")
     assert out["unpaired_x"] + out["unpaired_y"] == 1797 - 300 - 50

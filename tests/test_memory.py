@@ -68,6 +68,7 @@ MINING = textwrap.dedent(
 
 
 @pytest.mark.slow
+@pytest.mark.slow
 @pytest.mark.parametrize("engine", ["exact", "faiss-ivf"])
 def test_self_learning_mines_every_row_where_n_squared_floats_cannot_fit(engine):
     """A mining pass over 30k x 30k rows, exact (blocked) or approximate, under a cap smaller

@@ -1,9 +1,12 @@
 import re
 from pathlib import Path
 
+import pytest
+
 README = Path(__file__).resolve().parents[1] / "README.md"
 
 
+@pytest.mark.slow
 def test_readme_library_example_runs(tmp_path, monkeypatch, capsys):
     block = re.search(
         r"```python\n(from sue_framework import SUE.*?)```", README.read_text(), re.S

@@ -43,6 +43,7 @@ def test_installed_plugin_packages_found_through_entry_point():
     assert providers[("task", "retrieval")] == "sue-framework"  # the core ships what it needs
 
 
+@pytest.mark.slow
 def test_a_freshly_installed_plugin_is_discovered(tmp_path):
     """A package installed in a site dir (dist-info + entry point) is found by a new process."""
     pkg = tmp_path / "toy_sue_plugin"
@@ -116,6 +117,7 @@ def _install(site, name, body, dist=None):
     (info / "entry_points.txt").write_text(f"[sue_framework]\n{name} = {name}\n")
 
 
+@pytest.mark.slow
 def test_plugins_build_on_builtins_and_on_the_plugins_they_require(tmp_path):
     """Built-ins register first; a plugin that names another in sue_requires runs after it,
     whatever the names' order; missing, cyclic and failing plugins are skipped and undone."""
@@ -225,6 +227,7 @@ def test_a_private_registry_controls_every_nested_stage():
     assert len(calls) == 2 and registry.get("graph", "paper_knn") is PaperKNNGraph
 
 
+@pytest.mark.slow
 def test_every_module_imports_on_its_own():
     """No import cycle: each module of the package imports first, in a fresh package state."""
     import pkgutil
@@ -258,6 +261,7 @@ def _site_plugin(site, module: str, source: str) -> None:
     (info / "entry_points.txt").write_text(f"[sue_framework]\n{module} = {module}\n")
 
 
+@pytest.mark.slow
 def test_misbehaving_plugins_are_contained_and_named(tmp_path):
     """sys.exit at import, a slow import, a constructor that breaks the contract, a silent
     take-over of a built-in: each is reported with the plugin's name; the rest still works."""

@@ -199,6 +199,7 @@ CAPPED = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc; RLIMIT_AS")
 def test_a_file_larger_than_the_address_space_cap_fits_and_transforms(tmp_path):
     """`ulimit -v` below the input file's size: np.load fails, the streamed fit and the

@@ -99,6 +99,7 @@ def test_min_delta_stops_on_small_gains():
     assert np.array_equal(strict, steady[:4])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("loss", ["lsgan", "wgan-gp"])
 def test_adversarial_matcher_moves_towards_target(loss):
     from sue_framework.components.matchers import AdversarialMatcher

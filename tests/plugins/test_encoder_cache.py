@@ -86,6 +86,7 @@ def _hold_lock(path, seconds, ready):
     db.close()
 
 
+@pytest.mark.slow
 def test_a_cache_locked_for_a_while_is_waited_for_not_called_damaged(tmp_path):
     Counting(str(tmp_path)).encode(ITEMS[:10])
     ready = threading.Event()
@@ -101,6 +102,7 @@ def test_a_cache_locked_for_a_while_is_waited_for_not_called_damaged(tmp_path):
     assert not list(tmp_path.glob("*.damaged-*"))
 
 
+@pytest.mark.slow
 def test_a_cache_locked_past_the_wait_is_left_alone_and_the_run_goes_on(tmp_path):
     from sue_encoders.cache import EmbeddingCache
 

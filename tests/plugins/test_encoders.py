@@ -85,6 +85,7 @@ def test_sue_encode_cli_writes_embeddings_and_manifest(tmp_path, reference):
     assert manifest["ids"] == ["0", "1", "2", "3"] and manifest["shape"] == [4, 384]
 
 
+@pytest.mark.slow
 def test_spacy_vectors_average_known_tokens_and_key_the_cache_without_loading(tmp_path):
     spacy = pytest.importorskip("spacy")
     from sue_encoders.spacy_vectors import SpacyVectorsEncoder
