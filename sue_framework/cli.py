@@ -179,10 +179,7 @@ def cmd_suggest(args: argparse.Namespace) -> int:
         model = load_method(args.model)
     items = None
     if args.items:
-        try:
-            items = Path(args.items).read_text(encoding="utf-8").splitlines()
-        except UnicodeDecodeError as exc:
-            raise SUEError(f"--items {args.items} is not UTF-8 text (one item per line)") from exc
+        items = _item_lines(args.items, "--items")
         n_rows = (x if args.side == "x" else y).shape[0]  # type: ignore[union-attr]
         if len(items) != n_rows:
             raise SUEError(
@@ -210,6 +207,48 @@ def cmd_suggest(args: argparse.Namespace) -> int:
         f"wrote {args.out}: {len(rows)} rows of {args.side} to pair, best first; fill in "
         f"column {other} with each partner's row and pass the file to sue fit --pairs"
     )
+    return 0
+
+
+def _item_lines(path: str, flag: str) -> list[str]:
+    """One item per line of a UTF-8 text file (names, texts, or paths of image files)."""
+    try:
+        return Path(path).read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{flag} {path} is not UTF-8 text (one item per line)") from exc
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """`sue report`: one HTML page showing what a model does with test pairs."""
+    from sue_framework.hub import model_card
+    from sue_framework.io import load_method
+    from sue_framework.retrieval_report import write_retrieval_report
+
+    _check_output(
+        args.out, args.model, args.x, args.y, args.x_items, args.y_items, suffixes=(".html",)
+    )
+    model = load_method(args.model)
+    x, y = _load_matrix(args.x, "x"), _load_matrix(args.y, "y")
+    items = {
+        side: _item_lines(path, f"--{side}-items") if path else None
+        for side, path in (("x", args.x_items), ("y", args.y_items))
+    }
+    out = write_retrieval_report(
+        args.out,
+        model,
+        x,
+        y,
+        x_items=items["x"],
+        y_items=items["y"],
+        k=args.k,
+        n_examples=args.examples,
+        n_worst=args.examples,
+        max_rows=args.max_rows,
+        seed=args.seed,
+        card=model_card(args.model),
+        title=f"Retrieval report: {Path(args.model).name}",
+    )
+    print(f"wrote {out}; open it in a browser")
     return 0
 
 
@@ -555,6 +594,23 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sg.add_argument("--seed", type=int, default=0, help="seeds the clustering")
     sg.set_defaults(func=cmd_suggest)
+
+    r = command(
+        "report",
+        "write one HTML page that shows a model at work on test pairs: R@k, retrieval "
+        "examples, the worst-retrieved queries, a 2-D map of the shared space, the model card",
+    )
+    r.add_argument("--model", required=True, help="model file from sue fit")
+    r.add_argument("--x", required=True, help="x test rows; row i pairs with y row i")
+    r.add_argument("--y", required=True, help="y test rows")
+    r.add_argument("--x-items", help="one item per x row (text, or an image file's path)")
+    r.add_argument("--y-items", help="one item per y row (text, or an image file's path)")
+    r.add_argument("--out", required=True, help="the .html page to write")
+    r.add_argument("--k", type=int, default=10, help="retrieved items shown per query")
+    r.add_argument("--examples", type=int, default=6, help="queries shown per list")
+    r.add_argument("--max-rows", type=int, default=5000, help="test pairs used at most")
+    r.add_argument("--seed", type=int, default=0, help="seeds the sample and the examples")
+    r.set_defaults(func=cmd_report)
 
     pl = command("plugins", "list registered components and their providers")
     pl.set_defaults(func=cmd_plugins)

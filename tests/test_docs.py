@@ -118,6 +118,7 @@ def test_the_own_data_page_runs_as_written(tmp_path, monkeypatch, capsys):
     assert "x2y_R@10" in out and "# auto (sue_framework)" in out
     recall = namespace["figures"]["x2y_R@10"]
     assert recall > 3 * 10 / 300 * 100  # well above chance on held-out pairs
+    assert "<svg class='map'" in (tmp_path / "report.html").read_text()
     assert sorted(p.name for p in (tmp_path / "shared_model").iterdir()) == [
         "README.md",
         "model.sue",
