@@ -113,7 +113,9 @@ def _cv_runs(
         for k in fitted
         for fold in plan
     ]
-    done = map_fits(_fold_scores, tasks, engine_for(device).device, n_jobs)
+    done = map_fits(
+        _fold_scores, tasks, engine_for(device).device, n_jobs, desc="pair cross-validation"
+    )
     runs: dict[int, tuple[np.ndarray, float]] = {}
     for i, k in enumerate(fitted):
         mine = done[i * folds : (i + 1) * folds]

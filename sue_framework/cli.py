@@ -666,8 +666,13 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from contextlib import nullcontext
+
+    from sue_framework.progress import quiet
+
     try:
-        return int(args.func(args) or 0)
+        with quiet() if args.quiet else nullcontext():
+            return int(args.func(args) or 0)
     except (SUEError, json.JSONDecodeError, OSError) as exc:
         if args.debug:
             raise

@@ -316,16 +316,37 @@ def torch_threads(n: int) -> Iterator[None]:
 
 
 def map_fits(
-    fn: Callable[..., T], tasks: Sequence[tuple], device: torch.device, n_jobs: int | str = 1
+    fn: Callable[..., T],
+    tasks: Sequence[tuple],
+    device: torch.device,
+    n_jobs: int | str = 1,
+    desc: str | None = None,
 ) -> list[T]:
     """[fn(*t) for t in tasks], side by side on threads as `parallel_plan` says, in order.
 
     Only for fits that draw no numbers from a global random generator: threads share it, so
     such fits would not repeat. Torch and BLAS release the GIL, so threads use every core.
+    With `desc`, a progress bar counts the finished tasks (`progress.bar`).
     """
+    from sue_framework.progress import bar, quiet
+
+    def one(t: tuple) -> T:
+        if desc is None:
+            return fn(*t)
+        with quiet():  # this bar speaks for the fits: theirs would interleave with it
+            return fn(*t)
+
     workers, threads = parallel_plan(len(tasks), device, n_jobs)
-    if workers == 1:
-        return [fn(*t) for t in tasks]
-    context = copy_context()  # the caller's context (active registry, fit policy) in each thread
-    with torch_threads(threads), ThreadPoolExecutor(workers) as pool:
-        return list(pool.map(lambda t: context.copy().run(fn, *t), tasks))
+    out: list[T] = []
+    with bar(total=len(tasks), desc=desc or "", unit="fit", enabled=desc is not None) as shown:
+        if workers == 1:
+            for t in tasks:
+                out.append(one(t))
+                shown.update(1)
+            return out
+        context = copy_context()  # the caller's context (registry, fit policy) in each thread
+        with torch_threads(threads), ThreadPoolExecutor(workers) as pool:
+            for result in pool.map(lambda t: context.copy().run(one, t), tasks):
+                out.append(result)
+                shown.update(1)
+        return out

@@ -13,6 +13,7 @@ import torch
 
 from sue_framework.engine import auto_chunk, row_chunks, to_numpy, to_tensor
 from sue_framework.errors import InputError
+from sue_framework.progress import bar
 
 METRICS = ("cosine", "euclidean")
 ENGINES = ("auto", "exact", "exact-fp16", "faiss-flat", "faiss-ivf", "faiss-hnsw")
@@ -74,7 +75,8 @@ def exact_knn(
     r_sq_half = r_sq.half() if half and r_sq is not None else None
     out_d = np.empty((q.shape[0], k), dtype=np.float32)
     out_i = np.empty((q.shape[0], k), dtype=np.int64)
-    for sl in row_chunks(q.shape[0], chunk):
+    blocks = list(row_chunks(q.shape[0], chunk))
+    for sl in bar(blocks, desc=f"{k}-NN search", unit="block", enabled=len(blocks) > 1):
         qb = q[sl]
         if half:
             d, i = _half_candidates(qb, r, r_half, r_sq_half, kk, metric)

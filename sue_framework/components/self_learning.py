@@ -50,6 +50,7 @@ from sue_framework.components.knn import (
 from sue_framework.engine import Engine, engine_for, to_tensor
 from sue_framework.errors import InputError
 from sue_framework.interfaces import Aligner, nest_state, unnest_state
+from sue_framework.progress import bar
 from sue_framework.ranking import reciprocal_ranks
 
 INDUCTIONS = ("soft", "stochastic")
@@ -337,8 +338,10 @@ class SelfLearning(Aligner):
         soft = self.induction == "soft"
         objective: list[float] = []
         best, last, it = -np.inf, 0, 0
+        rounds = bar(total=self.max_iter, desc="self-learning rounds", unit="round")
         while it < self.max_iter:
             it += 1
+            rounds.update(1)
             was_soft = soft
             fwd, bwd = search(w)
             if soft:
@@ -360,6 +363,7 @@ class SelfLearning(Aligner):
             step = polar(pa.T @ pb + cross)
             # over-relaxation speeds up the soft phase's slow, steady climb
             w = polar(step + self.momentum * (step - w)) if was_soft and self.momentum else step
+        rounds.close()
         if soft or keep < 1.0 or it == self.max_iter:  # stopped before the hard phase ended
             dx, dy, _ = hard_dictionary(*search(w), self.csls_k)
         return dx, dy, it, objective
