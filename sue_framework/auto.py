@@ -159,6 +159,28 @@ class CVSelect(Method):
     is taken. `n_jobs` > 1 (or "auto") fits candidates' folds side by side on CPU threads
     (`engine.map_fits`); use it only for candidates that draw no numbers from a global random
     generator (the linear methods of `Auto`), since threads share it.
+
+    Parameters
+    ----------
+    candidates : sequence of (str, dict)
+        (registered method name, parameters) of each candidate, in order of preference on ties.
+    folds : int
+        Folds of the pairs; a held-out pair's x row is ranked against every y row of the
+        training fold (and the other way round).
+    cv_max_rows : int or None
+        Cross-validation uses at most this many unpaired rows a side (a seeded sample), so its
+        cost does not grow with the pool; the refit uses every row. None: all rows.
+    rule : str
+        "one_se" (the first candidate within one paired standard error of the best) or "best"
+        (the best mean).
+    n_jobs : int or "auto"
+        Candidate folds fitted side by side on CPU threads; only for candidates that draw no
+        global random numbers.
+    device : str
+        Where the work runs: "auto" (CUDA when present), "cpu", "cuda" or "cuda:N".
+    seed : int or None
+        Seeds every random choice (folds, initialisations, minibatches), so a fit repeats
+        exactly; None draws a fresh seed.
     """
 
     def __init__(
@@ -355,6 +377,36 @@ class Auto(CVSelect):
     Narrower widths of "pair_cca" and "self_train" are scored on the widest one's fits
     (`_nested`): CCA at r dimensions is the first r columns of CCA at more, and every
     self-learning width shares one loop and one shrinkage (`select_components`).
+
+    Parameters
+    ----------
+    dims : sequence of int
+        Widths tried for "pair_cca" (those the fold's pairs support).
+    unpaired_dims : sequence of int
+        Widths tried for "semi_cca" and "self_train".
+    families : sequence of str
+        Candidate families: "pair_cca", "asif", "semi_cca", "self_train".
+    pair_only : bool
+        Keep only the families that use the pairs alone ("pair_cca", "asif"): the tuned pair-only
+        baseline.
+    asif_grid : sequence of dict, optional
+        ASIF settings tried (its `power` and `n_nonzero`); None: `ASIF_GRID`.
+    rule : str
+        "best" (the best CV mean) or "one_se" (the first, cheapest, candidate within one paired
+        standard error of the best).
+    folds : int
+        Folds of the pairs; a held-out pair's x row is ranked against every y row of the
+        training fold (and the other way round).
+    cv_max_rows : int or None
+        Cross-validation uses at most this many unpaired rows a side (a seeded sample), so its
+        cost does not grow with the pool; the refit uses every row. None: all rows.
+    n_jobs : int or "auto"
+        Folds fitted side by side on CPU threads ("auto": as the free cores allow).
+    device : str
+        Where the work runs: "auto" (CUDA when present), "cpu", "cuda" or "cuda:N".
+    seed : int or None
+        Seeds every random choice (folds, initialisations, minibatches), so a fit repeats
+        exactly; None draws a fresh seed.
     """
 
     def __init__(

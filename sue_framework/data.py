@@ -195,6 +195,15 @@ class WeaklyPairedData:
     The paired rows are part of `x` and `y`, as in the paper. Inputs are validated on construction
     and copied into float arrays; the caller's arrays are never modified. Either side may be
     `NpyRows` (rows on disk, checked block by block) for the fits that stream rows.
+
+    Parameters
+    ----------
+    x : array-like of shape (n1, d1), or NpyRows
+        Every row of modality x, paired ones included.
+    y : array-like of shape (n2, d2), or NpyRows
+        Every row of modality y, paired ones included.
+    pairs : array-like of shape (m, 2), optional
+        Integer pairs (i, j): x[i] belongs with y[j]. None: no pairs.
     """
 
     # arrays for every fit but those that stream rows on disk, which alone accept NpyRows here
@@ -297,6 +306,11 @@ class PairView:
     selects pairs, so a training fold keeps the held-out pairs' rows as unpaired rows (rows
     without a known partner, as in `selection.pair_cv_scores`), and a test fold's pairs are
     scored by `Method.score` against every row of the other side.
+
+    Parameters
+    ----------
+    data : WeaklyPairedData
+        The weakly paired data the view indexes by pair.
     """
 
     def __init__(self, data: object) -> None:
@@ -355,7 +369,17 @@ def training_data(data: object, who: str, rows_on_disk: bool = False) -> WeaklyP
 
 @dataclass(frozen=True)
 class PairedSplit:
-    """The output of `paper_split`: a weakly paired training set and a fully paired test set."""
+    """The output of `paper_split`: a weakly paired training set and a fully paired test set.
+
+    Parameters
+    ----------
+    train : WeaklyPairedData
+        The training rows with their known pairs.
+    x_test, y_test : ndarray
+        The held-out test pairs: x_test[i] belongs with y_test[i].
+    test_index : ndarray
+        The rows of the original set that became the test pairs.
+    """
 
     train: WeaklyPairedData
     x_test: np.ndarray
@@ -377,6 +401,19 @@ def paper_split(
     Holds out `n_test` true pairs for testing, keeps `n_pairs` training pairs, drops
     `drop_fraction` of the remaining rows of each modality independently and shuffles each
     modality's row order, so that only the returned `pairs` link the two training sets.
+
+    Parameters
+    ----------
+    x, y : array-like of shape (n, d_x) and (n, d_y)
+        A fully paired set: x[i] belongs with y[i].
+    n_pairs : int
+        Training pairs kept.
+    n_test : int
+        True pairs held out for testing.
+    drop_fraction : float
+        Share of the remaining rows dropped from each modality, independently.
+    seed : int
+        Seeds the split, the drops and the shuffles.
     """
     x = as_matrix(x, "x")
     y = as_matrix(y, "y")

@@ -126,6 +126,16 @@ class Arrays(Dataset):
     into test and training pairs, and every other row of each file joins each training split as
     an unpaired row. `.npz` files take `x_key` / `y_key` when they hold several arrays. Relative
     paths resolve against the current folder.
+
+    Parameters
+    ----------
+    x, y : str
+        Files of rows of each modality (.npy, .npz, .csv, .tsv, .txt or .parquet).
+    pairs : str, optional
+        A file of i,j lines (or an (m, 2) .npy) listing which rows pair; None pairs row i of x
+        with row i of y.
+    x_key, y_key : str, optional
+        The array to read from an .npz file that holds several.
     """
 
     def __init__(

@@ -36,6 +36,31 @@ class SUE(Method):
     A stage's own setting (in its ``*_params``, or an instance's non-default value) is kept when
     the pipeline's is left at its default; when both are set and disagree, fit refuses.
     ``set_params(solver__n_components=7)`` works for stages given by name too.
+
+    Parameters
+    ----------
+    solver : str or SpectralSolver
+        The first stage, per modality: a registered solver name ("exact", "spectralnet", "pca",
+        ...) or an instance.
+    aligner : str or Aligner
+        The stage fit on the pairs: a registered aligner name ("cca", "procrustes", ...) or an
+        instance.
+    matcher : str or DistributionMatcher
+        The stage fit on all unpaired rows: a registered matcher name ("mmd", "adversarial",
+        "none", ...) or an instance.
+    se_dim : int
+        The solver's output width (its `n_components`): spectral dimensions.
+    out_dim : int
+        The aligner's output width: dimensions of the shared space.
+    solver_params, aligner_params, matcher_params : dict, optional
+        Parameters of a stage given by name.
+    device : str
+        Where the work runs: "auto" (CUDA when present), "cpu", "cuda" or "cuda:N".
+    seed : int or None
+        Seeds every random choice (folds, initialisations, minibatches), so a fit repeats
+        exactly; None draws a fresh seed.
+    verbose : bool
+        Progress bars for the learned stages' epochs.
     """
 
     def __init__(

@@ -55,7 +55,14 @@ class Entry:
 
 
 class Registry:
-    """Maps (kind, name) to a factory. Names are case-sensitive, kinds are fixed (see KINDS)."""
+    """Maps (kind, name) to a factory. Names are case-sensitive, kinds are fixed (see KINDS).
+
+    Parameters
+    ----------
+    autoload : bool or None
+        Load installed plugins on first use; None follows the environment
+        (SUE_FRAMEWORK_DISABLE_PLUGIN_AUTOLOAD).
+    """
 
     def __init__(self, autoload: bool | None = None) -> None:
         self._entries: dict[str, dict[str, Entry]] = {k: {} for k in KINDS}

@@ -67,6 +67,13 @@ class RetrievalTask(Task):
     Recall@k (percent), the median rank of the true match (1 = first) and mAP, which with one
     relevant item per query is the mean reciprocal rank. With labels for both sides, also the
     class-level precision@k: the share of the top k that belong to the query's class.
+
+    Parameters
+    ----------
+    ks : sequence of int
+        The k of each recall@k (and class precision@k) reported.
+    device : str
+        Where the similarities are computed.
     """
 
     inputs = {

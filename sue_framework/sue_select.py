@@ -37,7 +37,37 @@ def candidate_solver(name: str, solver_params: dict | None) -> tuple[str, dict |
 
 
 class SUESelect(Method):
-    """SUE with its feature set chosen by pair cross-validation (see the module docstring)."""
+    """SUE with its feature set chosen by pair cross-validation (see the module docstring).
+
+    Parameters
+    ----------
+    candidates : sequence of str
+        Feature sets tried, in order of preference on ties: "se" (spectral embedding), "se+raw"
+        and "raw".
+    folds : int
+        Folds of the pairs for cross-validation.
+    se_dim : int
+        Spectral dimensions of the "se" and "se+raw" candidates.
+    out_dim : int
+        Dimensions of the shared space.
+    solver_params : dict, optional
+        Parameters of the exact spectral solver of the "se" parts.
+    aligner : str or Aligner
+        The aligner of every candidate (name or instance).
+    aligner_params : dict, optional
+        Parameters of an aligner given by name.
+    matcher : str or DistributionMatcher
+        The matcher of every candidate (name or instance).
+    matcher_params : dict, optional
+        Parameters of a matcher given by name.
+    device : str
+        Where the work runs: "auto" (CUDA when present), "cpu", "cuda" or "cuda:N".
+    seed : int or None
+        Seeds every random choice (folds, initialisations, minibatches), so a fit repeats
+        exactly; None draws a fresh seed.
+    verbose : bool
+        Progress bars for the learned stages' epochs.
+    """
 
     def __init__(
         self,

@@ -170,20 +170,20 @@ def suggest_pairs(
 
     Parameters
     ----------
-    x, y
-        Rows of each modality, (n1, d1) and (n2, d2). `y` is needed for `side="y"` and for
-        model-aware strategies.
-    n
+    x, y : array-like of shape (n1, d1) and (n2, d2)
+        Rows of each modality. `y` is needed for ``side="y"`` and for model-aware strategies.
+    n : int
         How many rows to suggest; at most the rows of `side` not yet paired.
-    pairs
-        (m, 2) rows already paired, (i, j) meaning x[i] <-> y[j]; never suggested again.
-    model
-        A fitted method (`registry.get("method", ...)(...).fit(...)`) for model-aware
-        strategies; it must have been fit on rows of these widths.
-    strategy
+    pairs : array-like of shape (m, 2), optional
+        Rows already paired, (i, j) meaning x[i] <-> y[j]; never suggested again.
+    model : fitted method, optional
+        For model-aware strategies; it must have been fit on rows of these widths.
+    strategy : str or PairSelector
         A registered selector name ("auto" is "diversity"; "uncertainty" needs `model` and the
         other side's rows) or an instance.
-    seed
+    side : str
+        Which modality's rows to suggest, "x" or "y".
+    seed : int
         Seeds the clustering: the same inputs and seed give the same suggestions.
     """
     from sue_framework.interfaces import check_modality  # scikit-learn: not at package import

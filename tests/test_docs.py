@@ -174,3 +174,66 @@ def test_every_results_page_shows_a_figure():
         images = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", (DOCS / page).read_text(encoding="utf-8"))
         assert images, f"{page} shows no figure"
         assert all((DOCS / Path(page).parent / img).is_file() for img in images), page
+
+
+def documented_parameters(doc: str) -> set[str]:
+    """Names listed in a numpy-style docstring's Parameters section ("a, b : type" lines)."""
+    import inspect as _inspect
+
+    lines = _inspect.cleandoc(doc).splitlines()
+    names: set[str] = set()
+    try:
+        start = next(i for i, ln in enumerate(lines[:-1]) if ln.strip() == "Parameters"
+                     and set(lines[i + 1].strip()) == {"-"})  # fmt: skip
+    except StopIteration:
+        return names
+    body = lines[start + 2 :]
+    for i, line in enumerate(body):
+        if line and not line.startswith(" "):
+            if i + 1 < len(body) and set(body[i + 1].strip()) == {"-"}:  # the next section
+                break
+            entry = line.split(" : ")[0] if " : " in line else line
+            names |= {n.strip().lstrip("*") for n in entry.split(",")}
+    return names
+
+
+def test_the_parameter_parser_reads_numpy_sections():
+    doc = """Summary.
+
+    Parameters
+    ----------
+    a, b : int
+        Two.
+    c
+        Untyped.
+
+    Returns
+    -------
+    d : int
+    """
+    assert documented_parameters(doc) == {"a", "b", "c"}
+
+
+def _core_api() -> list[tuple[str, object]]:
+    """The core package's registered components and top-level names that take parameters."""
+    import sue_framework
+    from sue_framework.registry import registry
+
+    found = [(f"{e.kind} {e.name}", e.factory) for e in registry.entries()
+             if e.provider == "sue-framework"]  # fmt: skip
+    found += [(n, getattr(sue_framework, n)) for n in sue_framework.__all__]
+    return [(n, o) for n, o in found if inspect.isclass(o) or inspect.isfunction(o)]
+
+
+def test_every_parameter_of_the_core_api_is_documented():
+    missing = {}
+    for label, obj in _core_api():
+        try:
+            params = inspect.signature(obj).parameters.values()
+        except (TypeError, ValueError):
+            continue
+        names = [p.name for p in params if p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)]
+        absent = sorted(set(names) - documented_parameters(obj.__doc__ or ""))
+        if absent:
+            missing[label] = absent
+    assert missing == {}, "add them to the docstring's numpy Parameters section"

@@ -78,6 +78,15 @@ class CCA(Aligner):
     dimensions; a float fixes s. The projections whiten each side (exactly so without shrinkage);
     coordinates are ordered by the regularised problem's singular values (`singular_values_`);
     `correlations_` holds the Pearson correlation of each pair of canonical variates on the pairs.
+
+    Parameters
+    ----------
+    n_components : int
+        Output dimension (canonical pairs kept); at most the pairs less one and each side's width.
+    reg : float or "auto"
+        Covariance shrinkage s in [0, 1]: "auto" is the Ledoit-Wolf estimate per side.
+    device : str
+        Where the covariances and their decompositions are computed.
     """
 
     _state_keys = ("mean_x_", "mean_y_", "weights_x_", "weights_y_", "correlations_")
@@ -157,6 +166,15 @@ class Procrustes(Aligner):
     Both inputs must share one dimension (two spectral embeddings of the same k do). The output
     keeps the first `n_components` coordinates of x's frame, which for spectral embeddings are the
     leading eigenvectors. Unlike CCA it neither whitens nor mixes x's coordinates.
+
+    Parameters
+    ----------
+    n_components : int
+        How many leading coordinates of x's frame are kept.
+    scaling : bool
+        Also fit one scale factor for y (the scaled Procrustes problem).
+    device : str
+        Where the SVD is computed.
     """
 
     _state_keys = ("mean_x_", "mean_y_", "rotation_", "scale_")
@@ -203,7 +221,13 @@ class Procrustes(Aligner):
 
 
 class NoAligner(Aligner):
-    """Ablation: no use of the pairs. Keeps each side's first `n_components` coordinates as is."""
+    """Ablation: no use of the pairs. Keeps each side's first `n_components` coordinates as is.
+
+    Parameters
+    ----------
+    n_components : int
+        How many leading coordinates of each side are kept.
+    """
 
     _state_keys = ("n_features_",)
 

@@ -18,7 +18,17 @@ from sue_framework.interfaces import SpectralSolver, nest_state, unnest_state
 
 
 class IdentitySolver(SpectralSolver):
-    """The raw features, unchanged (`n_components` is accepted for the solver contract, unused)."""
+    """The raw features, unchanged (`n_components` is accepted for the solver contract, unused).
+
+    Parameters
+    ----------
+    n_components : int
+        Accepted for the solver contract; unused (the output is the input's width).
+    seed : int or None
+        Accepted for the solver contract; unused.
+    device : str
+        Accepted for the solver contract; unused.
+    """
 
     _state_keys = ("n_features_", "eigenvalues_")
 
@@ -46,6 +56,19 @@ class ConcatSolver(SpectralSolver):
     `n_components`, `seed` and `device` are passed to every part that takes them (unless its
     entry in `parts_params` sets them). Standardising puts the parts on one scale, so that a
     shrinkage aligner treats them evenly.
+
+    Parameters
+    ----------
+    parts : sequence of str or solver
+        The solvers whose outputs are put side by side (names or instances).
+    parts_params : sequence of dict or None, optional
+        Parameters of each part given by name, in the order of `parts`.
+    n_components : int
+        Passed to every part that takes it (the spectral parts' k).
+    seed : int or None
+        Seeds every random choice, so a fit repeats exactly; None draws a fresh seed.
+    device : str
+        Where the work runs: "auto" (CUDA when present), "cpu", "cuda" or "cuda:N".
     """
 
     def __init__(

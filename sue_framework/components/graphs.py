@@ -236,11 +236,15 @@ class PaperKNNGraph(KNNGraph):
 
     Parameters
     ----------
-    n_neighbors : k of the kNN graph; 100 as in the paper (App. D.8), clamped to n - 1.
-    metric : "cosine" (the paper's choice for encoder outputs) or "euclidean".
-    knn : "auto", "exact", "exact-fp16", "faiss-flat", "faiss-ivf" or "faiss-hnsw" (see
-        components.knn).
-    device : where the kNN search runs ("auto" picks CUDA when present).
+    n_neighbors : int
+        k of the kNN graph; 100 as in the paper (App. D.8), clamped to n - 1.
+    metric : str
+        "cosine" (the paper's choice for encoder outputs) or "euclidean".
+    knn : str
+        How neighbours are found: "auto" (exact up to a size, faiss beyond), "exact",
+        "exact-fp16", "faiss-flat", "faiss-ivf" or "faiss-hnsw" (`components.knn`).
+    device : str
+        Where the kNN search runs: "auto" (CUDA when present), "cpu", "cuda" or "cuda:N".
     """
 
     def __init__(
@@ -265,7 +269,22 @@ class PaperKNNGraph(KNNGraph):
 
 class GaussianKNNGraph(KNNGraph):
     """SpectralNet's kernel: exp(-d^2 / sigma^2) with one global sigma, the median over rows of
-    the distance to the `scale_neighbor`-th neighbour (SpectralNet uses the 14th, with k = 30)."""
+    the distance to the `scale_neighbor`-th neighbour (SpectralNet uses the 14th, with k = 30).
+
+    Parameters
+    ----------
+    n_neighbors : int
+        k of the kNN graph (SpectralNet uses 30), clamped to n - 1.
+    scale_neighbor : int
+        Which neighbour's distance sets the global sigma (its median over rows).
+    metric : str
+        "euclidean" or "cosine".
+    knn : str
+        How neighbours are found: "auto" (exact up to a size, faiss beyond), "exact",
+        "exact-fp16", "faiss-flat", "faiss-ivf" or "faiss-hnsw" (`components.knn`).
+    device : str
+        Where the kNN search runs: "auto" (CUDA when present), "cpu", "cuda" or "cuda:N".
+    """
 
     def __init__(
         self,
@@ -296,7 +315,20 @@ class GaussianKNNGraph(KNNGraph):
 
 
 class LaplaceKNNGraph(KNNGraph):
-    """Local-scale Laplace kernel exp(-d_ij / sigma_i), sigma_i = mean distance to i's kNN."""
+    """Local-scale Laplace kernel exp(-d_ij / sigma_i), sigma_i = mean distance to i's kNN.
+
+    Parameters
+    ----------
+    n_neighbors : int
+        k of the kNN graph, clamped to n - 1; sigma_i is the mean distance to these.
+    metric : str
+        "cosine" or "euclidean".
+    knn : str
+        How neighbours are found: "auto" (exact up to a size, faiss beyond), "exact",
+        "exact-fp16", "faiss-flat", "faiss-ivf" or "faiss-hnsw" (`components.knn`).
+    device : str
+        Where the kNN search runs: "auto" (CUDA when present), "cpu", "cuda" or "cuda:N".
+    """
 
     def __init__(
         self, n_neighbors: int = 30, metric: str = "cosine", knn: str = "auto", device: str = "auto"
@@ -315,7 +347,22 @@ class LaplaceKNNGraph(KNNGraph):
 
 class SelfTuningKNNGraph(KNNGraph):
     """Self-tuning Gaussian (Zelnik-Manor and Perona, 2004): exp(-d_ij^2 / (sigma_i sigma_j)),
-    sigma_i = distance to i's `scale_neighbor`-th neighbour (7 in the original)."""
+    sigma_i = distance to i's `scale_neighbor`-th neighbour (7 in the original).
+
+    Parameters
+    ----------
+    n_neighbors : int
+        k of the kNN graph, clamped to n - 1.
+    scale_neighbor : int
+        Which neighbour's distance is sigma_i (7 in the original).
+    metric : str
+        "euclidean" or "cosine".
+    knn : str
+        How neighbours are found: "auto" (exact up to a size, faiss beyond), "exact",
+        "exact-fp16", "faiss-flat", "faiss-ivf" or "faiss-hnsw" (`components.knn`).
+    device : str
+        Where the kNN search runs: "auto" (CUDA when present), "cpu", "cuda" or "cuda:N".
+    """
 
     def __init__(
         self,

@@ -260,6 +260,37 @@ class MMDResNet(_ResidualMatcher):
     (`patience=None` runs all epochs, as the paper does; with `min_delta` an improvement counts
     only when it lowers the validation MMD by that fraction); benchmarks/mmd_speed.py measures
     the cost and R@10 of both.
+
+    Parameters
+    ----------
+    hidden : sequence of int
+        Widths of the residual MLP's hidden layers.
+    epochs : int
+        Passes over the unpaired rows at most.
+    batch_size : int
+        Rows of each modality per step.
+    lr : float
+        Learning rate (AdamW).
+    weight_decay : float
+        AdamW's weight decay.
+    bandwidths : sequence of float
+        Multipliers of the base bandwidth; the kernel is their sum of Gaussians.
+    bandwidth : str or float
+        The base: "mean" or "median" pairwise squared distance, or a number.
+    val_fraction : float
+        Share of rows held out to pick the best epoch by validation MMD.
+    patience : int or None
+        Epochs without a better validation MMD before stopping; None runs every epoch.
+    min_delta : float
+        Relative drop of the validation MMD that counts as better.
+    moving : str
+        Which modality is moved onto the other's distribution, "x" or "y".
+    seed : int or None
+        Seeds every random choice, so a fit repeats exactly; None draws a fresh seed.
+    device : str
+        Where the work runs: "auto" (CUDA when present), "cpu", "cuda" or "cuda:N".
+    progress : bool
+        Show a progress bar over the epochs.
     """
 
     def __init__(
@@ -313,6 +344,41 @@ class AdversarialMatcher(_ResidualMatcher):
     validation MMD, a criterion independent of the discriminator. With the identity start of the
     zero-initialised residual, that is meant to keep runs stable across seeds; the spread measured
     over seeds is reported in docs/experiments.md.
+
+    Parameters
+    ----------
+    hidden : sequence of int
+        Widths of the residual generator's hidden layers.
+    disc_hidden : sequence of int
+        Widths of the discriminator's hidden layers.
+    loss : str
+        "lsgan" (least squares) or "wgan-gp" (Wasserstein with gradient penalty).
+    epochs : int
+        Passes over the unpaired rows at most.
+    batch_size : int
+        Rows of each modality per step.
+    lr : float
+        Learning rate (AdamW).
+    disc_lr : float
+        The discriminator's learning rate.
+    disc_steps : int or None
+        Discriminator updates per generator update (None: 1 for LSGAN, 5 for WGAN-GP).
+    gp_weight : float
+        Weight of WGAN-GP's gradient penalty.
+    bandwidths : sequence of float
+        Kernel multipliers of the validation MMD that picks the generator kept.
+    val_fraction : float
+        Share of rows held out for that validation.
+    patience : int or None
+        Epochs without a better validation MMD before stopping; None runs every epoch.
+    moving : str
+        Which modality is moved onto the other's distribution, "x" or "y".
+    seed : int or None
+        Seeds every random choice, so a fit repeats exactly; None draws a fresh seed.
+    device : str
+        Where the work runs: "auto" (CUDA when present), "cpu", "cuda" or "cuda:N".
+    progress : bool
+        Show a progress bar over the epochs.
     """
 
     def __init__(
@@ -393,7 +459,13 @@ class AdversarialMatcher(_ResidualMatcher):
 
 
 class NoMatcher(DistributionMatcher):
-    """Ablation: no distribution matching; the moving modality passes through unchanged."""
+    """Ablation: no distribution matching; the moving modality passes through unchanged.
+
+    Parameters
+    ----------
+    moving : str
+        The modality that would move, "x" or "y" (recorded; nothing moves).
+    """
 
     _state_keys = ()
 
@@ -424,6 +496,37 @@ class OTMatcher(_ResidualMatcher):
     teacher's, by KL(P_teacher || P_student), whose gradient (P_student - P_teacher) / eps flows
     through the affinities only (`ot.kl_plan_surrogate`): Sinkhorn is never back-propagated.
     Validation is the same KL on fixed held-out batches; the best network is kept.
+
+    Parameters
+    ----------
+    hidden : sequence of int
+        Widths of the residual MLP's hidden layers.
+    epochs : int
+        Passes over the unpaired rows at most.
+    batch_size : int
+        Rows of each modality per step.
+    lr : float
+        Learning rate (AdamW).
+    weight_decay : float
+        AdamW's weight decay.
+    eps : float
+        Entropic regularisation of the student's plan (softer).
+    teacher_eps : float
+        Entropic regularisation of the teacher's plan (sharp).
+    sinkhorn_iter : int
+        Sinkhorn iterations per plan.
+    val_fraction : float
+        Share of rows held out to pick the best network.
+    patience : int or None
+        Epochs without a better validation KL before stopping; None runs every epoch.
+    moving : str
+        Which modality is moved onto the other's distribution, "x" or "y".
+    seed : int or None
+        Seeds every random choice, so a fit repeats exactly; None draws a fresh seed.
+    device : str
+        Where the work runs: "auto" (CUDA when present), "cpu", "cuda" or "cuda:N".
+    progress : bool
+        Show a progress bar over the epochs.
     """
 
     _val_plans: list[torch.Tensor]  # one fit's teacher plans of its fixed validation batches

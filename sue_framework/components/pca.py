@@ -18,6 +18,17 @@ class PCA(SpectralSolver):
     and baselines; its `eigenvalues_` are the explained variances. Components are signed so that
     each one's largest-magnitude loading is positive; with `whiten` each output coordinate has
     unit variance on the fitting rows.
+
+    Parameters
+    ----------
+    n_components : int
+        Number of principal components kept (at most the input's width).
+    whiten : bool
+        Scale each output coordinate to unit variance on the fitting rows.
+    device : str
+        Where the covariance and its eigendecomposition are computed.
+    seed : int or None
+        Accepted for the solver contract; the fit is deterministic.
     """
 
     _state_keys = ("mean_", "components_", "scale_", "eigenvalues_")

@@ -173,6 +173,55 @@ class SelfLearning(Aligner):
     `max_iter=0` is the base aligner on the true pairs alone. A base aligner that picks
     parameters on the pairs (semi-CCA's shrinkage) picks them on the true pairs alone
     (`chosen_params_`) and keeps them for the refit on the dictionary.
+
+    Parameters
+    ----------
+    base : str or Aligner
+        The aligner refit on true pairs plus pseudo-pairs: a registered aligner name or an
+        instance.
+    base_params : dict, optional
+        Parameters of a base given by name.
+    n_components : int
+        Output dimension.
+    induction : str
+        "soft" (a soft CSLS dictionary with over-relaxed steps, then hard ones) or
+        "stochastic" (VecMap's: candidates dropped at random, kept with a probability raised
+        from `keep_initial` as the objective stalls).
+    mine_dim : int
+        Width of the fixed PCA space the dictionary is mined in.
+    candidates : int
+        Nearest candidates listed per row, both ways, for the dictionary.
+    csls_k : int
+        Neighbours in CSLS's hubness correction (0: plain cosine).
+    temperature : float
+        Softness of the soft dictionary's weights.
+    momentum : float
+        Over-relaxation of the soft phase's Procrustes steps (0: none).
+    keep_initial : float
+        Stochastic induction: the probability that a candidate is kept, at first.
+    keep_multiplier : float
+        Stochastic induction: that probability grows by this factor each time the objective
+        stalls, up to 1.
+    patience : int
+        Iterations without an objective gain above `tol` before a phase counts as converged.
+    tol : float
+        Smallest gain of the objective that counts as progress.
+    max_iter : int
+        Iterations at most over both phases (0: the base aligner on the true pairs alone).
+    max_rows : int
+        Pools larger than this are mined on a seeded sample of this many rows a side.
+    guard_folds : int
+        Folds of the true pairs that check the dictionary beats the pairs alone (0: no check;
+        below it the fit falls back to the pairs).
+    select_components : int or None
+        Width at which the base aligner chooses its own parameters (semi-CCA's shrinkage) on
+        the true pairs, when it differs from `n_components`; the refit keeps them.
+    knn : str
+        Candidate search: "auto", "exact" or a faiss engine (`components.knn`).
+    seed : int or None
+        Seeds every random choice, so a fit repeats exactly; None draws a fresh seed.
+    device : str
+        Where the work runs: "auto" (CUDA when present), "cpu", "cuda" or "cuda:N".
     """
 
     def __init__(

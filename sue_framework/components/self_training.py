@@ -43,6 +43,36 @@ class SelfTraining(Aligner):
     only the last fit at `n_components`: for a CCA-type base, whose coordinates come ordered,
     the result is then the first `n_components` columns of the same self-training at
     `mine_components`, so one fit serves several output widths (`auto` uses this).
+
+    Parameters
+    ----------
+    base : str or Aligner
+        The aligner refit on true pairs plus pseudo-pairs: a registered aligner name or an
+        instance.
+    base_params : dict, optional
+        Parameters of a base given by name.
+    n_components : int
+        Output dimension.
+    rounds : int
+        Rounds of pseudo-pairing and refitting (0: the base aligner alone).
+    pseudo : str
+        "mnn" (mutual nearest neighbours by CSLS) or "ot" (an entropic transport plan).
+    max_fraction : float
+        Per round, at most this share of the smaller side's rows become pseudo-pairs.
+    min_confidence : float
+        Pseudo-pairs scoring below this are dropped (-1 keeps every candidate).
+    ot_eps : float
+        Entropic regularisation of the "ot" plan.
+    ot_max_rows : int
+        The "ot" plan is computed on at most this many rows a side.
+    csls_k : int
+        Neighbours in CSLS's hubness correction (0: plain cosine).
+    mine_components : int or None
+        Fit every round at this wider width and only the last at `n_components`.
+    seed : int or None
+        Seeds every random choice, so a fit repeats exactly; None draws a fresh seed.
+    device : str
+        Where the work runs: "auto" (CUDA when present), "cpu", "cuda" or "cuda:N".
     """
 
     def __init__(

@@ -105,6 +105,22 @@ class SemiCCA(Aligner):
     modality (the paired ones included). Without `x`/`y` the paired rows stand in, and with a
     fixed `reg` the result equals `CCA(reg=reg)`. The output has min(n_components, pairs - 1)
     dimensions: directions beyond the pairs' rank would be arbitrary.
+
+    Parameters
+    ----------
+    n_components : int
+        Output dimension, at most the pairs less one.
+    reg : float or "cv"
+        Shrinkage of the pooled covariances; "cv" picks it from `reg_grid` by pair
+        cross-validation.
+    reg_grid : sequence of float
+        The shrinkage values tried under ``reg="cv"``.
+    folds : int
+        Folds of the pairs for that choice.
+    seed : int or None
+        Seeds every random choice, so a fit repeats exactly; None draws a fresh seed.
+    device : str
+        Where the work runs: "auto" (CUDA when present), "cpu", "cuda" or "cuda:N".
     """
 
     _state_keys = ("mean_x_", "mean_y_", "weights_x_", "weights_y_", "shrinkage_")

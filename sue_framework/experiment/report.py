@@ -269,9 +269,10 @@ def write_report(
         written["stages"] = stages
     if "R@10" not in summary[0]:  # the plots below show retrieval's R@10
         return written
-    if len({s["n_pairs"] for s in summary}) == 1 and len(
-        {s["unpaired_budget"] for s in summary}
-    ) == 1:  # one cell per method: no curve to draw, so the methods side by side
+    if (
+        len({s["n_pairs"] for s in summary}) == 1
+        and len({s["unpaired_budget"] for s in summary}) == 1
+    ):  # one cell per method: no curve to draw, so the methods side by side
         written["methods"] = plot_r10_bars(
             summary,
             out / "r10_by_method.png",

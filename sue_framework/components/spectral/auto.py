@@ -13,6 +13,24 @@ class AutoSpectral(SpectralSolver):
     """Exact eigenvectors (ARPACK, Nystrom for new rows) up to `max_exact` rows; beyond that,
     SpectralNet regressed onto exact eigenvectors of a `max_exact`-row subsample (with Nystrom
     targets for the other rows), so memory and time stay bounded while new points still map.
+
+    Parameters
+    ----------
+    n_components : int
+        k, the number of non-trivial eigenvectors.
+    graph : str or GraphBuilder
+        A registered graph name ("paper_knn", ...) or an instance, cloned before use.
+    graph_params : dict, optional
+        Parameters of a graph given by name.
+    max_exact : int
+        Up to this many rows the exact solver fits; beyond it SpectralNet regresses onto the
+        exact eigenvectors of a subsample of this size.
+    spectralnet_params : dict, optional
+        Parameters of the SpectralNet used beyond `max_exact` rows.
+    seed : int or None
+        Seeds every random choice, so a fit repeats exactly; None draws a fresh seed.
+    device : str
+        Where the work runs: "auto" (CUDA when present), "cpu", "cuda" or "cuda:N".
     """
 
     def __init__(

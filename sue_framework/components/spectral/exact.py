@@ -151,13 +151,22 @@ class ExactSpectral(SpectralSolver):
 
     Parameters
     ----------
-    n_components : k, the number of non-trivial eigenvectors (the paper uses 10).
-    graph : a registered graph name or a GraphBuilder instance.
-    graph_params : parameters for a graph given by name.
-    seed : fixes the eigensolver's start vector, so repeated fits give identical output.
-    eigensolver : "auto" (CuPy Lanczos on a GPU device when CuPy is installed, else ARPACK),
-        "arpack" (scipy eigsh on CPU), "cupy" or "lobpcg" (torch LOBPCG on `device`).
-    device : where the graph's kNN search runs; passed to the graph unless graph_params sets it.
+    n_components : int
+        k, the number of non-trivial eigenvectors (the paper uses 10).
+    graph : str or GraphBuilder
+        A registered graph name ("paper_knn", ...) or an instance, cloned before use.
+    graph_params : dict, optional
+        Parameters of a graph given by name.
+    seed : int or None
+        Fixes the eigensolver's start vector, so repeated fits give identical output.
+    tol : float
+        Convergence tolerance of the eigensolver (ARPACK's `tol`, LOBPCG's).
+    eigensolver : str
+        "auto" (CuPy Lanczos on a GPU device when CuPy is installed, else ARPACK), "arpack"
+        (scipy eigsh on CPU), "cupy" or "lobpcg" (torch LOBPCG on `device`).
+    device : str
+        Where the graph's kNN search (and CuPy/LOBPCG) runs; passed to the graph unless
+        `graph_params` sets it.
     """
 
     _state_keys = ("eigenvalues_", "embedding_")

@@ -92,6 +92,53 @@ class SpectralNet(SpectralSolver):
     "auto" (cosine for Rayleigh training, plateau otherwise), "plateau", "cosine" or "constant";
     early stopping after `patience` epochs without improvement applies except under a cosine.
     `neighbor_draws` is how many neighbours each batch row draws in the sampled Rayleigh mode.
+
+    Parameters
+    ----------
+    n_components : int
+        k, the number of non-trivial eigenvectors the network outputs.
+    hidden : sequence of int
+        Widths of the network's hidden layers (the paper: 4096-4096-1024).
+    graph : str or GraphBuilder
+        A registered graph name ("paper_knn", ...) or an instance, cloned before use.
+    graph_params : dict, optional
+        Parameters of a graph given by name.
+    training : str
+        "regression" (regress onto exact eigenvectors) or "rayleigh" (the SpectralNet objective).
+    laplacian : str
+        "random_walk" (the paper's operator), "symmetric" or "unnormalized".
+    rayleigh_graph : str
+        With Rayleigh training: "sampled" (batch rows draw neighbours from the one sparse graph)
+        or "batch" (a kNN graph per batch, as the original SpectralNet).
+    neighbor_draws : int
+        Neighbours each batch row draws in the sampled Rayleigh mode.
+    lr_schedule : str
+        "auto" (cosine for Rayleigh training, plateau otherwise), "plateau", "cosine" or
+        "constant".
+    epochs : int
+        Passes over the training rows at most.
+    batch_size : int
+        Rows per optimiser step.
+    lr : float
+        Adam's learning rate.
+    max_exact : int
+        Regression mode: exact eigenvectors are computed on at most this many rows (a
+        subsample; the others get Nystrom targets).
+    diffusion_time : float
+        Scale each output coordinate by |eigenvalue| to this power (0: unscaled).
+    val_fraction : float
+        Share of rows held out to decide early stopping and the plateau schedule.
+    patience : int or None
+        Epochs without a better validation loss before training stops (not under a cosine
+        schedule); None runs every epoch.
+    amp : bool
+        Mixed precision (bfloat16 autocast) where the device supports it.
+    seed : int or None
+        Seeds every random choice, so a fit repeats exactly; None draws a fresh seed.
+    device : str
+        Where the work runs: "auto" (CUDA when present), "cpu", "cuda" or "cuda:N".
+    progress : bool
+        Show a progress bar over the epochs.
     """
 
     _state_keys = ("eigenvalues_", "mean_", "std_", "rotation_", "scale_")
