@@ -1,77 +1,56 @@
 """The built-in components register here, through the same hook as any third-party plugin.
 
-This module is the only place that names them; the registry imports it on first use, so no
-component module imports the registry at import time.
+This module is the only place that names them. It registers references ("module:Class"),
+imported on first use, so listing the registry (`sue plugins`, `sue fit --help`) imports no
+component module, and no component module imports the registry at import time.
 """
 
 from __future__ import annotations
 
 from sue_framework.hookspecs import hookimpl
 
+C = "sue_framework.components"
+BUILTINS: tuple[tuple[str, str, str], ...] = (
+    ("graph", "paper_knn", f"{C}.graphs:PaperKNNGraph"),
+    ("graph", "gaussian_knn", f"{C}.graphs:GaussianKNNGraph"),
+    ("graph", "laplace_knn", f"{C}.graphs:LaplaceKNNGraph"),
+    ("graph", "self_tuning_knn", f"{C}.graphs:SelfTuningKNNGraph"),
+    ("solver", "exact", f"{C}.spectral.exact:ExactSpectral"),
+    ("solver", "spectralnet", f"{C}.spectral.spectralnet:SpectralNet"),
+    ("solver", "auto", f"{C}.spectral.auto:AutoSpectral"),
+    ("solver", "pca", f"{C}.pca:PCA"),
+    ("solver", "identity", f"{C}.features:IdentitySolver"),
+    ("solver", "concat", f"{C}.features:ConcatSolver"),
+    ("aligner", "cca", f"{C}.aligners:CCA"),
+    ("aligner", "procrustes", f"{C}.aligners:Procrustes"),
+    ("aligner", "none", f"{C}.aligners:NoAligner"),
+    ("aligner", "semi_cca", f"{C}.semi_cca:SemiCCA"),
+    ("aligner", "self_training", f"{C}.self_training:SelfTraining"),
+    ("aligner", "self_learning", f"{C}.self_learning:SelfLearning"),
+    ("matcher", "mmd", f"{C}.matchers:MMDResNet"),
+    ("matcher", "none", f"{C}.matchers:NoMatcher"),
+    ("matcher", "adversarial", f"{C}.matchers:AdversarialMatcher"),
+    ("matcher", "sotalign", f"{C}.matchers:OTMatcher"),
+    ("method", "sue", "sue_framework.pipeline:SUE"),
+    ("method", "sue_select", "sue_framework.sue_select:SUESelect"),
+    ("method", "auto", "sue_framework.auto:Auto"),
+    ("method", "cv_select", "sue_framework.auto:CVSelect"),
+    *(
+        ("method", name, f"sue_framework.methods:CORE_VARIANTS[{name}]")
+        for name in ("pair_cca", "semi_cca", "self_train")  # methods.CORE_VARIANTS
+    ),
+    ("dataset", "digits_halves", "sue_framework.datasets:DigitsHalves"),
+    ("dataset", "digits_views", "sue_framework.datasets:DigitsViews"),
+    ("dataset", "synthetic", "sue_framework.datasets:Synthetic"),
+    ("task", "retrieval", "sue_framework.retrieval:RetrievalTask"),
+    ("dataset", "arrays", "sue_framework.datasets:Arrays"),
+    ("selector", "diversity", "sue_framework.suggest:Diversity"),
+    ("selector", "uncertainty", "sue_framework.suggest:Uncertainty"),
+)
+
 
 @hookimpl
 def sue_register(registry) -> None:
     """Register the core's components, methods, task and data sets (before any plugin)."""
-    from sue_framework.auto import Auto, CVSelect
-    from sue_framework.components import (
-        CCA,
-        PCA,
-        AdversarialMatcher,
-        AutoSpectral,
-        ConcatSolver,
-        ExactSpectral,
-        GaussianKNNGraph,
-        IdentitySolver,
-        LaplaceKNNGraph,
-        MMDResNet,
-        NoAligner,
-        NoMatcher,
-        OTMatcher,
-        PaperKNNGraph,
-        Procrustes,
-        SelfLearning,
-        SelfTraining,
-        SelfTuningKNNGraph,
-        SemiCCA,
-        SpectralNet,
-    )
-    from sue_framework.datasets import Arrays, DigitsHalves, DigitsViews, Synthetic
-    from sue_framework.methods import CORE_VARIANTS
-    from sue_framework.pipeline import SUE
-    from sue_framework.retrieval import RetrievalTask
-    from sue_framework.sue_select import SUESelect
-    from sue_framework.suggest import Diversity, Uncertainty
-
-    registry.register("graph", "paper_knn", PaperKNNGraph)
-    registry.register("graph", "gaussian_knn", GaussianKNNGraph)
-    registry.register("graph", "laplace_knn", LaplaceKNNGraph)
-    registry.register("graph", "self_tuning_knn", SelfTuningKNNGraph)
-    registry.register("solver", "exact", ExactSpectral)
-    registry.register("solver", "spectralnet", SpectralNet)
-    registry.register("solver", "auto", AutoSpectral)
-    registry.register("solver", "pca", PCA)
-    registry.register("solver", "identity", IdentitySolver)
-    registry.register("solver", "concat", ConcatSolver)
-    registry.register("aligner", "cca", CCA)
-    registry.register("aligner", "procrustes", Procrustes)
-    registry.register("aligner", "none", NoAligner)
-    registry.register("aligner", "semi_cca", SemiCCA)
-    registry.register("aligner", "self_training", SelfTraining)
-    registry.register("aligner", "self_learning", SelfLearning)
-    registry.register("matcher", "mmd", MMDResNet)
-    registry.register("matcher", "none", NoMatcher)
-    registry.register("matcher", "adversarial", AdversarialMatcher)
-    registry.register("matcher", "sotalign", OTMatcher)
-    registry.register("method", "sue", SUE)
-    registry.register("method", "sue_select", SUESelect)
-    registry.register("method", "auto", Auto)
-    registry.register("method", "cv_select", CVSelect)
-    for name, factory in CORE_VARIANTS.items():
-        registry.register("method", name, factory)
-    registry.register("dataset", "digits_halves", DigitsHalves)
-    registry.register("dataset", "digits_views", DigitsViews)
-    registry.register("dataset", "synthetic", Synthetic)
-    registry.register("task", "retrieval", RetrievalTask)
-    registry.register("dataset", "arrays", Arrays)
-    registry.register("selector", "diversity", Diversity)
-    registry.register("selector", "uncertainty", Uncertainty)
+    for kind, name, reference in BUILTINS:
+        registry.register(kind, name, reference)

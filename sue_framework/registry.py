@@ -48,10 +48,28 @@ SLOW_IMPORT_SECONDS = 3.0
 
 @dataclass(frozen=True)
 class Entry:
+    """One registered component. `factory` is the callable, or, until first use, a reference
+    "package.module:attr" (or "package.module:MAPPING[key]") to import it from."""
+
     kind: str
     name: str
-    factory: Callable[..., Any]
+    factory: Callable[..., Any] | str
     provider: str
+
+
+def resolve_reference(ref: str) -> Any:
+    """The object a "package.module:attr" (dotted attrs, or "MAPPING[key]") reference names."""
+    import importlib
+    import re
+
+    module, sep, path = ref.partition(":")
+    match = re.fullmatch(r"([\w.]+)(?:\[(\w+)\])?", path)
+    if not sep or not module or match is None:
+        raise ValueError(f"a component reference reads 'package.module:attr', got {ref!r}")
+    obj: Any = importlib.import_module(module)
+    for part in match.group(1).split("."):
+        obj = getattr(obj, part)
+    return obj[match.group(2)] if match.group(2) else obj
 
 
 class Registry:
@@ -90,24 +108,35 @@ class Registry:
         self, kind: str, name: str, factory: Callable[..., Any], *, replace: bool = False
     ) -> None:
         """Register `factory` (usually a class) as `name` of `kind`. The built-ins and plugins
-        are loaded first, so `replace=True` can override one of them."""
+        are loaded first, so `replace=True` can override one of them.
+
+        `factory` may also be a reference, "package.module:Class": it is imported on first use
+        (and checked against the contract then), so listing names stays free of the heavy
+        imports the component needs."""
         self._check_kind(kind)
         self.load()  # a no-op while loading, when the plugins' own hooks call this
         if not isinstance(name, str) or not name:
             raise ValueError("a component name must be a non-empty string")
-        if not callable(factory):
+        if isinstance(factory, str):
+            if ":" not in factory:
+                raise ValueError(
+                    f"the reference for {kind} {name!r} must read 'package.module:attr', got "
+                    f"{factory!r}"
+                )
+        elif not callable(factory):
             raise TypeError(f"the factory for {kind} {name!r} must be callable, got {factory!r}")
-        _check_contract(kind, name, factory)
+        else:
+            _check_contract(kind, name, factory)
         old = self._entries[kind].get(name)
-        if old is not None and not replace and old.factory is not factory:
+        if old is not None and not replace and not _same_factory(old.factory, factory):
             raise ValueError(
                 f"{kind} {name!r} is already registered by {old.provider}; "
                 "pass replace=True to override it deliberately"
             )
         if (
             old is not None
-            and old.factory is not factory
-            and self._builtins.get((kind, name)) is old.factory
+            and not _same_factory(old.factory, factory)
+            and _same_factory(self._builtins.get((kind, name)), old.factory)
         ):
             warnings.warn(
                 f"{kind} {name!r} of sue_framework is replaced by {_qualname(factory)}"
@@ -129,7 +158,28 @@ class Registry:
                 f"no {kind} named {name!r}; available {kind} names: {available}. "
                 "Install the plugin package that provides it, or check the spelling."
             )
-        return entry.factory
+        return self._resolved(entry)
+
+    def _resolved(self, entry: Entry) -> Callable[..., Any]:
+        """The entry's factory, imported (and checked) on first use when it is a reference."""
+        if not isinstance(entry.factory, str):
+            return entry.factory
+        try:
+            factory = resolve_reference(entry.factory)
+            if not callable(factory):
+                raise TypeError(f"{entry.factory} is not callable")
+            _check_contract(entry.kind, entry.name, factory)
+        except Exception as exc:
+            raise UnknownComponentError(
+                f"the {entry.kind} {entry.name!r} registered by {entry.provider} as "
+                f"{entry.factory} cannot be used: {type(exc).__name__}: {exc}"
+            ) from exc
+        resolved = Entry(entry.kind, entry.name, factory, entry.provider)
+        if self._entries[entry.kind].get(entry.name) is entry:
+            self._entries[entry.kind][entry.name] = resolved
+        if self._builtins.get((entry.kind, entry.name)) == entry.factory:
+            self._builtins[(entry.kind, entry.name)] = factory
+        return factory
 
     def names(self, kind: str) -> list[str]:
         """Registered names of `kind`, sorted."""
@@ -154,7 +204,12 @@ class Registry:
         cls = obj if isinstance(obj, type) else type(obj)
         for kind in KINDS:
             for name, entry in sorted(self._entries[kind].items()):
-                if entry.factory is cls:
+                factory = entry.factory
+                if isinstance(factory, str):  # import only references that could be `cls`
+                    if factory.rpartition(":")[2].rpartition(".")[2] != cls.__name__:
+                        continue
+                    factory = self._resolved(entry)
+                if factory is cls:
                     return kind, name
         return None
 
@@ -359,6 +414,11 @@ class Registry:
             raise UnknownComponentError(
                 f"unknown component kind {kind!r}; kinds are {', '.join(KINDS)}"
             )
+
+
+def _same_factory(a: Any, b: Any) -> bool:
+    """One factory, or one reference to it."""
+    return a is b or (isinstance(a, str) and a == b)
 
 
 def _say_slow(name: str, provider: str) -> None:

@@ -346,3 +346,45 @@ def test_register_refuses_factories_the_library_could_not_build():
         r.register("task", "star", Star)
     r.register("dataset", "needs_files", lambda path: None)  # data sets may require settings
     assert "needs_files" in r.names("dataset")
+
+
+def test_a_component_registered_by_reference_is_imported_only_when_built(tmp_path, monkeypatch):
+    (tmp_path / "lazy_sue_component.py").write_text(
+        textwrap.dedent("""
+        class Echo:
+            def evaluate(self, a):
+                return {"n": float(len(a))}
+        """)
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    r = Registry(autoload=False)
+    r.register("task", "echo", "lazy_sue_component:Echo")
+    r.register("task", "broken", "lazy_sue_component:Missing")
+    assert "echo" in r.names("task") and "lazy_sue_component" not in sys.modules
+    task = r.get("task", "echo")()
+    assert task.evaluate([1, 2]) == {"n": 2.0} and "lazy_sue_component" in sys.modules
+    assert r.name_of(task) == ("task", "echo")
+    with pytest.raises(UnknownComponentError, match=r"task 'broken' .* cannot be used: Attr"):
+        r.get("task", "broken")
+    with pytest.raises(ValueError, match="must read 'package.module:attr'"):
+        r.register("task", "nocolon", "lazy_sue_component.Echo")
+
+
+def test_listing_the_registry_imports_no_component_module():
+    code = (
+        "import sys\nfrom sue_framework import registry\n"
+        "names = [registry.names(k) for k in ('method', 'encoder', 'task', 'dataset')]\n"
+        "heavy = [m for m in ('torch', 'sklearn', 'scipy') if m in sys.modules]\n"
+        "print(sum(map(len, names)), heavy)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    count, heavy = out.stdout.split(" ", 1)
+    assert int(count) > 30 and heavy.strip() == "[]", out.stderr[-500:]
+
+
+def test_the_core_variants_listed_in_builtins_are_the_ones_that_exist():
+    from sue_framework.builtins import BUILTINS
+    from sue_framework.methods import CORE_VARIANTS
+
+    listed = {r.split("[")[1].rstrip("]") for _, _, r in BUILTINS if "CORE_VARIANTS[" in r}
+    assert listed == set(CORE_VARIANTS)

@@ -1,49 +1,73 @@
 """Real paired and labelled data sets for sue_framework, registered through the
 ``sue_framework`` entry point."""
 
-from sue_datasets.catalogues import MessagesEnFr
-from sue_datasets.encoded import EncodedItemPairs
-from sue_datasets.labelled import ClassFolders, Office31
-from sue_datasets.paper import Edges2Shoes, KarpathyCaptions, PolyvoreItems
-from sue_datasets.pictures import EmojiPictureName, EmojiTwoStyles
-from sue_datasets.text_pairs import (
-    CLDREmojiEnFr,
-    EncodedTextPairs,
-    FreeDictEnFr,
-    WordNetGlossFr,
-    WordNetWordGloss,
-)
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
 from sue_framework import hookimpl
 
-__all__ = [
-    "CLDREmojiEnFr",
-    "ClassFolders",
-    "Edges2Shoes",
-    "EmojiPictureName",
-    "EmojiTwoStyles",
-    "EncodedItemPairs",
-    "EncodedTextPairs",
-    "FreeDictEnFr",
-    "KarpathyCaptions",
-    "MessagesEnFr",
-    "Office31",
-    "PolyvoreItems",
-    "WordNetGlossFr",
-    "WordNetWordGloss",
-]
+_EXPORTS = {
+    "CLDREmojiEnFr": "sue_datasets.text_pairs",
+    "ClassFolders": "sue_datasets.labelled",
+    "Edges2Shoes": "sue_datasets.paper",
+    "EmojiPictureName": "sue_datasets.pictures",
+    "EmojiTwoStyles": "sue_datasets.pictures",
+    "EncodedItemPairs": "sue_datasets.encoded",
+    "EncodedTextPairs": "sue_datasets.text_pairs",
+    "FreeDictEnFr": "sue_datasets.text_pairs",
+    "KarpathyCaptions": "sue_datasets.paper",
+    "MessagesEnFr": "sue_datasets.catalogues",
+    "Office31": "sue_datasets.labelled",
+    "PolyvoreItems": "sue_datasets.paper",
+    "WordNetGlossFr": "sue_datasets.text_pairs",
+    "WordNetWordGloss": "sue_datasets.text_pairs",
+}
+__all__ = sorted(_EXPORTS)
+
+if TYPE_CHECKING:  # for type checkers and IDEs; at run time __getattr__ imports
+    from sue_datasets.catalogues import MessagesEnFr  # noqa: F401
+    from sue_datasets.encoded import EncodedItemPairs  # noqa: F401
+    from sue_datasets.labelled import ClassFolders, Office31  # noqa: F401
+    from sue_datasets.paper import Edges2Shoes, KarpathyCaptions, PolyvoreItems  # noqa: F401
+    from sue_datasets.pictures import EmojiPictureName, EmojiTwoStyles  # noqa: F401
+    from sue_datasets.text_pairs import (  # noqa: F401
+        CLDREmojiEnFr,
+        EncodedTextPairs,
+        FreeDictEnFr,
+        WordNetGlossFr,
+        WordNetWordGloss,
+    )
+
+
+def __getattr__(name: str) -> Any:
+    """The exported classes and functions, imported on first use: registering this plugin
+    (and `sue plugins`, `sue fit --help`) must not pay for torch and the rest."""
+    if name in _EXPORTS:
+        import importlib
+
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+_COMPONENTS = (
+    ("dataset", "freedict_en_fr", "sue_datasets.text_pairs:FreeDictEnFr"),
+    ("dataset", "wordnet_gloss_fr", "sue_datasets.text_pairs:WordNetGlossFr"),
+    ("dataset", "cldr_emoji_en_fr", "sue_datasets.text_pairs:CLDREmojiEnFr"),
+    ("dataset", "messages_en_fr", "sue_datasets.catalogues:MessagesEnFr"),
+    ("dataset", "wordnet_word_gloss", "sue_datasets.text_pairs:WordNetWordGloss"),
+    ("dataset", "emoji_picture_name", "sue_datasets.pictures:EmojiPictureName"),
+    ("dataset", "emoji_two_styles", "sue_datasets.pictures:EmojiTwoStyles"),
+    ("dataset", "karpathy_captions", "sue_datasets.paper:KarpathyCaptions"),
+    ("dataset", "polyvore_items", "sue_datasets.paper:PolyvoreItems"),
+    ("dataset", "edges2shoes", "sue_datasets.paper:Edges2Shoes"),
+    ("dataset", "class_folders", "sue_datasets.labelled:ClassFolders"),
+    ("dataset", "office31", "sue_datasets.labelled:Office31"),
+)
 
 
 @hookimpl
 def sue_register(registry) -> None:
-    registry.register("dataset", "freedict_en_fr", FreeDictEnFr)
-    registry.register("dataset", "wordnet_gloss_fr", WordNetGlossFr)
-    registry.register("dataset", "cldr_emoji_en_fr", CLDREmojiEnFr)
-    registry.register("dataset", "messages_en_fr", MessagesEnFr)
-    registry.register("dataset", "wordnet_word_gloss", WordNetWordGloss)
-    registry.register("dataset", "emoji_picture_name", EmojiPictureName)
-    registry.register("dataset", "emoji_two_styles", EmojiTwoStyles)
-    registry.register("dataset", "karpathy_captions", KarpathyCaptions)
-    registry.register("dataset", "polyvore_items", PolyvoreItems)
-    registry.register("dataset", "edges2shoes", Edges2Shoes)
-    registry.register("dataset", "class_folders", ClassFolders)
-    registry.register("dataset", "office31", Office31)
+    """Register this plugin's components by reference (imported when first used)."""
+    for kind, name, reference in _COMPONENTS:
+        registry.register(kind, name, reference)

@@ -1,29 +1,53 @@
 """Downstream tasks for sue_framework, registered through the ``sue_framework`` entry point."""
 
-from sue_framework import hookimpl
-from sue_tasks.classification import CrossDomainTask, ZeroShotTask, class_prompts
-from sue_tasks.generation import GenerationTask, LatentConverter
-from sue_tasks.geometry import ArithmeticTask, ModalityGapTask
-from sue_tasks.retrieval import RetrievalTask, recall_at_k, true_match_ranks
+from __future__ import annotations
 
-__all__ = [
-    "ArithmeticTask",
-    "CrossDomainTask",
-    "GenerationTask",
-    "LatentConverter",
-    "ModalityGapTask",
-    "RetrievalTask",
-    "ZeroShotTask",
-    "class_prompts",
-    "recall_at_k",
-    "true_match_ranks",
-]
+from typing import TYPE_CHECKING, Any
+
+from sue_framework import hookimpl
+
+_EXPORTS = {
+    "ArithmeticTask": "sue_tasks.geometry",
+    "CrossDomainTask": "sue_tasks.classification",
+    "GenerationTask": "sue_tasks.generation",
+    "LatentConverter": "sue_tasks.generation",
+    "ModalityGapTask": "sue_tasks.geometry",
+    "RetrievalTask": "sue_tasks.retrieval",
+    "ZeroShotTask": "sue_tasks.classification",
+    "class_prompts": "sue_tasks.classification",
+    "recall_at_k": "sue_tasks.retrieval",
+    "true_match_ranks": "sue_tasks.retrieval",
+}
+__all__ = sorted(_EXPORTS)
+
+if TYPE_CHECKING:  # for type checkers and IDEs; at run time __getattr__ imports
+    from sue_tasks.classification import CrossDomainTask, ZeroShotTask, class_prompts  # noqa: F401
+    from sue_tasks.generation import GenerationTask, LatentConverter  # noqa: F401
+    from sue_tasks.geometry import ArithmeticTask, ModalityGapTask  # noqa: F401
+    from sue_tasks.retrieval import RetrievalTask, recall_at_k, true_match_ranks  # noqa: F401
+
+
+def __getattr__(name: str) -> Any:
+    """The exported classes and functions, imported on first use: registering this plugin
+    (and `sue plugins`, `sue fit --help`) must not pay for torch and the rest."""
+    if name in _EXPORTS:
+        import importlib
+
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+_COMPONENTS = (
+    ("task", "zero_shot", "sue_tasks.classification:ZeroShotTask"),
+    ("task", "cross_domain", "sue_tasks.classification:CrossDomainTask"),
+    ("task", "arithmetic", "sue_tasks.geometry:ArithmeticTask"),
+    ("task", "generation", "sue_tasks.generation:GenerationTask"),
+    ("task", "modality_gap", "sue_tasks.geometry:ModalityGapTask"),
+)
 
 
 @hookimpl
 def sue_register(registry) -> None:
-    registry.register("task", "zero_shot", ZeroShotTask)
-    registry.register("task", "cross_domain", CrossDomainTask)
-    registry.register("task", "arithmetic", ArithmeticTask)
-    registry.register("task", "generation", GenerationTask)
-    registry.register("task", "modality_gap", ModalityGapTask)
+    """Register this plugin's components by reference (imported when first used)."""
+    for kind, name, reference in _COMPONENTS:
+        registry.register(kind, name, reference)
