@@ -369,8 +369,9 @@ class Auto(CVSelect):
     "one_se" takes the first candidate, cheapest first, within one paired standard error of the
     best, so a method using the unpaired rows is chosen only when it beats the pair-only ones
     by more than the noise of the held-out pairs. On the wide suite "one_se" gave up too much
-    where few pairs make the standard error wide (docs/wide_suite.md has both rules' figures,
-    including pairings where the unpaired rows mislead), so "best" is the default.
+    where few pairs make the standard error wide ([wide_suite.md](../wide_suite.md) has both
+    rules' figures, including pairings where the unpaired rows mislead), so "best" is the
+    default.
 
     Every family is linear and draws no global random numbers, so folds are fitted side by side
     on the CPU's cores (`n_jobs="auto"`, one torch thread each; `engine.parallel_plan`).

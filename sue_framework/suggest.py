@@ -13,8 +13,9 @@ modality and a fitted model:
   another row), weighted by the size of the region they stand for; chosen one per cluster of
   the shared space, so a batch does not spend itself on one region.
 - "auto": "diversity", with or without a model: on the real suite, pairs spread over the
-  space beat pairs spent on uncertain regions after a first round (docs/active_pairs.md has
-  the figures), since self-learning needs anchors everywhere more than answers to hard cases.
+  space beat pairs spent on uncertain regions after a first round
+  ([active_pairs.md](../active_pairs.md) has the figures), since self-learning needs anchors
+  everywhere more than answers to hard cases.
 
 Large pools are clustered on a seeded sample of `MAX_ROWS` rows, so a suggestion over 10^5
 rows a side takes seconds.

@@ -343,7 +343,7 @@ class AdversarialMatcher(_ResidualMatcher):
     5 for WGAN-GP. Adversarial training oscillates, so the generator kept is the one with the lowest
     validation MMD, a criterion independent of the discriminator. With the identity start of the
     zero-initialised residual, that is meant to keep runs stable across seeds; the spread measured
-    over seeds is reported in docs/experiments.md.
+    over seeds is reported in [experiments.md](../experiments.md).
 
     Parameters
     ----------

@@ -25,7 +25,7 @@ VecMap's stochastic dictionary induction (candidates dropped at random, kept wit
 probability raised from `keep_initial` as the objective stalls) replaces the soft phase with
 ``induction="stochastic"``; on the real-embedding suite its outcome depended on the random
 stream (25 pairs, the same split: R@10 between 30 and 60), where the soft phase repeats to
-within a point (docs/real_embeddings.md).
+within a point ([real_embeddings.md](../real_embeddings.md)).
 
 Finally the base aligner (semi-CCA by default: covariances from every row) is fit on the true
 pairs plus the last hard dictionary. Pools larger than `max_rows` per side are mined on a

@@ -37,11 +37,11 @@ class SelfTraining(Aligner):
     mistake is not locked in. "mnn" pairs are mutual nearest neighbours by CSLS over `csls_k`
     neighbours (see `mutual_nearest`; 0 uses the plain cosine): on the real-embedding suite CSLS
     scored at or above the cosine in all 15 cells, by up to 5.5 points of R@10
-    (docs/real_embeddings.md). A base aligner that picks parameters on the pairs exposes them
-    as `chosen_params_` after fit; later rounds keep them rather than choose again on
-    pseudo-pairs. `mine_components` > `n_components` fits every round in that wider space and
-    only the last fit at `n_components`: for a CCA-type base, whose coordinates come ordered,
-    the result is then the first `n_components` columns of the same self-training at
+    ([real_embeddings.md](../real_embeddings.md)). A base aligner that picks parameters on the
+    pairs exposes them as `chosen_params_` after fit; later rounds keep them rather than choose
+    again on pseudo-pairs. `mine_components` > `n_components` fits every round in that wider
+    space and only the last fit at `n_components`: for a CCA-type base, whose coordinates come
+    ordered, the result is then the first `n_components` columns of the same self-training at
     `mine_components`, so one fit serves several output widths (`auto` uses this).
 
     Parameters

@@ -19,7 +19,19 @@ from sue_framework.interfaces import Method, check_modality
 
 class ASIF(Method):
     """ASIF relative representations: each row as its sparsified similarities to the anchor pairs
-    of its own modality (see the module docstring); `fit` only stores the anchors."""
+    of its own modality (see the module docstring); `fit` only stores the anchors.
+
+    Parameters
+    ----------
+    n_nonzero : int or None
+        Keep each row's this many largest similarities to the anchors (None: all).
+    power : float
+        Similarities are raised to this power before normalising (sharper for larger values).
+    device : str
+        Where the similarities are computed.
+    seed : int or None
+        Accepted for the method contract; ASIF is deterministic.
+    """
 
     def __init__(
         self,

@@ -23,6 +23,27 @@ class AutoencoderSolver(SpectralSolver):
     ablation. Not a spectral method: `eigenvalues_` are NaN. Inputs are standardised per feature;
     the decoder mirrors the encoder. The paper uses the SpectralNet widths 4096-4096-1024, AdamW
     lr 1e-3 and 100 epochs; the default widths here are smaller so that CPU runs stay short.
+
+    Parameters
+    ----------
+    n_components : int
+        Width of the bottleneck (the k that stands in for the spectral dimensions).
+    hidden : sequence of int
+        Widths of the encoder's hidden layers (the decoder mirrors them).
+    epochs : int
+        Passes over the rows.
+    batch_size : int
+        Rows per step.
+    lr : float
+        AdamW's learning rate.
+    weight_decay : float
+        AdamW's weight decay.
+    seed : int or None
+        Seeds initialisation and minibatches; None draws a fresh seed.
+    device : str
+        Where the work runs: "auto" (CUDA when present), "cpu", "cuda" or "cuda:N".
+    progress : bool
+        Show a progress bar over the epochs.
     """
 
     _state_keys = ("mean_", "std_", "eigenvalues_")

@@ -11,7 +11,19 @@ from sue_framework.interfaces import Method
 
 
 class CCARaw(Method):
-    """CCA (shrinkage-regularised, see sue_framework's CCA aligner) on raw features of the pairs."""
+    """CCA (shrinkage-regularised, see sue_framework's CCA aligner) on raw features of the pairs.
+
+    Parameters
+    ----------
+    out_dim : int
+        Dimensions of the shared space.
+    reg : float or "auto"
+        Covariance shrinkage; "auto" is the Ledoit-Wolf estimate per side.
+    device : str
+        Where the covariances are computed.
+    seed : int or None
+        Accepted for the method contract; the fit is deterministic.
+    """
 
     def __init__(
         self,

@@ -34,6 +34,33 @@ class Contrastive(Method):
     100 as in CLIP. With `val_fraction` > 0 that share of the pairs (at least 2) is held out:
     the nets of the epoch with the lowest held-out CLIP loss are kept, and training stops after
     `patience` epochs without a lower one.
+
+    Parameters
+    ----------
+    out_dim : int
+        Dimensions of the shared space.
+    hidden : sequence of int
+        Widths of each modality's MLP.
+    epochs : int
+        Passes over the pairs at most.
+    batch_size : int
+        Pairs per step.
+    lr : float
+        AdamW's learning rate.
+    weight_decay : float
+        AdamW's weight decay.
+    temperature : float
+        Initial temperature of the CLIP loss (its inverse, the logit scale, is learned).
+    val_fraction : float
+        Share of pairs held out for early stopping (0: none).
+    patience : int
+        Epochs without a lower held-out loss before stopping.
+    seed : int or None
+        Seeds initialisation and minibatches; None draws a fresh seed.
+    device : str
+        Where the work runs: "auto" (CUDA when present), "cpu", "cuda" or "cuda:N".
+    progress : bool
+        Show a progress bar over the epochs.
     """
 
     def __init__(

@@ -17,6 +17,29 @@ class ContrastiveCV(CVSelect):
     Candidates are listed narrowest, coolest and least regularised first, which is the order
     ties go in. Folds run one after another (`n_jobs=1`): network initialisation goes through
     torch's global generator, which threads would share.
+
+    Parameters
+    ----------
+    widths : sequence of int
+        Hidden widths tried.
+    temperatures : sequence of float
+        Initial temperatures tried.
+    weight_decays : sequence of float
+        Weight decays tried.
+    out_dim : int
+        Dimensions of the shared space.
+    epochs : int
+        Passes over the pairs at most, per setting.
+    val_fraction : float
+        Share of each fit's training pairs held out for early stopping.
+    patience : int
+        Epochs without a lower held-out loss before stopping.
+    folds : int
+        Folds of the pairs for the choice.
+    device : str
+        Where the work runs: "auto" (CUDA when present), "cpu", "cuda" or "cuda:N".
+    seed : int or None
+        Seeds initialisation and minibatches; None draws a fresh seed.
     """
 
     def __init__(

@@ -86,7 +86,21 @@ def catalogue_pairs(
 class MessagesEnFr(EncodedTextPairs):
     """English program messages (MiniLM) <-> their French translations (spaCy fr vectors),
     from the French gettext catalogues installed under `locale_dir` (about 55k distinct pairs
-    on a Debian 12 system with git, coreutils, binutils, PostgreSQL and iso-codes)."""
+    on a Debian 12 system with git, coreutils, binutils, PostgreSQL and iso-codes).
+
+    Parameters
+    ----------
+    locale_dir : str
+        The folder of installed gettext catalogues.
+    lang : str
+        The translation language (its LC_MESSAGES folder).
+    domains : list of str, optional
+        Catalogues (text domains) to read; None: all.
+    max_rows : int, optional
+        At most this many pairs (fixed seed); None: all.
+    **kwargs
+        Passed to `EncodedTextPairs`: encoders, their parameters, `cache_dir`.
+    """
 
     def __init__(
         self,

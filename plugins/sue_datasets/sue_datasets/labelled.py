@@ -77,6 +77,27 @@ class ClassFolders(Dataset):
     (folder -> name), else `synset_mapping`, else the folder name with "_" as spaces. The
     zero-shot task receives every class's encoded prompt as ``zy`` and the image classes as
     labels.
+
+    Parameters
+    ----------
+    root : str
+        Folder with one subfolder of images per class.
+    classes : list of str, optional
+        Class folders to use, in order (default all).
+    template : str
+        The prompt of a class, with "{}" for its name.
+    class_names : dict, optional
+        Folder name -> class name.
+    synset_mapping : str, optional
+        ImageNet's LOC_synset_mapping.txt, to name WordNet-id folders.
+    max_per_class : int, optional
+        At most this many images per class (fixed seed).
+    encoder_x, encoder_y : str
+        Registered encoders of each side.
+    encoder_x_params, encoder_y_params : dict, optional
+        Their parameters.
+    cache_dir : str, optional
+        Embedding cache folder (resumable, keyed by content and model); None: no cache.
     """
 
     def __init__(
@@ -161,6 +182,19 @@ class Office31(Dataset):
     the smaller count. The other images of each domain are unpaired training rows. Labels are
     the class of each row. The paper's augmentation (rotation, flips, brightness, contrast to
     ~30k Amazon and ~9k DSLR images) is not applied.
+
+    Parameters
+    ----------
+    root : str
+        The Office-31 folder (one subfolder per domain).
+    domain_x, domain_y : str
+        The two domains: "amazon", "dslr" or "webcam".
+    encoder_x, encoder_y : str
+        Registered encoders of each side.
+    encoder_x_params, encoder_y_params : dict, optional
+        Their parameters.
+    cache_dir : str, optional
+        Embedding cache folder (resumable, keyed by content and model); None: no cache.
     """
 
     def __init__(

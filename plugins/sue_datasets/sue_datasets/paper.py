@@ -45,7 +45,27 @@ def _need(path: Path, what: str, how: str) -> Path:
 
 
 class KarpathyCaptions(EncodedItemPairs):
-    """COCO / Flickr30k: image <-> caption number `caption` (0-4) of the `splits` chosen."""
+    """COCO / Flickr30k: image <-> caption number `caption` (0-4) of the `splits` chosen.
+
+    Parameters
+    ----------
+    split_json : str
+        Karpathy's dataset_coco.json or dataset_flickr30k.json.
+    image_root : str
+        Folder the JSON's image paths are relative to.
+    splits : sequence of str
+        Which of Karpathy's splits to use ("train", "restval", "val", "test").
+    caption : int
+        Which of each image's captions (0-4).
+    encoder_x, encoder_y : str
+        Registered encoders of each side.
+    encoder_x_params, encoder_y_params : dict, optional
+        Their parameters.
+    max_rows : int, optional
+        At most this many pairs, drawn with a fixed seed before encoding (None: all).
+    cache_dir : str, optional
+        Embedding cache folder (resumable, keyed by content and model); None: no cache.
+    """
 
     def __init__(
         self,
@@ -89,7 +109,21 @@ class KarpathyCaptions(EncodedItemPairs):
 
 
 class PolyvoreItems(EncodedItemPairs):
-    """Polyvore Outfits: item image <-> its title (its description when the title is empty)."""
+    """Polyvore Outfits: item image <-> its title (its description when the title is empty).
+
+    Parameters
+    ----------
+    root : str
+        The Polyvore Outfits folder (item metadata and images).
+    encoder_x, encoder_y : str
+        Registered encoders of each side.
+    encoder_x_params, encoder_y_params : dict, optional
+        Their parameters.
+    max_rows : int, optional
+        At most this many pairs, drawn with a fixed seed before encoding (None: all).
+    cache_dir : str, optional
+        Embedding cache folder (resumable, keyed by content and model); None: no cache.
+    """
 
     def __init__(
         self,
@@ -121,7 +155,23 @@ class PolyvoreItems(EncodedItemPairs):
 
 
 class Edges2Shoes(EncodedItemPairs):
-    """pix2pix edges2shoes: the edge map (left half) <-> the photo (right half) of each image."""
+    """pix2pix edges2shoes: the edge map (left half) <-> the photo (right half) of each image.
+
+    Parameters
+    ----------
+    root : str
+        The edges2shoes folder (with train/ and val/).
+    split : str
+        "train" or "val".
+    encoder_x, encoder_y : str
+        Registered encoders of each side.
+    encoder_x_params, encoder_y_params : dict, optional
+        Their parameters.
+    max_rows : int, optional
+        At most this many pairs, drawn with a fixed seed before encoding (None: all).
+    cache_dir : str, optional
+        Embedding cache folder (resumable, keyed by content and model); None: no cache.
+    """
 
     def __init__(
         self,

@@ -84,7 +84,25 @@ class _EmojiSet(EncodedItemPairs):
 
 class EmojiPictureName(_EmojiSet):
     """An emoji's picture (EfficientNet-Lite0, 1280-d) <-> its English name (MiniLM, 384-d):
-    pictures against text, about 1,900 pairs."""
+    pictures against text, about 1,900 pairs.
+
+    Parameters
+    ----------
+    data_dir : str, optional
+        Folder holding emoji-datasource-<style> (default $SUE_DATA_DIR, else the working folder).
+    style : str
+        The picture style: "google", "twitter", ...
+    folder : str, optional
+        The style's package folder itself (overrides `data_dir`).
+    encoder_x, encoder_y : str
+        Registered encoders of each side.
+    encoder_x_params, encoder_y_params : dict, optional
+        Their parameters.
+    max_rows : int, optional
+        At most this many pairs, drawn with a fixed seed before encoding (None: all).
+    cache_dir : str, optional
+        Embedding cache folder (resumable, keyed by content and model); None: no cache.
+    """
 
     def __init__(
         self,
@@ -113,7 +131,25 @@ class EmojiPictureName(_EmojiSet):
 
 class EmojiTwoStyles(_EmojiSet):
     """The same emoji drawn in two styles (Google <-> Twitter by default), each through an
-    image encoder (EfficientNet-Lite0 for both by default): about 1,900 pairs."""
+    image encoder (EfficientNet-Lite0 for both by default): about 1,900 pairs.
+
+    Parameters
+    ----------
+    data_dir : str, optional
+        Folder holding emoji-datasource-<style> (default $SUE_DATA_DIR, else the working folder).
+    style_x, style_y : str
+        The two picture styles.
+    folder_x, folder_y : str, optional
+        Each style's package folder itself (overrides `data_dir`).
+    encoder_x, encoder_y : str
+        Registered encoders of each side.
+    encoder_x_params, encoder_y_params : dict, optional
+        Their parameters.
+    max_rows : int, optional
+        At most this many pairs, drawn with a fixed seed before encoding (None: all).
+    cache_dir : str, optional
+        Embedding cache folder (resumable, keyed by content and model); None: no cache.
+    """
 
     def __init__(
         self,

@@ -83,7 +83,15 @@ class EncodedTextPairs(EncodedItemPairs):
 
 
 class FreeDictEnFr(EncodedTextPairs):
-    """English headword <-> first French translation (FreeDict eng-fra, 8.8k headwords)."""
+    """English headword <-> first French translation (FreeDict eng-fra, 8.8k headwords).
+
+    Parameters
+    ----------
+    dictd_dir : str
+        Folder of the FreeDict eng-fra dictionary (Debian's dict-freedict-eng-fra).
+    **kwargs
+        Passed to `EncodedTextPairs`: encoders, their parameters, `max_rows`, `cache_dir`.
+    """
 
     def __init__(self, dictd_dir: str = DICTD_DIR, **kwargs) -> None:
         super().__init__(**kwargs)
@@ -95,7 +103,17 @@ class FreeDictEnFr(EncodedTextPairs):
 
 
 class WordNetGlossFr(EncodedTextPairs):
-    """WordNet definition of an English word <-> the word's French translation (FreeDict)."""
+    """WordNet definition of an English word <-> the word's French translation (FreeDict).
+
+    Parameters
+    ----------
+    dictd_dir : str
+        Folder of the FreeDict eng-fra dictionary.
+    wordnet_dir : str
+        Folder of the WordNet database (Debian's wordnet-base).
+    **kwargs
+        Passed to `EncodedTextPairs`: encoders, their parameters, `max_rows`, `cache_dir`.
+    """
 
     def __init__(
         self, dictd_dir: str = DICTD_DIR, wordnet_dir: str = WORDNET_DIR, **kwargs
@@ -114,7 +132,19 @@ class WordNetWordGloss(EncodedTextPairs):
     """An English word or phrase (MiniLM) <-> the WordNet definition of its most frequent sense
     (MiniLM by default): over 100k pairs. Both sides go through one encoder unless told
     otherwise, so the raw spaces are already comparable; what is measured is how a map learned
-    from few pairs and many unpaired rows compares with one from the pairs alone."""
+    from few pairs and many unpaired rows compares with one from the pairs alone.
+
+    Parameters
+    ----------
+    wordnet_dir : str
+        Folder of the WordNet database.
+    encoder_y : str
+        Registered encoder of the definitions (the words' encoder, MiniLM, by default too).
+    max_rows : int, optional
+        At most this many pairs (fixed seed); None: all.
+    **kwargs
+        Passed to `EncodedTextPairs`: the other encoder settings and `cache_dir`.
+    """
 
     def __init__(
         self,
@@ -132,7 +162,15 @@ class WordNetWordGloss(EncodedTextPairs):
 
 
 class CLDREmojiEnFr(EncodedTextPairs):
-    """An emoji's English name and keywords <-> its French ones (CLDR annotations, ~1.9k)."""
+    """An emoji's English name and keywords <-> its French ones (CLDR annotations, ~1.9k).
+
+    Parameters
+    ----------
+    cldr_dir : str
+        The CLDR annotations folder (Debian's unicode-cldr-core).
+    **kwargs
+        Passed to `EncodedTextPairs`: encoders, their parameters, `max_rows`, `cache_dir`.
+    """
 
     def __init__(self, cldr_dir: str = CLDR_DIR, **kwargs) -> None:
         super().__init__(**kwargs)

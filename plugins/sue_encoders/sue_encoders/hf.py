@@ -36,6 +36,33 @@ class HFEncoder(BatchedEncoder):
     own tokenizer; images are resized, centre-cropped and normalised with the sizes and
     statistics of the model's preprocessor_config.json when it has one (ImageNet defaults
     otherwise). Nothing is fetched unless `allow_download`.
+
+    Parameters
+    ----------
+    model : str
+        A Hugging Face hub name or a local folder saved by transformers.
+    modality : str
+        "text" or "image".
+    pooling : str
+        "mean", "cls", "pooler" or "max".
+    max_length : int
+        Texts are truncated to this many tokens.
+    device : str
+        Where the network runs: "auto" (CUDA, else MPS, else CPU), "cpu", "cuda" or "cuda:N".
+    batch_size : int
+        Items per forward pass.
+    amp : bool
+        bfloat16 autocast on CUDA.
+    prompt : str, optional
+        Text template applied before encoding ("A photo of a {}"; without "{}" it is prepended).
+    normalize : bool
+        L2-normalise each embedding.
+    allow_download : bool
+        Fetch a model that is not on disk; without it a missing model fails at once.
+    cache_dir : str, optional
+        Folder of the resumable embedding cache (keyed by content and model); None: no cache.
+    progress : bool
+        Show a progress bar over the batches.
     """
 
     def __init__(

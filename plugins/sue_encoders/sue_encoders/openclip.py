@@ -45,6 +45,31 @@ class OpenCLIPEncoder(BatchedEncoder):
     ("laion2b_s34b_b79k"), a checkpoint path, or None for random weights (tests, timing).
     Without `allow_download` huggingface_hub is kept offline, so a model not in its cache
     fails at once.
+
+    Parameters
+    ----------
+    model : str
+        An architecture name ("ViT-B-32") or "hf-hub:ORG/NAME".
+    pretrained : str, optional
+        A pretrained tag ("laion2b_s34b_b79k"), a checkpoint path, or None for random weights.
+    modality : str
+        "image" or "text": which tower encodes.
+    device : str
+        Where the network runs: "auto" (CUDA, else MPS, else CPU), "cpu", "cuda" or "cuda:N".
+    batch_size : int
+        Items per forward pass.
+    amp : bool
+        bfloat16 autocast on CUDA.
+    prompt : str, optional
+        Text template applied before encoding ("A photo of a {}"; without "{}" it is prepended).
+    normalize : bool
+        L2-normalise each embedding.
+    allow_download : bool
+        Fetch a model that is not on disk; without it a missing model fails at once.
+    cache_dir : str, optional
+        Folder of the resumable embedding cache (keyed by content and model); None: no cache.
+    progress : bool
+        Show a progress bar over the batches.
     """
 
     def __init__(

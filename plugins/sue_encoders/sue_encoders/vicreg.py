@@ -92,6 +92,30 @@ class VICRegEncoder(TorchImageEncoder):
     `model` is "resnet50" (the official checkpoint, taken from torch.hub's cache, or fetched
     when `allow_download`) or a path to a checkpoint file (.pth/.pt read with
     torch.load(weights_only=True), which runs no pickled code, or .safetensors).
+
+    Parameters
+    ----------
+    model : str
+        "resnet50" (the official checkpoint) or the path of a checkpoint file (.pth, .pt or
+        .safetensors).
+    device : str
+        Where the network runs: "auto" (CUDA, else MPS, else CPU), "cpu", "cuda" or "cuda:N".
+    batch_size : int
+        Items per forward pass.
+    amp : bool
+        bfloat16 autocast on CUDA.
+    dtype : str
+        Weight dtype: "float32", "bfloat16" or "float16" (part of the cache key).
+    num_workers : int
+        Processes that load and preprocess images while the network runs (0: in this one).
+    normalize : bool
+        L2-normalise each embedding.
+    allow_download : bool
+        Fetch a model that is not on disk; without it a missing model fails at once.
+    cache_dir : str, optional
+        Folder of the resumable embedding cache (keyed by content and model); None: no cache.
+    progress : bool
+        Show a progress bar over the batches.
     """
 
     def __init__(

@@ -63,7 +63,13 @@ class ZeroShotTask(Task):
 
 class CrossDomainTask(Task):
     """kNN classifier (cosine, k = 5 as in the paper) fit on one modality's universal embeddings
-    with labels and tested on the other's, in both directions; accuracy in percent."""
+    with labels and tested on the other's, in both directions; accuracy in percent.
+
+    Parameters
+    ----------
+    n_neighbors : int
+        k of the kNN classifier (5 as in the paper).
+    """
 
     inputs = {
         "zx": TaskInput("embedding", "x rows", "x"),

@@ -19,6 +19,11 @@ class ArithmeticTask(Task):
 
     `terms` is a list of (q, d) arrays added row-wise (scale one by -1 to subtract). With
     `targets` (one gallery index per query), hit@k in percent is reported too.
+
+    Parameters
+    ----------
+    k : int
+        How many nearest gallery rows are returned per query (and the k of hit@k).
     """
 
     inputs = {
