@@ -1,6 +1,6 @@
 """Live progress for the long steps (auto's cross-validation fits, self-learning rounds, kNN
-search over blocks): a tqdm bar on stderr that appears only once a step has run for
-`DELAY_SECONDS`, only on a terminal, and never under `quiet()` (the CLI's -q).
+search over blocks, the eigensolver's seconds): a tqdm bar on stderr that appears only once a
+step has run for `DELAY_SECONDS`, only on a terminal, and never under `quiet()` (the CLI's -q).
 
 ``SUE_PROGRESS=0`` switches the bars off everywhere, ``SUE_PROGRESS=1`` on even when stderr is
 not a terminal (a log file then holds them).
@@ -9,6 +9,7 @@ not a terminal (a log file then holds them).
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -62,3 +63,27 @@ def bar(
     disable = True if not enabled else _disable()
     return tqdm(iterable, total=total, desc=desc, unit=unit, disable=disable, leave=False,
                 delay=DELAY_SECONDS, mininterval=0.5, dynamic_ncols=True)  # fmt: skip
+
+
+@contextmanager
+def ticking(desc: str) -> Iterator[None]:
+    """A bar that counts the seconds of a step that reports no progress of its own (an
+    eigensolver call), under the same policy as `bar`."""
+    shown = bar(total=None, desc=desc, unit="s")
+    if shown.disable:
+        yield
+        return
+    stop = threading.Event()
+
+    def tick() -> None:
+        while not stop.wait(1.0):
+            shown.update(1)
+
+    ticker = threading.Thread(target=tick, name="sue-progress-tick", daemon=True)
+    ticker.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        ticker.join()
+        shown.close()

@@ -55,3 +55,16 @@ def test_the_command_line_shows_bars_on_request_and_none_under_q(
     assert "pair cross-validation" in capsys.readouterr().err
     assert main(["-q", *args]) == 0
     assert "cross-validation" not in capsys.readouterr().err
+
+
+def test_a_step_without_progress_of_its_own_counts_its_seconds(capsys, monkeypatch):
+    import time
+
+    monkeypatch.setattr(progress, "DELAY_SECONDS", 0.0)
+    with progress.shown(), progress.ticking("eigenvectors (arpack)"):
+        time.sleep(2.3)
+    err = capsys.readouterr().err
+    assert "eigenvectors (arpack)" in err and "2s" in err.replace(" ", "")
+    with progress.ticking("silent"):  # off a terminal: no bar, no thread
+        time.sleep(0.1)
+    assert "silent" not in capsys.readouterr().err

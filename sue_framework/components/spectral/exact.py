@@ -13,6 +13,7 @@ from sue_framework.data import as_matrix
 from sue_framework.engine import engine_for
 from sue_framework.errors import InputError
 from sue_framework.interfaces import GraphBuilder, SpectralSolver, nest_state, unnest_state
+from sue_framework.progress import ticking
 
 log = logging.getLogger(__name__)
 
@@ -114,7 +115,8 @@ def random_walk_eigs(
     W = W.tocsr()
     v0 = engine_for(device, seed).rng().uniform(0.5, 1.5, size=n)  # seeded start
     if eigensolver == "cupy":
-        vals, vecs = _cupy_eigsh(W, k + 1, v0, tol, device)
+        with ticking(f"{k + 1} eigenvectors (cupy)"):
+            vals, vecs = _cupy_eigsh(W, k + 1, v0, tol, device)
         return _ordered_random_walk(vals, vecs, d_isqrt)
     S = sp.csr_matrix(W, dtype=np.float64, copy=True)  # D^-1/2 W D^-1/2, entry by entry
     S.data *= d_isqrt[np.repeat(np.arange(n), np.diff(S.indptr))] * d_isqrt[S.indices]
@@ -123,9 +125,11 @@ def random_walk_eigs(
             raise InputError(
                 f"lobpcg needs at least {3 * (k + 1)} rows for {k} eigenvectors; use arpack"
             )
-        vals, vecs = _lobpcg(S, k + 1, seed, tol, device)
+        with ticking(f"{k + 1} eigenvectors (lobpcg)"):
+            vals, vecs = _lobpcg(S, k + 1, seed, tol, device)
     else:
-        vals, vecs = eigsh(S, k=k + 1, which="LA", v0=v0, tol=tol)
+        with ticking(f"{k + 1} eigenvectors (arpack)"):
+            vals, vecs = eigsh(S, k=k + 1, which="LA", v0=v0, tol=tol)
     return _ordered_random_walk(vals, vecs, d_isqrt)
 
 
