@@ -52,5 +52,4 @@ BUILTINS: tuple[tuple[str, str, str], ...] = (
 @hookimpl
 def sue_register(registry) -> None:
     """Register the core's components, methods, task and data sets (before any plugin)."""
-    for kind, name, reference in BUILTINS:
-        registry.register(kind, name, reference)
+    registry.register_all(BUILTINS)

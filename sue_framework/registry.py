@@ -14,7 +14,7 @@ import os
 import threading
 import time
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -145,6 +145,11 @@ class Registry:
                 stacklevel=2,
             )
         self._entries[kind][name] = Entry(kind, name, factory, self._provider)
+
+    def register_all(self, components: Iterable[tuple[str, str, Any]]) -> None:
+        """`register(kind, name, factory)` for each (kind, name, factory or reference)."""
+        for kind, name, factory in components:
+            self.register(kind, name, factory)
 
     # -- lookup ----------------------------------------------------------------------------------
     def get(self, kind: str, name: str) -> Callable[..., Any]:

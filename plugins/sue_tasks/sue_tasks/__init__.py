@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from sue_framework import hookimpl
+from sue_framework.lazy import lazy_exports
 
 _EXPORTS = {
     "ArithmeticTask": "sue_tasks.geometry",
@@ -27,15 +28,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs; at run time __getattr__ imports
     from sue_tasks.retrieval import RetrievalTask, recall_at_k, true_match_ranks  # noqa: F401
 
 
-def __getattr__(name: str) -> Any:
-    """The exported classes and functions, imported on first use: registering this plugin
-    (and `sue plugins`, `sue fit --help`) must not pay for torch and the rest."""
-    if name in _EXPORTS:
-        import importlib
-
-        return getattr(importlib.import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
+__getattr__ = lazy_exports(__name__, _EXPORTS)  # imports a module on first use
 
 _COMPONENTS = (
     ("task", "zero_shot", "sue_tasks.classification:ZeroShotTask"),
@@ -49,5 +42,4 @@ _COMPONENTS = (
 @hookimpl
 def sue_register(registry) -> None:
     """Register this plugin's components by reference (imported when first used)."""
-    for kind, name, reference in _COMPONENTS:
-        registry.register(kind, name, reference)
+    registry.register_all(_COMPONENTS)
