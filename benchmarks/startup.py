@@ -29,8 +29,11 @@ COMMANDS = {
     "sue --help": "main(['--help'])",
     "sue fit --help": "main(['fit', '--help'])",
     "sue plugins": "main(['plugins'])",
-    "sue experiment --help": "main(['experiment', '--help'])",
-    "sue transform --help": "main(['transform', '--help'])",
+    **{
+        f"sue {c} --help": f"main(['{c}', '--help'])"
+        for c in ("demo", "transform", "evaluate", "experiment", "encode", "suggest", "report",
+                  "card")  # fmt: skip
+    },
     "sue card": "main(['card', '--model', {model!r}])",
 }
 PROBE = """
