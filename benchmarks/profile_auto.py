@@ -1,0 +1,64 @@
+"""Where `auto`'s time goes: cross-validation against the refit, each candidate's fold time,
+the refit's self-learning iterations, and the functions that take the most time (cProfile,
+own time). The data are auto_scale.py's synthetic 384-d views with 100 pairs.
+
+    python benchmarks/profile_auto.py --rows 4000 [--top 15]
+
+Run on a quiet machine: threads of the CV folds and other jobs share the cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import os
+import platform
+import pstats
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from auto_scale import PAIRS, views  # noqa: E402
+
+from sue_framework import paper_split, registry  # noqa: E402
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--rows", type=int, default=4000, help="training rows a side")
+    ap.add_argument("--top", type=int, default=15, help="functions listed")
+    ap.add_argument("--device", default="cpu")
+    args = ap.parse_args()
+    x, y = views(args.rows + 400)
+    split = paper_split(x, y, n_pairs=PAIRS, n_test=400, seed=0, drop_fraction=0.0)
+    model = registry.get("method", "auto")(seed=0, device=args.device)
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, load {load:.1f}; "
+          f"{args.rows} rows a side, {PAIRS} pairs, 384-d")  # fmt: skip
+    profile = cProfile.Profile()
+    t0 = time.perf_counter()
+    profile.enable()
+    model.fit(split.train)
+    profile.disable()
+    total = time.perf_counter() - t0
+    cv = sum(model.cv_seconds_.values())
+    print(f"fit {total:.1f} s; chose {model.choice_}")
+    print(f"candidates' fold seconds, summed over folds (threads overlap): {cv:.1f}")
+    for label, seconds in sorted(model.cv_seconds_.items(), key=lambda kv: -kv[1])[:6]:
+        print(f"  {seconds:7.1f} s  {label}  (CV MRR {model.cv_scores_[label]:.4f})")
+    aligner = getattr(model.model_, "aligner_", None)
+    if hasattr(aligner, "n_iter_"):
+        print(f"refit: {aligner.n_iter_} self-learning iterations, {aligner.n_pseudo_} "
+              f"dictionary entries, mining engine {aligner.mining_engine_}")  # fmt: skip
+    out = io.StringIO()
+    pstats.Stats(profile, stream=out).sort_stats("tottime").print_stats(args.top)
+    lines = [ln for ln in out.getvalue().splitlines() if ln.strip()]
+    start = next(i for i, ln in enumerate(lines) if ln.lstrip().startswith("ncalls"))
+    print("functions by own time (this thread; CV fold threads show as lock waits):")
+    print("\n".join(lines[start : start + args.top + 1]))
+
+
+if __name__ == "__main__":
+    main()
