@@ -299,13 +299,15 @@ class Registry:
             from sue_framework import builtins
 
             pm = self.plugin_manager
-            if not pm.is_registered(builtins):
+            if not pm.is_registered(builtins) and not pm.is_blocked(BUILTIN_PLUGIN):
                 pm.register(builtins, name=BUILTIN_PLUGIN)
                 self._dist_of[id(builtins)] = BUILTIN_PROVIDER
             if self.autoload:
                 self._load_entry_points()
             self._provider = BUILTIN_PROVIDER
-            builtins.sue_register(registry=self)
+            for impl in pm.hook.sue_register.get_hookimpls():  # the same hook as any plugin's,
+                if impl.plugin_name == BUILTIN_PLUGIN:  # called first
+                    impl.function(registry=self)
             self._builtins = {(k, n): e.factory for k in KINDS for n, e in self._entries[k].items()}
             for name, impl in self._plugins_in_dependency_order():
                 self._register_plugin(name, impl)

@@ -9,9 +9,14 @@ from sue_framework import Registry, UnknownComponentError, hookimpl, registry
 
 
 def test_builtins_register_through_the_hook():
+    from sue_framework.registry import BUILTIN_PLUGIN
+
     r = Registry(autoload=False)
     assert "exact" in r.names("solver") and "cca" in r.names("aligner")
     assert {e.provider for e in r.entries()} == {"sue-framework"}
+    blocked = Registry(autoload=False)  # built-ins come only through the plugin manager's hook
+    blocked.plugin_manager.set_blocked(BUILTIN_PLUGIN)
+    assert blocked.names("solver") == []
 
 
 def test_unknown_name_lists_available():
@@ -84,14 +89,19 @@ def test_a_freshly_installed_plugin_is_discovered(tmp_path):
     env_off = {"SUE_FRAMEWORK_DISABLE_PLUGIN_AUTOLOAD": "1"}
     import os
 
-    code_off = code.replace("e = [e", "print(sorted(registry.names('task')));e = [e")
+    code_off = (
+        "import sys; sys.path.insert(0, sys.argv[1]);"
+        "from sue_framework import registry;"
+        "print(sorted(registry.names('task')), 'sue_baselines' in sys.modules)"
+    )
     off = subprocess.run(
         [sys.executable, "-c", code_off, str(tmp_path)],
         capture_output=True,
         text=True,
         env={**os.environ, **env_off},
     )
-    assert off.returncode != 0 and "['retrieval']" in off.stdout  # the built-in task only
+    assert off.returncode == 0, off.stderr
+    assert off.stdout.strip() == "['retrieval'] False"  # the built-in task only, no plugin
 
 
 def test_plugin_object_registered_by_hand():
