@@ -7,13 +7,15 @@ the other held-out pairs), which keeps the estimate usable with a few dozen pair
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from sue_framework.data import as_data
-from sue_framework.interfaces import Aligner
 from sue_framework.ranking import reciprocal_ranks
+
+if TYPE_CHECKING:  # a type only: interfaces imports this module for Method.score
+    from sue_framework.interfaces import Aligner
 
 
 def pair_cv_scores(

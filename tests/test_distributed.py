@@ -18,7 +18,8 @@ WORKER = textwrap.dedent(
     import sys
     import numpy as np
     import torch.distributed as dist
-    from sue_framework.distributed import shard_rows, sharded_knn
+    from sue_framework.components.knn import sharded_knn
+    from sue_framework.distributed import shard_rows
     from sue_framework.errors import InputError
 
     dist.init_process_group("gloo")
