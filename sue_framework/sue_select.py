@@ -125,6 +125,7 @@ class SUESelect(Method):
         choice = self.candidates[0]
         if len(self.candidates) > 1 and data.n_pairs >= 2 * self.folds:
             per_query = {c: self._cv(c, data) for c in self.candidates}
+            self.cv_per_query_ = per_query
             self.cv_scores_ = {c: float(v.mean()) for c, v in per_query.items()}
             best = max(self.cv_scores_, key=lambda k: self.cv_scores_[k])
             sem = per_query[best].std(ddof=1) / np.sqrt(per_query[best].size)

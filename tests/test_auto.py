@@ -40,7 +40,11 @@ def test_a_tie_goes_to_the_first_candidate(split):
 def test_cv_scores_are_reciprocal_ranks_of_every_held_out_pair(split):
     scores = method_cv_scores("pair_cca", {"out_dim": 8}, split.train, folds=4, device="cpu")
     assert scores.shape == (2 * split.train.n_pairs,)
-    assert np.all((scores > 0) & (scores <= 1))
+    ranks = 1 / scores - 1  # each score is 1 / (1 + the rank of a held-out pair's partner)
+    gallery = min(split.train.x.shape[0], split.train.y.shape[0])
+    assert np.allclose(ranks, np.round(ranks)) and ranks.min() >= 0
+    assert ranks.max() <= max(split.train.x.shape[0], split.train.y.shape[0])
+    assert scores.mean() > 3 * np.log(gallery) / gallery  # well above a random ranking
 
 
 def test_auto_saves_and_loads_exactly(split, tmp_path):

@@ -3,6 +3,7 @@ import re
 import numpy as np
 import pytest
 
+from sue_framework import InputError
 from sue_framework.cli import main
 from tests.conftest import two_view_blobs
 
@@ -124,7 +125,7 @@ def test_nan_input_and_debug_traceback(files, capsys):
     args = fit_args(files, x="xnan.npy")
     assert main(args) == 2
     assert "NaN or inf in 1 row" in capsys.readouterr().err
-    with pytest.raises(ValueError):
+    with pytest.raises(InputError, match="NaN or inf in 1 row"):  # the library's own error
         main(["--debug", *args])
 
 

@@ -26,7 +26,8 @@ def test_small_demo_run_produces_table_plots_and_rows(tmp_path, capsys):
     assert "SUE" in out and "Contrastive" in out and "CCA (raw)" in out
     rows = read_results(tmp_path / "results.csv")
     assert {r["method"] for r in rows} == {"SUE", "Contrastive", "CCA (raw)"} and len(rows) == 6
-    assert all(0 <= r["x2y_R@10"] <= 100 for r in rows)
+    best = {m: max(r["x2y_R@10"] for r in rows if r["method"] == m) for m in ("SUE", "CCA (raw)")}
+    assert min(best.values()) > 2 * 100 * 10 / 400  # above twice chance on the 400 test pairs
     for name in ("table.md", "r10_vs_pairs.png", "stages_2d.png"):
         assert (tmp_path / name).stat().st_size > 500
     assert "Imp." in (tmp_path / "table.md").read_text()

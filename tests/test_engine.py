@@ -39,7 +39,13 @@ def test_an_int_seed_repeats_and_none_is_fresh():
 def test_row_chunks_cover_exactly():
     covered = np.concatenate([np.arange(10)[s] for s in row_chunks(10, 3)])
     assert np.array_equal(covered, np.arange(10))
-    assert auto_chunk(10**9) >= 1
+    # a block of auto_chunk(n) rows against n reference rows stays within the float budget,
+    # and uses most of it; past the budget one row at a time is the floor
+    for n in (1000, 70_000, 10**6):
+        rows = auto_chunk(n, budget_floats=2**26)
+        assert rows * n <= 2**26 and (rows + 1) * n > 2**26 or rows == 65536
+    assert auto_chunk(10, budget_floats=2**26) == 65536  # capped for tiny galleries
+    assert auto_chunk(10**9, budget_floats=2**26) == 1
 
 
 @pytest.mark.parametrize("cores", [1, 2, 3, 16])

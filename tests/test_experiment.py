@@ -112,7 +112,10 @@ def test_shipped_config_runs_at_smoke_size(path, tmp_path):
     cfg = smoke(load_config(path))
     rows = run_experiment(cfg, tmp_path)
     assert len(rows) == len(cfg.methods)
-    assert all(0 <= r["x2y_R@10"] <= 100 for r in rows)
+    # each smoke cell's figures are the retrieval task's on that cell's test pairs: above the
+    # chance level of R@10 for the test set (10 / n_test), for the best method of the grid
+    chance = 100 * 10 / cfg.n_test
+    assert max(r["x2y_R@10"] for r in rows) > 2 * chance
     assert write_report(cfg, rows, tmp_path)["table"].is_file()
 
 

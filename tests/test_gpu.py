@@ -29,8 +29,9 @@ def test_sue_on_cuda_agrees_with_cpu_within_noise():
     for dev in ("cpu", "cuda"):
         m = SUE(se_dim=8, out_dim=6, device=dev).fit(s.train)
         r[dev] = task.evaluate(m.transform(s.x_test, "x"), m.transform(s.y_test, "y"))
-    for k in r["cpu"]:
-        assert abs(r["cpu"][k] - r["cuda"][k]) <= 6.0, (k, r)
+    for k in r["cpu"]:  # percent figures within 6 points; mAP and median rank on their scales
+        tolerance = 0.06 if k.endswith("mAP") else 0.06 * r["cpu"][k] + 1 if "rank" in k else 6.0
+        assert abs(r["cpu"][k] - r["cuda"][k]) <= tolerance, (k, r)
 
 
 def test_half_precision_knn_on_cuda_recalls_the_exact_neighbours():
@@ -73,7 +74,9 @@ def test_spectralnet_rayleigh_trains_on_cuda_with_bf16():
         device="cuda",
     ).fit(x)
     z = sn.transform(x)
-    assert np.all(np.isfinite(z)) and grassmann_distance(z, exact.embedding_) < 1.5
+    # a random subspace is at Grassmann distance about k (3 here); this setting reaches 1.04 on
+    # CPU (float32); bf16 on a GPU is not measured (no GPU was lent), hence the margin
+    assert np.all(np.isfinite(z)) and grassmann_distance(z, exact.embedding_) < 1.3
 
 
 def test_faiss_indexes_move_to_the_gpu_when_faiss_gpu_is_installed():

@@ -96,8 +96,9 @@ def test_rayleigh_mode_with_batch_graphs_learns_an_ordered_spectral_subspace():
     z = sn.transform(x)
     assert z.shape == (600, 3) and np.all(np.isfinite(z))
     assert np.all(np.diff(sn.eigenvalues_) <= 1e-9) and np.all(sn.eigenvalues_ <= 1 + 1e-9)
-    # a random 3-d subspace of R^600 is at Grassmann distance ~3; the learned one is far closer
-    assert grassmann_distance(z, exact.embedding_) < 1.5
+    # a random 3-d subspace of R^600 is at Grassmann distance ~3.0; the learned one (of the
+    # coarser per-batch graphs, so not the exact one's) measured 1.03
+    assert grassmann_distance(z, exact.embedding_) < 1.2
     params = sn.get_params()
     restored = SpectralNet(**params)
     restored.set_state(sn.get_state())  # k + 1 network outputs, restored from rotation_
@@ -118,7 +119,12 @@ def test_other_laplacians_train(laplacian):
         batch_size=300,
         device="cpu",
     ).fit(x)
-    assert np.all(np.isfinite(sn.transform(x)))
+    exact = ExactSpectral(
+        n_components=2, graph_params={"n_neighbors": 10, "metric": "euclidean"}
+    ).fit(x)
+    # a random 2-d subspace is at Grassmann distance ~2.0 from the exact random-walk
+    # eigenvectors; five epochs of either Laplacian reach 0.86 on this graph
+    assert grassmann_distance(sn.transform(x), exact.embedding_) < 1.2
     if laplacian == "symmetric":
         with pytest.raises(InputError, match="rayleigh_graph"):
             SpectralNet(training="rayleigh", laplacian=laplacian, device="cpu").fit(x)
