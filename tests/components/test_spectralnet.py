@@ -157,3 +157,23 @@ def test_state_round_trip_and_diffusion_time():
     assert np.array_equal(a.transform(x), b.transform(x))
     d = SpectralNet(**kw, diffusion_time=2.0).fit(x)
     assert np.allclose(d.transform(x), a.transform(x) * a.eigenvalues_**2, atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        ({"lr_schedule": "sometimes"}, "lr_schedule must be one of"),
+        ({"epochs": 0}, "epochs must be >= 1"),
+        ({"val_fraction": 1.0}, r"val_fraction must lie in \[0, 1\)"),
+    ],
+)
+def test_bad_settings_are_refused_before_the_exact_eigensolve(bad, message, monkeypatch):
+    import sue_framework.components.spectral.exact as exact
+
+    def never(*args, **kwargs):
+        raise AssertionError("the exact solver ran before the settings were checked")
+
+    monkeypatch.setattr(exact.ExactSpectral, "fit", never)
+    x = make_moons(200, noise=0.06, random_state=0)[0]
+    with pytest.raises(InputError, match=message):
+        SpectralNet(n_components=2, device="cpu", **bad).fit(x)

@@ -211,6 +211,13 @@ class SpectralNet(SpectralSolver):
                 "rayleigh_graph='sampled' learns random-walk or unnormalised eigenvectors; "
                 "use laplacian='random_walk' (the default) or rayleigh_graph='batch'"
             )
+        if self.lr_schedule not in LR_SCHEDULES:  # before any eigensolve or training runs
+            raise InputError(f"lr_schedule must be one of {LR_SCHEDULES}, got {self.lr_schedule!r}")
+        for name in ("epochs", "batch_size"):
+            if int(getattr(self, name)) < 1:
+                raise InputError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if not 0.0 <= float(self.val_fraction) < 1.0:
+            raise InputError(f"val_fraction must lie in [0, 1), got {self.val_fraction}")
         if self.n_components < 1:
             raise InputError(f"n_components must be >= 1, got {self.n_components}")
         if X.shape[0] < self.n_components + 2:
