@@ -25,6 +25,9 @@ from sue_framework.errors import InputError, NotFittedError
 from sue_framework.interfaces import Method, nest_state, unnest_state
 from sue_framework.ranking import reciprocal_ranks
 from sue_framework.registry import registry
+from sue_framework.settings import check_no_policy, with_policy
+
+POLICY_HOW = "the seed and device of CVSelect (or Auto) itself"
 
 Candidate = tuple[str, dict[str, Any]]
 
@@ -73,7 +76,8 @@ def _fold_scores(
     candidate, then for its first r output columns for each r in `widths`; and the seconds."""
     t0 = time.perf_counter()
     train = WeaklyPairedData(data.x, data.y, np.delete(data.pairs, held, axis=0))
-    model = registry.get("method", name)(**{"seed": seed, "device": device, **params}).fit(train)
+    settings = with_policy(params, name, POLICY_HOW, seed=seed, device=device)
+    model = registry.get("method", name)(**settings).fit(train)
     scores: list[list[np.ndarray]] = [[] for _ in range(1 + len(widths))]
     for q_src, q_mod, q_col, g_src, g_mod, g_col, gallery in (
         (data.x, "x", 0, data.y, "y", 1, gallery_y),
@@ -225,8 +229,9 @@ class CVSelect(Method):
         cands = self._candidates(self.n_pairs_, self.width_)
         if not cands:
             raise InputError("candidates must name at least one (method, params)")
-        for name, _ in cands:
+        for name, params in cands:
             registry.get("method", name)  # unknown names fail before any fit
+            check_no_policy(params, f"candidate {name!r}", POLICY_HOW)
         # one seed for the folds and the refit, also when the caller asked for a fresh one
         seed = self.seed_ = engine_for(self.device, self.seed).seed
         self.cv_scores_: dict[str, float] = {}
@@ -265,7 +270,7 @@ class CVSelect(Method):
                  data.n_pairs)  # fmt: skip
         name, params = chosen
         self.model_ = registry.get("method", name)(
-            **{"seed": seed, "device": self.device, **params}
+            **with_policy(params, name, POLICY_HOW, seed=seed, device=self.device)
         ).fit(data)
         self.training_ = data.summary()
         return self
@@ -304,7 +309,9 @@ class CVSelect(Method):
             name, params = found[0]
         else:  # files written before labels were saved
             name, params = cands[int(np.asarray(state["choice"]).ravel()[0])]
-        model = registry.get("method", name)(**{"seed": self.seed, "device": self.device, **params})
+        model = registry.get("method", name)(
+            **with_policy(params, name, POLICY_HOW, seed=self.seed, device=self.device)
+        )
         model.set_state(unnest_state("model", state))
         self.chosen_, self.choice_, self.model_ = (name, params), _label((name, params)), model
 

@@ -122,7 +122,10 @@ def cmd_fit(args: argparse.Namespace) -> int:
             "verbose": not args.quiet,
             **params,
         }
-    params = {"seed": args.seed, "device": args.device, **params}
+    from sue_framework.settings import with_policy
+
+    params = with_policy(params, "--params", "--seed and --device", seed=args.seed,
+                         device=args.device)  # fmt: skip
     model = registry.get("method", args.method)(**params)
     log.info("fitting %s on %s", args.method, data)
     model.fit(data)

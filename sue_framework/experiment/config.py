@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from sue_framework.errors import InputError
+from sue_framework.settings import check_no_policy
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -57,6 +58,8 @@ class ExperimentConfig:
             raise InputError(f"task must be a registered task name, got {self.task!r}")
         if not self.methods:
             raise InputError("an experiment needs at least one [[methods]] entry")
+        for m in self.methods:  # the grid's seeds and device decide those for every cell
+            check_no_policy(m.params, f"method {m.label!r}", "the config's seeds and device")
         labels = [m.label for m in self.methods]
         if len(set(labels)) != len(labels):
             raise InputError(f"method labels must be unique, got {labels}")

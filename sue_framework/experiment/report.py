@@ -14,6 +14,7 @@ from sue_framework.errors import InputError
 from sue_framework.experiment.config import ALL, METRICS, ExperimentConfig
 from sue_framework.experiment.runner import load_dataset
 from sue_framework.registry import registry
+from sue_framework.settings import with_policy
 
 log = logging.getLogger(__name__)
 
@@ -213,7 +214,13 @@ def plot_stages(config: ExperimentConfig, path: Path) -> Path | None:
         int(spec.get("pairs", config.pairs[0])), config.n_test, seed
     )
     model = registry.get("method", method.name)(
-        **{"seed": seed, "device": config.device, **method.params}
+        **with_policy(
+            method.params,
+            f"method {method.label!r}",
+            "the config's seeds and device",
+            seed=seed,
+            device=config.device,
+        )  # fmt: skip
     )
     log.info("stage plot: refitting %s at %d pairs, seed %d", method.label, train.n_pairs, seed)
     t0 = time.perf_counter()

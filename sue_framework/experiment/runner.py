@@ -32,6 +32,7 @@ from sue_framework.experiment.config import ALL, ExperimentConfig
 from sue_framework.files import atomic_path
 from sue_framework.registry import registry
 from sue_framework.results import CHECKSUM, ResultsFile
+from sue_framework.settings import with_policy
 
 
 @dataclass(frozen=True)
@@ -194,6 +195,7 @@ def folder_lock(folder: Path) -> Iterator[None]:
 
 log = logging.getLogger(__name__)
 
+GRID_HOW = "the config's seeds and device"
 LABELS = ("labels_x", "labels_y")
 CELL = "cell"
 META = ["method", "name", "n_pairs", "unpaired_budget", "seed"]
@@ -340,7 +342,13 @@ def _run_locked(
                     if split is None:
                         split, train = data.split(n_pairs, config.n_test, seed, budget)
                     model = factories[spec.label](
-                        **{"seed": seed, "device": config.device, **spec.params}
+                        **with_policy(
+                            spec.params,
+                            f"method {spec.label!r}",
+                            GRID_HOW,
+                            seed=seed,
+                            device=config.device,
+                        )  # fmt: skip
                     )
                     t0 = time.perf_counter()
                     with (
