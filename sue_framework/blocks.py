@@ -19,7 +19,21 @@ def transform_file(
 ) -> tuple[int, int]:
     """Embed the rows of the .npy `source` with a fitted `model` into the .npy `dest`, block by
     block (read with `NpyRows`, appended to `dest` after its header; atomically, so a crash
-    leaves no partial `dest`). Returns the output shape."""
+    leaves no partial `dest`). Returns the output shape.
+
+    Parameters
+    ----------
+    model : fitted method
+        Anything with ``transform(rows, modality)``.
+    source : str or Path
+        The .npy file of rows to embed (C order; Fortran order is read through a memory map).
+    modality : str
+        Which side the rows are, "x" or "y".
+    dest : str or Path
+        The .npy file to write.
+    block_rows : int
+        Rows embedded per block.
+    """
     if Path(source).suffix.lower() != ".npy" or Path(dest).suffix.lower() != ".npy":
         raise InputError("block-wise transform reads and writes .npy files")
     if block_rows < 1:

@@ -35,10 +35,22 @@ def digits_views() -> tuple[np.ndarray, np.ndarray]:
 
 @dataclass(frozen=True)
 class TwoModalities:
-    x: np.ndarray  # (n, dim_x)
-    y: np.ndarray  # (n, dim_y); y[i] and x[i] come from the same latent point
-    latent: np.ndarray  # (n, latent_dim)
-    labels: np.ndarray  # (n,) cluster of each latent point
+    """Synthetic two-view data from `make_two_modalities`.
+
+    Parameters
+    ----------
+    x, y : ndarray of shape (n, dim_x) and (n, dim_y)
+        The two views; x[i] and y[i] come from the same latent point.
+    latent : ndarray of shape (n, latent_dim)
+        The latent points.
+    labels : ndarray of shape (n,)
+        Each latent point's cluster.
+    """
+
+    x: np.ndarray
+    y: np.ndarray
+    latent: np.ndarray
+    labels: np.ndarray
 
 
 def _random_map(
@@ -77,6 +89,25 @@ def make_two_modalities(
     Large d makes y's map fold (sin is not monotone): the linear correlation between the views
     fades while each view's neighbourhoods still follow the latent geometry, the case SUE is built
     for. High `noise` wipes out the shared geometry for every method.
+
+    Parameters
+    ----------
+    n : int
+        Points (paired rows).
+    latent_dim : int
+        Dimension of the latent manifold.
+    n_clusters : int
+        Gaussian clusters of the latent points.
+    cluster_scale : float
+        Spread of the cluster centres (0: no cluster structure).
+    dim_x, dim_y : int
+        Features of each view.
+    distortion : float
+        d of tanh(d u) / d and sin(d u) / d: how nonlinear the views are.
+    noise : float
+        Standard deviation of the Gaussian noise added per feature.
+    seed : int
+        Seeds everything drawn.
     """
     if n < 2 or latent_dim < 1 or n_clusters < 1 or dim_x < 1 or dim_y < 1:
         raise InputError("n >= 2 and latent_dim, n_clusters, dim_x, dim_y >= 1 are required")

@@ -15,7 +15,15 @@ from sue_framework.interfaces import MODALITIES, Task
 
 
 def read_labels(path: str | Path, name: str) -> np.ndarray:
-    """Class labels: a .npy array, or a text file with one label per line."""
+    """Class labels: a .npy array, or a text file with one label per line.
+
+    Parameters
+    ----------
+    path : str or Path
+        A .npy array, or a text file with one label per line.
+    name : str
+        What the labels are, for messages.
+    """
     p = Path(path)
     if p.suffix.lower() == ".npy":
         return read_matrix(p, name).reshape(-1)
@@ -25,7 +33,15 @@ def read_labels(path: str | Path, name: str) -> np.ndarray:
 
 
 def missing_inputs(task: Task, available: Container[str]) -> list[str]:
-    """The required inputs of `task` (`Task.inputs`) that `available` (names) lacks."""
+    """The required inputs of `task` (`Task.inputs`) that `available` (names) lacks.
+
+    Parameters
+    ----------
+    task : Task
+        A task instance (its class declares `inputs`).
+    available : container of str
+        The input names that can be supplied.
+    """
     return [n for n, i in type(task).inputs.items() if i.required and n not in available]
 
 
@@ -37,6 +53,15 @@ def task_inputs(
     Embeddings are embedded by `model` on the modality given (or the input's default); labels
     and arrays are read as they are. Unknown names and missing required inputs are refused with
     the task's list of inputs.
+
+    Parameters
+    ----------
+    task : Task
+        The task to run.
+    model : fitted method
+        Embeds the inputs of kind "embedding".
+    given : dict
+        Input name -> [(path, modality or None)], as `sue evaluate --input` gives them.
     """
     declared = type(task).inputs
     listing = "; ".join(

@@ -35,7 +35,13 @@ def umask() -> int:
 @contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:
     """A temporary path beside `path` to write to; it replaces `path` only if the block ends
-    without an error, with the user's umask (a new file's usual mode), after an fsync."""
+    without an error, with the user's umask (a new file's usual mode), after an fsync.
+
+    Parameters
+    ----------
+    path : str or Path
+        The file the block's output replaces when the block ends without an error.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -72,7 +78,21 @@ def check_output(
     """Refuse, before any work starts, an output that would lose something the user has or
     could not be written: the same file as an input (same inode, whatever the spelling), an
     existing node that is not a regular file (a folder, a device, a FIFO, a socket), a name
-    whose extension says another format, or a folder that is missing write permission."""
+    whose extension says another format, or a folder that is missing write permission.
+
+    Parameters
+    ----------
+    path : str or Path
+        The output to check.
+    inputs : tuple of paths
+        The command's inputs; None entries are skipped.
+    flag : str
+        The option that named the output, for messages.
+    suffixes : tuple of str, optional
+        The extensions this command writes; None accepts any.
+    refused_suffixes : tuple of str
+        Extensions that name another format than the one written.
+    """
     p = Path(path)
     if p.is_dir():
         raise InputError(f"{flag} {path} is a directory; give a file name, e.g. {p / 'out'}")
@@ -119,7 +139,15 @@ def _same_file(a: Path, b: Path) -> bool:
 def write_matrix(z: np.ndarray, path: str | Path) -> None:
     """Write rows in the format `path`'s extension names (.npy, or text: .csv and .txt with
     commas, .tsv with tabs; floats to 9 significant digits, which float32 reads back exactly),
-    atomically: a crash leaves the old file."""
+    atomically: a crash leaves the old file.
+
+    Parameters
+    ----------
+    z : ndarray
+        The rows to write.
+    path : str or Path
+        .npy, or .csv/.txt (commas) or .tsv (tabs) text.
+    """
     suffix = Path(path).suffix.lower()
     if suffix not in MATRIX_OUTPUTS:
         raise InputError(f"{path}: rows are written as {', '.join(MATRIX_OUTPUTS)}, not {suffix!r}")
@@ -134,7 +162,17 @@ def read_matrix(path: str | Path, name: str, key: str | None = None) -> np.ndarr
     """The numbers in one file as an array: .npy, .npz (the array `key`, or its only array),
     .csv/.txt (commas) or .tsv (tabs), an optional header line, or .parquet (numeric columns,
     or one column of lists). Never unpickles. (`rows.NpyRows` reads a .npy larger than memory
-    a block at a time.)"""
+    a block at a time.)
+
+    Parameters
+    ----------
+    path : str or Path
+        The file to read.
+    name : str
+        What the rows are ("x", "y"), for messages.
+    key : str, optional
+        The array to read from an .npz holding several.
+    """
     p = Path(path)
     if not p.is_file():
         raise InputError(f"{name}: no file at {p} (resolved from {Path.cwd()})")
@@ -245,6 +283,11 @@ def read_pairs(path: str | Path) -> np.ndarray:
     "y", those two are read and any others ignored, and a row with either still empty is left
     out (a file that `sue suggest` wrote and a person has filled in part of). Any other
     non-numeric field is an error naming its line and column.
+
+    Parameters
+    ----------
+    path : str or Path
+        A .npy (m, 2) array or a text file of i,j lines.
     """
     p = Path(path)
     if p.suffix.lower() in {".npy", ".npz"}:

@@ -25,7 +25,13 @@ CARD_FILE = "README.md"
 
 def model_card(path: str | Path) -> str:
     """The model card (markdown, with Hub metadata) of a model file, after its checksums are
-    verified (a damaged file gets no card that would help share it)."""
+    verified (a damaged file gets no card that would help share it).
+
+    Parameters
+    ----------
+    path : str or Path
+        The model file.
+    """
     manifest = verify_file(path)
     facts = manifest.get("card", {})
     method = manifest["method"]
@@ -98,7 +104,17 @@ def export_folder(model: Any, folder: str | Path, *, force: bool = False) -> Pat
     """Write `model` (a fitted method, or the path of a model file) as a shareable folder:
     ``model.sue`` and its ``README.md`` card. A model file is verified, then copied as it is:
     loading and saving it again would drop what a load does not restore (auto's CV scores).
-    A folder that already holds files is refused unless `force` (then the two are replaced)."""
+    A folder that already holds files is refused unless `force` (then the two are replaced).
+
+    Parameters
+    ----------
+    model : fitted method or path
+        A fitted method, or the path of a model file (copied as it is, after verification).
+    folder : str or Path
+        The folder to write model.sue and README.md into.
+    force : bool
+        Write into a folder that already holds files (replacing those two).
+    """
     folder = Path(folder)
     if folder.exists() and not folder.is_dir():
         raise InputError(f"{folder} is a file; give a folder to export into")
@@ -133,7 +149,25 @@ def push_to_hub(
 ) -> Any:
     """Upload `model` (a fitted method, or a model file's path) with its card to a Hugging
     Face Hub model repository (created if missing). `api` is an `huggingface_hub.HfApi`
-    (default: one with `token`)."""
+    (default: one with `token`).
+
+    Parameters
+    ----------
+    model : fitted method or path
+        What to upload (see `export_folder`).
+    repo_id : str
+        The Hub repository, "user/name" (created if missing).
+    token : str, optional
+        A Hugging Face token; None uses the logged-in one.
+    private : bool
+        Create the repository as private.
+    revision : str, optional
+        The branch to upload to.
+    commit_message : str, optional
+        The commit's message.
+    api : HfApi, optional
+        The client to use (tests pass a stand-in).
+    """
     if api is None:
         api = _hf().HfApi(token=token)
     api.create_repo(repo_id, repo_type="model", private=private, exist_ok=True)
@@ -152,7 +186,17 @@ def from_hub(repo_or_folder: str | Path, *, revision: str | None = None,
              token: str | None = None) -> Any:  # fmt: skip
     """A fitted model from a folder written by `export_folder` / `push_to_hub`, or from a Hub
     repository id (downloaded into the Hugging Face cache; `HF_HUB_OFFLINE=1` uses the cache
-    only)."""
+    only).
+
+    Parameters
+    ----------
+    repo_or_folder : str or Path
+        A folder written by `export_folder`, or a Hub repository id.
+    revision : str, optional
+        The Hub branch, tag or commit.
+    token : str, optional
+        A Hugging Face token for private repositories.
+    """
     local = Path(repo_or_folder)
     if local.is_dir():
         if not (local / MODEL_FILE).is_file():

@@ -52,7 +52,15 @@ def library_version() -> str:
 
 
 def encode_params(value: Any, where: str = "params") -> Any:
-    """JSON-ready form of estimator params; registered components nest by (kind, name, params)."""
+    """JSON-ready form of estimator params; registered components nest by (kind, name, params).
+
+    Parameters
+    ----------
+    value : any
+        Parameters (JSON data, or registered components, nested).
+    where : str
+        Where the value sits, for messages.
+    """
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
     if isinstance(value, np.generic):
@@ -76,7 +84,13 @@ def encode_params(value: Any, where: str = "params") -> Any:
 
 
 def decode_params(value: Any) -> Any:
-    """Inverse of `encode_params`: JSON back to parameters (stages given as instances rebuilt)."""
+    """Inverse of `encode_params`: JSON back to parameters (stages given as instances rebuilt).
+
+    Parameters
+    ----------
+    value : any
+        The JSON form `encode_params` wrote.
+    """
     if isinstance(value, list):
         return [decode_params(v) for v in value]
     if isinstance(value, dict):
@@ -106,7 +120,15 @@ def _factory(kind: str, name: str, provider: str | None) -> Any:
 def card_facts(method: Any, state: dict[str, np.ndarray]) -> dict[str, Any]:
     """What a model card says beyond the parameters: the shapes the fit saw, what pair
     cross-validation chose (methods that choose), and which arrays are copies of input rows
-    (the exact solver keeps its training rows for the Nystrom extension; ASIF its pairs)."""
+    (the exact solver keeps its training rows for the Nystrom extension; ASIF its pairs).
+
+    Parameters
+    ----------
+    method : fitted method
+        The method being saved.
+    state : dict of str to ndarray
+        Its arrays, as saved.
+    """
     training = getattr(method, "training_", None)
     facts: dict[str, Any] = {"training": training}
     if hasattr(method, "choice_"):
@@ -126,7 +148,15 @@ def card_facts(method: Any, state: dict[str, np.ndarray]) -> dict[str, Any]:
 
 
 def save_method(method: Any, path: str | Path) -> Path:
-    """Write a fitted method (anything with get_params / get_state, registered as a method)."""
+    """Write a fitted method (anything with get_params / get_state, registered as a method).
+
+    Parameters
+    ----------
+    method : fitted method
+        A registered method with `get_params` and `get_state`.
+    path : str or Path
+        The model file to write (atomically).
+    """
     path = Path(path)
     found = registry.name_of(method)
     if found is None or found[0] != "method":
@@ -186,7 +216,13 @@ def _sniff(path: Path) -> None:
 
 def read_manifest(path: str | Path) -> dict[str, Any]:
     """A model file's JSON manifest (method, parameters, checksums, card), checked but without
-    loading the arrays."""
+    loading the arrays.
+
+    Parameters
+    ----------
+    path : str or Path
+        The model file.
+    """
     path = Path(path)
     _sniff(path)
     try:
@@ -289,7 +325,13 @@ def _read_arrays(path: Path, manifest: dict[str, Any]) -> dict[str, np.ndarray]:
 
 def verify_file(path: str | Path) -> dict[str, Any]:
     """Check a model file completely (header, manifest and every array's checksum) without
-    building the model; returns its manifest. For anything that passes a file on."""
+    building the model; returns its manifest. For anything that passes a file on.
+
+    Parameters
+    ----------
+    path : str or Path
+        The model file.
+    """
     path = Path(path)
     manifest = read_manifest(path)
     _read_arrays(path, manifest)
@@ -297,7 +339,13 @@ def verify_file(path: str | Path) -> dict[str, Any]:
 
 
 def load_method(path: str | Path) -> Any:
-    """Rebuild a fitted method from a model file written by `save_method`."""
+    """Rebuild a fitted method from a model file written by `save_method`.
+
+    Parameters
+    ----------
+    path : str or Path
+        The model file.
+    """
     path = Path(path)
     manifest = read_manifest(path)
     spec = manifest["method"]

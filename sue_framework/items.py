@@ -16,7 +16,17 @@ def read_items(
     path: str | Path, column: str | None = None, id_column: str | None = None
 ) -> tuple[list, list]:
     """(items, ids) from `path`. A folder yields its image files (sorted); .csv/.jsonl need
-    `column`; any other file is read as one item per non-empty line."""
+    `column`; any other file is read as one item per non-empty line.
+
+    Parameters
+    ----------
+    path : str or Path
+        A folder of images, a .csv/.jsonl file, or a text file of one item per line.
+    column : str, optional
+        The column of items in a .csv/.jsonl file.
+    id_column : str, optional
+        A column of item ids in a .csv/.jsonl file.
+    """
     p = Path(path)
     if not p.exists():
         raise InputError(f"no input at {p}")

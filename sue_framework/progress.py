@@ -59,7 +59,21 @@ def bar(
     enabled: bool = True,
 ) -> Any:
     """A tqdm bar over `iterable` (or updated by hand up to `total`) under the policy above;
-    `enabled=False` gives a silent one (for steps too small to report)."""
+    `enabled=False` gives a silent one (for steps too small to report).
+
+    Parameters
+    ----------
+    iterable : iterable, optional
+        What to iterate over; None for a bar updated by hand.
+    total : int, optional
+        The count the bar goes to (None: unknown).
+    desc : str
+        The bar's label.
+    unit : str
+        What is counted.
+    enabled : bool
+        False gives a silent bar.
+    """
     disable = True if not enabled else _disable()
     return tqdm(iterable, total=total, desc=desc, unit=unit, disable=disable, leave=False,
                 delay=DELAY_SECONDS, mininterval=0.5, dynamic_ncols=True)  # fmt: skip
@@ -68,7 +82,13 @@ def bar(
 @contextmanager
 def ticking(desc: str) -> Iterator[None]:
     """A bar that counts the seconds of a step that reports no progress of its own (an
-    eigensolver call), under the same policy as `bar`."""
+    eigensolver call), under the same policy as `bar`.
+
+    Parameters
+    ----------
+    desc : str
+        The bar's label.
+    """
     shown = bar(total=None, desc=desc, unit="s")
     if shown.disable:
         yield

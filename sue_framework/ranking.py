@@ -14,7 +14,15 @@ from sue_framework.engine import engine_for, row_chunks, to_tensor
 
 
 def match_ranks(q: torch.Tensor, g: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-    """0-based ranks of targets `g[t]` for unit-norm rows `q`, on the inputs' device."""
+    """0-based ranks of targets `g[t]` for unit-norm rows `q`, on the inputs' device.
+
+    Parameters
+    ----------
+    q, g : Tensor
+        Unit-norm query and gallery rows.
+    t : Tensor
+        Each query's target row in `g`.
+    """
     sim = q @ g.T
     true = sim[torch.arange(sim.shape[0], device=sim.device), t][:, None]
     return (sim >= true).sum(1) - 1
@@ -28,7 +36,17 @@ def target_ranks(
     device: str = "auto",
 ) -> np.ndarray:
     """0-based rank of `gallery[targets[i]]` for query i (targets default to row i), under
-    cosine similarity, in row blocks so memory stays O(block x gallery)."""
+    cosine similarity, in row blocks so memory stays O(block x gallery).
+
+    Parameters
+    ----------
+    queries, gallery : ndarray
+        Rows in one space.
+    targets : ndarray, optional
+        Each query's target row in `gallery` (default: row i for query i).
+    device : str
+        Where the similarities are computed.
+    """
     eng = engine_for(device)
     dev = eng.device
     q = torch.nn.functional.normalize(to_tensor(queries, dev), dim=1)
@@ -44,5 +62,15 @@ def target_ranks(
 def reciprocal_ranks(
     queries: np.ndarray, gallery: np.ndarray, targets: np.ndarray, *, device: str = "cpu"
 ) -> np.ndarray:
-    """1 / (1 + rank) of each query's target: the per-query score pair cross-validation uses."""
+    """1 / (1 + rank) of each query's target: the per-query score pair cross-validation uses.
+
+    Parameters
+    ----------
+    queries, gallery : ndarray
+        Rows in one space.
+    targets : ndarray
+        Each query's target row in `gallery`.
+    device : str
+        Where the similarities are computed.
+    """
     return 1.0 / (1.0 + target_ranks(queries, gallery, targets, device=device))

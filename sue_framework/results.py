@@ -30,7 +30,17 @@ def _checksum(values: Iterable[str]) -> str:
 
 
 class ResultsFile:
-    """Rows of `columns` in a CSV at `path`; `types` converts the stored text back to numbers."""
+    """Rows of `columns` in a CSV at `path`; `types` converts the stored text back to numbers.
+
+    Parameters
+    ----------
+    path : str or Path
+        The CSV file.
+    columns : list of str
+        Its columns, in order (the checksum is added after them).
+    types : dict
+        Column -> the function that turns its stored text back into a value.
+    """
 
     def __init__(
         self, path: str | Path, columns: list[str], types: dict[str, Callable[[str], object]]

@@ -22,7 +22,15 @@ def true_match_ranks(
     queries: np.ndarray, gallery: np.ndarray, *, device: str = "auto"
 ) -> np.ndarray:
     """0-based rank of gallery[i] for query i under cosine similarity (the core's one ranking
-    rule, `sue_framework.ranking`: ties count against the query), computed in row blocks."""
+    rule, `sue_framework.ranking`: ties count against the query), computed in row blocks.
+
+    Parameters
+    ----------
+    queries, gallery : ndarray
+        Embedded rows; query i's true match is gallery row i.
+    device : str
+        Where the similarities are computed.
+    """
     q, g = as_matrix(queries, "queries"), as_matrix(gallery, "gallery")
     if q.shape != g.shape:
         raise InputError(
@@ -33,7 +41,15 @@ def true_match_ranks(
 
 
 def recall_at_k(ranks: np.ndarray, ks: Sequence[int]) -> dict[int, float]:
-    """Percentage of queries whose true match is among the top k."""
+    """Percentage of queries whose true match is among the top k.
+
+    Parameters
+    ----------
+    ranks : ndarray
+        0-based ranks of the true matches.
+    ks : sequence of int
+        The k of each recall.
+    """
     return {int(k): float(100.0 * np.mean(ranks < k)) for k in ks}
 
 
@@ -46,7 +62,19 @@ def class_precision_at_k(
     *,
     device: str = "auto",
 ) -> float:
-    """Mean fraction (percent) of each query's top-k gallery rows that share its label."""
+    """Mean fraction (percent) of each query's top-k gallery rows that share its label.
+
+    Parameters
+    ----------
+    queries, gallery : ndarray
+        Embedded rows.
+    q_labels, g_labels : ndarray
+        Each row's class.
+    k : int
+        How many retrieved rows count.
+    device : str
+        Where the similarities are computed.
+    """
     eng = engine_for(device)
     dev = eng.device
     qt = torch.nn.functional.normalize(to_tensor(as_matrix(queries, "queries"), dev), dim=1)

@@ -268,7 +268,15 @@ pre.card { background: #f6f6f6; padding: 1em; white-space: pre-wrap; }
 
 
 def write_retrieval_report(path: str | Path, *args: Any, **kwargs: Any) -> Path:
-    """Write `retrieval_report(*args, **kwargs)` to `path` atomically; returns the path."""
+    """Write `retrieval_report(*args, **kwargs)` to `path` atomically; returns the path.
+
+    Parameters
+    ----------
+    path : str or Path
+        The .html file to write.
+    *args, **kwargs
+        Those of `retrieval_report`.
+    """
     from sue_framework.files import atomic_path
 
     page = retrieval_report(*args, **kwargs)

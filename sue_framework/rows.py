@@ -23,7 +23,19 @@ DEFAULT_BLOCK_BYTES = 64 << 20
 @dataclass(frozen=True)
 class RowStats:
     """What one pass over the rows found: the first row holding NaN or inf (None if none),
-    the largest magnitude, each column's min and max, mean and standard deviation."""
+    the largest magnitude, each column's min and max, mean and standard deviation.
+
+    Parameters
+    ----------
+    first_bad_row : int or None
+        The first row holding NaN or inf (None if none).
+    peak : float
+        The largest magnitude.
+    low, high : ndarray
+        Each column's min and max.
+    mean, std : ndarray
+        Each column's mean and standard deviation.
+    """
 
     first_bad_row: int | None
     peak: float
@@ -39,6 +51,13 @@ class NpyRows:
     `rows[a:b]` reads rows a..b, `rows.take(idx)` any rows (sorted runs are read together),
     `rows.blocks()` walks the file in blocks of about `block_bytes`. The file stays open only
     while a read runs, so an instance can be shared across processes.
+
+    Parameters
+    ----------
+    path : str or Path
+        A 2-D, C-ordered numeric .npy file.
+    block_bytes : int
+        About how many bytes `blocks()` reads at a time.
     """
 
     def __init__(self, path: str | Path, block_bytes: int = DEFAULT_BLOCK_BYTES) -> None:

@@ -32,6 +32,21 @@ def pair_cv_scores(
 
     `make_aligner(dim)` builds a fresh aligner; `dim` shrinks below `out_dim` when a fold holds
     too few pairs for it.
+
+    Parameters
+    ----------
+    fx, fy : ndarray
+        Features of every row of each modality.
+    pairs : ndarray of shape (m, 2)
+        The known pairs (i, j): fx[i] <-> fy[j].
+    make_aligner : callable
+        `make_aligner(dim)` builds a fresh aligner of output width `dim`.
+    folds : int
+        Folds of the pairs.
+    out_dim : int
+        The aligner's width (lowered where a fold holds too few pairs).
+    seed : int
+        Seeds the folds.
     """
     rng = np.random.default_rng(seed)
     order = rng.permutation(len(pairs))
@@ -49,7 +64,15 @@ def pair_cv_scores(
 
 def pair_scores(model: Any, data: Any) -> np.ndarray:
     """Reciprocal ranks of `data`'s pairs under a fitted method, both directions: each pair's
-    x row queries every y row of `data` for its partner, and the other way round."""
+    x row queries every y row of `data` for its partner, and the other way round.
+
+    Parameters
+    ----------
+    model : fitted method
+        What is scored.
+    data : WeaklyPairedData
+        Rows and the pairs to rank.
+    """
     data = as_data(data, "score")
     zx, zy = model.transform(data.x, "x"), model.transform(data.y, "y")
     i, j = data.pairs[:, 0], data.pairs[:, 1]

@@ -40,5 +40,15 @@ def with_policy(params: dict[str, Any], where: str, how: str, **policy: Any) -> 
 
 
 def check_no_policy(params: dict[str, Any], where: str, how: str) -> None:
-    """Refuse, before any work, parameters that set a policy key (see `with_policy`)."""
+    """Refuse, before any work, parameters that set a policy key (see `with_policy`).
+
+    Parameters
+    ----------
+    params : dict
+        A method's parameters.
+    where : str
+        What they belong to, for the message.
+    how : str
+        Where the policy is set instead, for the message.
+    """
     with_policy(params, where, how, **{k: None for k in POLICY})

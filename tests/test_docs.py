@@ -237,3 +237,32 @@ def test_every_parameter_of_the_public_api_is_documented():
         if absent:
             missing[label] = absent
     assert missing == {}, "add them to the docstring's numpy Parameters section"
+
+
+DOCUMENTED_MODULES = (
+    "files", "io", "hub", "rows", "blocks", "retrieval_report", "progress", "settings", "lazy",
+    "ranking", "retrieval", "evaluation", "selection", "datasets", "items", "results",
+)  # fmt: skip
+
+
+def test_every_parameter_of_the_file_model_and_evaluation_functions_is_documented():
+    """The modules a user calls directly (files, model files and sharing, rows on disk,
+    ranking and evaluation, progress, settings): every public function and class."""
+    missing = {}
+    for module_name in DOCUMENTED_MODULES:
+        module = importlib.import_module(f"sue_framework.{module_name}")
+        for name, obj in vars(module).items():
+            if name.startswith("_") or getattr(obj, "__module__", None) != module.__name__:
+                continue
+            if not (inspect.isfunction(obj) or inspect.isclass(obj)):
+                continue
+            try:
+                params = inspect.signature(obj).parameters.values()
+            except (TypeError, ValueError):
+                continue
+            skip = (inspect.Parameter.VAR_KEYWORD, inspect.Parameter.VAR_POSITIONAL)
+            names = [p.name for p in params if p.kind not in skip and p.name != "self"]
+            absent = sorted(set(names) - documented_parameters(obj.__doc__ or ""))
+            if absent:
+                missing[f"{module_name}.{name}"] = absent
+    assert missing == {}
