@@ -25,7 +25,19 @@ def as_matrix(
     """Return `a` as a finite 2-D float array, or raise an InputError naming the problem.
 
     With `n_features`, rows of another width are refused too, saying which component (`fitted`)
-    was fitted on how many features: the one width check every transform uses."""
+    was fitted on how many features: the one width check every transform uses.
+
+    Parameters
+    ----------
+    a : array-like
+        The rows.
+    name : str
+        What they are, for messages.
+    n_features : int, optional
+        The width a fitted component expects (rows to transform).
+    fitted : str
+        That component's name, for the message.
+    """
     if isinstance(a, NpyRows):
         raise InputError(
             f"{name} are rows on disk ({a.path}, {a.shape}), which only `sue` with "
@@ -102,14 +114,30 @@ def as_matrix(
 
 
 def check_fit_input(arr: np.ndarray, name: str) -> None:
-    """Refuse training rows that would overflow float32 arithmetic or that are all identical."""
+    """Refuse training rows that would overflow float32 arithmetic or that are all identical.
+
+    Parameters
+    ----------
+    arr : ndarray
+        Training rows.
+    name : str
+        What they are, for messages.
+    """
     spread = float((arr.max(axis=0) - arr.min(axis=0)).max())
     _check_fit_stats(name, arr.shape, float(np.abs(arr).max()), spread)
 
 
 def check_rows_on_disk(rows: NpyRows, name: str) -> NpyRows:
     """`as_matrix` and `check_fit_input` for rows on disk, block by block: finite, inside
-    float32, not all identical. Returns `rows`."""
+    float32, not all identical. Returns `rows`.
+
+    Parameters
+    ----------
+    rows : NpyRows
+        Training rows on disk.
+    name : str
+        What they are, for messages.
+    """
     stats = rows.stats()  # values beyond float32 read as inf
     if stats.first_bad_row is not None:
         raise InputError(
@@ -145,7 +173,15 @@ def _check_fit_stats(name: str, shape: tuple[int, ...], peak: float, spread: flo
 
 
 def check_stage_output(arr: object, stage: str) -> None:
-    """Raise a NumericalError naming `stage` when its output holds NaN or inf."""
+    """Raise a NumericalError naming `stage` when its output holds NaN or inf.
+
+    Parameters
+    ----------
+    arr : array-like
+        A stage's output.
+    stage : str
+        The stage's name, for the message.
+    """
     values = arr.detach().cpu().numpy() if hasattr(arr, "detach") else np.asarray(arr)
     bad = ~np.isfinite(values)
     if bad.any():
@@ -157,7 +193,15 @@ def check_stage_output(arr: object, stage: str) -> None:
 
 
 def as_pairs(pairs: object, n_x: int, n_y: int) -> np.ndarray:
-    """Validate an (m, 2) integer array of (i, j) rows meaning x[i] <-> y[j]."""
+    """Validate an (m, 2) integer array of (i, j) rows meaning x[i] <-> y[j].
+
+    Parameters
+    ----------
+    pairs : array-like of shape (m, 2)
+        Integer pairs (i, j).
+    n_x, n_y : int
+        Rows of x and y, the bounds of i and j.
+    """
     if pairs is None:
         return np.zeros((0, 2), dtype=np.int64)
     if hasattr(pairs, "detach"):
@@ -285,7 +329,15 @@ def _training_rows(a: object, name: str) -> Any:
 
 
 def take_rows(rows: np.ndarray | NpyRows, idx: np.ndarray) -> np.ndarray:
-    """Rows `idx` of an array or of rows on disk, as an array."""
+    """Rows `idx` of an array or of rows on disk, as an array.
+
+    Parameters
+    ----------
+    rows : ndarray or NpyRows
+        Rows in memory or on disk.
+    idx : ndarray
+        The rows to take.
+    """
     return rows.take(idx) if isinstance(rows, NpyRows) else rows[idx]
 
 
@@ -341,7 +393,15 @@ class PairView:
 
 
 def as_data(data: object, who: str) -> WeaklyPairedData:
-    """A WeaklyPairedData from one, a tuple (x, y, pairs) or a `PairView`, else an InputError."""
+    """A WeaklyPairedData from one, a tuple (x, y, pairs) or a `PairView`, else an InputError.
+
+    Parameters
+    ----------
+    data : WeaklyPairedData, tuple or PairView
+        The data, or (x, y, pairs).
+    who : str
+        The caller, for the message.
+    """
     if isinstance(data, PairView):
         return data.data
     if isinstance(data, tuple) and len(data) == 3:
@@ -357,7 +417,17 @@ def as_data(data: object, who: str) -> WeaklyPairedData:
 def training_data(data: object, who: str, rows_on_disk: bool = False) -> WeaklyPairedData:
     """The data a method's `fit` trains on: a WeaklyPairedData (or a tuple (x, y, pairs), or a
     `PairView`), in the content order of `WeaklyPairedData.canonical`. Rows on disk are refused
-    unless the fit streams them (`rows_on_disk`)."""
+    unless the fit streams them (`rows_on_disk`).
+
+    Parameters
+    ----------
+    data : WeaklyPairedData or tuple
+        The data, or (x, y, pairs).
+    who : str
+        The fitting class, for messages.
+    rows_on_disk : bool
+        Whether this fit accepts rows on disk (`NpyRows`).
+    """
     data = as_data(data, f"{who}.fit")
     if data.on_disk and not rows_on_disk:
         raise InputError(
@@ -455,7 +525,15 @@ def paper_split(
 
 def with_unpaired(data: WeaklyPairedData, x_rows: object, y_rows: object) -> WeaklyPairedData:
     """`data` with extra rows (partners unknown) after its own rows; the pairs keep pointing at
-    the same rows."""
+    the same rows.
+
+    Parameters
+    ----------
+    data : WeaklyPairedData
+        The data to extend.
+    x_rows, y_rows : array-like
+        Extra rows of each side, partners unknown.
+    """
     x_rows, y_rows = np.asarray(x_rows), np.asarray(y_rows)
     if x_rows.shape[0] == 0 and y_rows.shape[0] == 0:
         return data
@@ -468,6 +546,15 @@ def limit_unpaired(data: WeaklyPairedData, n_unpaired: int, seed: int = 0) -> We
     """Keep every paired row and at most `n_unpaired` other rows of each modality (seeded).
 
     This is the unpaired-budget axis of the paper's Fig. 5b: the pairs stay, the rest shrinks.
+
+    Parameters
+    ----------
+    data : WeaklyPairedData
+        The data.
+    n_unpaired : int
+        Unpaired rows kept per modality at most.
+    seed : int
+        Seeds which rows are kept.
     """
     if n_unpaired < 0:
         raise InputError(f"n_unpaired must be >= 0, got {n_unpaired}")

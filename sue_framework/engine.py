@@ -24,7 +24,13 @@ T = TypeVar("T")
 
 
 def resolve_device(device: str | torch.device | None = "auto") -> torch.device:
-    """Map "auto" to CUDA when present, else CPU; validate explicit choices."""
+    """Map "auto" to CUDA when present, else CPU; validate explicit choices.
+
+    Parameters
+    ----------
+    device : str, torch.device or None
+        "auto" (CUDA when present), "cpu", "cuda" or "cuda:N"; None is "auto".
+    """
     if device is None or (isinstance(device, str) and device == "auto"):
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     dev = torch.device(device)
@@ -50,7 +56,13 @@ def mps_available() -> bool:
 def inference_device(device: str | torch.device | None = "auto") -> torch.device:
     """The device for inference-only work (encoders): "auto" is CUDA, else MPS on Apple
     silicon, else the CPU. Fits keep `resolve_device`, which never picks MPS on its own: the
-    fitting stages compute in float64, which MPS lacks."""
+    fitting stages compute in float64, which MPS lacks.
+
+    Parameters
+    ----------
+    device : str, torch.device or None
+        "auto" (CUDA when present), "cpu", "cuda" or "cuda:N"; None is "auto".
+    """
     if device is None or (isinstance(device, str) and device == "auto"):
         if torch.cuda.is_available():
             return torch.device("cuda")
@@ -62,14 +74,28 @@ WEIGHT_DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16"
 
 
 def weight_dtype(name: str) -> torch.dtype:
-    """An encoder's weight dtype by name ("float32", "bfloat16", "float16")."""
+    """An encoder's weight dtype by name ("float32", "bfloat16", "float16").
+
+    Parameters
+    ----------
+    name : str
+        "float32", "bfloat16" or "float16".
+    """
     if name not in WEIGHT_DTYPES:
         raise InputError(f"dtype must be one of {sorted(WEIGHT_DTYPES)}, got {name!r}")
     return WEIGHT_DTYPES[name]
 
 
 def autocast(device: torch.device, enabled: bool = True):
-    """bfloat16 autocast on CUDA when `enabled`; a no-op context on other devices."""
+    """bfloat16 autocast on CUDA when `enabled`; a no-op context on other devices.
+
+    Parameters
+    ----------
+    device : torch.device
+        Where the block computes.
+    enabled : bool
+        False gives a no-op context.
+    """
     return torch.autocast(
         device_type=device.type,
         dtype=torch.bfloat16,
@@ -80,21 +106,45 @@ def autocast(device: torch.device, enabled: bool = True):
 def resolve_seed(seed: int | None) -> int:
     """The one seed policy: an int is used as given (repeatable fits); None draws a fresh seed
     from the operating system (a different fit each time). Nothing global is seeded: every
-    random draw goes through generators made from the resolved seed."""
+    random draw goes through generators made from the resolved seed.
+
+    Parameters
+    ----------
+    seed : int or None
+        A seed, or None for a fresh one.
+    """
     if seed is None:  # every process of a distributed fit draws the same batches: rank 0's seed
         return agree(secrets.randbits(63))
     return int(seed)
 
 
 def generator(seed: int | None, offset: int = 0) -> torch.Generator:
-    """A CPU torch generator for `resolve_seed(seed) + offset` (offsets keep streams apart)."""
+    """A CPU torch generator for `resolve_seed(seed) + offset` (offsets keep streams apart).
+
+    Parameters
+    ----------
+    seed : int or None
+        The seed (None: a fresh one).
+    offset : int
+        Added to the seed, so that streams of one fit stay apart.
+    """
     return torch.Generator().manual_seed(resolve_seed(seed) + offset)
 
 
 def to_tensor(
     a: np.ndarray | torch.Tensor, device: torch.device, dtype=torch.float32
 ) -> torch.Tensor:
-    """Move an array onto the engine's device with the engine's dtype (no copy when possible)."""
+    """Move an array onto the engine's device with the engine's dtype (no copy when possible).
+
+    Parameters
+    ----------
+    a : ndarray or Tensor
+        The values.
+    device : torch.device
+        Where they go.
+    dtype : torch.dtype
+        Their type there.
+    """
     if isinstance(a, torch.Tensor):
         return a.to(device=device, dtype=dtype)
     a = np.ascontiguousarray(a)
@@ -104,12 +154,26 @@ def to_tensor(
 
 
 def to_numpy(t: torch.Tensor) -> np.ndarray:
-    """A tensor as a numpy array on the CPU (detached)."""
+    """A tensor as a numpy array on the CPU (detached).
+
+    Parameters
+    ----------
+    t : Tensor
+        Any tensor.
+    """
     return t.detach().to("cpu").numpy()
 
 
 def row_chunks(n: int, chunk: int) -> Iterator[slice]:
-    """Slices of at most `chunk` rows covering range(n)."""
+    """Slices of at most `chunk` rows covering range(n).
+
+    Parameters
+    ----------
+    n : int
+        Rows to cover.
+    chunk : int
+        Rows per slice at most.
+    """
     for start in range(0, n, max(1, chunk)):
         yield slice(start, min(n, start + chunk))
 
@@ -119,6 +183,15 @@ def auto_chunk(n_ref: int, budget_floats: int = 2**26, device: torch.device | No
 
     On a GPU the budget grows to a sixth of the free memory (at most 8192 rows), because GEMM
     and top-k there are efficient only on large blocks.
+
+    Parameters
+    ----------
+    n_ref : int
+        Reference rows each query row is compared with.
+    budget_floats : int
+        Floats a (chunk, n_ref) block may hold on CPU.
+    device : torch.device, optional
+        On a GPU the budget follows its free memory.
     """
     if device is not None and torch.device(device).type == "cuda":
         free, _ = torch.cuda.mem_get_info(torch.device(device))
@@ -171,6 +244,11 @@ def fit_threads(device: torch.device) -> int:
     that way and 31 s on one thread). So a CPU fit takes the cores that other
     processes leave idle, at least one and never more than torch's current setting (which
     `torch.set_num_threads` or `SUE_NUM_THREADS` fixes). On a GPU the setting is left as it is.
+
+    Parameters
+    ----------
+    device : torch.device
+        The fit's device.
     """
     current = torch.get_num_threads()
     if device.type != "cpu" or current == 1:
@@ -194,6 +272,15 @@ def parallel_plan(tasks: int, device: torch.device, n_jobs: int | str = "auto") 
     where fits run one after another) torch's thread count stays as the caller set it.
     `n_jobs` caps the workers ("auto": as many as cores). Under torch.distributed fits run one
     after another: their collectives must come in the same order on every process.
+
+    Parameters
+    ----------
+    tasks : int
+        Independent fits to run.
+    device : torch.device
+        Their device (on a GPU, one after another).
+    n_jobs : int or "auto"
+        Workers at most ("auto": as the free cores allow).
     """
     if device.type != "cpu" or tasks <= 1 or world_size() > 1:
         return 1, torch.get_num_threads()
@@ -217,7 +304,17 @@ class Engine:
 
     The seed is resolved when first used (`seed`), so code that only asks for the device or
     the block size draws nothing: under torch.distributed a fresh seed is rank 0's, and an
-    inference call on one process alone must not wait for the others."""
+    inference call on one process alone must not wait for the others.
+
+    Parameters
+    ----------
+    device : torch.device
+        Where the fit computes.
+    requested_seed : int or None
+        The seed asked for (None: a fresh one, drawn once).
+    budget_floats : int
+        The block budget of `chunk`.
+    """
 
     device: torch.device
     requested_seed: int | None = None
@@ -275,7 +372,15 @@ def engine_for(device: str | torch.device | None = "auto", seed: int | None = No
 
     Inside a fit, "auto" (or the fit's own device) means the fit's device, and seed None the
     fit's seed, so a fit resolves both once. A stage that names another device gets it; outside
-    a fit, both resolve as `Engine.resolve` does."""
+    a fit, both resolve as `Engine.resolve` does.
+
+    Parameters
+    ----------
+    device : str, torch.device or None
+        "auto" (CUDA when present), "cpu", "cuda" or "cuda:N"; None is "auto".
+    seed : int or None
+        The stage's seed.
+    """
     fit = _ENGINE.get()
     if fit is None:
         return Engine.resolve(device, seed)
@@ -290,7 +395,13 @@ _IN_FIT_POLICY: ContextVar[bool] = ContextVar("sue_in_fit_policy", default=False
 @contextmanager
 def fit_thread_policy(device: torch.device) -> Iterator[None]:
     """Run one fit on `fit_threads(device)` threads; inside another such block (the experiment
-    runner fitting a `SUE`), keep the outer choice rather than sample the load again."""
+    runner fitting a `SUE`), keep the outer choice rather than sample the load again.
+
+    Parameters
+    ----------
+    device : torch.device
+        The fit's device.
+    """
     if _IN_FIT_POLICY.get():
         yield
         return
@@ -304,7 +415,13 @@ def fit_thread_policy(device: torch.device) -> Iterator[None]:
 
 @contextmanager
 def torch_threads(n: int) -> Iterator[None]:
-    """Run the block with `n` torch intra-op threads, then restore the caller's setting."""
+    """Run the block with `n` torch intra-op threads, then restore the caller's setting.
+
+    Parameters
+    ----------
+    n : int
+        Torch intra-op threads inside the block.
+    """
     old = torch.get_num_threads()
     if n != old:
         torch.set_num_threads(n)
@@ -327,6 +444,19 @@ def map_fits(
     Only for fits that draw no numbers from a global random generator: threads share it, so
     such fits would not repeat. Torch and BLAS release the GIL, so threads use every core.
     With `desc`, a progress bar counts the finished tasks (`progress.bar`).
+
+    Parameters
+    ----------
+    fn : callable
+        The fit, called as fn(*task).
+    tasks : sequence of tuple
+        Each call's arguments.
+    device : torch.device
+        The fits' device.
+    n_jobs : int or "auto"
+        Workers at most.
+    desc : str, optional
+        A progress bar's label; None shows none.
     """
     from sue_framework.progress import bar, quiet
 

@@ -22,19 +22,41 @@ MODALITIES = ("x", "y")
 
 
 def check_modality(modality: str) -> str:
-    """`modality` if it is "x" or "y", else an InputError."""
+    """`modality` if it is "x" or "y", else an InputError.
+
+    Parameters
+    ----------
+    modality : str
+        "x" or "y".
+    """
     if modality not in MODALITIES:
         raise InputError(f"modality must be 'x' or 'y', got {modality!r}")
     return modality
 
 
 def nest_state(prefix: str, state: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """A part's state under `prefix.` (how a component stores the parts it owns)."""
+    """A part's state under `prefix.` (how a component stores the parts it owns).
+
+    Parameters
+    ----------
+    prefix : str
+        The part's name.
+    state : dict of str to ndarray
+        The part's state.
+    """
     return {f"{prefix}.{k}": np.asarray(v) for k, v in state.items()}
 
 
 def unnest_state(prefix: str, state: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """The part of `state` stored under `prefix.`, with the prefix removed."""
+    """The part of `state` stored under `prefix.`, with the prefix removed.
+
+    Parameters
+    ----------
+    prefix : str
+        The part's name.
+    state : dict of str to ndarray
+        A whole component's state.
+    """
     head = prefix + "."
     return {k[len(head) :]: v for k, v in state.items() if k.startswith(head)}
 
@@ -194,9 +216,19 @@ class Method(Component):
 class TaskInput:
     """One named input of a task.
 
-    kind: "embedding" (rows that the fitted model embeds first), "labels" (one class label per
-    row) or "array" (numbers used as they are). `modality` is an embedding's default side ("x"
-    or "y"; None: whoever supplies it must say). `many`: a list of such inputs.
+    Parameters
+    ----------
+    kind : str
+        "embedding" (rows that the fitted model embeds first), "labels" (one class label per
+        row) or "array" (numbers used as they are).
+    help : str
+        What the input is, for messages and `sue evaluate --help`.
+    modality : str, optional
+        An embedding's default side, "x" or "y" (None: whoever supplies it must say).
+    required : bool
+        Whether the task refuses to run without it.
+    many : bool
+        A list of such inputs rather than one.
     """
 
     kind: str

@@ -49,7 +49,19 @@ SLOW_IMPORT_SECONDS = 3.0
 @dataclass(frozen=True)
 class Entry:
     """One registered component. `factory` is the callable, or, until first use, a reference
-    "package.module:attr" (or "package.module:MAPPING[key]") to import it from."""
+    "package.module:attr" (or "package.module:MAPPING[key]") to import it from.
+
+    Parameters
+    ----------
+    kind : str
+        One of KINDS.
+    name : str
+        The registered name.
+    factory : callable or str
+        The factory, or a reference to import it from.
+    provider : str
+        The distribution that registered it.
+    """
 
     kind: str
     name: str
@@ -58,7 +70,13 @@ class Entry:
 
 
 def resolve_reference(ref: str) -> Any:
-    """The object a "package.module:attr" (dotted attrs, or "MAPPING[key]") reference names."""
+    """The object a "package.module:attr" (dotted attrs, or "MAPPING[key]") reference names.
+
+    Parameters
+    ----------
+    ref : str
+        "package.module:attr", "package.module:a.b" or "package.module:MAPPING[key]".
+    """
     import importlib
     import re
 

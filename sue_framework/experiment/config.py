@@ -21,6 +21,18 @@ ALL = "all"
 
 @dataclass(frozen=True)
 class MethodSpec:
+    """One method of an experiment grid (a `[[methods]]` table of a TOML config).
+
+    Parameters
+    ----------
+    label : str
+        The method's name in tables and plots; unique within the config.
+    name : str
+        The registered method it builds ("auto", "sue", "cca_raw", ...).
+    params : dict
+        The method's parameters; not `seed` or `device`, which the grid sets.
+    """
+
     label: str
     name: str
     params: dict = field(default_factory=dict)
@@ -28,6 +40,45 @@ class MethodSpec:
 
 @dataclass(frozen=True)
 class ExperimentConfig:
+    """An experiment grid: methods x pair budgets x unpaired budgets x seeds, under the paper's
+    protocol, on one data set, scored by one task (`load_config` reads it from TOML).
+
+    Parameters
+    ----------
+    name : str
+        The experiment's name (its default results folder).
+    methods : tuple of MethodSpec
+        The methods compared.
+    pairs : tuple of int
+        Training pair budgets.
+    seeds : tuple of int
+        Seeds; each draws its own split.
+    unpaired : tuple of int or "all"
+        Unpaired rows kept per modality (the paper's Fig. 5b axis).
+    dataset : str
+        A registered data set.
+    dataset_params : dict
+        Its parameters.
+    task : str
+        A registered task ("retrieval" by default).
+    task_params : dict
+        Its parameters.
+    eval_dataset : str, optional
+        A data set to evaluate on instead of the split's test pairs.
+    eval_dataset_params : dict
+        Its parameters.
+    n_test : int
+        True pairs held out for testing in each split.
+    baseline : str, optional
+        The method label that tables compare against (the paper's Imp.).
+    device : str
+        Where every fit runs: "auto", "cpu", "cuda" or "cuda:N".
+    description : str
+        A line for the report's heading.
+    stages_plot : dict, optional
+        {"method": label, "pairs": n, "seed": s}: refit that cell and plot its stages.
+    """
+
     name: str
     methods: tuple[MethodSpec, ...]
     pairs: tuple[int, ...]
@@ -84,7 +135,13 @@ def shipped_configs() -> dict[str, Path]:
 
 def config_path(name_or_path: str | Path) -> Path:
     """A config file: the path itself when it exists, else the shipped config of that name
-    (``synthetic_table1`` or ``configs/synthetic_table1.toml`` both find it)."""
+    (``synthetic_table1`` or ``configs/synthetic_table1.toml`` both find it).
+
+    Parameters
+    ----------
+    name_or_path : str or Path
+        A TOML file, or the name of a shipped config.
+    """
     path = Path(name_or_path)
     if path.is_file():
         return path
@@ -99,7 +156,13 @@ def config_path(name_or_path: str | Path) -> Path:
 
 def load_config(path: str | Path) -> ExperimentConfig:
     """Read a TOML experiment config (a file, or a shipped config's name); unknown keys are
-    errors, not silently ignored."""
+    errors, not silently ignored.
+
+    Parameters
+    ----------
+    path : str or Path
+        A TOML file, or the name of a shipped config.
+    """
     path = config_path(path)
     try:
         raw = tomllib.loads(path.read_text())
@@ -129,7 +192,13 @@ def load_config(path: str | Path) -> ExperimentConfig:
 
 def smoke(config: ExperimentConfig) -> ExperimentConfig:
     """The same grid shape at the smallest size: one seed, the first pair and unpaired budget,
-    and a synthetic set of at most 1200 rows. For CI and quick checks."""
+    and a synthetic set of at most 1200 rows. For CI and quick checks.
+
+    Parameters
+    ----------
+    config : ExperimentConfig
+        The experiment.
+    """
     params = dict(config.dataset_params)
     n_test = config.n_test
     if config.dataset == "synthetic":

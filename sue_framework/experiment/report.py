@@ -25,17 +25,35 @@ _NOT_METRICS = {
 
 
 def metric_names(rows: list[dict]) -> list[str]:
-    """The task's figures in `rows`, in their order: every numeric column but the grid's own."""
+    """The task's figures in `rows`, in their order: every numeric column but the grid's own.
+
+    Parameters
+    ----------
+    rows : list of dict
+        Results or summary rows.
+    """
     return [k for k in rows[0] if k not in _NOT_METRICS and isinstance(rows[0][k], float)]
 
 
 def has_paper_figures(summary: list[dict]) -> bool:
-    """Whether the six R@k figures of the paper's retrieval tables are there."""
+    """Whether the six R@k figures of the paper's retrieval tables are there.
+
+    Parameters
+    ----------
+    summary : list of dict
+        The output of `summarise`.
+    """
     return bool(summary) and all(k in summary[0] for k in METRICS)
 
 
 def summarise(rows: list[dict]) -> list[dict]:
-    """Mean and std over seeds per (method, n_pairs, unpaired budget), in order of appearance."""
+    """Mean and std over seeds per (method, n_pairs, unpaired budget), in order of appearance.
+
+    Parameters
+    ----------
+    rows : list of dict
+        Results rows (one per cell and seed).
+    """
     groups: dict[tuple, list[dict]] = {}
     for r in rows:
         groups.setdefault((r["method"], int(r["n_pairs"]), str(r["unpaired_budget"])), []).append(r)
@@ -62,14 +80,28 @@ def summarise(rows: list[dict]) -> list[dict]:
 
 
 def relative_improvement(cell: dict, base: dict) -> float | None:
-    """Mean over the six R@k figures of (cell - base) / base, in percent (the paper's Imp.)."""
+    """Mean over the six R@k figures of (cell - base) / base, in percent (the paper's Imp.).
+
+    Parameters
+    ----------
+    cell, base : dict
+        Summary rows of a method and of the baseline, same budgets.
+    """
     ratios = [(cell[k] - base[k]) / base[k] for k in METRICS if base[k] > 0]
     return 100.0 * float(np.mean(ratios)) if ratios else None
 
 
 def markdown_table(summary: list[dict], baseline: str | None = None) -> str:
     """The paper's Table 1 layout (one row per method and direction, mean ± std over seeds)
-    for retrieval figures; any other task's figures as one column each."""
+    for retrieval figures; any other task's figures as one column each.
+
+    Parameters
+    ----------
+    summary : list of dict
+        The output of `summarise`.
+    baseline : str, optional
+        The method label the Imp. column compares against.
+    """
     if not has_paper_figures(summary):
         return _generic_table(summary)
     by_cell = {(s["method"], s["n_pairs"], s["unpaired_budget"]): s for s in summary}
@@ -117,7 +149,13 @@ def _generic_table(summary: list[dict]) -> str:
 
 
 def text_table(summary: list[dict]) -> str:
-    """A plain console table of the means (the paper's six R@k, or the task's first six)."""
+    """A plain console table of the means (the paper's six R@k, or the task's first six).
+
+    Parameters
+    ----------
+    summary : list of dict
+        The output of `summarise`.
+    """
     shown = (
         METRICS
         if has_paper_figures(summary)
@@ -142,7 +180,17 @@ def _budget_order(budget: str) -> float:
 
 
 def plot_r10_bars(summary: list[dict], path: Path, title: str) -> Path:
-    """R@10 (mean of both directions, ± std over seeds) of each method, as bars."""
+    """R@10 (mean of both directions, ± std over seeds) of each method, as bars.
+
+    Parameters
+    ----------
+    summary : list of dict
+        The output of `summarise`.
+    path : Path
+        The image to write.
+    title : str
+        Its title.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
@@ -163,7 +211,19 @@ def plot_r10_bars(summary: list[dict], path: Path, title: str) -> Path:
 
 
 def plot_r10(summary: list[dict], axis: str, path: Path, title: str) -> Path:
-    """R@10 (mean of both directions, ± std band) against `axis` ("n_pairs" or "n_unpaired")."""
+    """R@10 (mean of both directions, ± std band) against `axis` ("n_pairs" or "n_unpaired").
+
+    Parameters
+    ----------
+    summary : list of dict
+        The output of `summarise`.
+    axis : str
+        "n_pairs" or "n_unpaired".
+    path : Path
+        The image to write.
+    title : str
+        Its title.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
@@ -195,7 +255,15 @@ def plot_r10(summary: list[dict], axis: str, path: Path, title: str) -> Path:
 
 
 def plot_stages(config: ExperimentConfig, path: Path) -> Path | None:
-    """2-D PCA view of both modalities' test rows after each stage (the paper's Fig. 13/14)."""
+    """2-D PCA view of both modalities' test rows after each stage (the paper's Fig. 13/14).
+
+    Parameters
+    ----------
+    config : ExperimentConfig
+        The experiment.
+    path : Path
+        The image to write.
+    """
     spec = config.stages_plot
     if not spec:
         return None
@@ -259,7 +327,17 @@ def plot_stages(config: ExperimentConfig, path: Path) -> Path | None:
 def write_report(
     config: ExperimentConfig, rows: list[dict], out_dir: str | Path
 ) -> dict[str, Path]:
-    """table.md and the plots that the grid supports."""
+    """table.md and the plots that the grid supports.
+
+    Parameters
+    ----------
+    config : ExperimentConfig
+        The experiment.
+    rows : list of dict
+        Its results rows.
+    out_dir : str or Path
+        Where table.md and the plots go.
+    """
     out = Path(out_dir)
     summary = summarise(rows)
     written = {}

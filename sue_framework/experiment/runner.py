@@ -38,7 +38,19 @@ from sue_framework.settings import with_policy
 @dataclass(frozen=True)
 class LoadedData:
     """A config's data: the fully paired rows, rows with no partner (possibly none), the class
-    of each paired row (labelled sets) and further task inputs the data set supplies."""
+    of each paired row (labelled sets) and further task inputs the data set supplies.
+
+    Parameters
+    ----------
+    x, y : ndarray
+        The fully paired rows, x[i] with y[i].
+    unpaired : (ndarray, ndarray), optional
+        Extra rows of each side with no partner.
+    labels : (ndarray, ndarray), optional
+        The class of each paired row, per side.
+    extra : dict
+        Further task inputs the data set supplies.
+    """
 
     x: np.ndarray
     y: np.ndarray
@@ -73,7 +85,15 @@ class LoadedData:
 
 
 def load_dataset(name: str, params: dict | None = None) -> LoadedData:
-    """A registered data set (kind "dataset"), loaded with whatever it offers beyond its pairs."""
+    """A registered data set (kind "dataset"), loaded with whatever it offers beyond its pairs.
+
+    Parameters
+    ----------
+    name : str
+        A registered data set.
+    params : dict, optional
+        Its parameters.
+    """
     ds = registry.build("dataset", name, params)
     x, y = ds.load()
     labels = ds.labels() if hasattr(ds, "labels") else None
@@ -92,7 +112,17 @@ def load_dataset(name: str, params: dict | None = None) -> LoadedData:
 
 
 def check_task_source(task: Any, available: set[str], where: str) -> None:
-    """Refuse, before any fit, a task whose required inputs the data cannot supply."""
+    """Refuse, before any fit, a task whose required inputs the data cannot supply.
+
+    Parameters
+    ----------
+    task : Task
+        The task to run.
+    available : set of str
+        The input names the data can supply.
+    where : str
+        The data's name, for the message.
+    """
     declared = type(task).inputs
     missing = missing_inputs(task, available)
     if missing:
@@ -107,7 +137,17 @@ def check_task_source(task: Any, available: set[str], where: str) -> None:
 def evaluate_task(task: Any, model: Any, source: dict[str, Any]) -> dict[str, Any]:
     """Run `task` on the inputs it declares, taken from `source` by name; inputs of kind
     "embedding" are embedded by `model` on the input's modality first. A task that declares
-    nothing gets the embedded test rows, zx and zy, as positional arguments."""
+    nothing gets the embedded test rows, zx and zy, as positional arguments.
+
+    Parameters
+    ----------
+    task : Task
+        The task.
+    model : fitted method
+        Embeds the inputs of kind "embedding".
+    source : dict
+        Input name -> value.
+    """
     declared = type(task).inputs
     if not declared:
         return task.evaluate(model.transform(source["zx"], "x"), model.transform(source["zy"], "y"))
@@ -133,7 +173,21 @@ def _key(row: dict) -> tuple:
 def cell_id(config: ExperimentConfig, spec: Any, n_pairs: int, budget: int | str, seed: int) -> str:
     """A digest of everything that defines one cell's figures: the method with its full
     parameters, the data set (and evaluation set) with theirs, the task with its, the test
-    size, the pair and unpaired budgets and the seed. Not the device or the labels."""
+    size, the pair and unpaired budgets and the seed. Not the device or the labels.
+
+    Parameters
+    ----------
+    config : ExperimentConfig
+        The experiment.
+    spec : MethodSpec
+        The cell's method.
+    n_pairs : int
+        Its pair budget.
+    budget : int or "all"
+        Its unpaired budget.
+    seed : int
+        Its seed.
+    """
     defining = {
         "method": spec.name,
         "params": spec.params,
@@ -149,7 +203,15 @@ def cell_id(config: ExperimentConfig, spec: Any, n_pairs: int, budget: int | str
 
 def unique_cells(rows: list[dict], where: str | Path) -> list[dict]:
     """`rows` with each cell once (the first row written for it): two runs that wrote into one
-    folder must not count a cell twice in the means."""
+    folder must not count a cell twice in the means.
+
+    Parameters
+    ----------
+    rows : list of dict
+        Results rows as read.
+    where : str or Path
+        The results file, for the warning.
+    """
     seen: set = set()
     out = []
     for r in rows:
@@ -169,7 +231,13 @@ def unique_cells(rows: list[dict], where: str | Path) -> list[dict]:
 @contextmanager
 def folder_lock(folder: Path) -> Iterator[None]:
     """An exclusive lock on a results folder for the length of a run (released by the OS if
-    the process dies), so that two runs never write into one table."""
+    the process dies), so that two runs never write into one table.
+
+    Parameters
+    ----------
+    folder : Path
+        The results folder.
+    """
     lock_path = folder / ".lock"
     with open(lock_path, "a+") as fh:
         try:
@@ -205,7 +273,17 @@ _INTS = ("n_pairs", "seed", "n_unpaired_x", "n_unpaired_y")
 
 def results_file(path: str | Path, metrics: list[str], keyed: bool = True) -> ResultsFile:
     """The results CSV of a run whose task reports `metrics` (`keyed`: with the cell digest
-    column, which files written before cells had digests lack)."""
+    column, which files written before cells had digests lack).
+
+    Parameters
+    ----------
+    path : str or Path
+        The results CSV.
+    metrics : list of str
+        The task's figure columns.
+    keyed : bool
+        With the `cell` digest column (files written before it lack one).
+    """
     types: dict[str, Callable[[str], object]] = {k: int for k in _INTS}
     types.update({k: float for k in (*metrics, "fit_seconds")})
     tail = TAIL if keyed else [c for c in TAIL if c != CELL]
@@ -220,7 +298,13 @@ def _header(path: Path) -> list[str] | None:
 
 
 def stored_metrics(path: str | Path) -> list[str] | None:
-    """The metric columns of an existing results CSV (None if there is none yet)."""
+    """The metric columns of an existing results CSV (None if there is none yet).
+
+    Parameters
+    ----------
+    path : str or Path
+        The results CSV.
+    """
     header = _header(Path(path))
     if not header:
         return None
@@ -230,7 +314,13 @@ def stored_metrics(path: str | Path) -> list[str] | None:
 
 def read_results(path: str | Path) -> list[dict]:
     """The intact rows of a results CSV, each cell once (damaged lines and duplicate cells are
-    reported and left out)."""
+    reported and left out).
+
+    Parameters
+    ----------
+    path : str or Path
+        The results CSV.
+    """
     metrics = stored_metrics(path)
     if metrics is None:
         return []
@@ -251,7 +341,13 @@ def _numbers(figures: dict, task: str) -> dict[str, float]:
 
 
 def build_task(config: ExperimentConfig) -> Any:
-    """The config's task, with the config's device when the task takes one."""
+    """The config's task, with the config's device when the task takes one.
+
+    Parameters
+    ----------
+    config : ExperimentConfig
+        The experiment.
+    """
     factory = registry.get("task", config.task)
     params = dict(config.task_params)
     if "device" in inspect.signature(factory).parameters:
@@ -269,6 +365,18 @@ def run_experiment(
     """Run every cell not already in `out_dir/results.csv`; return all rows (old and new).
 
     `on_cell(row, skipped)` is called after each cell, for progress display.
+
+    Parameters
+    ----------
+    config : ExperimentConfig
+        The experiment.
+    out_dir : str or Path
+        The results folder (results.csv, config.json).
+    resume : bool
+        Keep the finished cells of `out_dir` (refusing ones fitted under other settings);
+        False starts over.
+    on_cell : callable, optional
+        `on_cell(row, skipped)` after each cell, for progress display.
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
