@@ -145,6 +145,25 @@ def method_cv_scores(
     The gallery is every row of the other modality, or a seeded sample of `max_gallery` rows
     plus the held-out targets on larger data. `n_jobs` > 1 fits folds side by side
     (`engine.map_fits`: only for methods that draw no global random numbers).
+
+    Parameters
+    ----------
+    name : str
+        A registered method.
+    params : dict
+        Its parameters (not seed or device).
+    data : WeaklyPairedData
+        The data whose pairs are folded.
+    folds : int
+        Folds of the pairs.
+    seed : int
+        Seeds the folds and every fit.
+    device : str
+        Where the fits run.
+    max_gallery : int
+        Rows of the other side each query is ranked against at most (a seeded sample beyond).
+    n_jobs : int or "auto"
+        Folds fitted side by side on threads.
     """
     return _cv_runs([(name, params)], data, folds, seed, device, n_jobs, max_gallery)[0][0]
 
@@ -331,6 +350,15 @@ def choose(per_query: dict[str, np.ndarray], order: Sequence[str], rule: str) ->
     "best": the highest mean. "one_se": the first candidate in `order` within one paired
     standard error of the best (`_ties`), so a later candidate must beat an earlier one by more
     than the noise of the pairs.
+
+    Parameters
+    ----------
+    per_query : dict of str to ndarray
+        Each candidate's reciprocal ranks, over the same held-out queries.
+    order : sequence of str
+        The candidates' labels, cheapest first.
+    rule : str
+        "best" or "one_se".
     """
     best = max(order, key=lambda k: per_query[k].mean())
     if rule == "best":

@@ -51,5 +51,11 @@ BUILTINS: tuple[tuple[str, str, str], ...] = (
 
 @hookimpl
 def sue_register(registry) -> None:
-    """Register the core's components, methods, task and data sets (before any plugin)."""
+    """Register the core's components, methods, task and data sets (before any plugin).
+
+    Parameters
+    ----------
+    registry : Registry
+        The registry being loaded.
+    """
     registry.register_all(BUILTINS)

@@ -34,7 +34,13 @@ def _load_pairs(path: str) -> np.ndarray:
 
 
 def cmd_card(args: argparse.Namespace) -> int:
-    """`sue card`: print a model card, or export / push the model with it."""
+    """`sue card`: print a model card, or export / push the model with it.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed command line (`build_parser`).
+    """
     from sue_framework.hub import export_folder, model_card, push_to_hub
 
     if args.export or args.push:  # the file as it was written, never loaded and saved again
@@ -48,7 +54,13 @@ def cmd_card(args: argparse.Namespace) -> int:
 
 
 def cmd_plugins(args: argparse.Namespace) -> int:
-    """`sue plugins`: every registered component with the package that provides it."""
+    """`sue plugins`: every registered component with the package that provides it.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed command line (`build_parser`).
+    """
     from sue_framework.registry import registry
 
     entries = registry.entries()
@@ -74,7 +86,13 @@ def _check_model_output(path: str, *inputs: str | None) -> None:
 
 
 def cmd_fit(args: argparse.Namespace) -> int:
-    """`sue fit`: fit a method on files and save the model (never a model that gives NaN)."""
+    """`sue fit`: fit a method on files and save the model (never a model that gives NaN).
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed command line (`build_parser`).
+    """
     from sue_framework import distributed
     from sue_framework.data import WeaklyPairedData, check_stage_output
     from sue_framework.io import save_method
@@ -146,7 +164,13 @@ def cmd_fit(args: argparse.Namespace) -> int:
 
 
 def cmd_transform(args: argparse.Namespace) -> int:
-    """`sue transform`: embed rows of one modality with a saved model."""
+    """`sue transform`: embed rows of one modality with a saved model.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed command line (`build_parser`).
+    """
     from sue_framework.files import MATRIX_OUTPUTS, write_matrix
     from sue_framework.io import load_method
 
@@ -165,7 +189,13 @@ def cmd_transform(args: argparse.Namespace) -> int:
 
 
 def cmd_suggest(args: argparse.Namespace) -> int:
-    """`sue suggest`: which rows to pair next, as a file for a person to fill in."""
+    """`sue suggest`: which rows to pair next, as a file for a person to fill in.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed command line (`build_parser`).
+    """
     import csv
 
     from sue_framework.files import atomic_path
@@ -222,7 +252,13 @@ def _item_lines(path: str, flag: str) -> list[str]:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    """`sue report`: one HTML page showing what a model does with test pairs."""
+    """`sue report`: one HTML page showing what a model does with test pairs.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed command line (`build_parser`).
+    """
     from sue_framework.hub import model_card
     from sue_framework.io import load_method
     from sue_framework.retrieval_report import write_retrieval_report
@@ -287,7 +323,13 @@ def _path_and_side(text: str) -> tuple[str, str | None]:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    """`sue evaluate`: run a task on a saved model and the inputs the task declares."""
+    """`sue evaluate`: run a task on a saved model and the inputs the task declares.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed command line (`build_parser`).
+    """
     from sue_framework.evaluation import task_inputs
     from sue_framework.io import load_method
     from sue_framework.registry import registry
@@ -324,7 +366,13 @@ def _run_grid(config, out_dir: str, resume: bool, quiet: bool = False) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    """`sue demo`: the offline digits table and plot."""
+    """`sue demo`: the offline digits table and plot.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed command line (`build_parser`).
+    """
     from sue_framework.demo import BASELINES_PACKAGE, demo_config, missing_methods
 
     budgets = tuple(int(v) for v in args.pairs.split(","))
@@ -344,7 +392,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_experiment(args: argparse.Namespace) -> int:
-    """`sue experiment`: run (or resume) a grid from a TOML config."""
+    """`sue experiment`: run (or resume) a grid from a TOML config.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed command line (`build_parser`).
+    """
     from dataclasses import replace
 
     from sue_framework.experiment import load_config, smoke
@@ -372,7 +426,13 @@ def _json_params(text: str | None) -> dict:
 
 
 def cmd_encode(args: argparse.Namespace) -> int:
-    """`sue encode`: embed raw items with a registered encoder, resumably."""
+    """`sue encode`: embed raw items with a registered encoder, resumably.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed command line (`build_parser`).
+    """
     from sue_framework.files import atomic_path, write_matrix
     from sue_framework.io import library_version
     from sue_framework.items import read_items
@@ -651,7 +711,13 @@ def _logging(verbose: int, quiet: bool) -> logging.Handler:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the `sue` command; returns the exit code (0 ok, 2 bad input, 1 unexpected)."""
+    """Run the `sue` command; returns the exit code (0 ok, 2 bad input, 1 unexpected).
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        The arguments after `sue` (default: the process's own).
+    """
     args = build_parser().parse_args(argv)
     args.argv = list(sys.argv[1:] if argv is None else argv)  # for a relaunch under torchrun
     handler = _logging(args.verbose, args.quiet)

@@ -40,7 +40,17 @@ def demo_config(
     seeds: tuple[int, ...] = (0, 1),
     device: str = "auto",
 ) -> ExperimentConfig:
-    """The demo grid over the methods that are installed (see `missing_methods`)."""
+    """The demo grid over the methods that are installed (see `missing_methods`).
+
+    Parameters
+    ----------
+    pairs : tuple of int
+        Pair budgets.
+    seeds : tuple of int
+        Seeds.
+    device : str
+        Where the fits run.
+    """
     missing = set(missing_methods())
     methods = tuple(m for m in DEMO_METHODS if m.name not in missing)
     return ExperimentConfig(

@@ -135,7 +135,15 @@ def usable_cores() -> int:
 def launch(nproc: int, argv: list[str]) -> int:
     """Run ``python -m sue_framework *argv`` in `nproc` processes under torchrun (one machine)
     and return its exit code; the processes find each other through `init_group`. The
-    torchrun agent dies with this process (Linux), and the workers with it."""
+    torchrun agent dies with this process (Linux), and the workers with it.
+
+    Parameters
+    ----------
+    nproc : int
+        Processes.
+    argv : list of str
+        The `sue` arguments to run in each (its --nproc is dropped).
+    """
     if nproc < 1:
         raise InputError(f"--nproc must be >= 1, got {nproc}")
     argv = _without_option(argv, "--nproc")  # torchrun would take it for its own --nproc-per-node
@@ -171,7 +179,13 @@ def _without_option(argv: list[str], flag: str) -> list[str]:
 
 def agree(value: T) -> T:
     """Rank 0's `value` on every process (decisions such as early stopping or a fresh seed must
-    be the same everywhere, or the processes stop calling the same collectives)."""
+    be the same everywhere, or the processes stop calling the same collectives).
+
+    Parameters
+    ----------
+    value : any
+        This process's value (rank 0's wins).
+    """
     if world_size() == 1:
         return value
     box = [value]
@@ -188,6 +202,11 @@ class DataParallel:
     the gradients over processes and steps the optimiser. The update then equals the
     single-process one up to the order of float sums. The networks start equal on every
     process (seeded; rank 0's weights are broadcast to make sure). One process: the identity.
+
+    Parameters
+    ----------
+    modules : iterable of Module
+        The networks whose weights start equal on every process.
     """
 
     def __init__(self, modules: Iterable[torch.nn.Module] = ()) -> None:
@@ -238,7 +257,17 @@ class DataParallel:
 
 def shard_rows(n: int, world: int, rank: int) -> slice:
     """The rows of `n` that process `rank` of `world` holds: contiguous, sizes differing by at
-    most one."""
+    most one.
+
+    Parameters
+    ----------
+    n : int
+        Rows.
+    world : int
+        Processes.
+    rank : int
+        This process.
+    """
     if not 0 <= rank < world:
         raise InputError(f"rank must lie in [0, {world}), got {rank}")
     base, extra = divmod(n, world)

@@ -10,7 +10,17 @@ from sue_framework.pipeline import SUE
 
 
 def variant(name: str, doc: str, **fixed: Any) -> Callable[..., SUE]:
-    """A factory for SUE with `fixed` parameters as defaults (callers may override them)."""
+    """A factory for SUE with `fixed` parameters as defaults (callers may override them).
+
+    Parameters
+    ----------
+    name : str
+        The factory's name.
+    doc : str
+        Its docstring.
+    **fixed
+        SUE parameters the variant sets (callers may override them).
+    """
 
     def factory(**params: Any) -> SUE:
         return SUE(**{**fixed, **params})

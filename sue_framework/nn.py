@@ -21,7 +21,19 @@ from sue_framework.engine import resolve_seed, to_numpy
 def mlp(
     d_in: int, hidden: Sequence[int], d_out: int, act: type[nn.Module] = nn.ReLU
 ) -> nn.Sequential:
-    """Linear layers of the given widths with `act` between them (none after the last)."""
+    """Linear layers of the given widths with `act` between them (none after the last).
+
+    Parameters
+    ----------
+    d_in : int
+        Input width.
+    hidden : sequence of int
+        Hidden widths.
+    d_out : int
+        Output width.
+    act : type of Module
+        The activation between layers.
+    """
     layers: list[nn.Module] = []
     width = d_in
     for h in hidden:
@@ -32,7 +44,15 @@ def mlp(
 
 
 class ResidualMLP(nn.Module):
-    """x + MLP(x); the last layer starts at zero, so the map starts as the identity."""
+    """x + MLP(x); the last layer starts at zero, so the map starts as the identity.
+
+    Parameters
+    ----------
+    dim : int
+        Input and output width.
+    hidden : sequence of int
+        Hidden widths.
+    """
 
     def __init__(self, dim: int, hidden: Sequence[int]) -> None:
         super().__init__()
@@ -51,14 +71,30 @@ T = TypeVar("T")
 
 def seeded(build: Callable[[], T], seed: int | None) -> T:
     """Build modules from `resolve_seed(seed)` (None: fresh) without touching the caller's
-    global RNG state (torch initialises layers from it, so it is forked and restored)."""
+    global RNG state (torch initialises layers from it, so it is forked and restored).
+
+    Parameters
+    ----------
+    build : callable
+        Builds the modules.
+    seed : int or None
+        The seed they are initialised from.
+    """
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(resolve_seed(seed))
         return build()
 
 
 def module_state(module: nn.Module, prefix: str) -> dict[str, np.ndarray]:
-    """A module's parameters and buffers as named arrays, under `prefix.`."""
+    """A module's parameters and buffers as named arrays, under `prefix.`.
+
+    Parameters
+    ----------
+    module : Module
+        The module.
+    prefix : str
+        Prepended to each array's name.
+    """
     return {f"{prefix}.{k}": to_numpy(v) for k, v in module.state_dict().items()}
 
 
@@ -66,7 +102,17 @@ M = TypeVar("M", bound=nn.Module)
 
 
 def load_module_state(module: M, state: dict[str, np.ndarray], prefix: str) -> M:
-    """Inverse of `module_state`; returns the module in eval mode."""
+    """Inverse of `module_state`; returns the module in eval mode.
+
+    Parameters
+    ----------
+    module : Module
+        The module to fill.
+    state : dict of str to ndarray
+        Arrays from `module_state`.
+    prefix : str
+        Their prefix.
+    """
     p = prefix + "."
     module.load_state_dict(
         {k[len(p) :]: torch.as_tensor(v) for k, v in state.items() if k.startswith(p)}
@@ -76,7 +122,15 @@ def load_module_state(module: M, state: dict[str, np.ndarray], prefix: str) -> M
 
 @dataclass
 class EpochLog:
-    """What `train_epochs` saw: the loss each epoch was judged by and its wall time."""
+    """What `train_epochs` saw: the loss each epoch was judged by and its wall time.
+
+    Parameters
+    ----------
+    losses : list of float
+        The loss each epoch was judged by.
+    seconds : list of float
+        Each epoch's wall time.
+    """
 
     losses: list[float] = field(default_factory=list)
     seconds: list[float] = field(default_factory=list)
@@ -122,6 +176,27 @@ def train_epochs(
     (no loss at all) just run. `after_epoch(loss)` steps schedules. Under torch.distributed
     every process judges by rank 0's loss, so all stop at the same epoch and keep the same
     state (their losses agree up to float sums anyway).
+
+    Parameters
+    ----------
+    epochs : int
+        Epochs at most.
+    run_epoch : callable
+        One epoch's minibatch steps; returns its mean loss or None.
+    keep : sequence of Module or Tensor
+        What is trained, and restored to its best-judged state at the end.
+    validate : callable, optional
+        Returns the validation loss that judges each epoch.
+    patience : int or None
+        Epochs without improvement before stopping (None: never early).
+    min_delta : float
+        Relative improvement that counts.
+    after_epoch : callable, optional
+        Called with the epoch's loss (steps schedules).
+    progress : bool
+        Show a progress bar.
+    desc : str
+        Its label.
     """
     log = EpochLog()
     best, ref, best_state, since = math.inf, math.inf, None, 0

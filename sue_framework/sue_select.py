@@ -26,7 +26,15 @@ from sue_framework.selection import pair_cv_scores
 
 
 def candidate_solver(name: str, solver_params: dict | None) -> tuple[str, dict | None]:
-    """(solver name, solver params) of a candidate feature set."""
+    """(solver name, solver params) of a candidate feature set.
+
+    Parameters
+    ----------
+    name : str
+        "se", "se+raw" or "raw".
+    solver_params : dict, optional
+        Parameters of the exact spectral solver.
+    """
     if name == "se":
         return "exact", solver_params
     if name == "se+raw":

@@ -19,6 +19,11 @@ def ledoit_wolf_shrinkage(Xc: torch.Tensor) -> float:
 
     The sums it needs are taken through the n x n Gram matrix when there are fewer rows than
     features: O(n^2 p) instead of O(n p^2).
+
+    Parameters
+    ----------
+    Xc : Tensor
+        Centred rows.
     """
     n, p = Xc.shape
     X2 = Xc * Xc
@@ -41,7 +46,17 @@ def _centred(a: np.ndarray, device: str) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def fit_aligner(aligner: Aligner, a, b, x=None, y=None) -> Aligner:
-    """Fit on the pairs, handing every row of each modality to aligners whose `fit` takes them."""
+    """Fit on the pairs, handing every row of each modality to aligners whose `fit` takes them.
+
+    Parameters
+    ----------
+    aligner : Aligner
+        The aligner to fit.
+    a, b : array-like
+        The paired rows, a[i] with b[i].
+    x, y : array-like, optional
+        Every row of each modality (the paired ones included).
+    """
     params = inspect.signature(aligner.fit).parameters
     if x is not None and "x" in params and "y" in params:
         fit: Any = aligner.fit  # a semi-supervised aligner's fit also takes every row
@@ -51,7 +66,15 @@ def fit_aligner(aligner: Aligner, a, b, x=None, y=None) -> Aligner:
 
 def pairs_and_rows(a, b, x=None, y=None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The paired rows `a`, `b` and every row `x`, `y` of each modality as checked matrices,
-    for aligners that use all rows; without `x`/`y` the paired rows stand in."""
+    for aligners that use all rows; without `x`/`y` the paired rows stand in.
+
+    Parameters
+    ----------
+    a, b : array-like
+        The paired rows, a[i] with b[i].
+    x, y : array-like, optional
+        Every row of each modality (the paired ones included).
+    """
     a, b = as_matrix(a, "paired x"), as_matrix(b, "paired y")
     x = a if x is None else as_matrix(x, "x rows")
     y = b if y is None else as_matrix(y, "y rows")
@@ -59,7 +82,17 @@ def pairs_and_rows(a, b, x=None, y=None) -> tuple[np.ndarray, np.ndarray, np.nda
 
 
 def centred_projection(aligner: Aligner, X: np.ndarray, modality: str) -> np.ndarray:
-    """(X - mean) @ weights with the aligner's `mean_<m>_` and `weights_<m>_` for `modality`."""
+    """(X - mean) @ weights with the aligner's `mean_<m>_` and `weights_<m>_` for `modality`.
+
+    Parameters
+    ----------
+    aligner : Aligner
+        A fitted CCA-type aligner.
+    X : ndarray
+        Rows of `modality`.
+    modality : str
+        "x" or "y".
+    """
     m = check_modality(modality)
     mean, W = getattr(aligner, f"mean_{m}_"), getattr(aligner, f"weights_{m}_")
     X = as_matrix(X, f"{modality} rows", W.shape[0], "the aligner")

@@ -61,6 +61,15 @@ def symmetric_csr(w, idx, device: torch.device) -> sp.csr_matrix:
 
     On a GPU the sort that merges W with its transpose runs there instead of in scipy; the
     result is the same matrix either way (tested). w and idx may be numpy arrays or tensors.
+
+    Parameters
+    ----------
+    w : ndarray or Tensor of shape (n, k)
+        Each row's edge weights.
+    idx : ndarray or Tensor of shape (n, k)
+        Their columns.
+    device : torch.device
+        Where the merge runs.
     """
     n, k = idx.shape
     if device.type != "cuda":

@@ -53,6 +53,23 @@ def exact_knn(
     removed (a duplicate of the row stays a neighbour at distance 0). With `half`, candidates
     come from a float16 matmul (2k of them) and are re-ranked with float32 distances; this pays
     off on GPUs only.
+
+    Parameters
+    ----------
+    queries, refs : ndarray
+        Query and reference rows.
+    k : int
+        Neighbours per query.
+    metric : str
+        "cosine" or "euclidean".
+    exclude_self : bool
+        Queries are the references; each row's own index is dropped.
+    device : torch.device or str
+        Where the search runs.
+    chunk_size : int, optional
+        Query rows per block (default from the block budget).
+    half : bool
+        Find candidates in float16 and re-rank them in float32 (GPU speed, exact distances).
     """
     if metric not in METRICS:
         raise InputError(f"metric must be one of {METRICS}, got {metric!r}")
@@ -130,7 +147,17 @@ def _half_candidates(qb, r, r_half, r_sq_half, kk: int, metric: str):
 
 def knn_block(x: torch.Tensor, k: int, metric: str = "cosine") -> tuple[torch.Tensor, torch.Tensor]:
     """Exact kNN of an in-memory block against itself, self excluded, as tensors on x's device
-    (distances ascending, float32). For batches small enough for one (b, b) score matrix."""
+    (distances ascending, float32). For batches small enough for one (b, b) score matrix.
+
+    Parameters
+    ----------
+    x : Tensor
+        The block's rows.
+    k : int
+        Neighbours per row.
+    metric : str
+        "cosine" or "euclidean".
+    """
     x = _prepare(x, metric, "batch")
     r_sq = (x * x).sum(1) if metric == "euclidean" else None
     d, i = _top_distances(x, x, r_sq, k + 1, metric)
@@ -139,7 +166,17 @@ def knn_block(x: torch.Tensor, k: int, metric: str = "cosine") -> tuple[torch.Te
 
 
 def drop_self(d, i, rows, k: int):
-    """Remove each row's own index from its k+1 neighbours (the farthest if self is not listed)."""
+    """Remove each row's own index from its k+1 neighbours (the farthest if self is not listed).
+
+    Parameters
+    ----------
+    d, i : Tensor
+        Distances and indices of k + 1 neighbours per row.
+    rows : Tensor
+        Each row's own index.
+    k : int
+        Neighbours kept.
+    """
     drop = i == rows[:, None]
     drop[~drop.any(1), -1] = True  # self tied beyond the list: drop the farthest instead
     keep = ~drop
@@ -176,6 +213,31 @@ def faiss_knn(
     centroids (default ~4 sqrt(n)) and probes `nprobe` of them; HNSW links `hnsw_m` neighbours
     per node and searches with `ef_search`. On a CUDA `device` with faiss-gpu installed, Flat
     and IVF indexes move to that GPU (faiss has no GPU HNSW); otherwise they run on CPU.
+
+    Parameters
+    ----------
+    queries, refs : ndarray
+        Query and reference rows.
+    k : int
+        Neighbours per query.
+    metric : str
+        "cosine" or "euclidean".
+    exclude_self : bool
+        Queries are the references; each row's own index is dropped.
+    index : str
+        "flat", "ivf" or "hnsw".
+    nlist : int, optional
+        IVF centroids (default about 4 sqrt(n)).
+    nprobe : int
+        IVF lists searched per query.
+    hnsw_m : int
+        HNSW links per node.
+    ef_search : int
+        HNSW search breadth.
+    seed : int
+        Seeds IVF training.
+    device : torch.device or str
+        Where the search runs.
     """
     if not faiss_available():
         raise InputError(
@@ -256,6 +318,23 @@ def knn_search(
     "auto": on a GPU, the float16-candidate exact engine (re-ranked in float32, so distances
     are exact; recall 1.0 at 10^6 x 768 in benchmarks/scale.py); on CPU, the float32 exact
     engine while q x n_ref <= AUTO_EXACT_LIMIT, then faiss HNSW when faiss is installed.
+
+    Parameters
+    ----------
+    queries, refs : ndarray
+        Query and reference rows.
+    k : int
+        Neighbours per query.
+    metric : str
+        "cosine" or "euclidean".
+    exclude_self : bool
+        Queries are the references; each row's own index is dropped.
+    engine : str
+        "auto", "exact", "exact-fp16", "faiss-flat", "faiss-ivf" or "faiss-hnsw".
+    device : torch.device or str
+        Where the search runs.
+    half : bool
+        With "exact": float16 candidates re-ranked in float32.
     """
     if engine not in ENGINES:
         raise InputError(f"knn engine must be one of {ENGINES}, got {engine!r}")
@@ -295,6 +374,27 @@ class InnerProductIndex:
     "faiss-hnsw" (a neighbour graph; approximate) and "auto": exact while `expected_queries`
     x references is at most `AUTO_INDEX_EXACT_LIMIT`, else IVF when faiss is installed. With
     unit-length rows the scores are cosine similarities.
+
+    Parameters
+    ----------
+    refs : ndarray
+        The fixed reference rows.
+    engine : str
+        "auto", "exact", "ivf" or "hnsw".
+    expected_queries : int, optional
+        Query rows expected, for the "auto" choice.
+    nlist : int, optional
+        IVF centroids.
+    nprobe : int
+        IVF lists searched per query.
+    hnsw_m : int
+        HNSW links per node.
+    ef_search : int
+        HNSW search breadth.
+    seed : int
+        Seeds index training.
+    device : torch.device or str
+        Where the search runs.
     """
 
     def __init__(
@@ -387,7 +487,15 @@ def top_k_both_ways(
     """Exact top-k inner products of every row of `a` among the rows of `b` and of every row of
     `b` among the rows of `a`, from one pass of blocked products a_block @ b^T: each block
     gives its rows' top-k and updates a running top-k per column. ((values, indices) for a,
-    then for b), scores descending, on a's device."""
+    then for b), scores descending, on a's device.
+
+    Parameters
+    ----------
+    a, b : Tensor
+        Rows of each side (inner products are the scores).
+    k : int
+        Candidates per row, both ways.
+    """
     ka, kb = int(min(k, b.shape[0])), int(min(k, a.shape[0]))
     fv = torch.empty(a.shape[0], ka, device=a.device)
     fi = torch.empty(a.shape[0], ka, dtype=torch.long, device=a.device)
@@ -431,6 +539,25 @@ def sharded_knn(
     to the process that owns the query (an all-to-all; queries are owned in contiguous
     slices), which merges them; the merged lists are all-gathered. A process so holds at most
     twice the (queries x k) answer, never N times it.
+
+    Parameters
+    ----------
+    queries : ndarray
+        Every query row (the same on every process).
+    refs_shard : ndarray
+        This process's reference rows.
+    offset : int
+        The global index of the shard's first row.
+    k : int
+        Neighbours per query.
+    metric : str
+        "cosine" or "euclidean".
+    exclude_self : bool
+        Queries are the references; each row's own index is dropped.
+    device : torch.device or str
+        Where the local search runs.
+    group : ProcessGroup, optional
+        The process group (default: the default group).
     """
     if not dist.is_initialized():
         raise InputError(

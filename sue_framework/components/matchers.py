@@ -41,6 +41,15 @@ def mmd2_rbf(
     pairwise squared distance of the pooled batch, held constant (no gradient), or a fixed float.
     The gradient is formed with the value, from the same kernel matrix (`_MMD2`), rather than
     by back-propagating through every elementwise kernel operation.
+
+    Parameters
+    ----------
+    a, b : Tensor
+        The two samples.
+    multipliers : sequence of float
+        Bandwidth multipliers; the kernel sums one RBF per multiplier.
+    bandwidth : str or float
+        The base: "mean" or "median" pairwise squared distance of the pooled batch, or a number.
     """
     if bandwidth not in BANDWIDTH_RULES and not isinstance(bandwidth, (int, float)):
         raise InputError(

@@ -19,6 +19,17 @@ def sinkhorn_plan(
 
     Log-domain iterations, so small `eps` does not underflow; stops when the row marginals are
     within `tol` (relative) or after `n_iter` rounds. No gradient flows through it.
+
+    Parameters
+    ----------
+    scores : Tensor of shape (n, m)
+        Affinities (larger is closer).
+    eps : float
+        Entropic regularisation.
+    n_iter : int
+        Iterations at most.
+    tol : float
+        Relative tolerance on the row marginals.
     """
     if eps <= 0:
         raise ValueError(f"eps must be > 0, got {eps}")
@@ -39,7 +50,13 @@ def sinkhorn_plan(
 
 
 def plan_kl(p_teacher: torch.Tensor, p_student: torch.Tensor) -> torch.Tensor:
-    """KL(P_teacher || P_student) between two plans of one shape (0 log 0 = 0)."""
+    """KL(P_teacher || P_student) between two plans of one shape (0 log 0 = 0).
+
+    Parameters
+    ----------
+    p_teacher, p_student : Tensor
+        Two plans of one shape.
+    """
     pt = p_teacher.clamp(min=0)
     mask = pt > 0
     return (pt[mask] * (pt[mask].log() - p_student[mask].clamp(min=1e-300).log())).sum()
@@ -53,6 +70,17 @@ def kl_plan_surrogate(
     At the Sinkhorn fixed point the gradient is (P_student - P_teacher) / eps (the potentials'
     terms vanish because both plans share their marginals), so the plan is computed without a
     graph and never back-propagated (SOTAlign, Roschmann et al., ICML 2026, arXiv 2602.23353).
+
+    Parameters
+    ----------
+    scores : Tensor
+        The student's affinities.
+    p_teacher : Tensor
+        The target plan.
+    eps : float
+        The student's entropic regularisation.
+    **sinkhorn
+        Passed to `sinkhorn_plan`.
     """
     p_student = sinkhorn_plan(scores.detach(), eps, **sinkhorn)
     return ((p_student - p_teacher).detach() * scores).sum() / eps

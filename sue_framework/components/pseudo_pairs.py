@@ -48,6 +48,17 @@ def mutual_nearest(
     round a row's similarities differently, so an exact duplicate of x_i may score a few
     float32 ulps apart); among such ties the lowest i is kept, as an argmax over y_j's column
     would.
+
+    Parameters
+    ----------
+    zx, zy : ndarray
+        Rows of each side in one space.
+    device : torch.device or str
+        Where the similarities are computed.
+    chunk : int, optional
+        Rows per block.
+    csls_k : int
+        Neighbours in CSLS's correction (0: plain cosine).
     """
     device = torch.device(device)
     qx, qy = _unit(zx, device), _unit(zy, device)
@@ -92,7 +103,21 @@ def mutual_nearest_from_lists(
     `InnerProductIndex`: exact, or faiss IVF/HNSW for large pools), in O(n k) memory past the
     index. The same (i, j, score) as the full scan whenever every mutual pair and every row's
     `csls_k` nearest rows are among those lists (always so with an exact engine and k >= both
-    row counts); with smaller k or an approximate index, a subset of them."""
+    row counts); with smaller k or an approximate index, a subset of them.
+
+    Parameters
+    ----------
+    zx, zy : ndarray
+        Rows of each side in one space.
+    k : int
+        Candidates listed per row.
+    csls_k : int
+        Neighbours in CSLS's correction (0: plain cosine).
+    engine : str
+        The `InnerProductIndex` engine.
+    seed : int
+        Seeds index training.
+    """
     from sue_framework.components.knn import InnerProductIndex
 
     qx, qy = _unit(zx, torch.device("cpu")).numpy(), _unit(zy, torch.device("cpu")).numpy()
@@ -123,6 +148,19 @@ def ot_matches(
 
     The plan is over at most `max_rows` rows per side (a seeded sample: the plan is dense).
     Confidence is P(j | i) under the plan (the plan mass times x's row count), 1 when certain.
+
+    Parameters
+    ----------
+    zx, zy : ndarray
+        Rows of each side in one space.
+    eps : float
+        Entropic regularisation of the plan.
+    max_rows : int
+        Rows per side in the plan at most (a seeded sample).
+    seed : int or None
+        Seeds the sample.
+    device : torch.device or str
+        Where the plan is computed.
     """
     device = torch.device(device)
     rng = np.random.default_rng(seed)

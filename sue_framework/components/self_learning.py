@@ -64,7 +64,15 @@ def _unit(t: torch.Tensor) -> torch.Tensor:
 
 class MiningSpace:
     """One modality's fixed mining coordinates: unit length, centred, unit length, projected on
-    the top `dim` principal directions of the fitting rows, unit length again (float32)."""
+    the top `dim` principal directions of the fitting rows, unit length again (float32).
+
+    Parameters
+    ----------
+    rows : Tensor
+        The fitting rows of one modality.
+    dim : int
+        Principal directions kept.
+    """
 
     def __init__(self, rows: torch.Tensor, dim: int) -> None:
         u = _unit(rows.double())
@@ -84,6 +92,13 @@ def polar(m: torch.Tensor, rtol: float = 1e-6) -> torch.Tensor:
     As a Procrustes solution (m = a^T b) with fewer pairs than dimensions, m is rank-deficient
     and the rotation of its null space would be whatever rounding noise picks (it then depended
     on the rows' order). Keeping what the pairs determine gives a partial isometry instead.
+
+    Parameters
+    ----------
+    m : Tensor
+        The matrix to factor.
+    rtol : float
+        Singular values below this share of the largest are dropped.
     """
     u, s, vh = torch.linalg.svd(m.double())
     k = int((s > rtol * s[0]).sum()) if s.numel() and float(s[0]) > 0 else 0
@@ -110,6 +125,17 @@ def hard_dictionary(
 
     With `keep` < 1 each candidate survives with that probability (VecMap's stochastic
     dictionary induction); a row whose candidates all drop gets no entry.
+
+    Parameters
+    ----------
+    fwd, bwd : (Tensor, Tensor)
+        Candidate lists (scores, indices) of x rows among y rows and of y rows among x rows.
+    csls_k : int
+        Neighbours in CSLS's correction.
+    keep : float
+        Probability that a candidate survives (1: all do).
+    generator : torch.Generator, optional
+        Draws the survivors.
     """
     fwd, bwd = (fwd[0].cpu(), fwd[1].cpu()), (bwd[0].cpu(), bwd[1].cpu())  # small: n x k
     sf, sb, objective = _csls(fwd, bwd, csls_k)
@@ -128,7 +154,19 @@ def soft_cross(
     fwd: Lists, bwd: Lists, px: torch.Tensor, py: torch.Tensor, csls_k: int, temperature: float
 ) -> tuple[torch.Tensor, float]:
     """(cross-product, objective) of the soft dictionary: every row matched to each of its
-    candidates with weight softmax(CSLS / temperature) over them, both directions."""
+    candidates with weight softmax(CSLS / temperature) over them, both directions.
+
+    Parameters
+    ----------
+    fwd, bwd : (Tensor, Tensor)
+        Candidate lists of each direction.
+    px, py : Tensor
+        The mining-space rows of each side.
+    csls_k : int
+        Neighbours in CSLS's correction.
+    temperature : float
+        Softness of the weights.
+    """
     sf, sb, objective = _csls(fwd, bwd, csls_k)
     wf = torch.softmax(sf / temperature, dim=1)
     wb = torch.softmax(sb / temperature, dim=1)

@@ -20,7 +20,15 @@ from sue_framework.nn import load_module_state, mlp, module_state, seeded, train
 
 
 def clip_loss(zx: torch.Tensor, zy: torch.Tensor, log_scale: torch.Tensor) -> torch.Tensor:
-    """Symmetric InfoNCE (CLIP) over a batch of pairs, cosine similarity times exp(log_scale)."""
+    """Symmetric InfoNCE (CLIP) over a batch of pairs, cosine similarity times exp(log_scale).
+
+    Parameters
+    ----------
+    zx, zy : Tensor
+        Embedded pairs, zx[i] with zy[i].
+    log_scale : Tensor
+        The learned log of the logit scale.
+    """
     logits = F.normalize(zx, dim=1) @ F.normalize(zy, dim=1).T * log_scale.exp()
     target = torch.arange(zx.shape[0], device=zx.device)
     return 0.5 * (F.cross_entropy(logits, target) + F.cross_entropy(logits.T, target))

@@ -24,6 +24,11 @@ def read_mo(path: Path) -> list[tuple[str, str]]:
 
     Plural entries keep their singular forms; a message context ("ctx\\x04msg") is dropped; the
     header entry (empty message) is left out.
+
+    Parameters
+    ----------
+    path : Path
+        A compiled gettext catalogue.
     """
     data = Path(path).read_bytes()
     if len(data) < 20:
@@ -54,7 +59,13 @@ def read_mo(path: Path) -> list[tuple[str, str]]:
 
 def clean(text: str) -> str:
     """A catalogue string as a person reads it: accelerator markers removed, whitespace
-    collapsed (format directives such as %s stay: they are part of the message)."""
+    collapsed (format directives such as %s stay: they are part of the message).
+
+    Parameters
+    ----------
+    text : str
+        A catalogue string.
+    """
     return _SPACES.sub(" ", _MNEMONIC.sub("", text)).strip()
 
 
@@ -63,7 +74,19 @@ def catalogue_pairs(
 ) -> list[tuple[str, str]]:
     """(English message, translation) over the ``.mo`` files of `lang` (all domains, sorted by
     name, or those named), cleaned; entries translated as themselves (names, codes) and texts
-    longer than `max_chars` (help pages) are left out."""
+    longer than `max_chars` (help pages) are left out.
+
+    Parameters
+    ----------
+    locale_dir : Path
+        The folder of installed catalogues.
+    lang : str
+        The translation language.
+    domains : list of str, optional
+        Catalogues to read (None: all).
+    max_chars : int
+        Longer messages are left out.
+    """
     folder = need(
         Path(locale_dir) / lang / "LC_MESSAGES", "the packages' translations", "locale_dir"
     )

@@ -20,7 +20,17 @@ def default_cache_dir() -> str:
 
 
 def build_encoder(name: str, params: dict | None, cache_dir: str | None):
-    """A registered encoder that keeps its embeddings in `cache_dir` (default: see above)."""
+    """A registered encoder that keeps its embeddings in `cache_dir` (default: see above).
+
+    Parameters
+    ----------
+    name : str
+        A registered encoder.
+    params : dict, optional
+        Its parameters.
+    cache_dir : str, optional
+        Its embedding cache folder.
+    """
     params = {"cache_dir": cache_dir or default_cache_dir(), **(params or {})}
     return registry.build("encoder", name, params)
 
@@ -28,7 +38,19 @@ def build_encoder(name: str, params: dict | None, cache_dir: str | None):
 class EncodedItemPairs(Dataset):
     """Paired items (image paths, image arrays, texts) -> two embedding matrices through two
     registered encoders. At most `max_rows` pairs are drawn (fixed seed) before encoding, so a
-    quick run on a large set encodes only what it uses."""
+    quick run on a large set encodes only what it uses.
+
+    Parameters
+    ----------
+    encoder_x, encoder_y : str
+        Registered encoders of each side.
+    encoder_x_params, encoder_y_params : dict, optional
+        Their parameters.
+    max_rows : int, optional
+        At most this many pairs, drawn with a fixed seed before encoding (None: all).
+    cache_dir : str, optional
+        Embedding cache folder.
+    """
 
     def __init__(
         self,

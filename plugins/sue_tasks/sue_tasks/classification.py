@@ -12,7 +12,15 @@ from sue_framework.interfaces import Task, TaskInput
 
 
 def class_prompts(classes: list[str], template: str = "A photo of a {}") -> list[str]:
-    """The texts a text encoder embeds for zero-shot classification, one per class."""
+    """The texts a text encoder embeds for zero-shot classification, one per class.
+
+    Parameters
+    ----------
+    classes : list of str
+        Class names.
+    template : str
+        The prompt, with "{}" for the class name.
+    """
     if "{}" not in template:
         raise InputError(f"the prompt template needs a '{{}}' for the class name, got {template!r}")
     return [template.format(c) for c in classes]
@@ -26,7 +34,13 @@ def _labels(labels: object, n: int, name: str) -> np.ndarray:
 
 
 def cosine_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Cosine similarity of every row of a to every row of b."""
+    """Cosine similarity of every row of a to every row of b.
+
+    Parameters
+    ----------
+    a, b : ndarray
+        Rows to compare.
+    """
     a = a / np.maximum(np.linalg.norm(a, axis=1, keepdims=True), 1e-12)
     b = b / np.maximum(np.linalg.norm(b, axis=1, keepdims=True), 1e-12)
     return a @ b.T

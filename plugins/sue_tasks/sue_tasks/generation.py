@@ -22,7 +22,25 @@ from sue_framework.nn import mlp, seeded, train_epochs
 
 
 class LatentConverter:
-    """MLP regressor from universal embeddings to generator latents (MSE)."""
+    """MLP regressor from universal embeddings to generator latents (MSE).
+
+    Parameters
+    ----------
+    hidden : sequence of int
+        Widths of the MLP's hidden layers.
+    epochs : int
+        Passes over the rows at most.
+    batch_size : int
+        Rows per step.
+    lr : float
+        AdamW's learning rate.
+    seed : int or None
+        Seeds initialisation and minibatches.
+    device : str
+        Where the network trains.
+    progress : bool
+        Show a progress bar over the epochs.
+    """
 
     def __init__(
         self,

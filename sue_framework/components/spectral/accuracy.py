@@ -6,7 +6,13 @@ import numpy as np
 
 
 def grassmann_distance(a: np.ndarray, b: np.ndarray) -> float:
-    """sum_i sin^2(theta_i) over the principal angles between the column spans of a and b."""
+    """sum_i sin^2(theta_i) over the principal angles between the column spans of a and b.
+
+    Parameters
+    ----------
+    a, b : ndarray
+        Matrices whose column spans are compared.
+    """
     qa, _ = np.linalg.qr(np.asarray(a, dtype=np.float64))
     qb, _ = np.linalg.qr(np.asarray(b, dtype=np.float64))
     s = np.clip(np.linalg.svd(qa.T @ qb, compute_uv=False), 0.0, 1.0)
@@ -14,7 +20,13 @@ def grassmann_distance(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def per_vector_sin2(learned: np.ndarray, exact: np.ndarray) -> np.ndarray:
-    """1 - cos^2 between matching columns (same order), blind to each column's sign and scale."""
+    """1 - cos^2 between matching columns (same order), blind to each column's sign and scale.
+
+    Parameters
+    ----------
+    learned, exact : ndarray
+        Matching columns (same order).
+    """
     learned, exact = np.asarray(learned, np.float64), np.asarray(exact, np.float64)
     a = learned / np.linalg.norm(learned, axis=0, keepdims=True)
     b = exact / np.linalg.norm(exact, axis=0, keepdims=True)

@@ -74,7 +74,15 @@ def _cupy_eigsh(
 
 
 def pick_eigensolver(eigensolver: str, device: str) -> str:
-    """The eigensolver to use: "auto" means CuPy's Lanczos on a GPU with CuPy, else ARPACK."""
+    """The eigensolver to use: "auto" means CuPy's Lanczos on a GPU with CuPy, else ARPACK.
+
+    Parameters
+    ----------
+    eigensolver : str
+        "auto", "arpack", "cupy" or "lobpcg".
+    device : str
+        The fit's device.
+    """
     if eigensolver not in EIGENSOLVERS:
         raise InputError(f"eigensolver must be one of {EIGENSOLVERS}, got {eigensolver!r}")
     if eigensolver != "auto":
@@ -99,6 +107,21 @@ def random_walk_eigs(
     and signed so that its largest-magnitude entry is positive. `eigensolver` is "arpack"
     (scipy eigsh, CPU), "cupy" (CuPy's Lanczos eigsh on a GPU), "lobpcg" (torch, on `device`)
     or "auto" (see `pick_eigensolver`).
+
+    Parameters
+    ----------
+    W : sparse matrix
+        A symmetric affinity graph.
+    k : int
+        Non-trivial eigenpairs wanted.
+    seed : int or None
+        Seeds the start vector.
+    tol : float
+        The eigensolver's tolerance.
+    eigensolver : str
+        "auto", "arpack", "cupy" or "lobpcg".
+    device : str
+        Where CuPy or LOBPCG run.
     """
     eigensolver = pick_eigensolver(eigensolver, device)
     if eigensolver == "cupy" and not cupy_available():

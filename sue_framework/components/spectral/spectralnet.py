@@ -54,7 +54,15 @@ LAPLACIANS = ("random_walk", "symmetric", "unnormalized")
 
 
 def orthonormalizer(Y: torch.Tensor, weights: torch.Tensor | None = None) -> torch.Tensor:
-    """R such that (Y R)^T diag(w) (Y R) / n = I. Cholesky with growing jitter, then eigh."""
+    """R such that (Y R)^T diag(w) (Y R) / n = I. Cholesky with growing jitter, then eigh.
+
+    Parameters
+    ----------
+    Y : Tensor
+        Network outputs of a batch.
+    weights : Tensor, optional
+        Per-row weights (degrees) of the constraint.
+    """
     n, k = Y.shape
     Yw = Y if weights is None else Y * weights[:, None]
     M = (Y.T @ Yw) / n
@@ -70,7 +78,15 @@ def orthonormalizer(Y: torch.Tensor, weights: torch.Tensor | None = None) -> tor
 
 
 def batch_laplacian(W: torch.Tensor, kind: str) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """(L, constraint weights) of a dense batch affinity for the chosen Laplacian."""
+    """(L, constraint weights) of a dense batch affinity for the chosen Laplacian.
+
+    Parameters
+    ----------
+    W : Tensor
+        A dense batch affinity.
+    kind : str
+        "random_walk", "symmetric" or "unnormalized".
+    """
     d = W.sum(1)
     if kind == "symmetric":
         di = d.clamp(min=1e-12).rsqrt()
