@@ -243,6 +243,12 @@ class CVSelect(Method):
             raise InputError(f"rule must be one of {RULES}, got {self.rule!r}")
         if self.cv_max_rows is not None and self.cv_max_rows < 1:
             raise InputError(f"cv_max_rows must be >= 1 or None, got {self.cv_max_rows}")
+        if data.n_pairs == 0:
+            raise InputError(
+                f"{type(self).__name__} chooses a method by cross-validation on the pairs and got "
+                "none; give some pairs (sue suggest picks which rows to pair), or use a method "
+                "that needs none, such as domain_confusion"
+            )
         self.n_pairs_ = data.n_pairs
         self.width_ = int(min(data.x.shape[1], data.y.shape[1]))
         cands = self._candidates(self.n_pairs_, self.width_)

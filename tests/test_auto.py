@@ -189,3 +189,11 @@ def test_a_saved_auto_keeps_its_choice_when_a_later_version_lists_other_candidat
     monkeypatch.setattr(Auto, "_candidates", lambda self, n, w: [("pair_cca", {"out_dim": 2})])
     with pytest.raises(InputError, match="not among this version's candidates"):
         load_method(path)
+
+
+def test_no_pairs_is_refused_with_what_to_do(split):
+    from sue_framework import WeaklyPairedData
+
+    empty = WeaklyPairedData(split.train.x, split.train.y, np.zeros((0, 2), dtype=int))
+    with pytest.raises(InputError, match="Auto chooses a method by cross-validation .* got none"):
+        Auto(device="cpu").fit(empty)
