@@ -72,9 +72,11 @@ def test_push_uploads_the_model_and_its_card():
 
 
 def test_a_hub_download_that_cannot_happen_says_so(tmp_path, monkeypatch):
-    hf = pytest.importorskip("huggingface_hub")
+    pytest.importorskip("huggingface_hub")
+    import huggingface_hub.constants as hf_constants
+
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    monkeypatch.setattr(hf.constants, "HF_HUB_OFFLINE", True)  # read at import, maybe earlier
+    monkeypatch.setattr(hf_constants, "HF_HUB_OFFLINE", True)  # read at import, maybe earlier
     monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
     with pytest.raises(ModelFileError, match="could not get model.sue of 'nobody/nothing'"):
         from_hub("nobody/nothing")
