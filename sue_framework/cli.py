@@ -95,13 +95,14 @@ def cmd_fit(args: argparse.Namespace) -> int:
     """
     from sue_framework import distributed
     from sue_framework.data import WeaklyPairedData, check_stage_output
+    from sue_framework.engine import available_cores
     from sue_framework.io import save_method
     from sue_framework.registry import registry
 
     _check_model_output(args.out, args.x, args.y, args.pairs)
     if args.nproc < 1:
         raise InputError(f"--nproc {args.nproc}: give 1 or more processes")
-    cores = distributed.usable_cores()
+    cores = available_cores()
     if args.nproc > cores and not args.oversubscribe:
         warnings.warn(
             f"--nproc {args.nproc} is more than the {cores} CPU core(s) this process may use; "
@@ -259,8 +260,8 @@ def cmd_report(args: argparse.Namespace) -> int:
     args : argparse.Namespace
         The parsed command line (`build_parser`).
     """
-    from sue_framework.hub import model_card
-    from sue_framework.io import load_method
+    from sue_framework.hub import card_markdown
+    from sue_framework.io import load_method, read_manifest
     from sue_framework.retrieval_report import write_retrieval_report
 
     _check_output(
@@ -284,7 +285,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         n_worst=args.examples,
         max_rows=args.max_rows,
         seed=args.seed,
-        card=model_card(args.model),
+        card=card_markdown(read_manifest(args.model)),  # load_method verified the arrays
         title=f"Retrieval report: {Path(args.model).name}",
     )
     print(f"wrote {out}; open it in a browser")

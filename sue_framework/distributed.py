@@ -124,14 +124,6 @@ def _exit_with(pid: int) -> None:
     threading.Thread(target=watch, name="sue-launcher-watch", daemon=True).start()
 
 
-def usable_cores() -> int:
-    """CPU cores this process may run on."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        return os.cpu_count() or 1
-
-
 def launch(nproc: int, argv: list[str]) -> int:
     """Run ``python -m sue_framework *argv`` in `nproc` processes under torchrun (one machine)
     and return its exit code; the processes find each other through `init_group`. The
