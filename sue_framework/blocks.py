@@ -11,7 +11,7 @@ import numpy as np
 
 from sue_framework.errors import InputError
 from sue_framework.files import atomic_path
-from sue_framework.rows import NpyRows
+from sue_framework.rows import NpyRows, npy_header
 
 
 def transform_file(
@@ -39,7 +39,8 @@ def transform_file(
     if block_rows < 1:
         raise InputError(f"block_rows must be >= 1, got {block_rows}")
     blocks: Iterator[tuple[slice, np.ndarray]]
-    if _fortran_order(source):  # columns stored together: read row blocks from a memory map
+    _, fortran, _, _ = npy_header(source)
+    if fortran:  # columns stored together: read row blocks from a memory map
         mapped = np.load(source, mmap_mode="r")
         n = mapped.shape[0]
         blocks = (
@@ -59,18 +60,3 @@ def transform_file(
         for _, block in blocks:
             out.write(np.asarray(model.transform(block, modality), dtype="<f4").tobytes())
     return n, int(first.shape[1])
-
-
-def _fortran_order(path: str | Path) -> bool:
-    """Whether a .npy file stores its array column-major."""
-    with open(path, "rb") as f:
-        try:
-            version = np.lib.format.read_magic(f)
-            read = (
-                np.lib.format.read_array_header_1_0
-                if version == (1, 0)
-                else np.lib.format.read_array_header_2_0
-            )
-            return bool(read(f)[1])
-        except ValueError as exc:
-            raise InputError(f"{path} is not a readable .npy file: {exc}") from None

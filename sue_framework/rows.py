@@ -20,6 +20,28 @@ from sue_framework.errors import InputError
 DEFAULT_BLOCK_BYTES = 64 << 20
 
 
+def npy_header(path: str | Path) -> tuple[tuple[int, ...], bool, np.dtype, int]:
+    """A .npy file's header, read without the data: (shape, Fortran order, dtype, the byte
+    offset where the data starts).
+
+    Parameters
+    ----------
+    path : str or Path
+        The .npy file.
+    """
+    with open(path, "rb") as f:
+        try:
+            version = np.lib.format.read_magic(f)
+            shape, fortran, dtype = (
+                np.lib.format.read_array_header_1_0(f)
+                if version == (1, 0)
+                else np.lib.format.read_array_header_2_0(f)
+            )
+        except ValueError as exc:
+            raise InputError(f"{path} is not a readable .npy file: {exc}") from None
+        return shape, bool(fortran), dtype, f.tell()
+
+
 @dataclass(frozen=True)
 class RowStats:
     """What one pass over the rows found: the first row holding NaN or inf (None if none),
@@ -65,17 +87,7 @@ class NpyRows:
         if self.path.suffix.lower() != ".npy" or not self.path.is_file():
             raise InputError(f"rows on disk must be an existing .npy file, got {self.path}")
         self._signature = self._identity(os.stat(self.path))
-        with open(self.path, "rb") as f:
-            try:
-                version = np.lib.format.read_magic(f)
-                shape, fortran, dtype = (
-                    np.lib.format.read_array_header_1_0(f)
-                    if version == (1, 0)
-                    else np.lib.format.read_array_header_2_0(f)
-                )
-            except ValueError as exc:
-                raise InputError(f"{self.path} is not a readable .npy file: {exc}") from None
-            self._offset = f.tell()
+        shape, fortran, dtype, self._offset = npy_header(self.path)
         if len(shape) != 2 or 0 in shape:
             raise InputError(f"{self.path} must hold a non-empty 2-D array, got shape {shape}")
         if fortran:
