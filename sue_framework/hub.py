@@ -17,7 +17,7 @@ from typing import Any
 from sue_framework import __version__
 from sue_framework.errors import InputError, ModelFileError
 from sue_framework.files import atomic_path
-from sue_framework.io import load_method, save_method, verify_file
+from sue_framework.io import load_method, read_manifest, save_method, verify_file
 
 MODEL_FILE = "model.sue"
 CARD_FILE = "README.md"
@@ -32,7 +32,17 @@ def model_card(path: str | Path) -> str:
     path : str or Path
         The model file.
     """
-    manifest = verify_file(path)
+    return card_markdown(verify_file(path))
+
+
+def card_markdown(manifest: dict[str, Any]) -> str:
+    """The model card of a manifest already read (and checked) from a model file.
+
+    Parameters
+    ----------
+    manifest : dict
+        What `io.read_manifest` or `io.verify_file` returned.
+    """
     facts = manifest.get("card", {})
     method = manifest["method"]
     lines = [
@@ -124,16 +134,15 @@ def export_folder(model: Any, folder: str | Path, *, force: bool = False) -> Pat
             "(sue card --export ... --force) to replace its model.sue and README.md"
         )
     if isinstance(model, (str, Path)):
-        verify_file(model)  # refuse anything that is not an intact model file
-    folder.mkdir(parents=True, exist_ok=True)
-    if isinstance(model, (str, Path)):
+        manifest = verify_file(model)  # refuse anything that is not an intact model file
+        folder.mkdir(parents=True, exist_ok=True)
         with atomic_path(folder / MODEL_FILE) as tmp:
             shutil.copyfile(model, tmp)
     else:
-        save_method(model, folder / MODEL_FILE)
-    card = model_card(folder / MODEL_FILE)
+        folder.mkdir(parents=True, exist_ok=True)
+        manifest = read_manifest(save_method(model, folder / MODEL_FILE))
     with atomic_path(folder / CARD_FILE) as tmp:
-        tmp.write_text(card)
+        tmp.write_text(card_markdown(manifest))
     return folder
 
 
