@@ -504,8 +504,9 @@ def top_k_both_ways(
     for sl in row_chunks(a.shape[0], auto_chunk(b.shape[0], device=a.device)):
         s = a[sl] @ b.T
         fv[sl], fi[sl] = torch.topk(s, ka, dim=1)
-        # top-k down the columns: along rows of the transposed copy, 1.3-1.6x faster on CPU
-        # than topk(dim=0) over the strided block, with the same result
+        # top-k down the columns: along rows of the transposed copy, 1.2-1.35x faster on one
+        # CPU thread than topk(dim=0) over the strided block, same result
+        # (benchmarks/topk_columns.py)
         v, i = torch.topk(s.T.contiguous(), min(kb, s.shape[0]), dim=1)
         v, i = v.T, i.T + sl.start
         if cv is not None and ci is not None:
