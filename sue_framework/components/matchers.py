@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from functools import partial
 
 import numpy as np
 import torch
@@ -127,27 +128,81 @@ class _MMD2(torch.autograd.Function):
         return grad_z[: ctx.na], grad_z[ctx.na :], None, None, None
 
 
+def _bandwidth_check(bandwidth: object) -> tuple[bool, str]:
+    ok = bandwidth in BANDWIDTH_RULES or (
+        isinstance(bandwidth, (int, float)) and not isinstance(bandwidth, bool) and bandwidth > 0
+    )
+    return ok, f"bandwidth must be one of {BANDWIDTH_RULES} or a number > 0, got {bandwidth!r}"
+
+
+def mmd_val_loss(
+    net: torch.nn.Module,
+    val_batches: Sequence[tuple[torch.Tensor, torch.Tensor]],
+    bandwidths: Sequence[float],
+    bandwidth: str | float,
+) -> float:
+    """Mean multi-bandwidth squared MMD between the moved and the target rows of fixed
+    validation batches (the residual matchers' model-selection criterion).
+
+    Parameters
+    ----------
+    net : Module
+        The moving modality's network.
+    val_batches : sequence of (Tensor, Tensor)
+        (target rows, moving rows) of each batch.
+    bandwidths : sequence of float
+        Multipliers of the base bandwidth.
+    bandwidth : str or float
+        The base bandwidth rule or value (`mmd2_rbf`).
+    """
+    net.eval()
+    with torch.no_grad():
+        return float(
+            np.mean([float(mmd2_rbf(net(m), t, bandwidths, bandwidth)) for t, m in val_batches])
+        )
+
+
 class _ResidualMatcher(DistributionMatcher):
     """Shared machinery: a zero-initialised residual MLP on the moving modality, a 90/10 split,
-    fixed validation batches scored by multi-bandwidth MMD, and the best validation model kept."""
+    fixed validation batches scored by the subclass's validation loss, and the best validation
+    model kept. Every setting is a constructor parameter of the subclass; the shared ones
+    (`hidden`, `epochs`, `batch_size`, `lr`, `val_fraction`, `patience`, `moving`, `seed`,
+    `device`, `progress`) are checked by `_check_inputs` before any work."""
 
     hidden: Sequence[int]
-    bandwidths: Sequence[float] = (0.25, 0.5, 1.0, 2.0, 4.0)
-    bandwidth: str | float = "mean"
-    patience: int | None = None
-    min_delta: float = 0.0
+    epochs: int
+    batch_size: int
+    lr: float
+    val_fraction: float
+    patience: int | None
+    moving: str
+    seed: int | None
+    device: str
+    progress: bool
 
     def _build(self, dim: int, seed: int = 0) -> ResidualMLP:
         return seeded(lambda: ResidualMLP(dim, self.hidden), seed)
+
+    def _check_settings(self) -> list[tuple[bool, str]]:
+        """(holds, message) of every constraint on this matcher's settings; subclasses add
+        their own."""
+        patience, hidden, val = self.patience, self.hidden, self.val_fraction
+        return [
+            (all(int(h) >= 1 for h in hidden), f"hidden widths must be >= 1, got {hidden}"),
+            (self.epochs >= 0, f"epochs must be >= 0, got {self.epochs}"),
+            (self.batch_size >= 1, f"batch_size must be >= 1, got {self.batch_size}"),
+            (self.lr > 0, f"lr must be > 0, got {self.lr}"),
+            (0 <= val < 1, f"val_fraction must lie in [0, 1), got {val}"),
+            (patience is None or patience >= 1, f"patience must be >= 1 or None, got {patience}"),
+        ]
 
     def _check_inputs(
         self, target: np.ndarray, moving: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
         check_modality(self.moving)
-        if not (self.bandwidth in BANDWIDTH_RULES or isinstance(self.bandwidth, (int, float))):
-            raise InputError(
-                f"bandwidth must be one of {BANDWIDTH_RULES} or a number, got {self.bandwidth!r}"
-            )
+        for ok, message in self._check_settings():
+            if not ok:
+                raise InputError(message)
         target, moving = as_matrix(target, "target rows"), as_matrix(moving, "moving rows")
         if target.shape[1] != moving.shape[1]:
             raise InputError(
@@ -156,22 +211,19 @@ class _ResidualMatcher(DistributionMatcher):
             )
         return target, moving
 
-    def _val_loss(self, net: torch.nn.Module, val_batches) -> float:
-        """Validation loss on the fixed held-out batches: multi-bandwidth MMD by default."""
-        net.eval()
-        with torch.no_grad():
-            return float(
-                np.mean(
-                    [
-                        float(mmd2_rbf(net(m), t, self.bandwidths, self.bandwidth))
-                        for t, m in val_batches
-                    ]
-                )
-            )
-
-    def _fit_loop(self, target: np.ndarray, moving: np.ndarray, step_fn, make_state) -> None:
-        """Epochs of `step_fn(dp, net, moving_batch, target_batch, state)`, keeping the best
-        validation net; `dp` (a `DataParallel`) runs the steps, over processes if distributed."""
+    def _fit_loop(
+        self,
+        target: np.ndarray,
+        moving: np.ndarray,
+        step_fn,
+        make_state,
+        val_loss,
+        min_delta: float = 0.0,
+    ) -> None:
+        """Epochs of `step_fn(dp, net, moving_batch, target_batch, state)`, keeping the net with
+        the best `val_loss(net, val_batches)` (an improvement counts when it lowers the loss by
+        the fraction `min_delta`); `dp` (a `DataParallel`) runs the steps, over processes if
+        distributed."""
         eng = engine_for(self.device, self.seed)
         dev, seed, gen = eng.device, eng.seed, eng.generator()
         T, M = to_tensor(target, dev), to_tensor(moving, dev)
@@ -194,9 +246,9 @@ class _ResidualMatcher(DistributionMatcher):
             self.epochs,
             run_epoch,
             keep=[net],
-            validate=lambda: self._val_loss(net, val_batches),
+            validate=lambda: val_loss(net, val_batches),
             patience=self.patience,
-            min_delta=self.min_delta,
+            min_delta=min_delta,
             progress=self.progress,
             desc=type(self).__name__,
         )
@@ -205,7 +257,9 @@ class _ResidualMatcher(DistributionMatcher):
         self.dim_ = np.asarray(M.shape[1])
         self.val_history_ = np.asarray(history)
 
-    def _fit_loss(self, target: np.ndarray, moving: np.ndarray, loss_fn) -> None:
+    def _fit_loss(
+        self, target: np.ndarray, moving: np.ndarray, loss_fn, val_loss, min_delta: float = 0.0
+    ) -> None:
         """`_fit_loop` with AdamW (`lr`, `weight_decay`) minimising `loss_fn(net, mb, tb)`."""
 
         def make_opt(net, dim, dev, seed):
@@ -215,7 +269,7 @@ class _ResidualMatcher(DistributionMatcher):
         def step(dp, net, mb, tb, state):
             dp.step(state[0], loss_fn(dp.wrap(net), mb, tb))
 
-        self._fit_loop(target, moving, step, make_opt)
+        self._fit_loop(target, moving, step, make_opt, val_loss, min_delta)
 
     def _split(self, X: torch.Tensor, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
         n = X.shape[0]
@@ -334,13 +388,21 @@ class MMDResNet(_ResidualMatcher):
         self.device = device
         self.progress = progress
 
+    def _check_settings(self) -> list[tuple[bool, str]]:
+        return [
+            *super()._check_settings(),
+            _bandwidth_check(self.bandwidth),
+            (self.min_delta >= 0, f"min_delta must be >= 0, got {self.min_delta}"),
+        ]
+
     def fit(self, target: np.ndarray, moving: np.ndarray) -> MMDResNet:
         target, moving = self._check_inputs(target, moving)
 
         def loss(net, mb, tb):
             return mmd2_rbf(net(mb), tb, self.bandwidths, self.bandwidth)
 
-        self._fit_loss(target, moving, loss)
+        val = partial(mmd_val_loss, bandwidths=self.bandwidths, bandwidth=self.bandwidth)
+        self._fit_loss(target, moving, loss, val, self.min_delta)
         return self
 
 
@@ -426,9 +488,17 @@ class AdversarialMatcher(_ResidualMatcher):
         self.device = device
         self.progress = progress
 
+    def _check_settings(self) -> list[tuple[bool, str]]:
+        steps, loss = self.disc_steps, self.loss
+        return [
+            *super()._check_settings(),
+            (loss in ("lsgan", "wgan-gp"), f"loss must be 'lsgan' or 'wgan-gp', got {loss!r}"),
+            (self.disc_lr > 0, f"disc_lr must be > 0, got {self.disc_lr}"),
+            (steps is None or steps >= 1, f"disc_steps must be >= 1 or None, got {steps}"),
+            (self.gp_weight >= 0, f"gp_weight must be >= 0, got {self.gp_weight}"),
+        ]
+
     def fit(self, target: np.ndarray, moving: np.ndarray) -> AdversarialMatcher:
-        if self.loss not in ("lsgan", "wgan-gp"):
-            raise InputError(f"loss must be 'lsgan' or 'wgan-gp', got {self.loss!r}")
         target, moving = self._check_inputs(target, moving)
         wgan = self.loss == "wgan-gp"
         disc_steps = self.disc_steps if self.disc_steps is not None else (5 if wgan else 1)
@@ -463,7 +533,9 @@ class AdversarialMatcher(_ResidualMatcher):
             out = dp.apply(disc, G(mb))
             dp.step(opt_g, -out.mean() if wgan else ((out - 1) ** 2).mean())
 
-        self._fit_loop(target, moving, step, make_state)
+        # the generator kept is the one whose moved rows are closest by MMD (mean bandwidth)
+        val = partial(mmd_val_loss, bandwidths=self.bandwidths, bandwidth="mean")
+        self._fit_loop(target, moving, step, make_state, val)
         return self
 
 
@@ -538,8 +610,6 @@ class OTMatcher(_ResidualMatcher):
         Show a progress bar over the epochs.
     """
 
-    _val_plans: list[torch.Tensor]  # one fit's teacher plans of its fixed validation batches
-
     def __init__(
         self,
         hidden: Sequence[int] = (64,),
@@ -575,39 +645,43 @@ class OTMatcher(_ResidualMatcher):
     def _teacher(self, tb: torch.Tensor, mb: torch.Tensor) -> torch.Tensor:
         return sinkhorn_plan(_cosine(tb, mb), self.teacher_eps, self.sinkhorn_iter)
 
-    def _val_loss(self, net: torch.nn.Module, val_batches) -> float:
-        """The plan KL on the fixed held-out batches (their teacher plans are computed once)."""
-        net.eval()
-        with torch.no_grad():
-            if len(self._val_plans) != len(val_batches):
-                self._val_plans = [self._teacher(t, m) for t, m in val_batches]
-            return float(
-                np.mean(
-                    [
-                        float(
-                            plan_kl(
-                                teacher,
-                                sinkhorn_plan(_cosine(t, net(m)), self.eps, self.sinkhorn_iter),
-                            )
-                        )
-                        for teacher, (t, m) in zip(self._val_plans, val_batches, strict=True)
-                    ]
-                )
-            )
+    def _check_settings(self) -> list[tuple[bool, str]]:
+        eps, teacher = self.eps, self.teacher_eps
+        return [
+            *super()._check_settings(),
+            (eps > 0 and teacher > 0, f"eps and teacher_eps must be > 0, got {eps} and {teacher}"),
+            (self.sinkhorn_iter >= 1, f"sinkhorn_iter must be >= 1, got {self.sinkhorn_iter}"),
+        ]
 
     def fit(self, target: np.ndarray, moving: np.ndarray) -> OTMatcher:
         target, moving = self._check_inputs(target, moving)
-        if not (self.eps > 0 and self.teacher_eps > 0):
-            raise InputError(
-                f"eps and teacher_eps must be > 0, got {self.eps} and {self.teacher_eps}"
-            )
 
         def loss(net, mb, tb):
             return kl_plan_surrogate(
                 _cosine(tb, net(mb)), self._teacher(tb, mb), self.eps, n_iter=self.sinkhorn_iter
             )
 
-        self._val_plans = []  # one fit's fixed validation batches
-        self._fit_loss(target, moving, loss)
-        del self._val_plans
+        plans: list[torch.Tensor] = []  # the teacher plans of this fit's validation batches
+
+        def val_loss(net: torch.nn.Module, val_batches) -> float:
+            """The plan KL on the fixed held-out batches (teacher plans computed once)."""
+            net.eval()
+            with torch.no_grad():
+                if not plans:
+                    plans.extend(self._teacher(t, m) for t, m in val_batches)
+                return float(
+                    np.mean(
+                        [
+                            float(
+                                plan_kl(
+                                    teacher,
+                                    sinkhorn_plan(_cosine(t, net(m)), self.eps, self.sinkhorn_iter),
+                                )
+                            )
+                            for teacher, (t, m) in zip(plans, val_batches, strict=True)
+                        ]
+                    )
+                )
+
+        self._fit_loss(target, moving, loss, val_loss)
         return self

@@ -72,19 +72,76 @@ def test_matcher_is_repeatable_and_state_round_trips():
     assert np.array_equal(c.transform(mv), a.transform(mv))
 
 
+def _mmd2_reference(a: np.ndarray, b: np.ndarray, base: float) -> float:
+    """Biased squared MMD with one RBF kernel exp(-d^2 / base), written out in numpy."""
+    z = np.vstack([a, b]).astype(np.float64)
+    k = np.exp(-((z[:, None] - z[None]) ** 2).sum(-1) / base)
+    n = len(a)
+    return float(k[:n, :n].mean() + k[n:, n:].mean() - 2 * k[:n, n:].mean())
+
+
 def test_median_and_fixed_bandwidths_and_patience():
     rng = np.random.default_rng(2)
-    a = torch.as_tensor(rng.normal(size=(50, 3)), dtype=torch.float32)
-    b = a + 1.0
-    for bw in ("mean", "median", 2.0):
-        assert float(mmd2_rbf(a, b, (1.0,), bw)) > 0
+    a = rng.normal(size=(50, 3))
+    b = a + rng.normal(size=(50, 3)) + 1.0
+    z = np.vstack([a, b])
+    d2 = ((z[:, None] - z[None]) ** 2).sum(-1)[~np.eye(100, dtype=bool)]
+    for bw, base in (("mean", d2.mean()), ("median", np.median(d2)), (2.0, 2.0)):
+        got = mmd2_rbf(torch.as_tensor(a), torch.as_tensor(b), (1.0,), bw)
+        assert float(got) == pytest.approx(_mmd2_reference(a, b, base), rel=1e-5)
     t, mv = rng.normal(size=(2, 300, 2)).astype(np.float32)
     m = MMDResNet(epochs=50, patience=2, batch_size=64, device="cpu").fit(t, mv + 0.01)
-    assert len(m.val_history_) < 50  # already matched: validation stops improving quickly
+    hist = m.val_history_
+    # stopped two epochs after the best one, which the run kept
+    assert len(hist) < 50 and int(np.argmin(hist)) == len(hist) - 3
     from sue_framework import InputError
 
     with pytest.raises(InputError, match="bandwidth"):
         MMDResNet(bandwidth="max", device="cpu").fit(t, mv)
+
+
+@pytest.mark.parametrize(
+    ("cls", "setting", "message"),
+    [
+        ("MMDResNet", {"bandwidth": -1.0}, "bandwidth"),
+        ("MMDResNet", {"epochs": -1}, "epochs"),
+        ("MMDResNet", {"val_fraction": 1.0}, "val_fraction"),
+        ("MMDResNet", {"min_delta": -0.1}, "min_delta"),
+        ("AdversarialMatcher", {"loss": "hinge"}, "loss"),
+        ("AdversarialMatcher", {"disc_steps": 0}, "disc_steps"),
+        ("OTMatcher", {"teacher_eps": 0.0}, "teacher_eps"),
+        ("OTMatcher", {"patience": 0}, "patience"),
+    ],
+)
+def test_bad_settings_are_refused_before_any_work(cls, setting, message, monkeypatch):
+    from sue_framework import InputError
+    from sue_framework.components import matchers
+
+    def no_work(*args, **kwargs):
+        raise AssertionError("training started")
+
+    monkeypatch.setattr(matchers, "train_epochs", no_work)
+    t = np.zeros((20, 2), dtype=np.float32)
+    with pytest.raises(InputError, match=message):
+        getattr(matchers, cls)(device="cpu", **setting).fit(t, t + 1)
+
+
+def test_every_matcher_setting_is_a_reported_parameter():
+    """No class attribute acts as a hidden setting, and a fit leaves no scratch on the object."""
+    from sue_framework.components import matchers
+
+    t, mv = np.random.default_rng(0).normal(size=(2, 60, 2)).astype(np.float32)
+    for cls in (matchers.MMDResNet, matchers.AdversarialMatcher, matchers.OTMatcher):
+        fitted = cls(epochs=1, batch_size=32, device="cpu").fit(t, mv)
+        params = set(fitted.get_params())
+        hidden = {
+            k for c in cls.__mro__ if c.__module__.startswith("sue_framework")
+            for k, v in vars(c).items()
+            if not k.startswith("_") and not k.endswith("_request") and not callable(v)
+        }  # fmt: skip
+        assert hidden <= params, (cls.__name__, hidden - params)
+        extra = {k for k in vars(fitted) if k not in params}
+        assert extra == {"net_", "dim_", "val_history_"}, cls.__name__
 
 
 def test_min_delta_stops_on_small_gains():
