@@ -97,7 +97,9 @@ def decode_params(value: Any) -> Any:
         if set(value) == {_COMPONENT}:
             spec = value[_COMPONENT]
             factory = _factory(spec["kind"], spec["name"], spec.get("provider"))
-            return factory(**decode_params(spec["params"]))
+            params = decode_params(spec["params"])
+            # files written when components took child stages by name keep loading
+            return factory(**registry.resolve_children(factory, params, spec["name"]))
         return {k: decode_params(v) for k, v in value.items()}
     return value
 

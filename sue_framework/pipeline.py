@@ -15,7 +15,8 @@ from sue_framework.data import WeaklyPairedData, as_matrix, check_stage_output, 
 from sue_framework.engine import engine_for
 from sue_framework.errors import InputError, NotFittedError
 from sue_framework.interfaces import Method, check_modality, nest_state, unnest_state
-from sue_framework.registry import _same, registry
+from sue_framework.registry import registry
+from sue_framework.settings import same_value
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +96,7 @@ class SUE(Method):
         defaults = {k: p.default for k, p in inspect.signature(type(self)).parameters.items()}
         mine = self.get_params(deep=False)
         chosen = {k for k in ("se_dim", "out_dim", "seed", "device", "verbose")
-                  if not _same(mine[k], defaults[k])}  # fmt: skip
+                  if not same_value(mine[k], defaults[k])}  # fmt: skip
 
         def policy(**names: str) -> tuple[dict, dict]:
             """(defaults, explicit) for a stage: stage parameter -> pipeline parameter."""

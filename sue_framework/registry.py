@@ -251,55 +251,72 @@ class Registry:
         given by name, or, for an instance, a value other than its class's default. `explicit`
         names the policies the caller set on purpose (parameter -> the caller's name for it);
         one that disagrees with the stage's own setting is refused rather than either silently
-        winning. Unknown `params` raise an InputError that lists the accepted ones.
+        winning. Unknown `params` raise an InputError that lists the accepted ones. Child
+        stages a component declares (`CHILDREN`) given by name are built here too, so that
+        components only ever see objects (`resolve_children`). The settings rule is
+        `settings.configure`.
         """
-        import inspect
-
-        from sklearn.base import clone
-
         from sue_framework.errors import InputError
+        from sue_framework.settings import configure
 
-        params = dict(params or {})
-        explicit = explicit or {}
         if isinstance(spec, str):
             factory = self.get(kind, spec)
-            accepted = inspect.signature(factory).parameters
-            unknown = sorted(set(params) - set(accepted))
-            if unknown and not any(p.kind is p.VAR_KEYWORD for p in accepted.values()):
-                raise InputError(
-                    f"{kind} {spec!r} takes no parameter(s) {', '.join(unknown)}; "
-                    f"it takes: {', '.join(accepted) or 'none'}"
-                )
-            obj = factory(**params)
-            own_setting = params
-        else:
-            if params:
-                raise InputError(f"{kind} params apply to a {kind} given by name, not an instance")
-            obj = clone(spec)
-            class_defaults = {
-                k: p.default for k, p in inspect.signature(type(obj)).parameters.items()
-            }
-            own_setting = {
-                k: v
-                for k, v in obj.get_params(deep=False).items()
-                if k not in class_defaults or not _same(v, class_defaults[k])
-            }
-        if not hasattr(obj, "get_params"):  # plain factories (datasets) take no pipeline policy
-            return obj
-        own = obj.get_params(deep=False)
-        updates = {}
-        for key, value in (defaults or {}).items():
-            if key not in own:
+            what = f"{kind} {spec!r}"
+            return configure(
+                factory, self.resolve_children(factory, params or {}, what), defaults,
+                explicit, what,
+            )  # fmt: skip
+        if params:
+            raise InputError(f"{kind} params apply to a {kind} given by name, not an instance")
+        own = spec.get_params(deep=False) if hasattr(spec, "get_params") else {}
+        named = self.resolve_children(type(spec), own, kind)
+        named = {k: v for k, v in named.items() if v is not own[k]}
+        return configure(spec, named, defaults, explicit, kind)
+
+    def resolve_children(
+        self, factory: Any, params: dict, what: str, fill_defaults: bool = True
+    ) -> dict:
+        """`params` with each child stage that `factory` declares (its `CHILDREN`: parameter ->
+        (registry kind, default name or names)) turned into objects: a name, or a list of
+        names, is built from this registry with its class defaults, and a child left out (or
+        None) is built from the declared default name (with `fill_defaults`), so that
+        replacing that name in a registry reaches it too. The child's own settings stay in
+        the parameter's `<name>_params`, for the component to apply; names of grandchildren
+        inside them are turned into objects the same way.
+
+        Parameters
+        ----------
+        factory : class
+            The component class.
+        params : dict
+            Its parameters as given.
+        what : str
+            The component, for messages.
+        fill_defaults : bool
+            Build children left out from their declared default names.
+        """
+        out = dict(params)
+        for param, (kind, default) in getattr(factory, "CHILDREN", {}).items():
+            spec = out.get(param)
+            if spec is None and fill_defaults:
+                spec = default
+            if isinstance(spec, str):
+                out[param] = self.build(kind, spec)
+            elif isinstance(spec, (list, tuple)) and any(isinstance(p, str) for p in spec):
+                out[param] = [self.build(kind, p) if isinstance(p, str) else p for p in spec]
+            children, own = out.get(param), out.get(f"{param}_params")
+            if own is None or children is None:
                 continue
-            if key not in own_setting:
-                updates[key] = value
-            elif key in explicit and not _same(own_setting[key], value):
-                raise InputError(
-                    f"the {kind} sets {key}={own_setting[key]!r} but the pipeline's "
-                    f"{explicit[key]}={value!r}; set only one of them, or make them agree"
-                )
-        obj.set_params(**updates)
-        return obj
+            if isinstance(children, (list, tuple)) and isinstance(own, (list, tuple)):
+                if len(own) != len(children):
+                    continue  # the component says what is wrong
+                out[f"{param}_params"] = [
+                    self.resolve_children(type(c), p, what, False) if p else p
+                    for c, p in zip(children, own, strict=True)
+                ]
+            elif isinstance(own, dict):
+                out[f"{param}_params"] = self.resolve_children(type(children), own, what, False)
+        return out
 
     # -- loading ---------------------------------------------------------------------------------
     @property
@@ -489,14 +506,6 @@ def _check_contract(kind: str, name: str, factory: Any) -> None:
         and not callable(getattr(factory, "fit", None))
     ):
         raise TypeError(f"{where} has no fit method; a {kind} is fitted on data")
-
-
-def _same(a: Any, b: Any) -> bool:
-    """Equality for parameter values (numbers, strings, None, sequences)."""
-    try:
-        return bool(a == b)
-    except (TypeError, ValueError):  # arrays and the like
-        return a is b
 
 
 _DEFAULT = Registry()

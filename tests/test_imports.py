@@ -90,3 +90,15 @@ def test_the_package_has_no_import_cycle():
     graph = import_graph()
     assert "sue_framework.components.knn" in graph["sue_framework.components.graphs"]
     assert cycles(graph) == []
+
+
+def test_no_component_looks_anything_up_in_the_registry():
+    """Names become objects at the edge (registry.build); components only get objects. Counts
+    imports inside functions too, and the settings rules that components use."""
+    graph = import_graph()
+    components = [m for m in graph if m.startswith("sue_framework.components")]
+    assert len(components) > 10
+    lookers = {
+        m for m in [*components, "sue_framework.settings"] if "sue_framework.registry" in graph[m]
+    }
+    assert lookers == set()

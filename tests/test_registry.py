@@ -5,7 +5,7 @@ import textwrap
 
 import pytest
 
-from sue_framework import Registry, UnknownComponentError, hookimpl, registry
+from sue_framework import InputError, Registry, UnknownComponentError, hookimpl, registry
 
 
 def test_builtins_register_through_the_hook():
@@ -398,3 +398,23 @@ def test_the_core_variants_listed_in_builtins_are_the_ones_that_exist():
 
     listed = {r.split("[")[1].rstrip("]") for _, _, r in BUILTINS if "CORE_VARIANTS[" in r}
     assert listed == set(CORE_VARIANTS)
+
+
+def test_names_of_child_stages_become_objects_at_the_edge():
+    """registry.build turns child stages given by name, left out, or named inside a child's
+    own parameters into objects; the component never sees a name."""
+    from sue_framework.components import ExactSpectral
+    from sue_framework.components.graphs import LaplaceKNNGraph, PaperKNNGraph
+
+    solver = registry.build(
+        "solver",
+        "concat",
+        {"parts": ["exact", "pca"], "parts_params": [{"graph": "laplace_knn"}, None]},
+    )
+    assert isinstance(solver.parts[0], ExactSpectral)
+    assert isinstance(solver.parts_params[0]["graph"], LaplaceKNNGraph)
+    assert isinstance(registry.build("solver", "exact").graph, PaperKNNGraph)  # the default
+    aligner = registry.build("aligner", "self_learning", {"base": "cca"})
+    assert type(aligner.base).__name__ == "CCA"
+    with pytest.raises(InputError, match="SelfLearning.base is the name 'cca'"):
+        type(aligner)(base="cca").min_pairs()

@@ -2,19 +2,20 @@
 
 They let ablations and hybrids swap the first stage by name: ``SUE(solver="identity")`` aligns
 the raw features; ``SUE(solver="concat", solver_params={"parts": ["exact", "identity"]})``
-aligns spectral and raw features side by side.
+aligns spectral and raw features side by side (the names become objects when the pipeline
+builds the stage).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 import numpy as np
 
 from sue_framework.data import as_matrix
 from sue_framework.errors import InputError
 from sue_framework.interfaces import SpectralSolver, nest_state, unnest_state
+from sue_framework.settings import child
 
 
 class IdentitySolver(SpectralSolver):
@@ -59,10 +60,12 @@ class ConcatSolver(SpectralSolver):
 
     Parameters
     ----------
-    parts : sequence of str or solver
-        The solvers whose outputs are put side by side (names or instances).
+    parts : sequence of solver, or None
+        The solvers whose outputs are put side by side, each cloned before use (None: the
+        exact spectral embedding and the raw features). Built by name through the registry
+        (``{"parts": ["exact", "identity"]}``), the names become instances first.
     parts_params : sequence of dict or None, optional
-        Parameters of each part given by name, in the order of `parts`.
+        Settings of each part (set on its clone), in the order of `parts`.
     n_components : int
         Passed to every part that takes it (the spectral parts' k).
     seed : int or None
@@ -71,9 +74,11 @@ class ConcatSolver(SpectralSolver):
         Where the work runs: "auto" (CUDA when present), "cpu", "cuda" or "cuda:N".
     """
 
+    CHILDREN = {"parts": ("solver", ("exact", "identity"))}  # built by the registry
+
     def __init__(
         self,
-        parts: Sequence[Any] = ("exact", "identity"),
+        parts: Sequence[SpectralSolver] | None = None,
         parts_params: Sequence[dict | None] | None = None,
         n_components: int = 10,
         seed: int | None = 0,
@@ -86,15 +91,16 @@ class ConcatSolver(SpectralSolver):
         self.device = device
 
     def _make_parts(self) -> list[SpectralSolver]:
-        from sue_framework.registry import registry
+        from sue_framework.components.spectral.exact import ExactSpectral
 
-        params = list(self.parts_params or [None] * len(self.parts))
-        if len(params) != len(self.parts):
+        parts = list(self.parts) if self.parts is not None else [ExactSpectral(), IdentitySolver()]
+        params = list(self.parts_params or [None] * len(parts))
+        if len(params) != len(parts):
             raise InputError("parts_params must have one entry (or None) per part")
         defaults = {"n_components": self.n_components, "seed": self.seed, "device": self.device}
         out = [
-            registry.build("solver", spec, p, defaults)
-            for spec, p in zip(self.parts, params, strict=True)
+            child(spec, p, None, defaults, f"ConcatSolver.parts[{i}]")
+            for i, (spec, p) in enumerate(zip(parts, params, strict=True))
         ]
         if not out:
             raise InputError("ConcatSolver needs at least one part")

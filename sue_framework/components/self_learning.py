@@ -34,8 +34,6 @@ seeded sample of that size; the base aligner still sees every row.
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import torch
 
@@ -47,11 +45,13 @@ from sue_framework.components.knn import (
     faiss_available,
     top_k_both_ways,
 )
+from sue_framework.components.semi_cca import SemiCCA
 from sue_framework.engine import Engine, engine_for, to_tensor
 from sue_framework.errors import InputError
 from sue_framework.interfaces import Aligner, nest_state, unnest_state
 from sue_framework.progress import bar
 from sue_framework.ranking import reciprocal_ranks
+from sue_framework.settings import child
 
 INDUCTIONS = ("soft", "stochastic")
 DROPPED = -1e30  # the score of a dropped candidate
@@ -214,11 +214,12 @@ class SelfLearning(Aligner):
 
     Parameters
     ----------
-    base : str or Aligner
-        The aligner refit on true pairs plus pseudo-pairs: a registered aligner name or an
-        instance.
+    base : Aligner or None
+        The aligner refit on true pairs plus pseudo-pairs, cloned before use (None:
+        `SemiCCA`). Built by name through the registry (``{"base": "pair_cca"}``), the name
+        becomes an instance before the component sees it.
     base_params : dict, optional
-        Parameters of a base given by name.
+        Settings of the base (set on the clone).
     n_components : int
         Output dimension.
     induction : str
@@ -262,9 +263,11 @@ class SelfLearning(Aligner):
         Where the work runs: "auto" (CUDA when present), "cpu", "cuda" or "cuda:N".
     """
 
+    CHILDREN = {"base": ("aligner", "semi_cca")}  # built by the registry, never by this class
+
     def __init__(
         self,
-        base: Any = "semi_cca",
+        base: Aligner | None = None,
         base_params: dict | None = None,
         n_components: int = 8,
         induction: str = "soft",
@@ -307,13 +310,12 @@ class SelfLearning(Aligner):
         self.device = device
 
     def _base(self, fixed: dict | None = None, width: int | None = None) -> Aligner:
-        from sue_framework.registry import registry
-
-        aligner = registry.build(
-            "aligner",
+        aligner = child(
             self.base,
             self.base_params,
+            SemiCCA,
             {"n_components": width or self.n_components, "seed": self.seed, "device": self.device},
+            "SelfLearning.base",
         )
         return aligner.set_params(**fixed) if fixed else aligner
 

@@ -10,8 +10,6 @@ induction (Artetxe et al., ACL 2017; mini-vec2vec, 2025, with Procrustes) applie
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
 from sue_framework.components.aligners import fit_aligner, pairs_and_rows
@@ -21,9 +19,11 @@ from sue_framework.components.pseudo_pairs import (
     mutual_nearest_from_lists,
     ot_matches,
 )
+from sue_framework.components.semi_cca import SemiCCA
 from sue_framework.engine import engine_for
 from sue_framework.errors import InputError
 from sue_framework.interfaces import Aligner, nest_state, unnest_state
+from sue_framework.settings import child
 
 PSEUDO = ("mnn", "ot")
 
@@ -46,11 +46,12 @@ class SelfTraining(Aligner):
 
     Parameters
     ----------
-    base : str or Aligner
-        The aligner refit on true pairs plus pseudo-pairs: a registered aligner name or an
-        instance.
+    base : Aligner or None
+        The aligner refit on true pairs plus pseudo-pairs, cloned before use (None:
+        `SemiCCA`). Built by name through the registry (``{"base": "pair_cca"}``), the name
+        becomes an instance before the component sees it.
     base_params : dict, optional
-        Parameters of a base given by name.
+        Settings of the base (set on the clone).
     n_components : int
         Output dimension.
     rounds : int
@@ -75,9 +76,11 @@ class SelfTraining(Aligner):
         Where the work runs: "auto" (CUDA when present), "cpu", "cuda" or "cuda:N".
     """
 
+    CHILDREN = {"base": ("aligner", "semi_cca")}  # built by the registry, never by this class
+
     def __init__(
         self,
-        base: Any = "semi_cca",
+        base: Aligner | None = None,
         base_params: dict | None = None,
         n_components: int = 8,
         rounds: int = 3,
@@ -106,17 +109,12 @@ class SelfTraining(Aligner):
         self.device = device
 
     def _base(self, fixed: dict | None = None, width: int | None = None) -> Aligner:
-        from sue_framework.registry import registry
-
-        aligner = registry.build(
-            "aligner",
+        aligner = child(
             self.base,
             self.base_params,
-            {
-                "n_components": width or self.n_components,
-                "seed": self.seed,
-                "device": self.device,
-            },
+            SemiCCA,
+            {"n_components": width or self.n_components, "seed": self.seed, "device": self.device},
+            "SelfTraining.base",
         )
         return aligner.set_params(**fixed) if fixed else aligner
 

@@ -18,10 +18,11 @@ class AutoSpectral(SpectralSolver):
     ----------
     n_components : int
         k, the number of non-trivial eigenvectors.
-    graph : str or GraphBuilder
-        A registered graph name ("paper_knn", ...) or an instance, cloned before use.
+    graph : GraphBuilder or None
+        The affinity graph, cloned before use (None: `PaperKNNGraph`). Built by name through
+        the registry (``{"graph": "gaussian_knn"}``), the name becomes an instance first.
     graph_params : dict, optional
-        Parameters of a graph given by name.
+        Settings of the graph (set on the clone).
     max_exact : int
         Up to this many rows the exact solver fits; beyond it SpectralNet regresses onto the
         exact eigenvectors of a subsample of this size.
@@ -33,10 +34,12 @@ class AutoSpectral(SpectralSolver):
         Where the work runs: "auto" (CUDA when present), "cpu", "cuda" or "cuda:N".
     """
 
+    CHILDREN = {"graph": ("graph", "paper_knn")}  # built by the registry, never by this class
+
     def __init__(
         self,
         n_components: int = 10,
-        graph: str | GraphBuilder = "paper_knn",
+        graph: GraphBuilder | None = None,
         graph_params: dict | None = None,
         max_exact: int = 200_000,
         spectralnet_params: dict | None = None,

@@ -9,11 +9,13 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.linalg import eigsh
 
+from sue_framework.components.graphs import PaperKNNGraph
 from sue_framework.data import as_matrix
 from sue_framework.engine import engine_for
 from sue_framework.errors import InputError
 from sue_framework.interfaces import GraphBuilder, SpectralSolver, nest_state, unnest_state
 from sue_framework.progress import ticking
+from sue_framework.settings import child
 
 log = logging.getLogger(__name__)
 
@@ -180,10 +182,11 @@ class ExactSpectral(SpectralSolver):
     ----------
     n_components : int
         k, the number of non-trivial eigenvectors (the paper uses 10).
-    graph : str or GraphBuilder
-        A registered graph name ("paper_knn", ...) or an instance, cloned before use.
+    graph : GraphBuilder or None
+        The affinity graph, cloned before use (None: `PaperKNNGraph`). Built by name through
+        the registry (``{"graph": "gaussian_knn"}``), the name becomes an instance first.
     graph_params : dict, optional
-        Parameters of a graph given by name.
+        Settings of the graph (set on the clone).
     seed : int or None
         Fixes the eigensolver's start vector, so repeated fits give identical output.
     tol : float
@@ -196,12 +199,13 @@ class ExactSpectral(SpectralSolver):
         `graph_params` sets it.
     """
 
+    CHILDREN = {"graph": ("graph", "paper_knn")}  # built by the registry, never by this class
     _state_keys = ("eigenvalues_", "embedding_")
 
     def __init__(
         self,
         n_components: int = 10,
-        graph: str | GraphBuilder = "paper_knn",
+        graph: GraphBuilder | None = None,
         graph_params: dict | None = None,
         seed: int | None = 0,
         tol: float = 1e-8,
@@ -217,9 +221,10 @@ class ExactSpectral(SpectralSolver):
         self.device = device
 
     def _make_graph(self) -> GraphBuilder:
-        from sue_framework.registry import registry
-
-        return registry.build("graph", self.graph, self.graph_params, {"device": self.device})
+        return child(
+            self.graph, self.graph_params, PaperKNNGraph, {"device": self.device},
+            "ExactSpectral.graph",
+        )  # fmt: skip
 
     def fit(self, X: np.ndarray, y: None = None) -> ExactSpectral:
         X = self._fit_rows(X)

@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from sue_framework.components.graphs import KNNGraph
+from sue_framework.components.graphs import KNNGraph, PaperKNNGraph
 from sue_framework.components.linalg import inv_sqrt
 from sue_framework.data import as_matrix, check_rows_on_disk, take_rows
 from sue_framework.distributed import DataParallel
@@ -46,6 +46,7 @@ from sue_framework.errors import InputError
 from sue_framework.interfaces import GraphBuilder, SpectralSolver
 from sue_framework.nn import load_module_state, mlp, module_state, seeded, train_epochs
 from sue_framework.rows import NpyRows
+from sue_framework.settings import child
 
 TRAININGS = ("regression", "rayleigh")
 RAYLEIGH_GRAPHS = ("sampled", "batch")
@@ -115,10 +116,11 @@ class SpectralNet(SpectralSolver):
         k, the number of non-trivial eigenvectors the network outputs.
     hidden : sequence of int
         Widths of the network's hidden layers (the paper: 4096-4096-1024).
-    graph : str or GraphBuilder
-        A registered graph name ("paper_knn", ...) or an instance, cloned before use.
+    graph : GraphBuilder or None
+        The affinity graph, cloned before use (None: `PaperKNNGraph`). Built by name through
+        the registry (``{"graph": "gaussian_knn"}``), the name becomes an instance first.
     graph_params : dict, optional
-        Parameters of a graph given by name.
+        Settings of the graph (set on the clone).
     training : str
         "regression" (regress onto exact eigenvectors) or "rayleigh" (the SpectralNet objective).
     laplacian : str
@@ -157,13 +159,14 @@ class SpectralNet(SpectralSolver):
         Show a progress bar over the epochs.
     """
 
+    CHILDREN = {"graph": ("graph", "paper_knn")}  # built by the registry, never by this class
     _state_keys = ("eigenvalues_", "mean_", "std_", "rotation_", "scale_")
 
     def __init__(
         self,
         n_components: int = 10,
         hidden: Sequence[int] = (512, 512, 256),
-        graph: str | GraphBuilder = "paper_knn",
+        graph: GraphBuilder | None = None,
         graph_params: dict | None = None,
         training: str = "regression",
         laplacian: str = "random_walk",
@@ -208,9 +211,10 @@ class SpectralNet(SpectralSolver):
         return seeded(lambda: mlp(d, self.hidden, out, torch.nn.LeakyReLU), seed)
 
     def _graph(self) -> GraphBuilder:
-        from sue_framework.registry import registry
-
-        return registry.build("graph", self.graph, self.graph_params, {"device": self.device})
+        return child(
+            self.graph, self.graph_params, PaperKNNGraph, {"device": self.device},
+            "SpectralNet.graph",
+        )  # fmt: skip
 
     def _check(self, X: np.ndarray | NpyRows) -> None:
         if self.training not in TRAININGS:
