@@ -2,7 +2,7 @@
 the refit's self-learning iterations, and the functions that take the most time (cProfile,
 own time). The data are auto_scale.py's synthetic 384-d views with 100 pairs.
 
-    python benchmarks/profile_auto.py --rows 4000 [--top 15]
+    python benchmarks/profile_auto.py --rows 4000 [--top 15] [--cv-tol 1e-3 --cv-patience 3]
 
 Run on a quiet machine: threads of the CV folds and other jobs share the cores.
 """
@@ -30,13 +30,18 @@ def main() -> None:
     ap.add_argument("--rows", type=int, default=4000, help="training rows a side")
     ap.add_argument("--top", type=int, default=15, help="functions listed")
     ap.add_argument("--device", default="cpu")
+    ap.add_argument("--cv-tol", type=float, default=None, help="auto's cv_tol (default: None)")
+    ap.add_argument("--cv-patience", type=int, default=None, help="auto's cv_patience")
     args = ap.parse_args()
     x, y = views(args.rows + 400)
     split = paper_split(x, y, n_pairs=PAIRS, n_test=400, seed=0, drop_fraction=0.0)
-    model = registry.get("method", "auto")(seed=0, device=args.device)
+    model = registry.get("method", "auto")(
+        seed=0, device=args.device, cv_tol=args.cv_tol, cv_patience=args.cv_patience
+    )
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, load {load:.1f}; "
-          f"{args.rows} rows a side, {PAIRS} pairs, 384-d")  # fmt: skip
+          f"{args.rows} rows a side, {PAIRS} pairs, 384-d; cv_tol {model.cv_tol}, "
+          f"cv_patience {model.cv_patience}")  # fmt: skip
     profile = cProfile.Profile()
     t0 = time.perf_counter()
     profile.enable()

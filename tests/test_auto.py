@@ -86,6 +86,22 @@ def test_few_pairs_skip_cv_and_bad_settings_are_refused():
         Auto(rule="vote").fit(data)
     with pytest.raises(InputError, match="cv_max_rows"):
         Auto(cv_max_rows=0).fit(data)
+    with pytest.raises(InputError, match="cv_tol"):
+        Auto(cv_tol=-1.0).fit(data)
+    with pytest.raises(InputError, match="cv_patience"):
+        Auto(cv_patience=0).fit(data)
+
+
+def test_the_folds_loosen_self_learning_and_the_refit_does_not(split):
+    """`cv_tol`/`cv_patience` change what the folds fit (their scores), never the refit."""
+    kw = dict(families=("self_train",), unpaired_dims=(8, 16), device="cpu")
+    full = Auto(cv_tol=None, cv_patience=None, **kw).fit(split.train)
+    loose = Auto(cv_tol=10.0, cv_patience=1, **kw).fit(split.train)  # every loop stops at once
+    assert set(full.cv_scores_) == set(loose.cv_scores_) and len(full.cv_scores_) == 2
+    assert all(full.cv_scores_[k] != loose.cv_scores_[k] for k in full.cv_scores_)
+    assert full.choice_ == loose.choice_
+    for mod, rows in (("x", split.x_test), ("y", split.y_test)):
+        assert np.array_equal(full.transform(rows, mod), loose.transform(rows, mod))
 
 
 @pytest.mark.parametrize("name", ["pair_cca", "semi_cca", "self_train"])
