@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sue_framework.components.spectral.accuracy import grassmann_distance
+from sue_framework.components.spectral.accuracy import subspace_sin2
 
 WORKER = textwrap.dedent(
     """
@@ -109,7 +109,7 @@ def main() -> None:
                 for p, rs in runs.items()
             }
             a1, an = runs[1][0], runs[a.nproc][0]
-            sin2 = {k: grassmann_distance(a1[k], an[k]) / a1[k].shape[1] for k in ("se", "z")}
+            sin2 = {k: subspace_sin2(a1[k], an[k]) / a1[k].shape[1] for k in ("se", "z")}
             agreement = {
                 "spectral_subspace_sin2": sin2["se"],
                 "universal_subspace_sin2": sin2["z"],

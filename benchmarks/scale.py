@@ -37,7 +37,7 @@ import torch
 from sue_framework.components.graphs import PaperKNNGraph
 from sue_framework.components.knn import exact_knn, faiss_available, faiss_knn
 from sue_framework.components.spectral import ExactSpectral, SpectralNet
-from sue_framework.components.spectral.accuracy import grassmann_distance, per_vector_sin2
+from sue_framework.components.spectral.accuracy import per_vector_sin2, subspace_sin2
 from sue_framework.components.spectral.exact import cupy_available, random_walk_eigs
 
 
@@ -169,7 +169,7 @@ def run(n: int, args, report: dict) -> None:
         if reference is None:
             reference = vecs[:, 1:]
         else:
-            fig["grassmann_vs_first"] = grassmann_distance(vecs[:, 1:], reference)
+            fig["grassmann_vs_first"] = subspace_sin2(vecs[:, 1:], reference)
         show(f"eigs {name}", **fig)
     del S
 
@@ -183,7 +183,7 @@ def run(n: int, args, report: dict) -> None:
         "exact route (knn auto)",
         seconds=st.seconds,
         peak_gib=st.peak_gib,
-        grassmann_vs_first=grassmann_distance(route.embedding_, reference),
+        grassmann_vs_first=subspace_sin2(route.embedding_, reference),
     )
     del route
 
@@ -212,7 +212,7 @@ def run(n: int, args, report: dict) -> None:
         epochs=len(sn.epoch_seconds_),
         peak_gib=st.peak_gib,
         mean_sin2=float(per_vector_sin2(z, reference).mean()),
-        subspace_sin2=grassmann_distance(z, reference) / args.k_eig,
+        subspace_sin2=subspace_sin2(z, reference) / args.k_eig,
     )
     del sn, z
 

@@ -52,7 +52,7 @@ def run(method: str, n: int, k: int, device: str, out: mp.Queue) -> None:
 
     torch.set_num_threads(torch.get_num_threads())
     from sue_framework.components.spectral import ExactSpectral, SpectralNet
-    from sue_framework.components.spectral.accuracy import grassmann_distance, per_vector_sin2
+    from sue_framework.components.spectral.accuracy import per_vector_sin2, subspace_sin2
     from sue_framework.registry import registry
 
     x = data(n)
@@ -101,7 +101,7 @@ def run(method: str, n: int, k: int, device: str, out: mp.Queue) -> None:
     if trivial:  # compare with [constant-direction eigenvector, first k-1 non-trivial ones]
         deg = np.asarray(exact.graph_.affinity_.sum(1)).ravel()
         ref = np.column_stack([np.ones(n) / np.sqrt(deg.mean()), ref[:, : k - 1]])
-    g = grassmann_distance(z, ref)
+    g = subspace_sin2(z, ref)
     pv = float(per_vector_sin2(z, ref).mean()) if ordered else float("nan")
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     out.put((method, n, seconds, peak, g, pv))
@@ -144,7 +144,7 @@ def main() -> None:
         f"machine: {platform.node()} | {cpu} | torch {torch.__version__} | "
         f"{torch.get_num_threads()} threads | device {args.device} | k = {args.k}"
     )
-    head = ("method", "n", "seconds", "peak MiB", "grassmann", "mean sin2")
+    head = ("method", "n", "seconds", "peak MiB", "sum sin2", "mean sin2")
     print("{:<20} {:>7} {:>8} {:>9} {:>10} {:>10}".format(*head))
     ctx = mp.get_context("spawn")
     for n in (int(s) for s in args.sizes.split(",")):

@@ -6,7 +6,7 @@ from sklearn.datasets import load_digits, make_blobs, make_moons, make_swiss_rol
 
 from sue_framework import InputError
 from sue_framework.components.spectral import ExactSpectral, SpectralNet
-from sue_framework.components.spectral.accuracy import grassmann_distance, per_vector_sin2
+from sue_framework.components.spectral.accuracy import per_vector_sin2, subspace_sin2
 from sue_framework.components.spectral.spectralnet import orthonormalizer
 
 
@@ -45,7 +45,7 @@ def test_regression_mode_reaches_the_accuracy_target(name):
     ).fit(x)
     sin2 = per_vector_sin2(sn.transform(x), exact.embedding_)
     assert sin2.mean() <= 0.05, sin2
-    assert grassmann_distance(sn.transform(x), exact.embedding_) <= 0.5
+    assert subspace_sin2(sn.transform(x), exact.embedding_) <= 0.5
     assert np.allclose(sn.eigenvalues_, exact.eigenvalues_)
 
 
@@ -56,7 +56,7 @@ def test_ring_eigenvectors_are_harmonics():
     ).fit(x)
     t = np.arctan2(x[:, 1], x[:, 0])
     # sampling noise in the density bends them a little; a random 2-d subspace would score ~2
-    assert grassmann_distance(exact.embedding_, np.stack([np.cos(t), np.sin(t)], 1)) < 0.2
+    assert subspace_sin2(exact.embedding_, np.stack([np.cos(t), np.sin(t)], 1)) < 0.2
 
 
 @pytest.mark.parametrize("name", ["gaussian_mixture", "swiss_roll"])
@@ -74,7 +74,7 @@ def test_rayleigh_mode_on_the_sampled_graph_finds_the_exact_eigenvectors(name):
         device="cpu",
     ).fit(x)
     z = sn.transform(x)
-    assert grassmann_distance(z, exact.embedding_) < 0.3
+    assert subspace_sin2(z, exact.embedding_) < 0.3
     assert per_vector_sin2(z, exact.embedding_).mean() < 0.1
     assert np.allclose(sn.eigenvalues_, exact.eigenvalues_, atol=0.03)
 
@@ -98,7 +98,7 @@ def test_rayleigh_mode_with_batch_graphs_learns_an_ordered_spectral_subspace():
     assert np.all(np.diff(sn.eigenvalues_) <= 1e-9) and np.all(sn.eigenvalues_ <= 1 + 1e-9)
     # a random 3-d subspace of R^600 is at Grassmann distance ~3.0; the learned one (of the
     # coarser per-batch graphs, so not the exact one's) measured 1.03
-    assert grassmann_distance(z, exact.embedding_) < 1.2
+    assert subspace_sin2(z, exact.embedding_) < 1.2
     params = sn.get_params()
     restored = SpectralNet(**params)
     restored.set_state(sn.get_state())  # k + 1 network outputs, restored from rotation_
@@ -124,7 +124,7 @@ def test_other_laplacians_train(laplacian):
     ).fit(x)
     # a random 2-d subspace is at Grassmann distance ~2.0 from the exact random-walk
     # eigenvectors; five epochs of either Laplacian reach 0.86 on this graph
-    assert grassmann_distance(sn.transform(x), exact.embedding_) < 1.2
+    assert subspace_sin2(sn.transform(x), exact.embedding_) < 1.2
     if laplacian == "symmetric":
         with pytest.raises(InputError, match="rayleigh_graph"):
             SpectralNet(training="rayleigh", laplacian=laplacian, device="cpu").fit(x)
@@ -177,3 +177,16 @@ def test_bad_settings_are_refused_before_the_exact_eigensolve(bad, message, monk
     x = make_moons(200, noise=0.06, random_state=0)[0]
     with pytest.raises(InputError, match=message):
         SpectralNet(n_components=2, device="cpu", **bad).fit(x)
+
+
+def test_subspace_sin2_is_the_squared_chordal_distance_and_the_old_name_warns():
+    from sue_framework.components.spectral import accuracy
+
+    e = np.eye(4)
+    # spans {e0, e1} and {e0, cos t e1 + sin t e2}: one principal angle t, the other 0
+    t = 0.3
+    b = np.stack([e[0], np.cos(t) * e[1] + np.sin(t) * e[2]], 1)
+    assert subspace_sin2(e[:, :2], b) == pytest.approx(np.sin(t) ** 2)
+    assert subspace_sin2(e[:, :2], e[:, 2:]) == pytest.approx(2.0)  # orthogonal spans
+    with pytest.warns(DeprecationWarning, match="subspace_sin2"):
+        assert accuracy.grassmann_distance(e[:, :2], b) == subspace_sin2(e[:, :2], b)

@@ -5,8 +5,10 @@ from __future__ import annotations
 import numpy as np
 
 
-def grassmann_distance(a: np.ndarray, b: np.ndarray) -> float:
-    """sum_i sin^2(theta_i) over the principal angles between the column spans of a and b.
+def subspace_sin2(a: np.ndarray, b: np.ndarray) -> float:
+    """sum_i sin^2(theta_i) over the principal angles between the column spans of a and b: the
+    squared chordal distance between the two subspaces (0 when they are equal, at most the
+    smaller number of columns; two random k-dimensional spans in a large space score nearly k).
 
     Parameters
     ----------
@@ -31,3 +33,23 @@ def per_vector_sin2(learned: np.ndarray, exact: np.ndarray) -> np.ndarray:
     a = learned / np.linalg.norm(learned, axis=0, keepdims=True)
     b = exact / np.linalg.norm(exact, axis=0, keepdims=True)
     return 1.0 - np.sum(a * b, axis=0) ** 2
+
+
+def grassmann_distance(a: np.ndarray, b: np.ndarray) -> float:
+    """Deprecated name of `subspace_sin2` (it is a sum of squared sines, not the Grassmann
+    geodesic distance); kept so that existing code runs, with a warning.
+
+    Parameters
+    ----------
+    a, b : ndarray
+        Matrices whose column spans are compared.
+    """
+    import warnings
+
+    warnings.warn(
+        "grassmann_distance is renamed subspace_sin2 (a sum of squared sines of the principal "
+        "angles); the old name will go",
+        DeprecationWarning,
+        stacklevel=2,
+    )
+    return subspace_sin2(a, b)
