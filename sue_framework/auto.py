@@ -25,6 +25,7 @@ from sue_framework.errors import InputError, NotFittedError
 from sue_framework.interfaces import Method, nest_state, unnest_state
 from sue_framework.ranking import reciprocal_ranks
 from sue_framework.registry import registry
+from sue_framework.selection import RULES, choose
 from sue_framework.settings import check_no_policy, with_policy
 
 POLICY_HOW = "the seed and device of CVSelect (or Auto) itself"
@@ -352,42 +353,9 @@ PAIR_ONLY = ("pair_cca", "asif")
 ASIF_GRID = tuple({"power": p, "n_nonzero": k} for k in (None, 10) for p in (2.0, 8.0, 32.0))
 
 
-RULES = ("one_se", "best")
 # auto's cross-validation budget: the unpaired sample, and the self-learning loops' convergence
 # in the folds (None: their own); benchmarks/cv_budget.py measures other budgets' choices
 CV_MAX_ROWS, CV_TOL, CV_PATIENCE = 4000, None, None
-
-
-def choose(per_query: dict[str, np.ndarray], order: Sequence[str], rule: str) -> int:
-    """Index in `order` of the candidate that `rule` picks from the per-query CV scores.
-
-    "best": the highest mean. "one_se": the first candidate in `order` within one paired
-    standard error of the best (`_ties`), so a later candidate must beat an earlier one by more
-    than the noise of the pairs.
-
-    Parameters
-    ----------
-    per_query : dict of str to ndarray
-        Each candidate's reciprocal ranks, over the same held-out queries.
-    order : sequence of str
-        The candidates' labels, cheapest first.
-    rule : str
-        "best" or "one_se".
-    """
-    best = max(order, key=lambda k: per_query[k].mean())
-    if rule == "best":
-        return list(order).index(best)
-    return next(i for i, k in enumerate(order) if _ties(per_query[best], per_query[k]))
-
-
-def _ties(best: np.ndarray, other: np.ndarray) -> bool:
-    """Whether `other` is within one standard error of `best` on the same held-out queries.
-
-    The comparison is paired: the noise that matters is that of the per-query differences,
-    much smaller than either score's own spread when both methods find the same queries hard.
-    """
-    diff = best - other
-    return bool(diff.mean() <= diff.std(ddof=1) / np.sqrt(diff.size))
 
 
 def _dims(n_pairs: int, grid: Sequence[int]) -> list[int]:

@@ -1,4 +1,6 @@
-"""Choosing between feature sets with the pairs alone: k-fold cross-validation on the pairs.
+"""Choosing with the pairs alone: k-fold cross-validation on the pairs, and the one rule that
+picks a candidate from its per-query scores (`choose`), shared by `CVSelect`/`auto` and
+`SUESelect`.
 
 Each held-out pair is ranked against the whole unpaired gallery of the other modality (not just
 the other held-out pairs), which keeps the estimate usable with a few dozen pairs.
@@ -6,7 +8,7 @@ the other held-out pairs), which keeps the estimate usable with a few dozen pair
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -77,3 +79,38 @@ def pair_scores(model: Any, data: Any) -> np.ndarray:
     zx, zy = model.transform(data.x, "x"), model.transform(data.y, "y")
     i, j = data.pairs[:, 0], data.pairs[:, 1]
     return np.concatenate([reciprocal_ranks(zx[i], zy, j), reciprocal_ranks(zy[j], zx, i)])
+
+
+RULES = ("one_se", "best")
+
+
+def choose(per_query: dict[str, np.ndarray], order: Sequence[str], rule: str) -> int:
+    """Index in `order` of the candidate that `rule` picks from the per-query CV scores.
+
+    "best": the highest mean. "one_se": the first candidate in `order` within one paired
+    standard error of the best (`_ties`), so a later candidate must beat an earlier one by more
+    than the noise of the pairs.
+
+    Parameters
+    ----------
+    per_query : dict of str to ndarray
+        Each candidate's reciprocal ranks, over the same held-out queries.
+    order : sequence of str
+        The candidates' labels, cheapest first.
+    rule : str
+        "best" or "one_se".
+    """
+    best = max(order, key=lambda k: per_query[k].mean())
+    if rule == "best":
+        return list(order).index(best)
+    return next(i for i, k in enumerate(order) if _ties(per_query[best], per_query[k]))
+
+
+def _ties(best: np.ndarray, other: np.ndarray) -> bool:
+    """Whether `other` is within one standard error of `best` on the same held-out queries.
+
+    The comparison is paired: the noise that matters is that of the per-query differences,
+    much smaller than either score's own spread when both methods find the same queries hard.
+    """
+    diff = best - other
+    return bool(diff.mean() <= diff.std(ddof=1) / np.sqrt(diff.size))

@@ -4,9 +4,10 @@ Candidates are feature sets for the aligner: the spectral embedding ("se", SUE a
 spectral and raw features side by side ("se+raw") and the raw features alone ("raw"). With few
 pairs the spectral embedding carries the alignment; with more pairs the raw features' linear
 signal becomes usable, and a fixed choice loses somewhere. Each candidate is scored by the mean
-reciprocal rank of held-out pairs against the whole unpaired gallery (`selection.pair_cv_score`);
-the first candidate (in the given order) within one standard error of the best wins, which
-leans to the spectral embedding when the pairs cannot tell them apart.
+reciprocal rank of held-out pairs against the whole unpaired gallery (`selection.pair_cv_scores`);
+the first candidate (in the given order) within one paired standard error of the best wins
+(`selection.choose`, the rule `auto` uses too), which leans to the spectral embedding when the
+pairs cannot tell them apart.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from sue_framework.errors import InputError, NotFittedError
 from sue_framework.interfaces import Method, nest_state, unnest_state
 from sue_framework.pipeline import SUE
 from sue_framework.registry import registry
-from sue_framework.selection import pair_cv_scores
+from sue_framework.selection import choose, pair_cv_scores
 
 
 def candidate_solver(name: str, solver_params: dict | None) -> tuple[str, dict | None]:
@@ -135,11 +136,7 @@ class SUESelect(Method):
             per_query = {c: self._cv(c, data) for c in self.candidates}
             self.cv_per_query_ = per_query
             self.cv_scores_ = {c: float(v.mean()) for c, v in per_query.items()}
-            best = max(self.cv_scores_, key=lambda k: self.cv_scores_[k])
-            sem = per_query[best].std(ddof=1) / np.sqrt(per_query[best].size)
-            choice = next(
-                c for c in self.candidates if self.cv_scores_[c] >= self.cv_scores_[best] - sem
-            )
+            choice = self.candidates[choose(per_query, list(self.candidates), "one_se")]
         self.choice_ = choice
         self.model_ = self._sue(choice).fit(data)
         self.training_ = data.summary()

@@ -38,12 +38,15 @@ SMALL = {
 def test_sue_select_picks_by_cv_and_round_trips(split, tmp_path):
     m = registry.get("method", "sue_select")(**SMALL).fit(split.train)
     assert set(m.cv_scores_) == {"se", "se+raw", "raw"} and m.choice_ in m.cv_scores_
-    # the one-standard-error rule, recomputed from the held-out queries' scores: the first
-    # candidate whose mean is within one standard error of the best candidate's mean
+    # the paired one-standard-error rule (auto's too), recomputed from the held-out queries'
+    # scores: the first candidate whose per-query gap to the best is within its standard error
     q = m.cv_per_query_
     best = max(q, key=lambda c: q[c].mean())
-    sem = q[best].std(ddof=1) / np.sqrt(q[best].size)
-    within = [c for c in ("se", "se+raw", "raw") if q[c].mean() >= q[best].mean() - sem]
+    gaps = {c: q[best] - q[c] for c in q}
+    within = [
+        c for c in ("se", "se+raw", "raw")
+        if gaps[c].mean() <= gaps[c].std(ddof=1) / np.sqrt(gaps[c].size)
+    ]  # fmt: skip
     assert m.choice_ == within[0]
     assert all(m.cv_scores_[c] == pytest.approx(q[c].mean()) for c in q)
     z = m.transform(split.y_test, "y")
@@ -92,3 +95,17 @@ def test_one_ranking_rule_for_selection_and_evaluation():
     assert np.array_equal(target_ranks(q, g, device="cpu"), brute)
     collapsed = np.ones((8, 3))
     assert np.all(reciprocal_ranks(collapsed, collapsed, np.arange(8)) == 1 / 8)
+
+
+def test_sue_select_ties_are_paired_like_auto(split, monkeypatch):
+    """A candidate a hair behind the best on every query is behind by more than the noise of
+    the differences (paired), though well within the best's own spread (unpaired)."""
+    rng = np.random.default_rng(0)
+    best = rng.uniform(0.05, 1.0, size=200)  # widely spread per-query scores
+    designed = {"se": best - 0.01 + rng.normal(0, 0.002, 200), "se+raw": best, "raw": best - 0.5}
+    cls = registry.get("method", "sue_select")
+    monkeypatch.setattr(cls, "_cv", lambda self, choice, data: designed[choice])
+    m = cls(**SMALL).fit(split.train)
+    assert m.choice_ == "se+raw"
+    unpaired_sem = best.std(ddof=1) / np.sqrt(best.size)
+    assert designed["se"].mean() >= best.mean() - unpaired_sem  # the old rule would tie "se"
