@@ -1,3 +1,4 @@
+import importlib.util
 import os
 
 import numpy as np
@@ -7,6 +8,13 @@ import pytest
 # cores, which a loaded CI machine changes from fit to fit. Tests that check the policy itself
 # unset this.
 os.environ.setdefault("SUE_NUM_THREADS", str(len(os.sched_getaffinity(0))))
+
+
+def needs(*packages: str) -> pytest.MarkDecorator:
+    """Skip a test unless the plugin packages it is about are installed: the core tests run
+    without them (`pip install -e ".[test]"` alone)."""
+    missing = [p for p in packages if importlib.util.find_spec(p) is None]
+    return pytest.mark.skipif(bool(missing), reason=f"needs the plugin packages {missing}")
 
 
 def two_view_blobs(n: int = 300, seed: int = 0, centers: int = 4):

@@ -5,7 +5,7 @@ import pytest
 
 from sue_framework import InputError
 from sue_framework.cli import main
-from tests.conftest import two_view_blobs
+from tests.conftest import needs, two_view_blobs
 
 
 def fit_args(files, pairs="pairs.csv", x="x.npy"):
@@ -129,6 +129,7 @@ def test_nan_input_and_debug_traceback(files, capsys):
         main(["--debug", *args])
 
 
+@needs("sue_baselines")
 def test_plugins_lists_kind_name_provider(capsys):
     assert main(["plugins"]) == 0
     lines = capsys.readouterr().out.splitlines()
@@ -178,6 +179,7 @@ def test_object_arrays_and_tab_separated_pairs(files, capsys):
     assert main(args) == 0
 
 
+@needs("sue_baselines")
 def test_every_option_has_help_and_shows_its_default():
     import argparse
 
@@ -198,6 +200,7 @@ def test_every_option_has_help_and_shows_its_default():
 
 
 @pytest.mark.slow
+@needs("sue_encoders")
 def test_help_and_plugins_start_without_heavy_imports():
     """`sue --help` once crashed on the '%' of a command's help, and paid seconds for torch;
     `sue plugins` lists the encoders without importing their optional stacks."""
@@ -275,7 +278,7 @@ def test_warnings_are_one_line_for_people(tmp_path, capsys):
     config.write_text(
         'name = "g"\ndataset = "synthetic"\ndataset_params = { n = 600, dim_x = 6, dim_y = 5 }\n'
         'n_test = 100\npairs = [20]\nseeds = [0]\ndevice = "cpu"\n'
-        '[[methods]]\nlabel = "CCA"\nname = "cca_raw"\nparams = { out_dim = 3 }\n'
+        '[[methods]]\nlabel = "CCA"\nname = "pair_cca"\nparams = { out_dim = 3 }\n'
     )
     out = str(tmp_path / "out")
     assert main(["experiment", str(config), "--out-dir", out]) == 0
@@ -289,6 +292,7 @@ def test_warnings_are_one_line_for_people(tmp_path, capsys):
     assert "results.csv: 1 damaged row(s)" in warned[0] and "line 2: " in warned[0]
 
 
+@needs("sue_tasks")
 def test_evaluate_runs_any_task_from_its_declared_inputs(files, capsys):
     """Each task names its inputs; sue evaluate reads and embeds them: retrieval through the
     --x/--y shortcuts, modality_gap, arithmetic with a list of terms, and clear refusals."""
@@ -340,7 +344,7 @@ def test_verbose_logs_each_stage_with_its_time_and_quiet_prints_results_only(fil
 
 
 def test_outputs_that_would_replace_an_input_or_a_device_are_refused(files, capsys):
-    assert main([*fit_args(files), "--method", "cca_raw", "--params", '{"out_dim": 4}']) == 0
+    assert main([*fit_args(files), "--method", "pair_cca", "--params", '{"out_dim": 4}']) == 0
     model = str(files / "m.sue")
     before = {p.name: p.read_bytes() for p in files.iterdir() if p.is_file()}
     x = str(files / "xt.npy")
@@ -364,7 +368,7 @@ def test_outputs_that_would_replace_an_input_or_a_device_are_refused(files, caps
 
 
 def test_transform_writes_text_when_asked_and_reads_fortran_order(files, capsys):
-    assert main([*fit_args(files), "--method", "cca_raw", "--params", '{"out_dim": 4}']) == 0
+    assert main([*fit_args(files), "--method", "pair_cca", "--params", '{"out_dim": 4}']) == 0
     model = str(files / "m.sue")
     xt = np.load(files / "xt.npy")
     np.save(files / "xf.npy", np.asfortranarray(xt))
@@ -382,7 +386,7 @@ def test_transform_writes_text_when_asked_and_reads_fortran_order(files, capsys)
 def test_scale_and_byte_order_cases_get_their_own_message(files, capsys):
     x = np.load(files / "x.npy")
     np.save(files / "xbig_endian.npy", x.astype(">f8"))
-    assert main(fit_args(files, x="xbig_endian.npy") + ["--method", "cca_raw", "--params",
+    assert main(fit_args(files, x="xbig_endian.npy") + ["--method", "pair_cca", "--params",
                 '{"out_dim": 4}']) == 0  # fmt: skip
     model = str(files / "m.sue")
     np.save(files / "huge.npy", x[:20].astype(np.float64) * 1e20)

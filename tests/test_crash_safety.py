@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.conftest import two_view_blobs
+from tests.conftest import needs, two_view_blobs
 
 pytestmark = [
     pytest.mark.skipif(os.name != "posix", reason="needs POSIX signals"),
@@ -125,6 +125,7 @@ def _plugin_env(tmp_path: Path, module: str, source: str) -> dict:
     return {"PYTHONPATH": os.pathsep.join([str(site), os.environ.get("PYTHONPATH", "")])}
 
 
+@needs("sue_baselines")
 def test_kill_during_an_experiment_resumes_to_the_same_table(tmp_path):
     env = _plugin_env(tmp_path, "slow_cca_plugin", SLOW_METHOD)
     config = tmp_path / "grid.toml"
@@ -193,6 +194,7 @@ def sue_register(registry):
 '''
 
 
+@needs("sue_encoders")
 def test_kill_during_encode_resumes_from_the_cache(tmp_path):
     env = _plugin_env(tmp_path, "slow_hash_plugin", SLOW_ENCODER)
     items = tmp_path / "items.txt"
@@ -253,6 +255,7 @@ def _alive(pid: int) -> bool:
     return not (stat.is_file() and stat.read_text().split(") ")[-1].startswith("Z"))
 
 
+@needs("sue_baselines")
 def test_kill_of_a_distributed_fit_ends_its_workers_before_they_write(tmp_path):
     if not Path("/proc").is_dir():
         pytest.skip("checks processes through /proc")

@@ -61,7 +61,7 @@ def test_arrays_runs_an_experiment_from_a_config_on_files_a_user_made(tmp_path, 
         'name = "mine"\ndataset = "arrays"\n'
         'dataset_params = { x = "img.npy", y = "txt.npy" }\n'
         'n_test = 100\npairs = [20]\nseeds = [0]\ndevice = "cpu"\n'
-        '[[methods]]\nlabel = "CCA"\nname = "cca_raw"\nparams = { out_dim = 4 }\n'
+        '[[methods]]\nlabel = "CCA"\nname = "pair_cca"\nparams = { out_dim = 4 }\n'
         '[[methods]]\nlabel = "Semi-CCA"\nname = "semi_cca"\nparams = { out_dim = 4 }\n'
     )
     monkeypatch.chdir(tmp_path)
@@ -93,7 +93,7 @@ def test_arrays_with_a_pairs_file_keeps_the_other_rows_as_unpaired(tmp_path):
     assert ux.shape[0] == uy.shape[0] == 300
     cfg = ExperimentConfig(
         name="p", dataset="arrays", dataset_params=params, n_test=100, pairs=(20,),
-        methods=(MethodSpec("CCA", "cca_raw", {"out_dim": 4}),), device="cpu",
+        methods=(MethodSpec("CCA", "pair_cca", {"out_dim": 4}),), device="cpu",
     )  # fmt: skip
     (row,) = run_experiment(cfg, tmp_path / "out")
     assert row["n_unpaired_x"] == round(0.9 * 180) + 300  # the split's rows plus the unknown

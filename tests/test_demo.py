@@ -2,9 +2,11 @@ import pytest
 
 from sue_framework.cli import main
 from sue_framework.experiment import read_results
+from tests.conftest import needs
 
 
 @pytest.mark.slow
+@needs("sue_baselines")
 def test_small_demo_run_produces_table_plots_and_rows(tmp_path, capsys):
     assert (
         main(

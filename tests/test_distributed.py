@@ -12,6 +12,7 @@ import pytest
 from sue_framework.cli import main
 from sue_framework.components.knn import exact_knn
 from sue_framework.distributed import _without_option, shard_rows
+from tests.conftest import needs
 
 WORKER = textwrap.dedent(
     """
@@ -133,6 +134,7 @@ TRAIN = textwrap.dedent(
 
 
 @pytest.mark.slow
+@needs("sue_baselines", "sue_tasks")
 def test_data_parallel_training_equals_one_process(tmp_path):
     """Every learned stage: 2 processes, each on half of every batch with gathered outputs and
     summed gradients, train the single-process model up to float sums (batches of 63 rows
@@ -200,7 +202,7 @@ def test_nproc_above_the_cores_is_capped_with_a_warning(tmp_path, capsys, monkey
     launched = []
     monkeypatch.setattr(distributed, "launch", lambda n, argv: launched.append(n) or 0)
     args = ["fit", "--x", str(tmp_path / "x.npy"), "--y", str(tmp_path / "y.npy"), "--pairs",
-            str(tmp_path / "p.csv"), "--method", "cca_raw", "--device", "cpu", "--out",
+            str(tmp_path / "p.csv"), "--method", "pair_cca", "--device", "cpu", "--out",
             str(tmp_path / "m.sue"), "--nproc", "16"]  # fmt: skip
     assert main(args) == 0
     assert launched == [] and (tmp_path / "m.sue").is_file()  # one process, in this one
@@ -227,7 +229,7 @@ def test_a_stray_process_group_environment_fails_in_bounded_time(tmp_path):
     t0 = time.monotonic()
     done = subprocess.run(
         [sys.executable, "-m", "sue_framework", "fit", "--x", str(tmp_path / "x.npy"), "--y",
-         str(tmp_path / "y.npy"), "--pairs", str(tmp_path / "p.csv"), "--method", "cca_raw",
+         str(tmp_path / "y.npy"), "--pairs", str(tmp_path / "p.csv"), "--method", "pair_cca",
          "--out", str(tmp_path / "m.sue")],
         env=env, capture_output=True, text=True, timeout=120,
     )  # fmt: skip

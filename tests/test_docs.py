@@ -9,7 +9,12 @@ from pathlib import Path
 
 import pytest
 
-PACKAGES = ["sue_framework", "sue_baselines", "sue_tasks", "sue_encoders", "sue_datasets"]
+from tests.conftest import needs
+
+PACKAGES = [
+    pytest.param(p, marks=needs(p)) if p != "sue_framework" else p
+    for p in ("sue_framework", "sue_baselines", "sue_tasks", "sue_encoders", "sue_datasets")
+]
 
 
 def public_names(package: str) -> list[tuple[str, object]]:
@@ -163,6 +168,7 @@ def test_the_plugin_page_example_is_a_working_plugin(tmp_path):
     assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr
 
 
+@needs("yaml")
 def test_every_results_page_shows_a_figure():
     import yaml
 

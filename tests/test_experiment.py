@@ -17,6 +17,7 @@ from sue_framework.experiment import (
     summarise,
     write_report,
 )
+from tests.conftest import needs
 
 CONFIGS = sorted((Path(__file__).resolve().parents[1] / "sue_framework" / "configs").glob("*.toml"))
 
@@ -27,10 +28,13 @@ def tiny(**kw) -> ExperimentConfig:
         dataset="synthetic",
         dataset_params={"n": 700, "dim_x": 10, "dim_y": 8},
         n_test=100,
-        methods=(MethodSpec("CCA", "cca_raw", {"out_dim": 4}), MethodSpec("ASIF", "asif")),
+        methods=(
+            MethodSpec("CCA", "pair_cca", {"out_dim": 4}),
+            MethodSpec("CCA-2", "pair_cca", {"out_dim": 2}),
+        ),
         pairs=(20, 40),
         seeds=(0, 1),
-        baseline="ASIF",
+        baseline="CCA-2",
         device="cpu",
     )
     return ExperimentConfig(**{**base, **kw})
@@ -106,6 +110,7 @@ def test_bad_configs_are_named(tmp_path):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("path", CONFIGS, ids=[p.stem for p in CONFIGS])
+@needs("sue_baselines", "sue_tasks")
 def test_shipped_config_runs_at_smoke_size(path, tmp_path):
     if path.stem.startswith("real_") and not os.environ.get("SUE_REAL_DATA"):
         pytest.skip("real-embedding configs need Debian data and encoders; set SUE_REAL_DATA=1")
@@ -226,8 +231,8 @@ def test_a_dataset_plugin_installed_by_entry_point_runs_in_an_experiment(tmp_pat
     config.write_text(
         'name = "rot"\ndataset = "rotated"\ndataset_params = { n = 400 }\nn_test = 100\n'
         'pairs = [15]\nseeds = [0]\ndevice = "cpu"\n'
-        '[[methods]]\nlabel = "Procrustes"\nname = "procrustes_raw"\n'
-        "params = { se_dim = 6, out_dim = 6 }\n"
+        '[[methods]]\nlabel = "Procrustes"\nname = "sue"\n'
+        'params = { solver = "identity", aligner = "procrustes", matcher = "none", out_dim = 6 }\n'
     )
     code = (
         "import sys; sys.path.insert(0, sys.argv[1]);"
@@ -247,6 +252,7 @@ def test_a_dataset_plugin_installed_by_entry_point_runs_in_an_experiment(tmp_pat
     assert row["method"] == "Procrustes" and row["x2y_R@1"] > 50  # a rotation is easy
 
 
+@needs("sue_tasks")
 def test_the_task_is_configurable_and_its_figures_are_the_columns(tmp_path):
     """A task other than retrieval: its own figures become the CSV's columns and the table's."""
     cfg = tiny(pairs=(20,), seeds=(0, 1), task="modality_gap", baseline=None)
@@ -306,7 +312,7 @@ def test_a_changed_config_is_refused_naming_the_cells_not_reported_stale(tmp_pat
             pairs=(20,),
             seeds=(0,),
             baseline=None,
-            methods=(MethodSpec("CCA", "cca_raw", {"out_dim": 3}),),
+            methods=(MethodSpec("CCA", "pair_cca", {"out_dim": 3}),),
         ),
         tiny(pairs=(20,), seeds=(0,), n_test=120),
     ]

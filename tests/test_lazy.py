@@ -5,7 +5,10 @@ import sys
 
 import pytest
 
+from tests.conftest import needs
 
+
+@needs("sue_baselines")
 def test_a_plugin_package_imports_its_modules_only_when_a_name_is_used():
     code = (
         "import sys\nimport sue_baselines\n"
@@ -17,6 +20,7 @@ def test_a_plugin_package_imports_its_modules_only_when_a_name_is_used():
     assert out.stdout.split() == ["False", "True", "ASIF"], out.stderr[-500:]
 
 
+@needs("sue_tasks")
 def test_an_unknown_name_is_an_attribute_error():
     import sue_tasks
 

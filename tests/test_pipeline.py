@@ -5,7 +5,7 @@ from sklearn.base import clone
 
 from sue_framework import SUE, InputError, NotFittedError, WeaklyPairedData, paper_split
 from sue_framework.components.spectral import ExactSpectral
-from tests.conftest import two_view_blobs
+from tests.conftest import needs, two_view_blobs
 
 
 @pytest.fixture
@@ -26,7 +26,7 @@ def test_fit_transform_shapes_and_repeatability(split, small_sue_params):
 
 
 def test_alignment_beats_chance(split, small_sue_params):
-    from sue_tasks import RetrievalTask
+    from sue_framework.retrieval import RetrievalTask
 
     params = {**small_sue_params, "matcher_params": {"epochs": 20, "batch_size": 64}}
     m = SUE(**params).fit(split.train)
@@ -123,7 +123,11 @@ def test_a_stage_that_produces_nan_is_named(split):
     assert not hasattr(model, "matcher_")
 
 
-@pytest.mark.parametrize("name", ["sue", "contrastive", "ae_ablation"])
+@pytest.mark.parametrize(
+    "name",
+    ["sue", pytest.param("contrastive", marks=needs("sue_baselines")),
+     pytest.param("ae_ablation", marks=needs("sue_baselines"))],
+)  # fmt: skip
 def test_one_seed_policy_and_the_callers_random_state_is_untouched(split, name):
     """An int seed repeats bitwise on CPU; seed=None is fresh each fit (every stage, the networks
     too); no fit reads or changes the caller's global random state."""

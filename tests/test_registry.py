@@ -6,6 +6,7 @@ import textwrap
 import pytest
 
 from sue_framework import InputError, Registry, UnknownComponentError, hookimpl, registry
+from tests.conftest import needs
 
 
 def test_builtins_register_through_the_hook():
@@ -40,6 +41,7 @@ def test_register_conflict_and_replace():
     assert r.get("task", "t") is B
 
 
+@needs("sue_baselines", "sue_tasks")
 def test_installed_plugin_packages_found_through_entry_point():
     """The repo's plugin packages are pip-installed; they must arrive via the entry point."""
     providers = {(e.kind, e.name): e.provider for e in registry.entries()}
@@ -380,6 +382,7 @@ def test_a_component_registered_by_reference_is_imported_only_when_built(tmp_pat
         r.register("task", "nocolon", "lazy_sue_component.Echo")
 
 
+@needs("sue_baselines", "sue_tasks")
 def test_listing_the_registry_imports_no_component_module():
     code = (
         "import sys\nfrom sue_framework import registry\n"

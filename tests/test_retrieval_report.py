@@ -12,13 +12,13 @@ from sue_framework import WeaklyPairedData, registry
 from sue_framework.cli import main
 from sue_framework.ranking import target_ranks
 from sue_framework.retrieval_report import retrieval_report
-from tests.conftest import two_view_blobs
+from tests.conftest import needs, two_view_blobs
 
 
 @pytest.fixture(scope="module")
 def fitted():
     x, y, _ = two_view_blobs(500, seed=5)
-    model = registry.get("method", "cca_raw")(out_dim=4).fit(
+    model = registry.get("method", "pair_cca")(out_dim=4).fit(
         WeaklyPairedData(x[:400], y[:400], np.stack([np.arange(60)] * 2, 1))
     )
     return model, x[400:], y[400:]
@@ -45,6 +45,7 @@ def test_the_page_reports_the_figures_of_the_task_and_the_ranking_rule(fitted):
     assert page.count("<circle class='x'") == page.count("<circle class='y'") == len(x)
 
 
+@needs("PIL")
 def test_sue_report_from_the_command_line_with_image_items(fitted, tmp_path, capsys):
     from PIL import Image
 
@@ -66,7 +67,7 @@ def test_sue_report_from_the_command_line_with_image_items(fitted, tmp_path, cap
             "--out", str(out)]  # fmt: skip
     assert main(args) == 0
     page = out.read_text()
-    assert "data:image/png;base64," in page and "Model card" in page and "cca_raw" in page
+    assert "data:image/png;base64," in page and "Model card" in page and "identity" in page
     assert str(tmp_path) not in page.split("<img")[0]  # nothing outside the page is linked
     assert main([*args[:-1], str(tmp_path / "x.npy")]) == 2  # the output may not be an input
     assert "is the input" in capsys.readouterr().err

@@ -28,12 +28,12 @@ def test_every_entry_point_refuses_a_seed_in_a_method_s_parameters(tmp_path, cap
     np.save(tmp_path / "y.npy", y)
     (tmp_path / "p.csv").write_text("\n".join(f"{i},{i}" for i in range(30)))
     args = ["fit", "--x", str(tmp_path / "x.npy"), "--y", str(tmp_path / "y.npy"), "--pairs",
-            str(tmp_path / "p.csv"), "--out", str(tmp_path / "m.sue"), "--method", "cca_raw",
+            str(tmp_path / "p.csv"), "--out", str(tmp_path / "m.sue"), "--method", "pair_cca",
             "--params", '{"seed": 3}']  # fmt: skip
     assert main(args) == 2
     assert "--params sets seed=3, which the caller decides" in capsys.readouterr().err
     with pytest.raises(InputError, match="method 'CCA' sets device='cuda'"):
-        ExperimentConfig(name="g", methods=(MethodSpec("CCA", "cca_raw", {"device": "cuda"}),),
+        ExperimentConfig(name="g", methods=(MethodSpec("CCA", "pair_cca", {"device": "cuda"}),),
                          pairs=(20,))  # fmt: skip
     from sue_framework import WeaklyPairedData
 
