@@ -2,7 +2,7 @@
 the refit's self-learning iterations, and the functions that take the most time (cProfile,
 own time). The data are auto_scale.py's synthetic 384-d views with 100 pairs.
 
-    python benchmarks/profile_auto.py --rows 4000 [--top 15] [--cv-tol 1e-3 --cv-patience 3]
+    python benchmarks/profile_auto.py --rows 4000 [--top 15] [--cv-tol none|1e-3 --cv-patience 3]
 
 Run on a quiet machine: threads of the CV folds and other jobs share the cores.
 """
@@ -23,6 +23,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from auto_scale import PAIRS, views  # noqa: E402
 
 from sue_framework import paper_split, registry  # noqa: E402
+from sue_framework.auto import CV_PATIENCE, CV_TOL  # noqa: E402
+
+
+def _optional(kind):
+    """An argparse type: a number of `kind`, or "none" for None."""
+    return lambda text: None if text.lower() == "none" else kind(text)
 
 
 def main() -> None:
@@ -30,8 +36,14 @@ def main() -> None:
     ap.add_argument("--rows", type=int, default=4000, help="training rows a side")
     ap.add_argument("--top", type=int, default=15, help="functions listed")
     ap.add_argument("--device", default="cpu")
-    ap.add_argument("--cv-tol", type=float, default=None, help="auto's cv_tol (default: None)")
-    ap.add_argument("--cv-patience", type=int, default=None, help="auto's cv_patience")
+    ap.add_argument(
+        "--cv-tol",
+        type=_optional(float),
+        default=CV_TOL,
+        help="auto's cv_tol ('none': the loops' own convergence)",
+    )
+    ap.add_argument("--cv-patience", type=_optional(int), default=CV_PATIENCE,
+                    help="auto's cv_patience ('none': the loops' own)")  # fmt: skip
     args = ap.parse_args()
     x, y = views(args.rows + 400)
     split = paper_split(x, y, n_pairs=PAIRS, n_test=400, seed=0, drop_fraction=0.0)
