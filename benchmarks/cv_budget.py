@@ -29,8 +29,9 @@ from suite import load, parse  # noqa: E402
 
 from sue_framework import paper_split, registry  # noqa: E402
 from sue_framework.auto import CV_MAX_ROWS, CV_PATIENCE, CV_TOL, _cv_runs, _label, choose  # noqa: E402
-from sue_framework.data import limit_unpaired, training_data  # noqa: E402
+from sue_framework.data import training_data  # noqa: E402
 from sue_framework.engine import engine_for  # noqa: E402
+from sue_framework.splits import limit_unpaired  # noqa: E402
 
 FIELDS = ("pairing", "pairs", "seed", "budget", "choice", "test_r10", "cv_seconds", "agrees")
 

@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from suite import load, parse, r10  # noqa: E402
 
 from sue_framework import paper_split, registry  # noqa: E402
-from sue_framework.data import limit_unpaired  # noqa: E402
+from sue_framework.splits import limit_unpaired  # noqa: E402
 
 METHODS = {
     "auto": ("auto", {}),

@@ -7,7 +7,7 @@ for torch.
 import logging
 from typing import TYPE_CHECKING, Any
 
-from sue_framework.data import PairedSplit, PairView, WeaklyPairedData, paper_split
+from sue_framework.data import PairView, WeaklyPairedData
 from sue_framework.errors import (
     InputError,
     InputTypeError,
@@ -19,6 +19,7 @@ from sue_framework.errors import (
 )
 from sue_framework.hookspecs import hookimpl
 from sue_framework.registry import KINDS, Registry, registry
+from sue_framework.splits import PairedSplit, paper_split
 from sue_framework.suggest import suggest_pairs
 
 if TYPE_CHECKING:

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from sue_framework.data import WeaklyPairedData, limit_unpaired, training_data
+from sue_framework.data import WeaklyPairedData, training_data
 from sue_framework.engine import engine_for, map_fits
 from sue_framework.errors import InputError, NotFittedError
 from sue_framework.interfaces import Method, nest_state, unnest_state
@@ -27,6 +27,7 @@ from sue_framework.ranking import reciprocal_ranks
 from sue_framework.registry import registry
 from sue_framework.selection import RULES, choose
 from sue_framework.settings import check_no_policy, with_policy
+from sue_framework.splits import limit_unpaired
 
 POLICY_HOW = "the seed and device of CVSelect (or Auto) itself"
 

@@ -94,10 +94,11 @@ def cmd_fit(args: argparse.Namespace) -> int:
         The parsed command line (`build_parser`).
     """
     from sue_framework import distributed
-    from sue_framework.data import WeaklyPairedData, check_stage_output
+    from sue_framework.data import WeaklyPairedData
     from sue_framework.engine import available_cores
     from sue_framework.io import save_method
     from sue_framework.registry import registry
+    from sue_framework.validation import check_stage_output
 
     _check_model_output(args.out, args.x, args.y, args.pairs)
     if args.nproc < 1:

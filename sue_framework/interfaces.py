@@ -15,8 +15,8 @@ from typing import Any, ClassVar
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 
-from sue_framework.data import as_matrix
 from sue_framework.errors import InputError, NotFittedError
+from sue_framework.validation import as_matrix
 
 MODALITIES = ("x", "y")
 

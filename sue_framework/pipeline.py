@@ -11,12 +11,13 @@ from typing import Any
 import numpy as np
 
 from sue_framework.components.aligners import fit_aligner
-from sue_framework.data import WeaklyPairedData, as_matrix, check_stage_output, training_data
+from sue_framework.data import WeaklyPairedData, training_data
 from sue_framework.engine import engine_for
 from sue_framework.errors import InputError, NotFittedError
 from sue_framework.interfaces import Method, check_modality, nest_state, unnest_state
 from sue_framework.registry import registry
 from sue_framework.settings import same_value
+from sue_framework.validation import as_matrix, check_stage_output
 
 log = logging.getLogger(__name__)
 

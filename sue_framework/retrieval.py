@@ -11,11 +11,11 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from sue_framework.data import as_matrix
 from sue_framework.engine import engine_for, row_chunks, to_tensor
 from sue_framework.errors import InputError
 from sue_framework.interfaces import Task, TaskInput
 from sue_framework.ranking import target_ranks
+from sue_framework.validation import as_matrix
 
 
 def true_match_ranks(

@@ -19,8 +19,8 @@ from typing import Any
 
 import numpy as np
 
-from sue_framework.data import as_matrix
 from sue_framework.errors import InputError
+from sue_framework.validation import as_matrix
 
 IMAGE_SUFFIXES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg",
                   ".gif": "image/gif", ".webp": "image/webp", ".bmp": "image/bmp"}  # fmt: skip

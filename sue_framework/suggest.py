@@ -28,8 +28,8 @@ from typing import Any
 
 import numpy as np
 
-from sue_framework.data import as_matrix, as_pairs
 from sue_framework.errors import InputError
+from sue_framework.validation import as_matrix, as_pairs
 
 MAX_ROWS = 20000  # rows a suggestion looks at, at most (a seeded sample beyond)
 NEIGHBOURS = 2  # partners per row the uncertainty needs: the best and the second best

@@ -14,10 +14,10 @@ from hypothesis import strategies as st
 
 from sue_framework import InputError, WeaklyPairedData, registry
 from sue_framework.cli import main
-from sue_framework.data import check_rows_on_disk
 from sue_framework.io import load_method
 from sue_framework.pipeline import SUE
 from sue_framework.rows import NpyRows
+from sue_framework.validation import check_rows_on_disk
 
 ROWS = np.random.default_rng(0).normal(size=(97, 5))
 

@@ -8,10 +8,10 @@ from typing import Any
 import numpy as np
 import torch
 
-from sue_framework.data import as_matrix
 from sue_framework.engine import engine_for, to_numpy
 from sue_framework.errors import InputError
 from sue_framework.interfaces import Aligner, check_modality
+from sue_framework.validation import as_matrix
 
 
 def ledoit_wolf_shrinkage(Xc: torch.Tensor) -> float:

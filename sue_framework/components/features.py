@@ -12,10 +12,10 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from sue_framework.data import as_matrix
 from sue_framework.errors import InputError
 from sue_framework.interfaces import SpectralSolver, nest_state, unnest_state
 from sue_framework.settings import child
+from sue_framework.validation import as_matrix
 
 
 class IdentitySolver(SpectralSolver):

@@ -11,7 +11,6 @@ import numpy as np
 import torch
 
 from sue_framework.components.ot import kl_plan_surrogate, plan_kl, sinkhorn_plan
-from sue_framework.data import as_matrix
 from sue_framework.distributed import DataParallel
 from sue_framework.engine import (
     engine_for,
@@ -29,6 +28,7 @@ from sue_framework.nn import (
     seeded,
     train_epochs,
 )
+from sue_framework.validation import as_matrix
 
 BANDWIDTH_RULES = ("mean", "median")
 

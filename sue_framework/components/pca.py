@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from sue_framework.data import as_matrix
 from sue_framework.engine import engine_for, to_numpy
 from sue_framework.errors import InputError
 from sue_framework.interfaces import SpectralSolver
+from sue_framework.validation import as_matrix
 
 
 class PCA(SpectralSolver):

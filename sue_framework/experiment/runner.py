@@ -24,7 +24,6 @@ from typing import Any
 
 import numpy as np
 
-from sue_framework.data import limit_unpaired, paper_split, with_unpaired
 from sue_framework.engine import Engine, resolve_device
 from sue_framework.errors import InputError, SUEError
 from sue_framework.evaluation import missing_inputs
@@ -33,6 +32,7 @@ from sue_framework.files import atomic_path
 from sue_framework.registry import registry
 from sue_framework.results import CHECKSUM, ResultsFile
 from sue_framework.settings import with_policy
+from sue_framework.splits import limit_unpaired, paper_split, with_unpaired
 
 
 @dataclass(frozen=True)

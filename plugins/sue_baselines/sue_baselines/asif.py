@@ -11,10 +11,11 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from sue_framework.data import WeaklyPairedData, as_matrix, training_data
+from sue_framework.data import WeaklyPairedData, training_data
 from sue_framework.engine import engine_for, row_chunks, to_numpy, to_tensor
 from sue_framework.errors import InputError, NotFittedError
 from sue_framework.interfaces import Method, check_modality
+from sue_framework.validation import as_matrix
 
 
 class ASIF(Method):

@@ -8,12 +8,12 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from sue_framework.data import as_matrix
 from sue_framework.distributed import DataParallel
 from sue_framework.engine import engine_for, to_numpy, to_tensor
 from sue_framework.errors import InputError
 from sue_framework.interfaces import SpectralSolver
 from sue_framework.nn import load_module_state, mlp, module_state, seeded, train_epochs
+from sue_framework.validation import as_matrix
 
 
 class AutoencoderSolver(SpectralSolver):

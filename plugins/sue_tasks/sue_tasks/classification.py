@@ -6,9 +6,9 @@ import numpy as np
 from sklearn.metrics import confusion_matrix
 from sklearn.neighbors import KNeighborsClassifier
 
-from sue_framework.data import as_matrix
 from sue_framework.errors import InputError
 from sue_framework.interfaces import Task, TaskInput
+from sue_framework.validation import as_matrix
 
 
 def class_prompts(classes: list[str], template: str = "A photo of a {}") -> list[str]:

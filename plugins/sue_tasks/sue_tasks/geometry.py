@@ -8,9 +8,9 @@ import numpy as np
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import cross_val_score
 
-from sue_framework.data import as_matrix
 from sue_framework.errors import InputError
 from sue_framework.interfaces import Task, TaskInput
+from sue_framework.validation import as_matrix
 from sue_tasks.classification import cosine_matrix
 
 

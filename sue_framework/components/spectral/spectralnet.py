@@ -32,7 +32,7 @@ import torch
 
 from sue_framework.components.graphs import KNNGraph, PaperKNNGraph
 from sue_framework.components.linalg import inv_sqrt
-from sue_framework.data import as_matrix, check_rows_on_disk, take_rows
+from sue_framework.data import take_rows
 from sue_framework.distributed import DataParallel
 from sue_framework.engine import (
     autocast,
@@ -47,6 +47,7 @@ from sue_framework.interfaces import GraphBuilder, SpectralSolver
 from sue_framework.nn import load_module_state, mlp, module_state, seeded, train_epochs
 from sue_framework.rows import NpyRows
 from sue_framework.settings import child
+from sue_framework.validation import as_matrix, check_rows_on_disk
 
 TRAININGS = ("regression", "rayleigh")
 RAYLEIGH_GRAPHS = ("sampled", "batch")
