@@ -174,12 +174,12 @@ class CVSelect(Method):
     """Fits the candidate method that pair cross-validation prefers (module docstring).
 
     `candidates` lists (method name, params) in order of preference when scores tie (cheapest
-    first is the safe default). After fit, `choice_`
-    names the winner, `cv_scores_` and `cv_sem_` hold each candidate's mean reciprocal rank and
-    its standard error, `cv_per_query_` the reciprocal rank of every held-out query (the same
-    queries, in the same order, for every candidate), `cv_seconds_` the time each candidate's
-    folds took, `seed_` the seed of the folds and of the refit (drawn once when `seed` is
-    None), `model_` the refit.
+    first is the safe default). After fit, `choice_` is the winner's label and
+    `choice_candidate_` the winner as (method name, params), `cv_scores_` and `cv_sem_` hold
+    each candidate's mean reciprocal rank and its standard error, `cv_per_query_` the reciprocal
+    rank of every held-out query (the same queries, in the same order, for every candidate),
+    `cv_seconds_` the time each candidate's folds took, `seed_` the seed of the folds and of the
+    refit (drawn once when `seed` is None), `model_` the refit.
     With fewer than 2 * `folds` pairs cross-validation is not trusted and the first candidate
     is taken. `n_jobs` > 1 (or "auto") fits candidates' folds side by side on CPU threads
     (`engine.map_fits`); use it only for candidates that draw no numbers from a global random
@@ -294,7 +294,7 @@ class CVSelect(Method):
                 self.cv_sem_[k] = float(v.std(ddof=1) / np.sqrt(v.size))
             chosen = cands[choose(per_query, [_label(c) for c in cands], self.rule)]
         self.choice_ = _label(chosen)
-        self.chosen_ = chosen
+        self.choice_candidate_ = chosen
         for label, score in self.cv_scores_.items():
             log.info("%s: pair-CV MRR %.4f +- %.4f in %.1f s", label, score,
                      self.cv_sem_[label], self.cv_seconds_.get(label, 0.0))  # fmt: skip
@@ -345,7 +345,8 @@ class CVSelect(Method):
             **with_policy(params, name, POLICY_HOW, seed=self.seed, device=self.device)
         )
         model.set_state(unnest_state("model", state))
-        self.chosen_, self.choice_, self.model_ = (name, params), _label((name, params)), model
+        self.choice_candidate_, self.choice_ = (name, params), _label((name, params))
+        self.model_ = model
 
 
 FAMILIES = ("pair_cca", "asif", "semi_cca", "self_train")

@@ -26,6 +26,7 @@ def test_picks_the_known_winner_even_when_it_is_listed_last(split):
         candidates=[("pair_cca", {"out_dim": 2}), ("pair_cca", {"out_dim": 8})], device="cpu"
     ).fit(split.train)
     assert sel.choice_ == "pair_cca out_dim=8"
+    assert sel.choice_candidate_ == ("pair_cca", {"out_dim": 8})
     assert sel.cv_scores_["pair_cca out_dim=8"] > 1.5 * sel.cv_scores_["pair_cca out_dim=2"]
 
 
