@@ -270,7 +270,7 @@ class Registry:
             raise InputError(f"{kind} params apply to a {kind} given by name, not an instance")
         own = spec.get_params(deep=False) if hasattr(spec, "get_params") else {}
         named = self.resolve_children(type(spec), own, kind)
-        named = {k: v for k, v in named.items() if v is not own[k]}
+        named = {k: v for k, v in named.items() if v is not own.get(k)}
         return configure(spec, named, defaults, explicit, kind)
 
     def resolve_children(

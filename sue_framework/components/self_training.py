@@ -48,7 +48,7 @@ class SelfTraining(Aligner):
     ----------
     base : Aligner or None
         The aligner refit on true pairs plus pseudo-pairs, cloned before use (None:
-        `SemiCCA`). Built by name through the registry (``{"base": "pair_cca"}``), the name
+        `SemiCCA`). Built by name through the registry (``{"base": "cca"}``), the name
         becomes an instance before the component sees it.
     base_params : dict, optional
         Settings of the base (set on the clone).
