@@ -320,3 +320,16 @@ def test_a_model_whose_plugin_is_gone_names_the_package_to_install(tmp_path):
         UnknownComponentError, match="package 'my-sue-plugin' provided .*pip install my-sue-plugin"
     ):
         load_method(tmp_path / "m.sue")
+
+
+def test_stages_saved_with_child_names_load_as_objects():
+    """Files written when components took child stages by name store them as names; loading
+    turns them into objects, since components now refuse names."""
+    from sue_framework.components.graphs import LaplaceKNNGraph
+    from sue_framework.io import decode_params
+
+    old = {"__component__": {"kind": "solver", "name": "exact", "params": {"graph": "laplace_knn"}}}
+    solver = decode_params(old)
+    assert isinstance(solver, ExactSpectral) and isinstance(solver.graph, LaplaceKNNGraph)
+    x = np.random.default_rng(0).normal(size=(60, 4)).astype(np.float32)
+    assert solver.fit_transform(x).shape == (60, 10)
