@@ -17,7 +17,8 @@ PACKAGES = [
 ]
 
 
-def public_names(package: str) -> list[tuple[str, object]]:
+def module_names(package: str) -> list[tuple[str, object]]:
+    """(dotted name, object) of every public function and class defined in the package."""
     root = importlib.import_module(package)
     found = []
     for info in pkgutil.walk_packages(root.__path__, package + "."):
@@ -27,12 +28,19 @@ def public_names(package: str) -> list[tuple[str, object]]:
         for name, obj in vars(module).items():
             if name.startswith("_") or getattr(obj, "__module__", None) != module.__name__:
                 continue
-            if not (inspect.isfunction(obj) or inspect.isclass(obj)):
-                continue
-            found.append((f"{info.name}.{name}", obj))
-            if inspect.isclass(obj):
-                found += [(f"{info.name}.{name}.{m}", getattr(obj, m)) for m, f in vars(obj).items()
-                          if not m.startswith("_") and inspect.isfunction(f)]  # fmt: skip
+            if inspect.isfunction(obj) or inspect.isclass(obj):
+                found.append((f"{info.name}.{name}", obj))
+    return found
+
+
+def public_names(package: str) -> list[tuple[str, object]]:
+    """`module_names` plus the public methods each class defines."""
+    found = []
+    for dotted, obj in module_names(package):
+        found.append((dotted, obj))
+        if inspect.isclass(obj):
+            found += [(f"{dotted}.{m}", getattr(obj, m)) for m, f in vars(obj).items()
+                      if not m.startswith("_") and inspect.isfunction(f)]  # fmt: skip
     return found
 
 
@@ -251,23 +259,14 @@ def test_every_parameter_of_every_public_function_and_class_is_documented(packag
     parameters (methods of classes: documented on the class, or by the contract they follow)."""
     pytest.importorskip(package)
     missing = {}
-    root = importlib.import_module(package)
-    for info in pkgutil.walk_packages(root.__path__, package + "."):
-        if info.name.endswith("__main__"):
+    skip = (inspect.Parameter.VAR_KEYWORD, inspect.Parameter.VAR_POSITIONAL)
+    for dotted, obj in module_names(package):
+        try:
+            params = inspect.signature(obj).parameters.values()
+        except (TypeError, ValueError):
             continue
-        module = importlib.import_module(info.name)
-        for name, obj in vars(module).items():
-            if name.startswith("_") or getattr(obj, "__module__", None) != module.__name__:
-                continue
-            if not (inspect.isfunction(obj) or inspect.isclass(obj)):
-                continue
-            try:
-                params = inspect.signature(obj).parameters.values()
-            except (TypeError, ValueError):
-                continue
-            skip = (inspect.Parameter.VAR_KEYWORD, inspect.Parameter.VAR_POSITIONAL)
-            names = [p.name for p in params if p.kind not in skip and p.name != "self"]
-            absent = sorted(set(names) - documented_parameters(obj.__doc__ or ""))
-            if absent:
-                missing[f"{info.name}.{name}"] = absent
+        names = [p.name for p in params if p.kind not in skip and p.name != "self"]
+        absent = sorted(set(names) - documented_parameters(obj.__doc__ or ""))
+        if absent:
+            missing[dotted] = absent
     assert missing == {}
