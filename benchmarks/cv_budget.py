@@ -28,10 +28,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from suite import load, parse  # noqa: E402
 
 from sue_framework import paper_split, registry  # noqa: E402
-from sue_framework.auto import CV_MAX_ROWS, CV_PATIENCE, CV_TOL, _cv_runs, _label, choose  # noqa: E402
+from sue_framework.auto import CV_MAX_ROWS, CV_PATIENCE, CV_TOL, _label, choose  # noqa: E402
 from sue_framework.data import training_data  # noqa: E402
 from sue_framework.engine import engine_for  # noqa: E402
-from sue_framework.splits import limit_unpaired  # noqa: E402
 
 FIELDS = ("pairing", "pairs", "seed", "budget", "choice", "test_r10", "cv_seconds", "agrees")
 
@@ -48,15 +47,7 @@ def run_cv(x, y, n_pairs: int, seed: int, cv_rows: int, tol, patience):
     if data.n_pairs < 2 * auto.folds:
         return {}, 0.0, cands
     t0 = time.perf_counter()
-    runs = _cv_runs(
-        auto._fold_candidates(cands),
-        limit_unpaired(data, cv_rows, seed),
-        auto.folds,
-        engine_for("cpu", seed).seed,
-        "cpu",
-        auto.n_jobs,
-        nested=auto._nested(cands),
-    )
+    runs = auto._cross_validate(data, cands, engine_for("cpu", seed).seed)
     seconds = time.perf_counter() - t0
     return {_label(c): r for c, (r, _) in zip(cands, runs, strict=True)}, seconds, cands
 

@@ -237,6 +237,25 @@ class CVSelect(Method):
         subclasses that know their methods declare them."""
         return {}
 
+    def _cross_validate(
+        self, data: WeaklyPairedData, cands: list[Candidate], seed: int
+    ) -> list[tuple[np.ndarray, float]]:
+        """Each candidate's held-out reciprocal ranks over all folds and its fold seconds
+        (`_cv_runs`), under this selector's CV budget."""
+        if self.cv_max_rows is not None:
+            # candidates are compared on a sample of the unpaired rows, so the cost of
+            # cross-validation does not grow with the pool; the refit sees every row
+            data = limit_unpaired(data, self.cv_max_rows, seed)
+        return _cv_runs(
+            self._fold_candidates(cands),
+            data,
+            self.folds,
+            seed,
+            self.device,
+            self.n_jobs,
+            nested=self._nested(cands),
+        )
+
     def _fold_candidates(self, cands: list[Candidate]) -> list[Candidate]:
         """The candidates as the folds fit them (the refit uses `cands` as they are): the same
         here; subclasses may fit cheaper versions that rank alike."""
@@ -272,20 +291,7 @@ class CVSelect(Method):
         self.cv_per_query_: dict[str, np.ndarray] = {}
         chosen = cands[0]
         if len(cands) > 1 and data.n_pairs >= 2 * self.folds:
-            cv_data = data
-            if self.cv_max_rows is not None:
-                # candidates are compared on a sample of the unpaired rows, so the cost of
-                # cross-validation does not grow with the pool; the refit sees every row
-                cv_data = limit_unpaired(data, self.cv_max_rows, seed)
-            runs = _cv_runs(
-                self._fold_candidates(cands),
-                cv_data,
-                self.folds,
-                seed,
-                self.device,
-                self.n_jobs,
-                nested=self._nested(cands),
-            )
+            runs = self._cross_validate(data, cands, seed)
             per_query = {_label(c): r for c, (r, _) in zip(cands, runs, strict=True)}
             self.cv_per_query_ = per_query
             self.cv_seconds_ = {_label(c): t for c, (_, t) in zip(cands, runs, strict=True)}
