@@ -99,7 +99,7 @@ def decode_params(value: Any) -> Any:
             factory = _factory(spec["kind"], spec["name"], spec.get("provider"))
             params = decode_params(spec["params"])
             # files written when components took child stages by name keep loading
-            return factory(**registry.resolve_children(factory, params, spec["name"]))
+            return factory(**registry.resolve_children(factory, params))
         return {k: decode_params(v) for k, v in value.items()}
     return value
 

@@ -261,21 +261,16 @@ class Registry:
 
         if isinstance(spec, str):
             factory = self.get(kind, spec)
-            what = f"{kind} {spec!r}"
-            return configure(
-                factory, self.resolve_children(factory, params or {}, what), defaults,
-                explicit, what,
-            )  # fmt: skip
+            children = self.resolve_children(factory, params or {})
+            return configure(factory, children, defaults, explicit, f"{kind} {spec!r}")
         if params:
             raise InputError(f"{kind} params apply to a {kind} given by name, not an instance")
         own = spec.get_params(deep=False) if hasattr(spec, "get_params") else {}
-        named = self.resolve_children(type(spec), own, kind)
+        named = self.resolve_children(type(spec), own)
         named = {k: v for k, v in named.items() if v is not own.get(k)}
         return configure(spec, named, defaults, explicit, kind)
 
-    def resolve_children(
-        self, factory: Any, params: dict, what: str, fill_defaults: bool = True
-    ) -> dict:
+    def resolve_children(self, factory: Any, params: dict, fill_defaults: bool = True) -> dict:
         """`params` with each child stage that `factory` declares (its `CHILDREN`: parameter ->
         (registry kind, default name or names)) turned into objects: a name, or a list of
         names, is built from this registry with its class defaults, and a child left out (or
@@ -290,8 +285,6 @@ class Registry:
             The component class.
         params : dict
             Its parameters as given.
-        what : str
-            The component, for messages.
         fill_defaults : bool
             Build children left out from their declared default names.
         """
@@ -311,11 +304,11 @@ class Registry:
                 if len(own) != len(children):
                     continue  # the component says what is wrong
                 out[f"{param}_params"] = [
-                    self.resolve_children(type(c), p, what, False) if p else p
+                    self.resolve_children(type(c), p, False) if p else p
                     for c, p in zip(children, own, strict=True)
                 ]
             elif isinstance(own, dict):
-                out[f"{param}_params"] = self.resolve_children(type(children), own, what, False)
+                out[f"{param}_params"] = self.resolve_children(type(children), own, False)
         return out
 
     # -- loading ---------------------------------------------------------------------------------
