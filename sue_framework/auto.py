@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from sue_framework.data import WeaklyPairedData, training_data
-from sue_framework.engine import engine_for, map_fits
+from sue_framework.engine import engine_for, fit_context, map_fits
 from sue_framework.errors import InputError, NotFittedError
 from sue_framework.interfaces import Method, nest_state, unnest_state
 from sue_framework.ranking import reciprocal_ranks
@@ -261,6 +261,7 @@ class CVSelect(Method):
         here; subclasses may fit cheaper versions that rank alike."""
         return cands
 
+    @fit_context
     def fit(self, data: WeaklyPairedData, y: None = None) -> CVSelect:
         data = training_data(data, type(self).__name__)
         if self.folds < 2:

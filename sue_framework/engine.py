@@ -3,6 +3,7 @@ here."""
 
 from __future__ import annotations
 
+import functools
 import os
 import secrets
 import time
@@ -267,9 +268,10 @@ def parallel_plan(tasks: int, device: torch.device, n_jobs: int | str = "auto") 
 
     Small fits (linear algebra on matrices of a few hundred columns) gain little from more
     torch threads, so independent fits are better run side by side, one thread each,
-    than one after another on all cores: workers x threads never exceeds the cores, and the
-    cores are shared out evenly. With one worker (one task, one core, `n_jobs=1`, or a GPU,
-    where fits run one after another) torch's thread count stays as the caller set it.
+    than one after another on all cores: workers x threads never exceeds the cores (inside a
+    fit, the threads `fit_threads` gave it), and they are shared out evenly. With one worker
+    (one task, one core, `n_jobs=1`, or a GPU, where fits run one after another) torch's
+    thread count stays as the caller set it.
     `n_jobs` caps the workers ("auto": as many as cores). Under torch.distributed fits run one
     after another: their collectives must come in the same order on every process.
 
@@ -284,7 +286,8 @@ def parallel_plan(tasks: int, device: torch.device, n_jobs: int | str = "auto") 
     """
     if device.type != "cpu" or tasks <= 1 or world_size() > 1:
         return 1, torch.get_num_threads()
-    cores = available_cores()
+    # inside a fit, its thread decision (`fit_threads`) is the budget: one policy, not two
+    cores = torch.get_num_threads() if _IN_FIT_POLICY.get() else available_cores()
     try:
         cap = cores if n_jobs == "auto" else int(n_jobs)
     except (TypeError, ValueError):
@@ -298,9 +301,10 @@ def parallel_plan(tasks: int, device: torch.device, n_jobs: int | str = "auto") 
 @dataclass(frozen=True)
 class Engine:
     """Where and how one fit computes: the device, the resolved seed and the block budget of
-    chunked work (bf16 autocast stays each learned stage's own `amp` setting). `SUE.fit` and
-    the experiment runner make one active; stages ask `engine_for` instead of resolving the
-    device and seed again, so one fit runs on one device with one seed policy.
+    chunked work (bf16 autocast stays each learned stage's own `amp` setting). Every method's
+    fit (`fit_context`) and the experiment runner make one active; stages ask `engine_for`
+    instead of resolving the device and seed again, so one fit runs on one device with one
+    seed and one thread policy.
 
     The seed is resolved when first used (`seed`), so code that only asks for the device or
     the block size draws nothing: under torch.distributed a fresh seed is rank 0's, and an
@@ -384,9 +388,47 @@ def engine_for(device: str | torch.device | None = "auto", seed: int | None = No
     fit = _ENGINE.get()
     if fit is None:
         return Engine.resolve(device, seed)
-    same = device is None or (isinstance(device, str) and device == "auto")
-    dev = fit.device if same else resolve_device(device)
+    if (
+        device is None
+        or (isinstance(device, str) and device == "auto")
+        or _names(device, fit.device)
+    ):
+        dev = fit.device
+    else:
+        dev = resolve_device(device)
     return replace(fit, device=dev, requested_seed=fit.seed if seed is None else int(seed))
+
+
+def _names(device: str | torch.device, dev: torch.device) -> bool:
+    """Whether `device` names `dev` as it is ("cpu" for the CPU, "cuda:0" for cuda:0)."""
+    try:
+        return torch.device(device) == dev
+    except (RuntimeError, TypeError):
+        return False
+
+
+def fit_context(fit: Callable[..., T]) -> Callable[..., T]:
+    """Decorator of a method's `fit`: where its device, seed and CPU threads are decided, once.
+
+    The estimator's own `device` and `seed` are resolved here and the result made the active
+    engine (`Engine.active`), so every stage fitted inside, and every fit a cross-validation
+    runs inside on its worker threads, inherits them through `engine_for` instead of deciding
+    again. Inside another fit (an experiment, a cross-validation) the outer fit's threads stand.
+    As scikit-learn's `_fit_context`, for third-party methods too.
+
+    Parameters
+    ----------
+    fit : callable
+        The method's fit, called as fit(self, *args, **kwargs).
+    """
+
+    @functools.wraps(fit)
+    def decided(self, *args, **kwargs):
+        engine = engine_for(getattr(self, "device", "auto"), getattr(self, "seed", None))
+        with engine.active():
+            return fit(self, *args, **kwargs)
+
+    return decided
 
 
 _IN_FIT_POLICY: ContextVar[bool] = ContextVar("sue_in_fit_policy", default=False)

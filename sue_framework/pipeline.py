@@ -12,7 +12,7 @@ import numpy as np
 
 from sue_framework.components.aligners import fit_aligner
 from sue_framework.data import WeaklyPairedData, training_data
-from sue_framework.engine import engine_for
+from sue_framework.engine import engine_for, fit_context
 from sue_framework.errors import InputError, NotFittedError
 from sue_framework.interfaces import Method, check_modality, nest_state, unnest_state
 from sue_framework.registry import registry
@@ -142,6 +142,7 @@ class SUE(Method):
         return self
 
     # -- fitting -----------------------------------------------------------------------------------
+    @fit_context
     def fit(self, data: WeaklyPairedData, y: None = None) -> SUE:
         """Fit on a WeaklyPairedData (or a tuple (x, y, pairs)). Rows on disk (`NpyRows`)
         need a solver that streams them (SpectralNet's regression training); the later stages
@@ -153,10 +154,9 @@ class SUE(Method):
                 f"out_dim={self.out_dim} exceeds se_dim={self.se_dim}; the aligned space cannot be "
                 "wider than the spectral embedding"
             )
-        engine = engine_for(self.device, self.seed)  # fails early on an unavailable device
+        engine = engine_for(self.device, self.seed)  # the one `fit_context` decided
         log.debug("SUE fit on %s, seed %d: %s", engine.device, engine.seed, data)
-        with engine.active():
-            return self._fit(data, engine.seed)
+        return self._fit(data, engine.seed)
 
     def _fit(self, data: WeaklyPairedData, seed: int) -> SUE:
         sx, sy, al, mt = self._build(seed)

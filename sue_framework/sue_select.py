@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from sue_framework.data import WeaklyPairedData, training_data
-from sue_framework.engine import engine_for
+from sue_framework.engine import engine_for, fit_context
 from sue_framework.errors import InputError, NotFittedError
 from sue_framework.interfaces import Method, nest_state, unnest_state
 from sue_framework.pipeline import SUE
@@ -122,6 +122,7 @@ class SUESelect(Method):
             verbose=self.verbose,
         )
 
+    @fit_context
     def fit(self, data: WeaklyPairedData, y: None = None) -> SUESelect:
         data = training_data(data, "SUESelect")
         if not self.candidates:

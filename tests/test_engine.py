@@ -181,6 +181,54 @@ def test_a_sue_fit_resolves_its_device_once(monkeypatch):
     assert calls == ["auto"]
 
 
+FITS = {
+    "sue": {"se_dim": 4, "out_dim": 3, "matcher_params": {"epochs": 2}},
+    "sue_select": {"se_dim": 4, "out_dim": 3, "matcher": "none"},
+    "self_train": {"out_dim": 3},
+    # auto's folds run on worker threads (two workers on the two threads the fit is given)
+    "auto": {"n_jobs": 2, "dims": (2, 3), "unpaired_dims": (3,)},
+}
+
+
+@pytest.mark.parametrize("method", sorted(FITS))
+@pytest.mark.parametrize("seed", [0, None])
+def test_a_fit_decides_device_seed_and_threads_once(monkeypatch, method, seed):
+    """The outermost fit resolves the device, draws the seed (when None) and samples the CPU
+    load; every stage, every cross-validation fold (on any thread) and the refit inherit it."""
+    import sue_framework.engine as engine
+    from sue_framework import registry
+    from sue_framework.data import WeaklyPairedData
+
+    calls = {"device": 0, "seed": 0, "threads": 0}
+
+    def counted(key, real):
+        return lambda *a, **k: calls.__setitem__(key, calls[key] + 1) or real(*a, **k)
+
+    monkeypatch.setattr(engine, "resolve_device", counted("device", engine.resolve_device))
+    monkeypatch.setattr(engine.secrets, "randbits", counted("seed", engine.secrets.randbits))
+    monkeypatch.setattr(engine, "fit_threads", counted("threads", engine.fit_threads))
+    monkeypatch.setenv("SUE_NUM_THREADS", "2")
+    rng = np.random.default_rng(0)
+    z = rng.normal(size=(150, 4))
+    data = WeaklyPairedData(z @ rng.normal(size=(4, 7)), z @ rng.normal(size=(4, 6)),
+                            np.stack([np.arange(30)] * 2, 1))  # fmt: skip
+    with torch_threads(2):
+        registry.get("method", method)(**FITS[method], seed=seed).fit(data)
+    assert calls == {"device": 1, "seed": int(seed is None), "threads": 1}
+
+
+def test_parallel_fits_inside_a_fit_share_its_threads(monkeypatch):
+    """Folds side by side inside a fit use the threads that fit was given, not every core."""
+    monkeypatch.setattr("sue_framework.engine.available_cores", lambda: 16)
+    monkeypatch.setenv("SUE_NUM_THREADS", "2")
+    cpu = torch.device("cpu")
+    with torch_threads(16):
+        assert parallel_plan(5, cpu, "auto") == (5, 3)
+        with fit_thread_policy(cpu):
+            assert parallel_plan(5, cpu, "auto") == (2, 1)
+            assert parallel_plan(5, cpu, 4) == (2, 1)
+
+
 def test_read_only_and_memory_mapped_rows_move_to_torch_without_a_warning(tmp_path):
     import warnings
 

@@ -12,7 +12,7 @@ import numpy as np
 import torch
 
 from sue_framework.data import WeaklyPairedData, training_data
-from sue_framework.engine import engine_for, row_chunks, to_numpy, to_tensor
+from sue_framework.engine import engine_for, fit_context, row_chunks, to_numpy, to_tensor
 from sue_framework.errors import InputError, NotFittedError
 from sue_framework.interfaces import Method, check_modality
 from sue_framework.validation import as_matrix
@@ -46,6 +46,7 @@ class ASIF(Method):
         self.device = device
         self.seed = seed  # ASIF is deterministic; kept for the method contract
 
+    @fit_context
     def fit(self, data: WeaklyPairedData, y: None = None) -> ASIF:
         data = training_data(data, "ASIF")
         if data.n_pairs < 1:

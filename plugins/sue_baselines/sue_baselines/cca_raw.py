@@ -6,6 +6,7 @@ import numpy as np
 
 from sue_framework.components.aligners import CCA
 from sue_framework.data import WeaklyPairedData, training_data
+from sue_framework.engine import fit_context
 from sue_framework.errors import NotFittedError
 from sue_framework.interfaces import Method
 
@@ -37,6 +38,7 @@ class CCARaw(Method):
         self.device = device
         self.seed = seed  # CCA is deterministic; kept for the method contract
 
+    @fit_context
     def fit(self, data: WeaklyPairedData, y: None = None) -> CCARaw:
         data = training_data(data, "CCARaw")
         self.cca_ = CCA(n_components=self.out_dim, reg=self.reg, device=self.device)

@@ -13,7 +13,7 @@ from torch import nn
 
 from sue_framework.data import WeaklyPairedData, training_data
 from sue_framework.distributed import DataParallel
-from sue_framework.engine import engine_for, to_numpy, to_tensor
+from sue_framework.engine import engine_for, fit_context, to_numpy, to_tensor
 from sue_framework.errors import InputError, NotFittedError
 from sue_framework.interfaces import Method, check_modality
 from sue_framework.nn import load_module_state, mlp, module_state, seeded, train_epochs
@@ -121,6 +121,7 @@ class Contrastive(Method):
         log_scale = nn.Parameter(torch.tensor(math.log(1.0 / self.temperature)))
         return fx, fy, log_scale
 
+    @fit_context
     def fit(self, data: WeaklyPairedData, y: None = None) -> Contrastive:
         data = training_data(data, "Contrastive")
         if data.n_pairs < 2:
