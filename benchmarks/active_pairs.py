@@ -4,12 +4,14 @@ oracle (the true partner of every row is known and handed out when a row is chos
 For each pairing, budget n and seed: 400 test pairs are held out, the remaining rows of both
 modalities form the unpaired pool (y's rows shuffled), and n of them get their partners by
 - "random": n rows drawn at random (the paper protocol's pairs);
-- "diversity": one batch of n from `suggest_pairs(strategy="diversity")`;
+- "diversity" (and any other registered selector named in `--strategies`): one batch of n
+  from `suggest_pairs(strategy=...)`;
 - "two rounds": n/2 by diversity, a fit of `auto` on them, then n/2 more by
   `suggest_pairs(strategy="uncertainty")` on that fit (left out with `--no-two-rounds`).
 Then `auto` is fit and scored (R@10, mean of both directions, %). "random 2n" gives the bar
 the issue sets (chosen n should reach random 2n). Rows are capped at `--max-rows` per pairing
-to keep the grid affordable; results go to a CSV and the summary prints the ratios.
+to keep the grid affordable; results go to a CSV and the summary prints the ratios. A rerun
+fits only the (cell, strategy) pairs the CSV lacks, so a new strategy is one more column.
 
     SUE_DATA_DIR=~/data python benchmarks/active_pairs.py --out docs/experiments/active_pairs
 """
@@ -44,8 +46,15 @@ def _fit(data: WeaklyPairedData, seed: int):
 
 
 def run_cell(
-    x, y, budget: int, seed: int, two_rounds: bool = True
+    x,
+    y,
+    budget: int,
+    seed: int,
+    two_rounds: bool = True,
+    strategies: tuple[str, ...] = ("diversity",),
+    skip: frozenset[str] = frozenset(),
 ) -> dict[str, tuple[float, float]]:
+    """R@10 and seconds of `auto` per way of choosing the pairs, those in `skip` left out."""
     rng = np.random.default_rng(seed)
     order = rng.permutation(len(x))
     test, pool = order[:400], order[400:]
@@ -55,13 +64,17 @@ def run_cell(
     picks = {
         "random": rng.choice(len(pool), budget, replace=False),
         "random 2n": rng.choice(len(pool), 2 * budget, replace=False),
-        "diversity": suggest_pairs(px, budget, strategy="diversity", seed=seed),
     }
+    for name in strategies:
+        if name not in skip:
+            picks[name] = suggest_pairs(px, budget, strategy=name, seed=seed)
     for name, chosen in picks.items():
+        if name in skip:
+            continue
         t0 = time.perf_counter()
         model = _fit(_data(px, py, chosen, perm), seed)
         out[name] = (r10(model, x[test], y[test]), time.perf_counter() - t0)
-    if not two_rounds:
+    if not two_rounds or "two rounds" in skip:
         return out
     t0 = time.perf_counter()
     first = suggest_pairs(px, budget // 2, strategy="diversity", seed=seed)
@@ -90,21 +103,29 @@ def main() -> None:
     ap.add_argument(
         "--no-two-rounds", action="store_true", help="only random and one diversity batch"
     )
+    ap.add_argument(
+        "--strategies", default="diversity", help="registered selectors, one batch each"
+    )
     ap.add_argument("--out", default="docs/experiments/active_pairs")
     args = ap.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     path = out / "results.csv"
     done = list(csv.DictReader(path.open())) if path.exists() else []
-    have = {(r["pairing"], r["budget"], r["seed"]) for r in done}
+    have = {(r["pairing"], r["budget"], r["seed"], r["strategy"]) for r in done}
+    strategies = tuple(args.strategies.split(","))
+    wanted = {"random", "random 2n", *strategies}
+    if not args.no_two_rounds:
+        wanted.add("two rounds")
     print(f"machine: {platform.machine()}, {platform.processor() or 'cpu'}; R@10 in %", flush=True)
     for p in parse(args.pairings):
         x, y = load(p, max_rows=args.max_rows)
         for budget in (int(v) for v in args.budgets.split(",")):
             for seed in (int(v) for v in args.seeds.split(",")):
-                if (p.name, str(budget), str(seed)) in have:
+                skip = frozenset(s for s in wanted if (p.name, str(budget), str(seed), s) in have)
+                if skip == wanted:
                     continue
-                res = run_cell(x, y, budget, seed, two_rounds=not args.no_two_rounds)
+                res = run_cell(x, y, budget, seed, not args.no_two_rounds, strategies, skip)
                 for strategy, (score, secs) in res.items():
                     done.append(
                         dict(
@@ -142,7 +163,8 @@ def summarise(done: list[dict]) -> None:
         cells.setdefault((r["pairing"], int(r["budget"])), {}).setdefault(r["strategy"], []).append(
             float(r["r10"])
         )
-    chosen = [k for k in ("diversity", "two rounds") if all(k in by for by in cells.values())]
+    names = {r["strategy"] for r in done} - {"random", "random 2n"}
+    chosen = sorted(k for k in names if all(k in by for by in cells.values()))
     print("\n| pairing | pairs | random | random 2n | " + " | ".join(chosen) + " |")
     print("| --- | ---: | ---: | ---: | " + " | ".join("---:" for _ in chosen) + " |")
     ratios: dict[str, list[float]] = {k: [] for k in chosen}

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from sue_framework.data import WeaklyPairedData, training_data
-from sue_framework.engine import engine_for, fit_context, map_fits
+from sue_framework.engine import engine_for, fit_context
 from sue_framework.errors import InputError, NotFittedError
 from sue_framework.interfaces import Method, nest_state, unnest_state
 from sue_framework.ranking import reciprocal_ranks
@@ -28,6 +28,7 @@ from sue_framework.registry import registry
 from sue_framework.selection import RULES, choose
 from sue_framework.settings import check_no_policy, with_policy
 from sue_framework.splits import limit_unpaired
+from sue_framework.threads import map_fits
 
 POLICY_HOW = "the seed and device of CVSelect (or Auto) itself"
 
@@ -104,7 +105,7 @@ def _cv_runs(
     nested: dict[int, tuple[int, int]] | None = None,
 ) -> list[tuple[np.ndarray, float]]:
     """Per candidate: its held-out reciprocal ranks over all folds, and the seconds its fits
-    took (summed over folds). Every (candidate, fold) fit is one task for `engine.map_fits`.
+    took (summed over folds). Every (candidate, fold) fit is one task for `threads.map_fits`.
 
     `nested` maps a candidate's index to (index of a wider candidate, r) when the candidate's
     output equals the first r columns of that one's: it is scored on those columns of the
@@ -146,7 +147,7 @@ def method_cv_scores(
 
     The gallery is every row of the other modality, or a seeded sample of `max_gallery` rows
     plus the held-out targets on larger data. `n_jobs` > 1 fits folds side by side
-    (`engine.map_fits`: only for methods that draw no global random numbers).
+    (`threads.map_fits`: only for methods that draw no global random numbers).
 
     Parameters
     ----------
@@ -182,7 +183,7 @@ class CVSelect(Method):
     refit (drawn once when `seed` is None), `model_` the refit.
     With fewer than 2 * `folds` pairs cross-validation is not trusted and the first candidate
     is taken. `n_jobs` > 1 (or "auto") fits candidates' folds side by side on CPU threads
-    (`engine.map_fits`); use it only for candidates that draw no numbers from a global random
+    (`threads.map_fits`); use it only for candidates that draw no numbers from a global random
     generator (the linear methods of `Auto`), since threads share it.
 
     Parameters
@@ -401,7 +402,7 @@ class Auto(CVSelect):
     default.
 
     Every family is linear and draws no global random numbers, so folds are fitted side by side
-    on the CPU's cores (`n_jobs="auto"`, one torch thread each; `engine.parallel_plan`).
+    on the CPU's cores (`n_jobs="auto"`, one torch thread each; `threads.parallel_plan`).
     Narrower widths of "pair_cca" and "self_train" are scored on the widest one's fits
     (`_nested`): CCA at r dimensions is the first r columns of CCA at more, and every
     self-learning width shares one loop and one shrinkage (`select_components`).

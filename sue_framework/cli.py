@@ -95,9 +95,9 @@ def cmd_fit(args: argparse.Namespace) -> int:
     """
     from sue_framework import distributed
     from sue_framework.data import WeaklyPairedData
-    from sue_framework.engine import available_cores
     from sue_framework.io import save_method
     from sue_framework.registry import registry
+    from sue_framework.threads import available_cores
     from sue_framework.validation import check_stage_output
 
     _check_model_output(args.out, args.x, args.y, args.pairs)

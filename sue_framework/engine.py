@@ -1,16 +1,13 @@
-"""Device and determinism policy: where tensors live, seeding, chunk sizes, CPU threads. No math
-here."""
+"""Device and determinism policy: where tensors live, seeding, chunk sizes, and the one engine
+of a fit that carries them (its CPU threads: `threads`). No math here."""
 
 from __future__ import annotations
 
 import functools
-import os
 import secrets
-import time
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from contextvars import ContextVar, copy_context
+from contextvars import ContextVar
 from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import TypeVar
@@ -18,8 +15,9 @@ from typing import TypeVar
 import numpy as np
 import torch
 
-from sue_framework.distributed import agree, world_size
+from sue_framework.distributed import agree
 from sue_framework.errors import InputError
+from sue_framework.threads import fit_thread_policy
 
 T = TypeVar("T")
 
@@ -201,103 +199,6 @@ def auto_chunk(n_ref: int, budget_floats: int = 2**26, device: torch.device | No
     return int(max(1, min(65536, budget_floats // max(1, n_ref))))
 
 
-def available_cores() -> int:
-    """CPU cores this process may run on (its affinity mask, which containers narrow)."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
-
-
-def _own_running() -> int:
-    """This process's threads that are running or ready to run (idle OpenMP workers spin)."""
-    count = 0
-    try:
-        for task in os.listdir("/proc/self/task"):
-            with open(f"/proc/self/task/{task}/stat") as f:
-                count += f.read().rsplit(")", 1)[1].split()[0] == "R"
-    except (OSError, IndexError):
-        return 1
-    return count
-
-
-def _others_running(samples: int = 5, pause: float = 0.005) -> int:
-    """Threads of other processes ready to run now: the median over a few samples of the
-    kernel's runnable count less this process's own; 0 where /proc is missing."""
-    counts = []
-    for k in range(samples):
-        try:
-            with open("/proc/loadavg") as f:
-                total = int(f.read().split()[3].split("/")[0])
-        except (OSError, ValueError, IndexError):
-            return 0
-        counts.append(total - _own_running())
-        if k + 1 < samples:
-            time.sleep(pause)
-    return max(0, sorted(counts)[len(counts) // 2])
-
-
-def fit_threads(device: torch.device) -> int:
-    """Torch intra-op threads for one fit on `device`.
-
-    On a CPU shared with other jobs, torch's default (one thread per core) makes every small
-    operation wait for threads that the other jobs hold (one `sue` fit was reported at 809 s
-    that way and 31 s on one thread). So a CPU fit takes the cores that other
-    processes leave idle, at least one and never more than torch's current setting (which
-    `torch.set_num_threads` or `SUE_NUM_THREADS` fixes). On a GPU the setting is left as it is.
-
-    Parameters
-    ----------
-    device : torch.device
-        The fit's device.
-    """
-    current = torch.get_num_threads()
-    if device.type != "cpu" or current == 1:
-        return current
-    fixed = os.environ.get("SUE_NUM_THREADS")
-    if fixed:
-        try:
-            return max(1, int(fixed))
-        except ValueError:
-            raise InputError(f"SUE_NUM_THREADS must be a whole number, got {fixed!r}") from None
-    return max(1, min(current, available_cores() - _others_running()))
-
-
-def parallel_plan(tasks: int, device: torch.device, n_jobs: int | str = "auto") -> tuple[int, int]:
-    """(workers, torch threads per worker) for `tasks` independent CPU fits.
-
-    Small fits (linear algebra on matrices of a few hundred columns) gain little from more
-    torch threads, so independent fits are better run side by side, one thread each,
-    than one after another on all cores: workers x threads never exceeds the cores (inside a
-    fit, the threads `fit_threads` gave it), and they are shared out evenly. With one worker
-    (one task, one core, `n_jobs=1`, or a GPU, where fits run one after another) torch's
-    thread count stays as the caller set it.
-    `n_jobs` caps the workers ("auto": as many as cores). Under torch.distributed fits run one
-    after another: their collectives must come in the same order on every process.
-
-    Parameters
-    ----------
-    tasks : int
-        Independent fits to run.
-    device : torch.device
-        Their device (on a GPU, one after another).
-    n_jobs : int or "auto"
-        Workers at most ("auto": as the free cores allow).
-    """
-    if device.type != "cpu" or tasks <= 1 or world_size() > 1:
-        return 1, torch.get_num_threads()
-    # inside a fit, its thread decision (`fit_threads`) is the budget: one policy, not two
-    cores = torch.get_num_threads() if _IN_FIT_POLICY.get() else available_cores()
-    try:
-        cap = cores if n_jobs == "auto" else int(n_jobs)
-    except (TypeError, ValueError):
-        cap = 0
-    if cap < 1:
-        raise InputError(f"n_jobs must be 'auto' or a whole number >= 1, got {n_jobs!r}")
-    workers = max(1, min(tasks, cap, cores))
-    return (workers, cores // workers) if workers > 1 else (1, torch.get_num_threads())
-
-
 @dataclass(frozen=True)
 class Engine:
     """Where and how one fit computes: the device, the resolved seed and the block budget of
@@ -429,96 +330,3 @@ def fit_context(fit: Callable[..., T]) -> Callable[..., T]:
             return fit(self, *args, **kwargs)
 
     return decided
-
-
-_IN_FIT_POLICY: ContextVar[bool] = ContextVar("sue_in_fit_policy", default=False)
-
-
-@contextmanager
-def fit_thread_policy(device: torch.device) -> Iterator[None]:
-    """Run one fit on `fit_threads(device)` threads; inside another such block (the experiment
-    runner fitting a `SUE`), keep the outer choice rather than sample the load again.
-
-    Parameters
-    ----------
-    device : torch.device
-        The fit's device.
-    """
-    if _IN_FIT_POLICY.get():
-        yield
-        return
-    token = _IN_FIT_POLICY.set(True)
-    try:
-        with torch_threads(fit_threads(device)):
-            yield
-    finally:
-        _IN_FIT_POLICY.reset(token)
-
-
-@contextmanager
-def torch_threads(n: int) -> Iterator[None]:
-    """Run the block with `n` torch intra-op threads, then restore the caller's setting.
-
-    Parameters
-    ----------
-    n : int
-        Torch intra-op threads inside the block.
-    """
-    old = torch.get_num_threads()
-    if n != old:
-        torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        if torch.get_num_threads() != old:
-            torch.set_num_threads(old)
-
-
-def map_fits(
-    fn: Callable[..., T],
-    tasks: Sequence[tuple],
-    device: torch.device,
-    n_jobs: int | str = 1,
-    desc: str | None = None,
-) -> list[T]:
-    """[fn(*t) for t in tasks], side by side on threads as `parallel_plan` says, in order.
-
-    Only for fits that draw no numbers from a global random generator: threads share it, so
-    such fits would not repeat. Torch and BLAS release the GIL, so threads use every core.
-    With `desc`, a progress bar counts the finished tasks (`progress.bar`).
-
-    Parameters
-    ----------
-    fn : callable
-        The fit, called as fn(*task).
-    tasks : sequence of tuple
-        Each call's arguments.
-    device : torch.device
-        The fits' device.
-    n_jobs : int or "auto"
-        Workers at most.
-    desc : str, optional
-        A progress bar's label; None shows none.
-    """
-    from sue_framework.progress import bar, quiet
-
-    def one(t: tuple) -> T:
-        if desc is None:
-            return fn(*t)
-        with quiet():  # this bar speaks for the fits: theirs would interleave with it
-            return fn(*t)
-
-    workers, threads = parallel_plan(len(tasks), device, n_jobs)
-    out: list[T] = []
-    with bar(total=len(tasks), desc=desc or "", unit="fit", enabled=desc is not None) as shown:
-        if workers == 1:
-            for t in tasks:
-                out.append(one(t))
-                shown.update(1)
-            return out
-        context = copy_context()  # the caller's context (registry, fit policy) in each thread
-        with torch_threads(threads), ThreadPoolExecutor(workers) as pool:
-            for result in pool.map(lambda t: context.copy().run(one, t), tasks):
-                out.append(result)
-                shown.update(1)
-        return out

@@ -192,13 +192,13 @@ def test_nproc_below_one_is_refused(tmp_path, capsys, nproc):
 
 
 def test_nproc_above_the_cores_is_capped_with_a_warning(tmp_path, capsys, monkeypatch):
-    from sue_framework import distributed, engine
+    from sue_framework import distributed, threads
 
     rng = np.random.default_rng(1)
     np.save(tmp_path / "x.npy", rng.normal(size=(60, 12)).astype(np.float32))
     np.save(tmp_path / "y.npy", rng.normal(size=(60, 10)).astype(np.float32))
     (tmp_path / "p.csv").write_text("\n".join(f"{i},{i}" for i in range(20)))
-    monkeypatch.setattr(engine, "available_cores", lambda: 1)
+    monkeypatch.setattr(threads, "available_cores", lambda: 1)
     launched = []
     monkeypatch.setattr(distributed, "launch", lambda n, argv: launched.append(n) or 0)
     args = ["fit", "--x", str(tmp_path / "x.npy"), "--y", str(tmp_path / "y.npy"), "--pairs",

@@ -3,18 +3,8 @@ import pytest
 import torch
 
 from sue_framework import InputError
-from sue_framework.engine import (
-    auto_chunk,
-    fit_thread_policy,
-    fit_threads,
-    generator,
-    map_fits,
-    parallel_plan,
-    resolve_device,
-    resolve_seed,
-    row_chunks,
-    torch_threads,
-)
+from sue_framework.engine import auto_chunk, generator, resolve_device, resolve_seed, row_chunks
+from sue_framework.threads import torch_threads
 
 
 def test_auto_device_matches_cuda_availability():
@@ -48,65 +38,6 @@ def test_row_chunks_cover_exactly():
     assert auto_chunk(10**9, budget_floats=2**26) == 1
 
 
-@pytest.mark.parametrize("cores", [1, 2, 3, 16])
-def test_parallel_plan_never_oversubscribes(monkeypatch, cores):
-    monkeypatch.setattr("sue_framework.engine.available_cores", lambda: cores)
-    cpu = torch.device("cpu")
-    for tasks in (1, 2, 5, 30):
-        for n_jobs in ("auto", 1, 2, 4):
-            workers, threads = parallel_plan(tasks, cpu, n_jobs)
-            assert 1 <= workers <= min(tasks, cores)
-            if workers > 1:
-                assert workers * threads <= cores
-            else:  # nothing side by side: the caller's thread count stands
-                assert threads == torch.get_num_threads()
-            if n_jobs == 1 or tasks == 1:
-                assert workers == 1
-    assert parallel_plan(5, torch.device("cpu"), "auto")[0] == min(5, cores)
-    assert parallel_plan(5, torch.device("cuda"), "auto")[0] == 1
-    for bad in (0, "many"):
-        with pytest.raises(InputError, match="n_jobs"):
-            parallel_plan(5, cpu, bad)
-
-
-def test_torch_threads_restores_the_callers_setting():
-    before = torch.get_num_threads()
-    with torch_threads(1):
-        assert torch.get_num_threads() == 1
-    assert torch.get_num_threads() == before
-
-
-def test_map_fits_keeps_task_order_on_threads(monkeypatch):
-    import time
-
-    monkeypatch.setattr("sue_framework.engine.available_cores", lambda: 4)
-
-    def slow_square(k):
-        time.sleep(0.01 * (5 - k))  # the first tasks finish last
-        return k * k
-
-    tasks = [(k,) for k in range(5)]
-    assert map_fits(slow_square, tasks, torch.device("cpu"), "auto") == [0, 1, 4, 9, 16]
-
-
-def test_fit_threads_leave_busy_cores_to_other_jobs(monkeypatch):
-    monkeypatch.delenv("SUE_NUM_THREADS", raising=False)
-    monkeypatch.setattr("sue_framework.engine.available_cores", lambda: 8)
-    cpu = torch.device("cpu")
-    with torch_threads(8):
-        for busy, want in ((0, 8), (3, 5), (8, 1), (20, 1)):
-            monkeypatch.setattr("sue_framework.engine._others_running", lambda b=busy: b)
-            assert fit_threads(cpu) == want
-        monkeypatch.setattr("sue_framework.engine._others_running", lambda: 0)
-        with torch_threads(3):  # the caller's setting caps it
-            assert fit_threads(cpu) == 3
-        monkeypatch.setenv("SUE_NUM_THREADS", "2")
-        assert fit_threads(cpu) == 2
-        monkeypatch.setenv("SUE_NUM_THREADS", "two")
-        with pytest.raises(InputError, match="SUE_NUM_THREADS"):
-            fit_threads(cpu)
-
-
 def test_a_sue_fit_runs_on_the_chosen_threads_and_restores_the_callers(monkeypatch):
     from sue_framework import registry
     from sue_framework.components import aligners
@@ -126,21 +57,6 @@ def test_a_sue_fit_runs_on_the_chosen_threads_and_restores_the_callers(monkeypat
         registry.get("method", "pair_cca")(out_dim=2, device="cpu").fit((x, y, np.c_[:20, :20]))
         assert torch.get_num_threads() == 2
     assert seen == [1] and torch.get_num_threads() == before
-
-
-def test_a_fit_inside_a_fit_keeps_the_outer_thread_choice(monkeypatch):
-    """The experiment runner wraps each fit, and SUE.fit wraps its own: the load is sampled once."""
-    monkeypatch.delenv("SUE_NUM_THREADS", raising=False)
-    monkeypatch.setattr("sue_framework.engine.available_cores", lambda: 4)
-    samples = []
-    monkeypatch.setattr("sue_framework.engine._others_running", lambda: samples.append(1) or 1)
-    with torch_threads(4):
-        with fit_thread_policy(torch.device("cpu")):
-            assert torch.get_num_threads() == 3
-            with fit_thread_policy(torch.device("cpu")):
-                assert torch.get_num_threads() == 3
-        assert torch.get_num_threads() == 4
-    assert len(samples) == 1
 
 
 def test_stages_take_the_device_and_seed_of_the_fit_they_run_in():
@@ -196,6 +112,7 @@ def test_a_fit_decides_device_seed_and_threads_once(monkeypatch, method, seed):
     """The outermost fit resolves the device, draws the seed (when None) and samples the CPU
     load; every stage, every cross-validation fold (on any thread) and the refit inherit it."""
     import sue_framework.engine as engine
+    import sue_framework.threads as threads
     from sue_framework import registry
     from sue_framework.data import WeaklyPairedData
 
@@ -206,7 +123,7 @@ def test_a_fit_decides_device_seed_and_threads_once(monkeypatch, method, seed):
 
     monkeypatch.setattr(engine, "resolve_device", counted("device", engine.resolve_device))
     monkeypatch.setattr(engine.secrets, "randbits", counted("seed", engine.secrets.randbits))
-    monkeypatch.setattr(engine, "fit_threads", counted("threads", engine.fit_threads))
+    monkeypatch.setattr(threads, "fit_threads", counted("threads", threads.fit_threads))
     monkeypatch.setenv("SUE_NUM_THREADS", "2")
     rng = np.random.default_rng(0)
     z = rng.normal(size=(150, 4))
@@ -215,18 +132,6 @@ def test_a_fit_decides_device_seed_and_threads_once(monkeypatch, method, seed):
     with torch_threads(2):
         registry.get("method", method)(**FITS[method], seed=seed).fit(data)
     assert calls == {"device": 1, "seed": int(seed is None), "threads": 1}
-
-
-def test_parallel_fits_inside_a_fit_share_its_threads(monkeypatch):
-    """Folds side by side inside a fit use the threads that fit was given, not every core."""
-    monkeypatch.setattr("sue_framework.engine.available_cores", lambda: 16)
-    monkeypatch.setenv("SUE_NUM_THREADS", "2")
-    cpu = torch.device("cpu")
-    with torch_threads(16):
-        assert parallel_plan(5, cpu, "auto") == (5, 3)
-        with fit_thread_policy(cpu):
-            assert parallel_plan(5, cpu, "auto") == (2, 1)
-            assert parallel_plan(5, cpu, 4) == (2, 1)
 
 
 def test_read_only_and_memory_mapped_rows_move_to_torch_without_a_warning(tmp_path):
