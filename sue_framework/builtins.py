@@ -45,6 +45,7 @@ BUILTINS: tuple[tuple[str, str, str], ...] = (
     ("task", "retrieval", "sue_framework.retrieval:RetrievalTask"),
     ("dataset", "arrays", "sue_framework.datasets:Arrays"),
     ("selector", "diversity", "sue_framework.suggest:Diversity"),
+    ("selector", "design", "sue_framework.suggest:Design"),
     ("selector", "uncertainty", "sue_framework.suggest:Uncertainty"),
 )
 

@@ -8,6 +8,11 @@ modality and a fitted model:
 - "diversity": k-means over the side's rows (cosine geometry); the clusters that hold no
   paired row yet, largest first, each give the row nearest its centre, a typical row rather
   than an outlier. Needs nothing but the rows.
+- "design": rows that together pin down a linear map best: among typical rows (the
+  representatives of three k-means clusters per suggestion), one at a time, the row that adds
+  the most information given the rows chosen or paired before (greedy D-optimal design over
+  the leading principal coordinates), so a batch spreads over directions as well as regions.
+  Needs nothing but the rows.
 - "uncertainty": after a fit, rows whose cross-modal match is least certain (a small margin
   between their best and second-best partner, or a best partner whose own best match is
   another row), weighted by the size of the region they stand for; chosen one per cluster of
@@ -119,6 +124,84 @@ class Diversity(PairSelector):
         covered = set(labels[is_paired].tolist())
         picks = _representatives(z, ~is_paired, labels, centres, covered, n)
         return pool[np.asarray(picks, dtype=np.int64)]
+
+
+class Design(PairSelector):
+    """Typical rows that together pin down a linear map best (module docstring).
+
+    Candidates are the representatives (row nearest the centre) of `per_pair` x (n + paired)
+    k-means clusters, those of clusters under half the median size left out, so no outlier is
+    asked for. Among them rows are taken one at a time, each the one that adds the most
+    information about a linear map given the rows chosen or paired before: greedy D-optimal
+    design, the largest w^T (I + sum of w w^T so far)^-1 w, over the rows' leading principal
+    coordinates w (`dims`) in units of their mean variance (the identity is then a ridge of
+    one average direction's variance). Rows pointing the way of those already chosen add
+    little, so a batch spreads over directions, not only regions. The coordinates are not
+    whitened: whitening weighs noise directions as much as those the clusters differ along.
+
+    Parameters
+    ----------
+    dims : int
+        Leading principal directions of the rows that the design covers.
+    per_pair : int
+        Clusters (candidate representatives) per suggestion or pair already made.
+    """
+
+    def __init__(self, dims: int = 64, per_pair: int = 3) -> None:
+        if dims < 1 or per_pair < 1:
+            raise InputError(f"dims and per_pair must be >= 1, got {dims} and {per_pair}")
+        self.dims = dims
+        self.per_pair = per_pair
+
+    def select(self, rows, n, paired, *, other, model, side, rng):
+        pool = _pool(rows.shape[0], paired, rng)
+        z = _unit(rows[pool]).astype(np.float64)
+        w = _principal(z, self.dims)
+        is_paired = np.isin(pool, paired)
+        labels, centres = _kmeans(
+            z.astype(np.float32), self.per_pair * (n + int(is_paired.sum())), rng
+        )
+        sims = np.einsum("nd,nd->n", z, centres[labels])
+        sizes = np.bincount(labels, minlength=centres.shape[0])
+        # a handful of outlying rows make clusters of their own, in directions no other row
+        # shares: the design would rate them highest, so small clusters offer no candidate
+        large = sizes >= max(2.0, 0.5 * float(np.median(sizes)))
+        best = {}  # each large cluster's free row nearest its centre
+        for i in np.lexsort((-sims, labels)):
+            if not is_paired[i] and large[labels[i]]:
+                best.setdefault(int(labels[i]), int(i))
+        candidates = np.asarray(sorted(best.values()), dtype=np.int64)
+        if candidates.size < n:  # small pools: every free row is a candidate
+            candidates = np.flatnonzero(~is_paired)
+        made = w[is_paired]
+        inv = np.linalg.inv(np.eye(w.shape[1]) + made.T @ made)
+        taken = np.zeros(candidates.size, dtype=bool)
+        out = []
+        cw = w[candidates]
+        for _ in range(n):
+            gain = np.einsum("nd,de,ne->n", cw, inv, cw)
+            gain[taken] = -np.inf
+            j = int(np.argmax(gain))
+            taken[j] = True
+            out.append(int(candidates[j]))
+            inv = _rank_one_down(inv, cw[j])
+        return pool[np.asarray(out, dtype=np.int64)]
+
+
+def _principal(z: np.ndarray, dims: int) -> np.ndarray:
+    """Rows' coordinates on their leading principal directions, in units of those directions'
+    mean variance (directions with no variance dropped)."""
+    c = z - z.mean(0)
+    evals, evecs = np.linalg.eigh(c.T @ c / max(1, c.shape[0]))
+    top = np.argsort(evals)[::-1][:dims]
+    top = top[evals[top] > 1e-12 * max(float(evals.max()), 1e-300)]
+    return c @ evecs[:, top] / np.sqrt(max(float(evals[top].mean()), 1e-300))
+
+
+def _rank_one_down(inv: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """(M + v v^T)^-1 from M^-1 (Sherman-Morrison)."""
+    u = inv @ v
+    return inv - np.outer(u, u) / (1.0 + v @ u)
 
 
 class Uncertainty(PairSelector):

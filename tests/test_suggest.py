@@ -16,7 +16,9 @@ def _clusters(n=600, k=8, d=10, seed=0):
     return (centres[label] + rng.normal(size=(n, d))).astype(np.float32), label
 
 
-@given(st.integers(0, 10_000), st.integers(0, 30), st.sampled_from(["diversity", "auto"]))
+@given(
+    st.integers(0, 10_000), st.integers(0, 30), st.sampled_from(["diversity", "design", "auto"])
+)
 @settings(max_examples=15, deadline=None)
 def test_never_a_paired_row_never_twice_and_the_same_for_a_seed(seed, n_paired, strategy):
     x, _ = _clusters(n=120, seed=seed % 7)
@@ -35,6 +37,41 @@ def test_diversity_takes_one_row_of_every_planted_cluster():
     # clusters that already hold a pair are covered: the next picks go elsewhere
     pairs = np.stack([np.flatnonzero(label == 0)[:3], np.arange(3)], 1)
     assert 0 not in label[suggest_pairs(x, 7, pairs=pairs, strategy="diversity")]
+
+
+def _axes(seed, per=60, k=6, d=12):
+    """Rows in 2k clusters at +-e_j (j < k) in a random rotation: k directions, 2k regions."""
+    rng = np.random.default_rng(seed)
+    rot = np.linalg.qr(rng.normal(size=(d, d)))[0]
+    axis = np.repeat(np.arange(k), 2 * per)
+    sign = np.tile(np.repeat([1.0, -1.0], per), k)
+    rows = np.eye(d)[axis] * sign[:, None] + 0.15 * rng.normal(size=(axis.size, d))
+    return (rows @ rot).astype(np.float32), axis
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_design_spreads_a_batch_over_directions_and_counts_the_pairs_made(seed):
+    x, axis = _axes(seed)
+    # a row at -e_j tells a linear map nothing that one at +e_j did not: one per direction
+    assert sorted(axis[suggest_pairs(x, 6, strategy="design", seed=seed)]) == list(range(6))
+    # rows along directions 0 and 1 already paired: the next four take the other four
+    made = np.flatnonzero(axis < 2)[[0, 70, 130, 200]]
+    pairs = np.stack([made, np.arange(4)], 1)
+    got = suggest_pairs(x, 4, pairs=pairs, strategy="design", seed=seed)
+    assert sorted(axis[got]) == [2, 3, 4, 5]
+
+
+@pytest.mark.parametrize("strategy", ["design", "diversity"])
+def test_outlying_rows_are_not_asked_for(strategy):
+    """Eight rows in directions no cluster shares, which a design over directions alone would
+    rate highest: neither strategy asks for more than one."""
+    for seed in range(3):
+        x, _ = _clusters(seed=seed)
+        outliers = np.random.default_rng(100 + seed).normal(size=(8, 10)).astype(np.float32) * 6
+        got = suggest_pairs(np.vstack([x, outliers]), 8, strategy=strategy, seed=seed)
+        assert (got >= x.shape[0]).sum() <= 1
+    with pytest.raises(InputError, match="dims and per_pair"):
+        registry.get("selector", "design")(dims=0)
 
 
 def test_uncertainty_prefers_rows_whose_partner_has_a_near_twin():
