@@ -179,6 +179,22 @@ def test_object_arrays_and_tab_separated_pairs(files, capsys):
     assert main(args) == 0
 
 
+def test_sue_fit_options_default_to_what_sue_itself_defaults_to():
+    """The parser is built without importing the pipeline (fast start), so it restates SUE's
+    defaults; this keeps the copy from drifting."""
+    import argparse
+    import inspect
+
+    from sue_framework import SUE
+    from sue_framework.cli import build_parser
+
+    sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    given = {a.dest: a.default for a in sub.choices["fit"]._actions}
+    own = inspect.signature(SUE).parameters
+    for name in ("solver", "aligner", "matcher", "se_dim", "out_dim"):
+        assert given[name] == own[name].default, name
+
+
 @needs("sue_baselines")
 def test_every_option_has_help_and_shows_its_default():
     import argparse
