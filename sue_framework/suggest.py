@@ -155,22 +155,18 @@ class Design(PairSelector):
 
     def select(self, rows, n, paired, *, other, model, side, rng):
         pool = _pool(rows.shape[0], paired, rng)
-        z = _unit(rows[pool]).astype(np.float64)
+        u = _unit(rows[pool])
+        z = u.astype(np.float64)
         w = _principal(z, self.dims)
         is_paired = np.isin(pool, paired)
-        labels, centres = _kmeans(
-            z.astype(np.float32), self.per_pair * (n + int(is_paired.sum())), rng
-        )
-        sims = np.einsum("nd,nd->n", z, centres[labels])
+        labels, centres = _kmeans(u, self.per_pair * (n + int(is_paired.sum())), rng)
         sizes = np.bincount(labels, minlength=centres.shape[0])
         # a handful of outlying rows make clusters of their own, in directions no other row
         # shares: the design would rate them highest, so small clusters offer no candidate
-        large = sizes >= max(2.0, 0.5 * float(np.median(sizes)))
-        best = {}  # each large cluster's free row nearest its centre
-        for i in np.lexsort((-sims, labels)):
-            if not is_paired[i] and large[labels[i]]:
-                best.setdefault(int(labels[i]), int(i))
-        candidates = np.asarray(sorted(best.values()), dtype=np.int64)
+        free = ~is_paired & (sizes >= max(2.0, 0.5 * float(np.median(sizes))))[labels]
+        # each such cluster's free row nearest its centre
+        reps = _representatives(z, free, labels, centres, set(), np.unique(labels[free]).size)
+        candidates = np.sort(np.asarray(reps, dtype=np.int64))
         if candidates.size < n:  # small pools: every free row is a candidate
             candidates = np.flatnonzero(~is_paired)
         made = w[is_paired]
