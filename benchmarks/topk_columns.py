@@ -1,10 +1,12 @@
-"""Self-learning's candidate search, `knn.top_k_both_ways`: the column top-k taken along the
-rows of a transposed copy (the code now) against top-k along dim 0 of the strided block (the
-code before), side by side in one process.
+"""Self-learning's candidate search, `knn.top_k_both_ways`, with two ways to take the top k
+down each column of a block, side by side in one process: along the rows of a transposed copy
+(`knn.top_k_rows` of it; the previous round's way) and among the largest row groups' entries
+only (`knn.top_k_down_columns`, the code now). Both give the first k of a stable descending
+sort, so their results must be equal.
 
 1. The search alone on random 128-d rows, 1 and 2 torch threads, best of 3, equal results.
 2. With `--auto-rows N`, whole `auto` fits on auto_scale.py's synthetic views (100 pairs),
-   alternating the two searches `--rounds` times; the transforms must be bitwise equal.
+   alternating the two `--rounds` times; the transforms must be bitwise equal.
 
     python benchmarks/topk_columns.py --auto-rows 4000 --rounds 2
 """
@@ -27,26 +29,29 @@ from auto_scale import PAIRS, views  # noqa: E402
 
 import sue_framework.components.self_learning as self_learning  # noqa: E402
 from sue_framework import paper_split, registry  # noqa: E402
-from sue_framework.components.knn import top_k_both_ways  # noqa: E402
+from sue_framework.components.knn import top_k_both_ways, top_k_rows  # noqa: E402
 from sue_framework.engine import auto_chunk, row_chunks  # noqa: E402
 
 
-def strided(a: torch.Tensor, b: torch.Tensor, k: int):
-    """The search as it was: the column top-k along dim 0 of each block."""
+def transposed(a: torch.Tensor, b: torch.Tensor, k: int):
+    """top_k_both_ways with each block's column lists from a transposed copy."""
     ka, kb = int(min(k, b.shape[0])), int(min(k, a.shape[0]))
     fv = torch.empty(a.shape[0], ka, device=a.device)
     fi = torch.empty(a.shape[0], ka, dtype=torch.long, device=a.device)
     cv = ci = None
     for sl in row_chunks(a.shape[0], auto_chunk(b.shape[0], device=a.device)):
         s = a[sl] @ b.T
-        fv[sl], fi[sl] = torch.topk(s, ka, dim=1)
-        v, i = torch.topk(s, min(kb, s.shape[0]), dim=0)
+        fv[sl], fi[sl] = top_k_rows(s, ka)
+        v, i = top_k_rows(s.T.contiguous(), min(kb, s.shape[0]))
         i = i + sl.start
         if cv is not None:
-            v, j = torch.topk(torch.cat([cv, v]), min(kb, cv.shape[0] + v.shape[0]), dim=0)
-            i = torch.gather(torch.cat([ci, i]), 0, j)
+            v, j = torch.sort(torch.cat([cv, v], 1), dim=1, descending=True, stable=True)
+            v, i = v[:, :kb], torch.gather(torch.cat([ci, i], 1), 1, j[:, :kb])
         cv, ci = v, i
-    return (fv, fi), (cv.T.contiguous(), ci.T.contiguous())
+    return (fv, fi), (cv, ci)
+
+
+SEARCHES = {"transposed": transposed, "groups": top_k_both_ways}
 
 
 def search_alone() -> None:
@@ -56,7 +61,7 @@ def search_alone() -> None:
         for n in (4000, 10000):
             a, b = torch.randn(n, 128), torch.randn(n, 128)
             times = {}
-            for name, fn in (("strided", strided), ("transposed", top_k_both_ways)):
+            for name, fn in SEARCHES.items():
                 fn(a, b, 16)
                 runs = []
                 for _ in range(3):
@@ -66,31 +71,31 @@ def search_alone() -> None:
                 times[name] = (min(runs), out)
             same = all(
                 torch.equal(x, y)
-                for p, q in zip(times["strided"][1], times["transposed"][1], strict=True)
+                for p, q in zip(times["transposed"][1], times["groups"][1], strict=True)
                 for x, y in zip(p, q, strict=True)
             )
-            old, new = times["strided"][0], times["transposed"][0]
-            print(f"  {threads} thread(s), n = {n}: strided {old:.3f}, transposed {new:.3f}, "
-                  f"ratio {old / new:.2f}, equal {same}")  # fmt: skip
+            line = ", ".join(f"{name} {t:.3f}" for name, (t, _) in times.items())
+            print(f"  {threads} thread(s), n = {n}: {line}; transposed / groups "
+                  f"{times['transposed'][0] / times['groups'][0]:.2f}, equal {same}")  # fmt: skip
 
 
 def whole_auto(rows: int, rounds: int) -> None:
     x, y = views(rows + 400)
     split = paper_split(x, y, n_pairs=PAIRS, n_test=400, seed=0, drop_fraction=0.0)
-    seconds: dict[str, list[float]] = {"strided": [], "transposed": []}
+    seconds: dict[str, list[float]] = {"transposed": [], "groups": []}
     outputs = {}
     for r in range(rounds):
-        for name, fn in (("strided", strided), ("transposed", top_k_both_ways)):
-            self_learning.top_k_both_ways = fn
+        for name in seconds:
+            self_learning.top_k_both_ways = SEARCHES[name]
             t0 = time.perf_counter()
             model = registry.get("method", "auto")(seed=0, device="cpu").fit(split.train)
             seconds[name].append(time.perf_counter() - t0)
             outputs[name] = model.transform(split.x_test, "x")
             print(f"  round {r}: {name} {seconds[name][-1]:.1f} s, chose {model.choice_}")
     self_learning.top_k_both_ways = top_k_both_ways
-    ratio = statistics.median(seconds["strided"]) / statistics.median(seconds["transposed"])
-    same = np.array_equal(outputs["strided"], outputs["transposed"])
-    print(f"auto at {rows} rows a side: median strided / transposed = {ratio:.2f}; "
+    ratio = statistics.median(seconds["transposed"]) / statistics.median(seconds["groups"])
+    same = np.array_equal(outputs["transposed"], outputs["groups"])
+    print(f"auto at {rows} rows a side: median transposed / groups = {ratio:.2f}; "
           f"transforms bitwise equal: {same}")  # fmt: skip
 
 

@@ -112,6 +112,54 @@ def test_both_ways_top_k_equals_brute_force_in_any_block_size(na, nb, k, seed):
         )
 
 
+def _stable_top_k(s, k):
+    """The first k of each row of a stable descending sort (ties: lowest index first)."""
+    idx = np.argsort(-s, axis=1, kind="stable")[:, :k]
+    return np.take_along_axis(s, idx, 1), idx
+
+
+@given(
+    st.integers(1, 400),
+    st.integers(1, 30),
+    st.integers(1, 20),
+    st.integers(2, 1000),
+    st.integers(0, 10_000),
+)
+@settings(max_examples=60, deadline=None)
+def test_top_k_of_rows_and_columns_is_the_stable_sort_s_first_k(rows, cols, k, levels, seed):
+    import torch
+
+    from sue_framework.components.knn import top_k_down_columns, top_k_rows
+
+    # few levels: exact ties everywhere, at the k-th place too; many: nearly none
+    s = np.random.default_rng(seed).integers(0, levels, size=(rows, cols)).astype(np.float32)
+    values, idx = top_k_down_columns(torch.from_numpy(s), min(k, rows))
+    want_v, want_i = _stable_top_k(s.T, min(k, rows))
+    assert np.array_equal(idx.numpy(), want_i) and np.array_equal(values.numpy(), want_v)
+    values, idx = top_k_rows(torch.from_numpy(s), min(k, cols))
+    want_v, want_i = _stable_top_k(s, min(k, cols))
+    assert np.array_equal(idx.numpy(), want_i) and np.array_equal(values.numpy(), want_v)
+
+
+def test_both_ways_lists_are_the_stable_sort_s_first_k_in_any_block_size():
+    import torch
+
+    import sue_framework.components.knn as knn
+
+    rng = np.random.default_rng(3)
+    a = torch.from_numpy(rng.integers(-1, 2, size=(900, 3)).astype(np.float32))
+    b = torch.from_numpy(rng.integers(-1, 2, size=(700, 3)).astype(np.float32))
+    s = (a @ b.T).numpy()
+    for block in (250, None):  # blocks of 250 rows: ties between blocks too
+        chunk = knn.auto_chunk if block is None else (lambda n, device=None, b=block: b)
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(knn, "auto_chunk", chunk)
+            both = knn.top_k_both_ways(a, b, 12)
+        for (values, idx), scores in zip(both, (s, s.T), strict=True):
+            want_v, want_i = _stable_top_k(scores, 12)
+            assert np.array_equal(idx.numpy(), want_i) and np.array_equal(values.numpy(), want_v)
+
+
 def test_an_exact_index_answers_rotated_queries_like_a_brute_force_scan():
     from sue_framework.components.knn import InnerProductIndex
 
