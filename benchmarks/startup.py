@@ -53,7 +53,7 @@ def model_file(folder: str) -> str:
     import numpy as np
 
     from sue_framework import WeaklyPairedData, registry
-    from sue_framework.io import save_method
+    from sue_framework.model_files import save_method
 
     rng = np.random.default_rng(0)
     x = rng.normal(size=(200, 16)).astype(np.float32)

@@ -22,13 +22,13 @@ log = logging.getLogger("sue_framework.cli")  # status lines: shown unless -q
 
 
 def _load_matrix(path: str, name: str) -> np.ndarray:
-    from sue_framework.files import read_matrix
+    from sue_framework.array_files import read_matrix
 
     return read_matrix(path, name)
 
 
 def _load_pairs(path: str) -> np.ndarray:
-    from sue_framework.files import read_pairs
+    from sue_framework.array_files import read_pairs
 
     return read_pairs(path)
 
@@ -73,14 +73,14 @@ def cmd_plugins(args: argparse.Namespace) -> int:
 
 def _check_output(path: str, *inputs: str | None, **policy: Any) -> None:
     """Refuse, before any work starts, an output that would replace an input or a non-file,
-    that names another format, or that could not be written (files.check_output)."""
-    from sue_framework.files import check_output
+    that names another format, or that could not be written (array_files.check_output)."""
+    from sue_framework.array_files import check_output
 
     check_output(path, inputs=inputs, **policy)
 
 
 def _check_model_output(path: str, *inputs: str | None) -> None:
-    from sue_framework.files import DATA_SUFFIXES
+    from sue_framework.array_files import DATA_SUFFIXES
 
     _check_output(path, *inputs, refused_suffixes=DATA_SUFFIXES)
 
@@ -95,7 +95,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
     """
     from sue_framework import distributed
     from sue_framework.data import WeaklyPairedData
-    from sue_framework.io import save_method
+    from sue_framework.model_files import save_method
     from sue_framework.registry import registry
     from sue_framework.threads import available_cores
     from sue_framework.validation import check_stage_output
@@ -118,7 +118,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
     x: Any
     y: Any
     if args.rows_on_disk:
-        from sue_framework.rows import NpyRows
+        from sue_framework.npy_rows import NpyRows
 
         x, y = NpyRows(args.x), NpyRows(args.y)
     else:
@@ -173,13 +173,13 @@ def cmd_transform(args: argparse.Namespace) -> int:
     args : argparse.Namespace
         The parsed command line (`build_parser`).
     """
-    from sue_framework.files import MATRIX_OUTPUTS, write_matrix
-    from sue_framework.io import load_method
+    from sue_framework.array_files import MATRIX_OUTPUTS, write_matrix
+    from sue_framework.model_files import load_method
 
     _check_output(args.out, args.input, args.model, suffixes=MATRIX_OUTPUTS)
     model = load_method(args.model)
     if Path(args.input).suffix.lower() == ".npy" and Path(args.out).suffix.lower() == ".npy":
-        from sue_framework.blocks import transform_file  # inputs larger than memory
+        from sue_framework.npy_transform import transform_file  # inputs larger than memory
 
         shape = transform_file(model, args.input, args.modality, args.out, args.block_rows)
     else:
@@ -200,7 +200,7 @@ def cmd_suggest(args: argparse.Namespace) -> int:
     """
     import csv
 
-    from sue_framework.files import atomic_path
+    from sue_framework.array_files import atomic_path
     from sue_framework.suggest import suggest_pairs
 
     _check_output(args.out, args.x, args.y, args.pairs, args.model, args.items, suffixes=(".csv",))
@@ -209,7 +209,7 @@ def cmd_suggest(args: argparse.Namespace) -> int:
     pairs = _load_pairs(args.pairs) if args.pairs else None
     model = None
     if args.model:
-        from sue_framework.io import load_method
+        from sue_framework.model_files import load_method
 
         model = load_method(args.model)
     items = None
@@ -262,7 +262,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         The parsed command line (`build_parser`).
     """
     from sue_framework.hub import card_markdown
-    from sue_framework.io import load_method, read_manifest
+    from sue_framework.model_files import load_method, read_manifest
     from sue_framework.retrieval_report import write_retrieval_report
 
     _check_output(
@@ -333,7 +333,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         The parsed command line (`build_parser`).
     """
     from sue_framework.evaluation import task_inputs
-    from sue_framework.io import load_method
+    from sue_framework.model_files import load_method
     from sue_framework.registry import registry
 
     model = load_method(args.model)
@@ -435,9 +435,9 @@ def cmd_encode(args: argparse.Namespace) -> int:
     args : argparse.Namespace
         The parsed command line (`build_parser`).
     """
-    from sue_framework.files import atomic_path, write_matrix
-    from sue_framework.io import library_version
-    from sue_framework.items import read_items
+    from sue_framework.array_files import atomic_path, write_matrix
+    from sue_framework.item_files import read_items
+    from sue_framework.model_files import library_version
     from sue_framework.registry import registry
 
     _check_output(args.out, args.input, suffixes=(".npy",))

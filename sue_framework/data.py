@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from sue_framework.errors import InputError
-from sue_framework.rows import NpyRows
+from sue_framework.npy_rows import NpyRows
 from sue_framework.validation import (  # noqa: F401  (re-exported: plugins import them from here)
     as_matrix,
     as_pairs,

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from sue_framework.array_files import read_matrix, read_pairs
 from sue_framework.errors import InputError
-from sue_framework.files import read_matrix, read_pairs
 from sue_framework.interfaces import Dataset
 from sue_framework.validation import as_matrix, as_pairs
 

@@ -9,8 +9,8 @@ from typing import Any
 
 import numpy as np
 
+from sue_framework.array_files import read_matrix
 from sue_framework.errors import InputError
-from sue_framework.files import read_matrix
 from sue_framework.interfaces import MODALITIES, Task
 
 

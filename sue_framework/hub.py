@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from sue_framework import __version__
+from sue_framework.array_files import atomic_path
 from sue_framework.errors import InputError, ModelFileError
-from sue_framework.files import atomic_path
-from sue_framework.io import load_method, read_manifest, save_method, verify_file
+from sue_framework.model_files import load_method, read_manifest, save_method, verify_file
 
 MODEL_FILE = "model.sue"
 CARD_FILE = "README.md"
@@ -41,7 +41,7 @@ def card_markdown(manifest: dict[str, Any]) -> str:
     Parameters
     ----------
     manifest : dict
-        What `io.read_manifest` or `io.verify_file` returned.
+        What `model_files.read_manifest` or `io.verify_file` returned.
     """
     facts = manifest.get("card", {})
     method = manifest["method"]

@@ -205,9 +205,9 @@ class Method(Component):
         return float(pair_scores(self, data).mean())
 
     def save(self, path: Any) -> Any:
-        """Write a model file (safetensors + JSON manifest, no pickle); `io.load_method` reads
-        it back. The method must be registered and give `get_state` / `set_state`."""
-        from sue_framework.io import save_method
+        """Write a model file (safetensors + JSON manifest, no pickle); `model_files.load_method`
+        reads it back. The method must be registered and give `get_state` / `set_state`."""
+        from sue_framework.model_files import save_method
 
         return save_method(self, path)
 

@@ -224,7 +224,7 @@ class SUE(Method):
     # -- persistence -------------------------------------------------------------------------------
     @classmethod
     def load(cls, path: str | Path) -> SUE:
-        from sue_framework.io import load_method
+        from sue_framework.model_files import load_method
 
         model = load_method(path)
         if not isinstance(model, cls):

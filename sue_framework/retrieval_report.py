@@ -277,7 +277,7 @@ def write_retrieval_report(path: str | Path, *args: Any, **kwargs: Any) -> Path:
     *args, **kwargs
         Those of `retrieval_report`.
     """
-    from sue_framework.files import atomic_path
+    from sue_framework.array_files import atomic_path
 
     page = retrieval_report(*args, **kwargs)
     with atomic_path(path) as tmp:

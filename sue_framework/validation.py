@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from sue_framework.errors import InputError, InputTypeError, NumericalError
-from sue_framework.rows import NpyRows
+from sue_framework.npy_rows import NpyRows
 
 _F32_MAX = float(np.finfo(np.float32).max)
 # sums of n*d squares must stay inside float32 (the compute type) with this headroom

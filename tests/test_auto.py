@@ -3,7 +3,7 @@ import pytest
 
 from sue_framework import InputError, WeaklyPairedData, paper_split, registry
 from sue_framework.auto import Auto, CVSelect, choose, method_cv_scores
-from sue_framework.io import load_method
+from sue_framework.model_files import load_method
 
 
 def _latent_views(n=700, k=8, seed=0):

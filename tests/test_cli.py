@@ -37,7 +37,7 @@ def test_fit_defaults_to_auto_and_says_what_it_chose(files, capsys):
     assert main([*fit_args(files), "--device", "cpu"]) == 0
     err = capsys.readouterr().err
     assert "fitting auto" in err and "auto chose " in err
-    from sue_framework.io import read_manifest
+    from sue_framework.model_files import read_manifest
 
     assert read_manifest(files / "m.sue")["method"]["name"] == "auto"
 
@@ -392,7 +392,7 @@ def test_transform_writes_text_when_asked_and_reads_fortran_order(files, capsys)
                  str(files / "xf.npy"), "--out", str(files / "zf.npy")]) == 0  # fmt: skip
     assert main(["transform", "--model", model, "--modality", "x", "--input",
                  str(files / "xt.npy"), "--out", str(files / "z.csv")]) == 0  # fmt: skip
-    from sue_framework.io import load_method
+    from sue_framework.model_files import load_method
 
     want = load_method(model).transform(xt, "x")
     np.testing.assert_allclose(np.load(files / "zf.npy"), want, rtol=1e-5, atol=1e-6)

@@ -172,7 +172,7 @@ def test_sue_fit_nproc_saves_the_single_process_model(tmp_path, capsys):
               '{"matcher_params": {"epochs": 3}}']  # fmt: skip
     assert main(["fit", *common, "--out", str(tmp_path / "one.sue")]) == 0
     assert main(["fit", *common, "--out", str(tmp_path / "two.sue"), "--nproc", "2"]) == 0
-    from sue_framework.io import load_method
+    from sue_framework.model_files import load_method
 
     one, two = (load_method(tmp_path / f) for f in ("one.sue", "two.sue"))
     np.testing.assert_allclose(two.transform(y, "y"), one.transform(y, "y"), atol=1e-4)

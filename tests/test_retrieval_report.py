@@ -49,7 +49,7 @@ def test_the_page_reports_the_figures_of_the_task_and_the_ranking_rule(fitted):
 def test_sue_report_from_the_command_line_with_image_items(fitted, tmp_path, capsys):
     from PIL import Image
 
-    from sue_framework.io import save_method
+    from sue_framework.model_files import save_method
 
     model, x, y = fitted
     save_method(model, tmp_path / "m.sue")

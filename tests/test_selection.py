@@ -3,7 +3,7 @@ import pytest
 
 from sue_framework import InputError, paper_split, registry
 from sue_framework.components.aligners import CCA
-from sue_framework.io import load_method, save_method
+from sue_framework.model_files import load_method, save_method
 from sue_framework.selection import pair_cv_scores
 from tests.conftest import two_view_blobs
 

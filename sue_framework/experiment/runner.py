@@ -24,11 +24,11 @@ from typing import Any
 
 import numpy as np
 
+from sue_framework.array_files import atomic_path
 from sue_framework.engine import Engine, resolve_device
 from sue_framework.errors import InputError, SUEError
 from sue_framework.evaluation import missing_inputs
 from sue_framework.experiment.config import ALL, ExperimentConfig
-from sue_framework.files import atomic_path
 from sue_framework.registry import registry
 from sue_framework.results import CHECKSUM, ResultsFile
 from sue_framework.settings import with_policy

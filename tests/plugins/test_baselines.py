@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from sue_framework import SUE, InputError, WeaklyPairedData, paper_split, registry
-from sue_framework.io import load_method, save_method
+from sue_framework.model_files import load_method, save_method
 from tests.conftest import two_view_blobs
 
 SMALL_SUE = {

@@ -45,7 +45,7 @@ from sue_framework.engine import (
 from sue_framework.errors import InputError
 from sue_framework.interfaces import GraphBuilder, SpectralSolver
 from sue_framework.nn import load_module_state, mlp, module_state, seeded, train_epochs
-from sue_framework.rows import NpyRows
+from sue_framework.npy_rows import NpyRows
 from sue_framework.settings import child
 from sue_framework.validation import as_matrix, check_rows_on_disk
 

@@ -3,7 +3,7 @@
 Plain positioned reads, not a memory map: a map of the whole file counts against a process's
 address-space limit (``ulimit -v``) as if the file were in memory, a read of a block does not.
 So a file larger than memory, or than such a cap, can be checked, fitted (by the stages that
-stream rows: SpectralNet's regression training) and transformed (`blocks.transform_file`).
+stream rows: SpectralNet's regression training) and transformed (`npy_transform.transform_file`).
 """
 
 from __future__ import annotations

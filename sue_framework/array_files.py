@@ -161,7 +161,7 @@ def write_matrix(z: np.ndarray, path: str | Path) -> None:
 def read_matrix(path: str | Path, name: str, key: str | None = None) -> np.ndarray:
     """The numbers in one file as an array: .npy, .npz (the array `key`, or its only array),
     .csv/.txt (commas) or .tsv (tabs), an optional header line, or .parquet (numeric columns,
-    or one column of lists). Never unpickles. (`rows.NpyRows` reads a .npy larger than memory
+    or one column of lists). Never unpickles. (`npy_rows.NpyRows` reads a .npy larger than memory
     a block at a time.)
 
     Parameters

@@ -7,7 +7,13 @@ import numpy as np
 import pytest
 
 from sue_framework import InputError
-from sue_framework.files import atomic_path, check_output, read_matrix, read_pairs, write_matrix
+from sue_framework.array_files import (
+    atomic_path,
+    check_output,
+    read_matrix,
+    read_pairs,
+    write_matrix,
+)
 
 
 @pytest.mark.parametrize(

@@ -9,9 +9,9 @@ from typing import Any
 
 import numpy as np
 
+from sue_framework.array_files import atomic_path
 from sue_framework.errors import InputError
-from sue_framework.files import atomic_path
-from sue_framework.rows import NpyRows, npy_header
+from sue_framework.npy_rows import NpyRows, npy_header
 
 
 def transform_file(

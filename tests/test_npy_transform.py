@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 
 from sue_framework import InputError, WeaklyPairedData, registry
-from sue_framework.blocks import transform_file
 from sue_framework.cli import main
-from sue_framework.io import save_method
+from sue_framework.model_files import save_method
+from sue_framework.npy_transform import transform_file
 
 
 @pytest.fixture(scope="module")
