@@ -32,7 +32,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from suite import load, parse, r10  # noqa: E402
 
 from sue_framework import paper_split, registry  # noqa: E402
-from sue_framework.auto import PAIR_ONLY, _label, choose  # noqa: E402
+from sue_framework.auto import PAIR_ONLY  # noqa: E402
+from sue_framework.cv_select import _label  # noqa: E402
+from sue_framework.selection import choose  # noqa: E402
 
 FIELDS = ("pairing", "pairs", "seed", "label", "family", "cv_mean", "cv_sem", "test_r10", "seconds")
 UNPAIRED_FIRST = ("self_train", "semi_cca", "pair_cca", "asif")

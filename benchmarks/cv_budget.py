@@ -28,9 +28,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from suite import load, parse  # noqa: E402
 
 from sue_framework import paper_split, registry  # noqa: E402
-from sue_framework.auto import CV_MAX_ROWS, CV_PATIENCE, CV_TOL, _label, choose  # noqa: E402
+from sue_framework.auto import CV_MAX_ROWS, CV_PATIENCE, CV_TOL  # noqa: E402
+from sue_framework.cv_select import _label  # noqa: E402
 from sue_framework.data import training_data  # noqa: E402
 from sue_framework.engine import engine_for  # noqa: E402
+from sue_framework.selection import choose  # noqa: E402
 
 FIELDS = ("pairing", "pairs", "seed", "budget", "choice", "test_r10", "cv_seconds", "agrees")
 

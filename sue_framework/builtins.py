@@ -34,7 +34,7 @@ BUILTINS: tuple[tuple[str, str, str], ...] = (
     ("method", "sue", "sue_framework.pipeline:SUE"),
     ("method", "sue_select", "sue_framework.sue_select:SUESelect"),
     ("method", "auto", "sue_framework.auto:Auto"),
-    ("method", "cv_select", "sue_framework.auto:CVSelect"),
+    ("method", "cv_select", "sue_framework.cv_select:CVSelect"),
     *(
         ("method", name, f"sue_framework.methods:CORE_VARIANTS[{name}]")
         for name in ("pair_cca", "semi_cca", "self_train")  # methods.CORE_VARIANTS

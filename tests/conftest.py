@@ -45,3 +45,12 @@ def small_sue_params():
         "matcher_params": {"epochs": 5, "batch_size": 64},
         "device": "cpu",
     }
+
+
+def latent_views(n=700, k=8, seed=0):
+    """Two noisy linear views (24-d, 20-d) of one k-d Gaussian latent."""
+    rng = np.random.default_rng(seed)
+    z = rng.normal(size=(n, k))
+    x = z @ rng.normal(size=(k, 24)) + 0.5 * rng.normal(size=(n, 24))
+    y = z @ rng.normal(size=(k, 20)) + 0.5 * rng.normal(size=(n, 20))
+    return x.astype(np.float32), y.astype(np.float32)

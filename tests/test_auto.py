@@ -2,50 +2,15 @@ import numpy as np
 import pytest
 
 from sue_framework import InputError, WeaklyPairedData, paper_split, registry
-from sue_framework.auto import Auto, CVSelect, choose, method_cv_scores
+from sue_framework.auto import Auto
 from sue_framework.model_files import load_method
-
-
-def _latent_views(n=700, k=8, seed=0):
-    rng = np.random.default_rng(seed)
-    z = rng.normal(size=(n, k))
-    x = z @ rng.normal(size=(k, 24)) + 0.5 * rng.normal(size=(n, 24))
-    y = z @ rng.normal(size=(k, 20)) + 0.5 * rng.normal(size=(n, 20))
-    return x.astype(np.float32), y.astype(np.float32)
+from tests.conftest import latent_views
 
 
 @pytest.fixture(scope="module")
 def split():
-    x, y = _latent_views()
+    x, y = latent_views()
     return paper_split(x, y, n_pairs=60, n_test=100, seed=0)
-
-
-def test_picks_the_known_winner_even_when_it_is_listed_last(split):
-    """Eight shared latent dimensions: a 2-d CCA loses most of them, an 8-d one keeps them."""
-    sel = CVSelect(
-        candidates=[("pair_cca", {"out_dim": 2}), ("pair_cca", {"out_dim": 8})], device="cpu"
-    ).fit(split.train)
-    assert sel.choice_ == "pair_cca out_dim=8"
-    assert sel.choice_candidate_ == ("pair_cca", {"out_dim": 8})
-    assert sel.cv_scores_["pair_cca out_dim=8"] > 1.5 * sel.cv_scores_["pair_cca out_dim=2"]
-
-
-def test_a_tie_goes_to_the_first_candidate(split):
-    """The same model under two labels scores the same on every query: the first one wins."""
-    first, second = ("pair_cca", {"out_dim": 8}), ("pair_cca", {"out_dim": 8, "matcher": "none"})
-    for order in ([first, second], [second, first]):
-        sel = CVSelect(candidates=order, device="cpu").fit(split.train)
-        assert sel.choice_ == CVSelect(candidates=order[:1]).fit(split.train).choice_
-
-
-def test_cv_scores_are_reciprocal_ranks_of_every_held_out_pair(split):
-    scores = method_cv_scores("pair_cca", {"out_dim": 8}, split.train, folds=4, device="cpu")
-    assert scores.shape == (2 * split.train.n_pairs,)
-    ranks = 1 / scores - 1  # each score is 1 / (1 + the rank of a held-out pair's partner)
-    gallery = min(split.train.x.shape[0], split.train.y.shape[0])
-    assert np.allclose(ranks, np.round(ranks)) and ranks.min() >= 0
-    assert ranks.max() <= max(split.train.x.shape[0], split.train.y.shape[0])
-    assert scores.mean() > 3 * np.log(gallery) / gallery  # well above a random ranking
 
 
 def test_auto_saves_and_loads_exactly(split, tmp_path):
@@ -75,14 +40,14 @@ def test_pair_only_auto_never_considers_unpaired_methods(split):
 
 
 def test_few_pairs_skip_cv_and_bad_settings_are_refused():
-    x, y = _latent_views(n=200)
+    x, y = latent_views(n=200)
     data = WeaklyPairedData(x, y, np.stack([np.arange(6), np.arange(6)], 1))
     model = Auto(device="cpu").fit(data)
     assert model.cv_scores_ == {} and model.choice_.startswith("pair_cca")  # the cheapest
     with pytest.raises(InputError, match="families"):
         Auto(families=("magic",)).fit(data)
     with pytest.raises(InputError, match="folds"):
-        CVSelect(folds=1).fit(data)
+        Auto(folds=1).fit(data)
     with pytest.raises(InputError, match="rule must be"):
         Auto(rule="vote").fit(data)
     with pytest.raises(InputError, match="cv_max_rows"):
@@ -151,18 +116,6 @@ def test_a_fresh_seed_is_drawn_once_for_the_folds_and_the_refit(split):
     assert drawn.cv_scores_ == fixed.cv_scores_ and drawn.model_.seed == drawn.seed_
     for mod, rows in (("x", split.x_test), ("y", split.y_test)):
         assert np.array_equal(drawn.transform(rows, mod), fixed.transform(rows, mod))
-
-
-def test_the_rules_pick_by_the_evidence():
-    """Rule "best" takes the highest mean; "one_se" the first candidate within one paired
-    standard error of it, so a later candidate wins only by more than the noise."""
-    base = np.random.default_rng(0).uniform(size=200)
-    swing = np.tile([1.0, -1.0], 100)  # mean 0: the difference's noise, exactly
-    close = {"cheap": base, "dear": base + 0.01 + 0.2 * swing}  # 0.01 < its SE, 0.014
-    far = {"cheap": base, "dear": base + 0.1 + 0.05 * swing}  # 0.1 > its SE, 0.0035
-    order = ["cheap", "dear"]
-    assert choose(close, order, "best") == 1 and choose(close, order, "one_se") == 0
-    assert choose(far, order, "best") == 1 and choose(far, order, "one_se") == 1
 
 
 def _shared_clusters(n=900, seed=1):

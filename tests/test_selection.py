@@ -4,7 +4,7 @@ import pytest
 from sue_framework import InputError, paper_split, registry
 from sue_framework.components.aligners import CCA
 from sue_framework.model_files import load_method, save_method
-from sue_framework.selection import pair_cv_scores
+from sue_framework.selection import choose, pair_cv_scores
 from tests.conftest import two_view_blobs
 
 
@@ -109,3 +109,15 @@ def test_sue_select_ties_are_paired_like_auto(split, monkeypatch):
     assert m.choice_ == "se+raw"
     unpaired_sem = best.std(ddof=1) / np.sqrt(best.size)
     assert designed["se"].mean() >= best.mean() - unpaired_sem  # the old rule would tie "se"
+
+
+def test_the_rules_pick_by_the_evidence():
+    """Rule "best" takes the highest mean; "one_se" the first candidate within one paired
+    standard error of it, so a later candidate wins only by more than the noise."""
+    base = np.random.default_rng(0).uniform(size=200)
+    swing = np.tile([1.0, -1.0], 100)  # mean 0: the difference's noise, exactly
+    close = {"cheap": base, "dear": base + 0.01 + 0.2 * swing}  # 0.01 < its SE, 0.014
+    far = {"cheap": base, "dear": base + 0.1 + 0.05 * swing}  # 0.1 > its SE, 0.0035
+    order = ["cheap", "dear"]
+    assert choose(close, order, "best") == 1 and choose(close, order, "one_se") == 0
+    assert choose(far, order, "best") == 1 and choose(far, order, "one_se") == 1

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 from sue_framework import InputError
-from sue_framework.auto import CVSelect
 from sue_framework.cli import main
+from sue_framework.cv_select import CVSelect
 from sue_framework.experiment import ExperimentConfig, MethodSpec
 from sue_framework.settings import with_policy
 from tests.conftest import two_view_blobs

@@ -6,7 +6,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Sequence
 
-from sue_framework.auto import Candidate, CVSelect
+from sue_framework.cv_select import Candidate, CVSelect
 
 
 class ContrastiveCV(CVSelect):

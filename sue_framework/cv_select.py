@@ -1,0 +1,358 @@
+"""Choosing a whole method by cross-validation on the pairs: the folds' engine
+(`method_cv_scores`) and `CVSelect`, which `auto` (auto.py) and plugins build on.
+
+Each candidate (a registered method name and its parameters) is refit per fold on the data with
+that fold's pairs held out: their rows stay in as unpaired rows, so each fold sees the same
+unpaired data the final fit sees. Every held-out pair is ranked against all rows of the other
+modality (`ranking.reciprocal_ranks`), both directions. The rule is noise-aware: the first
+candidate in the given order whose mean reciprocal rank is within one standard error of the
+best wins (the standard error of the per-query differences: every candidate is scored on the
+same held-out pairs), so a later candidate must beat an earlier one by more than the noise of
+the pairs. The chosen candidate is then refit on all pairs.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from sue_framework.data import WeaklyPairedData, training_data
+from sue_framework.engine import engine_for, fit_context
+from sue_framework.errors import InputError, NotFittedError
+from sue_framework.interfaces import Method, nest_state, unnest_state
+from sue_framework.ranking import reciprocal_ranks
+from sue_framework.registry import registry
+from sue_framework.selection import RULES, choose
+from sue_framework.settings import check_no_policy, with_policy
+from sue_framework.splits import limit_unpaired
+from sue_framework.threads import map_fits
+
+POLICY_HOW = "the seed and device of CVSelect (or Auto) itself"
+
+Candidate = tuple[str, dict[str, Any]]
+
+log = logging.getLogger(__name__)
+
+
+def _label(c: Candidate) -> str:
+    name, params = c
+    return name + ("" if not params else " " + ", ".join(f"{k}={v}" for k, v in params.items()))
+
+
+def _cv_plan(
+    data: WeaklyPairedData, folds: int, seed: int, max_gallery: int
+) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """(held-out pair indices, y gallery rows, x gallery rows) of each fold.
+
+    A gallery is every row of its modality, or a seeded sample of `max_gallery` rows plus the
+    held-out targets on larger data.
+    """
+    rng = np.random.default_rng(seed)
+    plan = []
+    for held in np.array_split(rng.permutation(data.n_pairs), folds):
+        galleries = []
+        for rows, col in ((data.y.shape[0], 1), (data.x.shape[0], 0)):
+            gallery = np.arange(rows)
+            if rows > max_gallery:
+                targets = data.pairs[held, col]
+                gallery = np.union1d(rng.choice(rows, max_gallery, replace=False), targets)
+            galleries.append(gallery)
+        plan.append((held, galleries[0], galleries[1]))
+    return plan
+
+
+def _fold_scores(
+    name: str,
+    params: dict,
+    data: WeaklyPairedData,
+    held: np.ndarray,
+    gallery_y: np.ndarray,
+    gallery_x: np.ndarray,
+    seed: int,
+    device: str,
+    widths: tuple[int, ...] = (),
+) -> tuple[list[np.ndarray], float]:
+    """Reciprocal ranks of one fold's held-out pairs (x -> y, then y -> x) for the fitted
+    candidate, then for its first r output columns for each r in `widths`; and the seconds."""
+    t0 = time.perf_counter()
+    train = WeaklyPairedData(data.x, data.y, np.delete(data.pairs, held, axis=0))
+    settings = with_policy(params, name, POLICY_HOW, seed=seed, device=device)
+    model = registry.get("method", name)(**settings).fit(train)
+    scores: list[list[np.ndarray]] = [[] for _ in range(1 + len(widths))]
+    for q_src, q_mod, q_col, g_src, g_mod, g_col, gallery in (
+        (data.x, "x", 0, data.y, "y", 1, gallery_y),
+        (data.y, "y", 1, data.x, "x", 0, gallery_x),
+    ):
+        zg = model.transform(g_src[gallery], g_mod)
+        zq = model.transform(q_src[data.pairs[held, q_col]], q_mod)
+        targets = np.searchsorted(gallery, data.pairs[held, g_col])
+        for out, r in zip(scores, (None, *widths), strict=True):
+            out.append(reciprocal_ranks(zq[:, :r], zg[:, :r], targets))
+    return [np.concatenate(s) for s in scores], time.perf_counter() - t0
+
+
+def _cv_runs(
+    candidates: Sequence[Candidate],
+    data: WeaklyPairedData,
+    folds: int,
+    seed: int,
+    device: str,
+    n_jobs: int | str,
+    max_gallery: int = 20000,
+    nested: dict[int, tuple[int, int]] | None = None,
+) -> list[tuple[np.ndarray, float]]:
+    """Per candidate: its held-out reciprocal ranks over all folds, and the seconds its fits
+    took (summed over folds). Every (candidate, fold) fit is one task for `threads.map_fits`.
+
+    `nested` maps a candidate's index to (index of a wider candidate, r) when the candidate's
+    output equals the first r columns of that one's: it is scored on those columns of the
+    wider candidate's fits, with no fits of its own (its seconds are 0).
+    """
+    nested = nested or {}
+    plan = _cv_plan(data, folds, seed, max_gallery)
+    fitted = [k for k in range(len(candidates)) if k not in nested]
+    children = {k: [c for c, (p, _) in nested.items() if p == k] for k in fitted}
+    tasks = [
+        (*candidates[k], data, *fold, seed, device, tuple(nested[c][1] for c in children[k]))
+        for k in fitted
+        for fold in plan
+    ]
+    done = map_fits(
+        _fold_scores, tasks, engine_for(device).device, n_jobs, desc="pair cross-validation"
+    )
+    runs: dict[int, tuple[np.ndarray, float]] = {}
+    for i, k in enumerate(fitted):
+        mine = done[i * folds : (i + 1) * folds]
+        runs[k] = (np.concatenate([r[0] for r, _ in mine]), float(sum(t for _, t in mine)))
+        for j, c in enumerate(children[k], start=1):
+            runs[c] = (np.concatenate([r[j] for r, _ in mine]), 0.0)
+    return [runs[k] for k in range(len(candidates))]
+
+
+def method_cv_scores(
+    name: str,
+    params: dict,
+    data: WeaklyPairedData,
+    *,
+    folds: int = 5,
+    seed: int = 0,
+    device: str = "auto",
+    max_gallery: int = 20000,
+    n_jobs: int | str = 1,
+) -> np.ndarray:
+    """Reciprocal ranks of every held-out pair (both directions) over `folds` folds of the pairs.
+
+    The gallery is every row of the other modality, or a seeded sample of `max_gallery` rows
+    plus the held-out targets on larger data. `n_jobs` > 1 fits folds side by side
+    (`threads.map_fits`: only for methods that draw no global random numbers).
+
+    Parameters
+    ----------
+    name : str
+        A registered method.
+    params : dict
+        Its parameters (not seed or device).
+    data : WeaklyPairedData
+        The data whose pairs are folded.
+    folds : int
+        Folds of the pairs.
+    seed : int
+        Seeds the folds and every fit.
+    device : str
+        Where the fits run.
+    max_gallery : int
+        Rows of the other side each query is ranked against at most (a seeded sample beyond).
+    n_jobs : int or "auto"
+        Folds fitted side by side on threads.
+    """
+    return _cv_runs([(name, params)], data, folds, seed, device, n_jobs, max_gallery)[0][0]
+
+
+class CVSelect(Method):
+    """Fits the candidate method that pair cross-validation prefers (module docstring).
+
+    `candidates` lists (method name, params) in order of preference when scores tie (cheapest
+    first is the safe default). After fit, `choice_` is the winner's label and
+    `choice_candidate_` the winner as (method name, params), `cv_scores_` and `cv_sem_` hold
+    each candidate's mean reciprocal rank and its standard error, `cv_per_query_` the reciprocal
+    rank of every held-out query (the same queries, in the same order, for every candidate),
+    `cv_seconds_` the time each candidate's folds took, `seed_` the seed of the folds and of the
+    refit (drawn once when `seed` is None), `model_` the refit.
+    With fewer than 2 * `folds` pairs cross-validation is not trusted and the first candidate
+    is taken. `n_jobs` > 1 (or "auto") fits candidates' folds side by side on CPU threads
+    (`threads.map_fits`); use it only for candidates that draw no numbers from a global random
+    generator (the linear methods of `Auto`), since threads share it.
+
+    Parameters
+    ----------
+    candidates : sequence of (str, dict)
+        (registered method name, parameters) of each candidate, in order of preference on ties.
+    folds : int
+        Folds of the pairs; a held-out pair's x row is ranked against every y row of the
+        training fold (and the other way round).
+    cv_max_rows : int or None
+        Cross-validation uses at most this many unpaired rows a side (a seeded sample), so its
+        cost does not grow with the pool; the refit uses every row. None: all rows.
+    rule : str
+        "one_se" (the first candidate within one paired standard error of the best) or "best"
+        (the best mean).
+    n_jobs : int or "auto"
+        Candidate folds fitted side by side on CPU threads; only for candidates that draw no
+        global random numbers.
+    device : str
+        Where the work runs: "auto" (CUDA when present), "cpu", "cuda" or "cuda:N".
+    seed : int or None
+        Seeds every random choice (folds, initialisations, minibatches), so a fit repeats
+        exactly; None draws a fresh seed.
+    """
+
+    def __init__(
+        self,
+        candidates: Sequence[Candidate] = (("pair_cca", {}),),
+        folds: int = 5,
+        cv_max_rows: int | None = 4000,
+        rule: str = "one_se",
+        n_jobs: int | str = 1,
+        device: str = "auto",
+        seed: int | None = 0,
+    ) -> None:
+        self.candidates = candidates
+        self.folds = folds
+        self.cv_max_rows = cv_max_rows
+        self.rule = rule
+        self.n_jobs = n_jobs
+        self.device = device
+        self.seed = seed
+
+    def _candidates(self, n_pairs: int, width: int) -> list[Candidate]:
+        """The candidates for data with `n_pairs` pairs whose narrower modality has `width`
+        features (subclasses may depend on both)."""
+        return [(str(n), dict(p or {})) for n, p in self.candidates]
+
+    def _nested(self, cands: list[Candidate]) -> dict[int, tuple[int, int]]:
+        """Candidates whose output is the first r columns of a wider candidate's, as
+        {index: (wider index, r)}: cross-validation scores them on that one's fits. None here;
+        subclasses that know their methods declare them."""
+        return {}
+
+    def _cross_validate(
+        self, data: WeaklyPairedData, cands: list[Candidate], seed: int
+    ) -> list[tuple[np.ndarray, float]]:
+        """Each candidate's held-out reciprocal ranks over all folds and its fold seconds
+        (`_cv_runs`), under this selector's CV budget."""
+        if self.cv_max_rows is not None:
+            # candidates are compared on a sample of the unpaired rows, so the cost of
+            # cross-validation does not grow with the pool; the refit sees every row
+            data = limit_unpaired(data, self.cv_max_rows, seed)
+        return _cv_runs(
+            self._fold_candidates(cands),
+            data,
+            self.folds,
+            seed,
+            self.device,
+            self.n_jobs,
+            nested=self._nested(cands),
+        )
+
+    def _fold_candidates(self, cands: list[Candidate]) -> list[Candidate]:
+        """The candidates as the folds fit them (the refit uses `cands` as they are): the same
+        here; subclasses may fit cheaper versions that rank alike."""
+        return cands
+
+    @fit_context
+    def fit(self, data: WeaklyPairedData, y: None = None) -> CVSelect:
+        data = training_data(data, type(self).__name__)
+        if self.folds < 2:
+            raise InputError(f"folds must be >= 2, got {self.folds}")
+        if self.rule not in RULES:
+            raise InputError(f"rule must be one of {RULES}, got {self.rule!r}")
+        if self.cv_max_rows is not None and self.cv_max_rows < 1:
+            raise InputError(f"cv_max_rows must be >= 1 or None, got {self.cv_max_rows}")
+        if data.n_pairs == 0:
+            raise InputError(
+                f"{type(self).__name__} chooses a method by cross-validation on the pairs and got "
+                "none; give some pairs (sue suggest picks which rows to pair), or use a method "
+                "that needs none, such as domain_confusion"
+            )
+        self.n_pairs_ = data.n_pairs
+        self.width_ = int(min(data.x.shape[1], data.y.shape[1]))
+        cands = self._candidates(self.n_pairs_, self.width_)
+        if not cands:
+            raise InputError("candidates must name at least one (method, params)")
+        for name, params in cands:
+            registry.get("method", name)  # unknown names fail before any fit
+            check_no_policy(params, f"candidate {name!r}", POLICY_HOW)
+        # one seed for the folds and the refit, also when the caller asked for a fresh one
+        seed = self.seed_ = engine_for(self.device, self.seed).seed
+        self.cv_scores_: dict[str, float] = {}
+        self.cv_sem_: dict[str, float] = {}
+        self.cv_seconds_: dict[str, float] = {}
+        self.cv_per_query_: dict[str, np.ndarray] = {}
+        chosen = cands[0]
+        if len(cands) > 1 and data.n_pairs >= 2 * self.folds:
+            runs = self._cross_validate(data, cands, seed)
+            per_query = {_label(c): r for c, (r, _) in zip(cands, runs, strict=True)}
+            self.cv_per_query_ = per_query
+            self.cv_seconds_ = {_label(c): t for c, (_, t) in zip(cands, runs, strict=True)}
+            for k, v in per_query.items():
+                self.cv_scores_[k] = float(v.mean())
+                self.cv_sem_[k] = float(v.std(ddof=1) / np.sqrt(v.size))
+            chosen = cands[choose(per_query, [_label(c) for c in cands], self.rule)]
+        self.choice_ = _label(chosen)
+        self.choice_candidate_ = chosen
+        for label, score in self.cv_scores_.items():
+            log.info("%s: pair-CV MRR %.4f +- %.4f in %.1f s", label, score,
+                     self.cv_sem_[label], self.cv_seconds_.get(label, 0.0))  # fmt: skip
+        log.info("%s chose %s; refitting it on all %d pairs", type(self).__name__, self.choice_,
+                 data.n_pairs)  # fmt: skip
+        name, params = chosen
+        self.model_ = registry.get("method", name)(
+            **with_policy(params, name, POLICY_HOW, seed=seed, device=self.device)
+        ).fit(data)
+        self.training_ = data.summary()
+        return self
+
+    def _model(self) -> Method:
+        if not hasattr(self, "model_"):
+            raise NotFittedError(f"this {type(self).__name__} is not fitted yet; call fit first")
+        return self.model_
+
+    def transform(self, X: Any, modality: str = "x") -> np.ndarray:
+        return self._model().transform(X, modality)
+
+    def get_state(self) -> dict[str, np.ndarray]:
+        state = nest_state("model", self._model().get_state())
+        labels = [_label(c) for c in self._candidates(self.n_pairs_, self.width_)]
+        state["choice"] = np.asarray([labels.index(self.choice_)])
+        # the label too: a later version may list other candidates, an index alone would then
+        # point at the wrong one
+        state["choice_label"] = np.frombuffer(self.choice_.encode(), dtype=np.uint8).copy()
+        state["n_pairs"] = np.asarray([self.n_pairs_])
+        state["width"] = np.asarray([self.width_])
+        return state
+
+    def set_state(self, state: dict[str, np.ndarray]) -> None:
+        self.n_pairs_ = int(np.asarray(state["n_pairs"]).ravel()[0])
+        self.width_ = int(np.asarray(state["width"]).ravel()[0])
+        cands = self._candidates(self.n_pairs_, self.width_)
+        if "choice_label" in state:
+            label = np.asarray(state["choice_label"], dtype=np.uint8).tobytes().decode()
+            found = [c for c in cands if _label(c) == label]
+            if not found:
+                raise InputError(
+                    f"the saved choice {label!r} is not among this version's candidates; "
+                    "load the model with the version that wrote it, or refit"
+                )
+            name, params = found[0]
+        else:  # files written before labels were saved
+            name, params = cands[int(np.asarray(state["choice"]).ravel()[0])]
+        model = registry.get("method", name)(
+            **with_policy(params, name, POLICY_HOW, seed=self.seed, device=self.device)
+        )
+        model.set_state(unnest_state("model", state))
+        self.choice_candidate_, self.choice_ = (name, params), _label((name, params))
+        self.model_ = model
