@@ -5,6 +5,8 @@ output is either the complete new file or the old one, never a torn mix, even un
 from __future__ import annotations
 
 import csv
+import hashlib
+import json
 import os
 import re
 import tempfile
@@ -156,6 +158,32 @@ def write_matrix(z: np.ndarray, path: str | Path) -> None:
             np.save(fh, z)
         else:
             np.savetxt(fh, z, fmt="%.9g", delimiter="\t" if suffix == ".tsv" else ",")
+
+
+def write_embeddings(z: np.ndarray, path: str | Path, about: dict) -> Path:
+    """Write embeddings as a float32 .npy and, beside it, `<path>.manifest.json`: `about`
+    (what made them: encoder, input, row ids) plus their shape and the SHA-256 of the float32
+    rows in C order, so a later reader can tell the two files belong together. Both writes
+    are atomic and the rows go first: a crash in between leaves a manifest whose SHA-256 does
+    not match, never one that vouches for rows it did not see. Returns the manifest's path.
+
+    Parameters
+    ----------
+    z : ndarray
+        The embeddings, one row per item.
+    path : str or Path
+        The .npy to write.
+    about : dict
+        JSON-serialisable fields for the manifest.
+    """
+    rows = np.ascontiguousarray(z, dtype=np.float32)
+    manifest = {**about, "shape": list(rows.shape),
+                "sha256": hashlib.sha256(rows.tobytes()).hexdigest()}  # fmt: skip
+    write_matrix(rows, path)
+    man = Path(f"{path}.manifest.json")
+    with atomic_path(man) as tmp:
+        tmp.write_text(json.dumps(manifest, indent=1))
+    return man
 
 
 def read_matrix(path: str | Path, name: str, key: str | None = None) -> np.ndarray:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import logging
 import sys
@@ -98,7 +97,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
     from sue_framework.model_files import save_method
     from sue_framework.registry import registry
     from sue_framework.threads import available_cores
-    from sue_framework.validation import check_stage_output
+    from sue_framework.validation import check_fitted_outputs
 
     _check_model_output(args.out, args.x, args.y, args.pairs)
     if args.nproc < 1:
@@ -154,8 +153,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
         y.check_unchanged()
     if hasattr(model, "choice_"):
         log.info("%s chose %s", args.method, model.choice_)
-    for side, rows in (("x", data.x), ("y", data.y)):  # never save a model that gives NaN
-        check_stage_output(model.transform(rows[:512], side), f"fitted {args.method} on {side}")
+    check_fitted_outputs(model, data, args.method)  # never save a model that gives NaN
     if distributed.rank() != 0:  # every process holds the same model; rank 0 saves it
         return 0
     if not distributed.launcher_alive():  # the `sue` that launched us is gone: write nothing
@@ -435,7 +433,7 @@ def cmd_encode(args: argparse.Namespace) -> int:
     args : argparse.Namespace
         The parsed command line (`build_parser`).
     """
-    from sue_framework.array_files import atomic_path, write_matrix
+    from sue_framework.array_files import write_embeddings
     from sue_framework.item_files import read_items
     from sue_framework.model_files import library_version
     from sue_framework.registry import registry
@@ -449,23 +447,16 @@ def cmd_encode(args: argparse.Namespace) -> int:
     if args.cache:
         params["cache_dir"] = args.cache
     encoder = registry.get("encoder", args.encoder)(**params)
-    z = np.ascontiguousarray(encoder.encode(items), dtype=np.float32)
-    out = Path(args.out)
-    manifest = {
+    z = encoder.encode(items)
+    about = {
         "encoder": args.encoder,
         "encoder_id": getattr(encoder, "encoder_id", args.encoder),
         "sue_framework": library_version(),
         "input": str(args.input),
-        "shape": list(z.shape),
-        "sha256": hashlib.sha256(z.tobytes()).hexdigest(),  # of the float32 rows, C order
         "ids": ids,
     }
-    man = Path(f"{out}.manifest.json")
-    # the embeddings first: a crash in between leaves a manifest whose sha256 does not match
-    write_matrix(z, out)
-    with atomic_path(man) as tmp:
-        tmp.write_text(json.dumps(manifest, indent=1))
-    print(f"wrote {out} {z.shape} and {man}")
+    man = write_embeddings(z, args.out, about)
+    print(f"wrote {args.out} {tuple(np.shape(z))} and {man}")
     return 0
 
 

@@ -4,6 +4,8 @@ range)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from sue_framework.errors import InputError, InputTypeError, NumericalError
@@ -189,6 +191,26 @@ def check_stage_output(arr: object, stage: str) -> None:
             f"{values.shape[0]} rows; the fit stopped there. Standardise the inputs, or lower "
             "the stage's learning rate / raise its regularisation"
         )
+
+
+def check_fitted_outputs(model: Any, data: Any, name: str, rows: int = 512) -> None:
+    """Raise a NumericalError when a fitted method maps the first `rows` rows of either side
+    of `data` to NaN or inf: such a model is refused before it is saved or used.
+
+    Parameters
+    ----------
+    model : Method
+        A fitted method (its `transform(rows, modality)`).
+    data : WeaklyPairedData
+        The data it was fitted on (`x`, `y`).
+    name : str
+        The method's name, for the message.
+    rows : int
+        Rows of each side that are checked.
+    """
+    for side in ("x", "y"):
+        sample = getattr(data, side)[:rows]
+        check_stage_output(model.transform(sample, side), f"fitted {name} on {side}")
 
 
 def as_pairs(pairs: object, n_x: int, n_y: int) -> np.ndarray:

@@ -12,6 +12,7 @@ from sue_framework.array_files import (
     check_output,
     read_matrix,
     read_pairs,
+    write_embeddings,
     write_matrix,
 )
 
@@ -99,3 +100,16 @@ def test_a_replaced_file_keeps_its_permission_bits(tmp_path):
     with atomic_path(path) as tmp:
         tmp.write_text("new")
     assert path.read_text() == "new" and stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def test_embeddings_come_with_a_manifest_that_vouches_for_their_rows(tmp_path):
+    import hashlib
+    import json
+
+    z = np.random.default_rng(0).normal(size=(7, 4))  # float64 in, float32 on disk
+    man = write_embeddings(z, tmp_path / "z.npy", {"encoder": "e", "ids": list(range(7))})
+    manifest = json.loads(man.read_text())
+    rows = np.load(tmp_path / "z.npy")
+    assert rows.dtype == np.float32 and np.array_equal(rows, z.astype(np.float32))
+    assert manifest["shape"] == [7, 4] and manifest["encoder"] == "e"
+    assert manifest["sha256"] == hashlib.sha256(rows.tobytes()).hexdigest()
