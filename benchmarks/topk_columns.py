@@ -19,6 +19,7 @@ import platform
 import statistics
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -27,31 +28,24 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from auto_scale import PAIRS, views  # noqa: E402
 
-import sue_framework.components.self_learning as self_learning  # noqa: E402
+import sue_framework.components.knn as knn  # noqa: E402
 from sue_framework import paper_split, registry  # noqa: E402
-from sue_framework.components.knn import top_k_both_ways, top_k_rows  # noqa: E402
-from sue_framework.engine import auto_chunk, row_chunks  # noqa: E402
+
+COLUMNS = {  # how each block's column lists are taken
+    "transposed": lambda s, k: knn.top_k_rows(s.T.contiguous(), k),
+    "groups": knn.top_k_down_columns,
+}
 
 
-def transposed(a: torch.Tensor, b: torch.Tensor, k: int):
-    """top_k_both_ways with each block's column lists from a transposed copy."""
-    ka, kb = int(min(k, b.shape[0])), int(min(k, a.shape[0]))
-    fv = torch.empty(a.shape[0], ka, device=a.device)
-    fi = torch.empty(a.shape[0], ka, dtype=torch.long, device=a.device)
-    cv = ci = None
-    for sl in row_chunks(a.shape[0], auto_chunk(b.shape[0], device=a.device)):
-        s = a[sl] @ b.T
-        fv[sl], fi[sl] = top_k_rows(s, ka)
-        v, i = top_k_rows(s.T.contiguous(), min(kb, s.shape[0]))
-        i = i + sl.start
-        if cv is not None:
-            v, j = torch.sort(torch.cat([cv, v], 1), dim=1, descending=True, stable=True)
-            v, i = v[:, :kb], torch.gather(torch.cat([ci, i], 1), 1, j[:, :kb])
-        cv, ci = v, i
-    return (fv, fi), (cv, ci)
-
-
-SEARCHES = {"transposed": transposed, "groups": top_k_both_ways}
+@contextmanager
+def columns_by(name: str):
+    """`knn.top_k_both_ways` (and so self-learning) with the column lists taken as `name` says."""
+    kept = knn.top_k_down_columns
+    knn.top_k_down_columns = COLUMNS[name]
+    try:
+        yield
+    finally:
+        knn.top_k_down_columns = kept
 
 
 def search_alone() -> None:
@@ -61,13 +55,14 @@ def search_alone() -> None:
         for n in (4000, 10000):
             a, b = torch.randn(n, 128), torch.randn(n, 128)
             times = {}
-            for name, fn in SEARCHES.items():
-                fn(a, b, 16)
-                runs = []
-                for _ in range(3):
-                    t0 = time.perf_counter()
-                    out = fn(a, b, 16)
-                    runs.append(time.perf_counter() - t0)
+            for name in COLUMNS:
+                with columns_by(name):
+                    knn.top_k_both_ways(a, b, 16)
+                    runs = []
+                    for _ in range(3):
+                        t0 = time.perf_counter()
+                        out = knn.top_k_both_ways(a, b, 16)
+                        runs.append(time.perf_counter() - t0)
                 times[name] = (min(runs), out)
             same = all(
                 torch.equal(x, y)
@@ -82,17 +77,16 @@ def search_alone() -> None:
 def whole_auto(rows: int, rounds: int) -> None:
     x, y = views(rows + 400)
     split = paper_split(x, y, n_pairs=PAIRS, n_test=400, seed=0, drop_fraction=0.0)
-    seconds: dict[str, list[float]] = {"transposed": [], "groups": []}
+    seconds: dict[str, list[float]] = {name: [] for name in COLUMNS}
     outputs = {}
     for r in range(rounds):
-        for name in seconds:
-            self_learning.top_k_both_ways = SEARCHES[name]
-            t0 = time.perf_counter()
-            model = registry.get("method", "auto")(seed=0, device="cpu").fit(split.train)
-            seconds[name].append(time.perf_counter() - t0)
+        for name in COLUMNS:
+            with columns_by(name):
+                t0 = time.perf_counter()
+                model = registry.get("method", "auto")(seed=0, device="cpu").fit(split.train)
+                seconds[name].append(time.perf_counter() - t0)
             outputs[name] = model.transform(split.x_test, "x")
             print(f"  round {r}: {name} {seconds[name][-1]:.1f} s, chose {model.choice_}")
-    self_learning.top_k_both_ways = top_k_both_ways
     ratio = statistics.median(seconds["transposed"]) / statistics.median(seconds["groups"])
     same = np.array_equal(outputs["transposed"], outputs["groups"])
     print(f"auto at {rows} rows a side: median transposed / groups = {ratio:.2f}; "

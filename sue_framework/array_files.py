@@ -160,6 +160,17 @@ def write_matrix(z: np.ndarray, path: str | Path) -> None:
             np.savetxt(fh, z, fmt="%.9g", delimiter="\t" if suffix == ".tsv" else ",")
 
 
+def manifest_path(path: str | Path) -> Path:
+    """Where `write_embeddings` puts the manifest of embeddings written to `path`.
+
+    Parameters
+    ----------
+    path : str or Path
+        The embeddings' .npy.
+    """
+    return Path(f"{path}.manifest.json")
+
+
 def write_embeddings(z: np.ndarray, path: str | Path, about: dict) -> Path:
     """Write embeddings as a float32 .npy and, beside it, `<path>.manifest.json`: `about`
     (what made them: encoder, input, row ids) plus their shape and the SHA-256 of the float32
@@ -180,7 +191,7 @@ def write_embeddings(z: np.ndarray, path: str | Path, about: dict) -> Path:
     manifest = {**about, "shape": list(rows.shape),
                 "sha256": hashlib.sha256(rows.tobytes()).hexdigest()}  # fmt: skip
     write_matrix(rows, path)
-    man = Path(f"{path}.manifest.json")
+    man = manifest_path(path)
     with atomic_path(man) as tmp:
         tmp.write_text(json.dumps(manifest, indent=1))
     return man

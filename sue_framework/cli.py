@@ -433,13 +433,13 @@ def cmd_encode(args: argparse.Namespace) -> int:
     args : argparse.Namespace
         The parsed command line (`build_parser`).
     """
-    from sue_framework.array_files import write_embeddings
+    from sue_framework.array_files import manifest_path, write_embeddings
     from sue_framework.item_files import read_items
     from sue_framework.model_files import library_version
     from sue_framework.registry import registry
 
     _check_output(args.out, args.input, suffixes=(".npy",))
-    _check_output(f"{args.out}.manifest.json", args.input)
+    _check_output(str(manifest_path(args.out)), args.input)
     items, ids = read_items(args.input, column=args.column, id_column=args.id_column)
     params = {"device": args.device, "progress": not args.quiet, **_json_params(args.params)}
     if args.model:

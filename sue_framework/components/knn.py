@@ -521,8 +521,8 @@ def top_k_down_columns(s: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Ten
     beaten by those k maxima, or ties the k-th group maximum: such columns are taken whole),
     so the top k is taken among k c entries instead of r. One reduction over contiguous rows
     replaces the transposed copy a row-wise top-k needs: the whole two-way search
-    (`top_k_both_ways`) at 4,000 x 4,000 is 1.3x faster on one thread and 1.6x on two
-    (benchmarks/topk_columns.py). On a GPU, and where groups would not pay
+    (`top_k_both_ways`) at 4,000 x 4,000 was 1.1-1.3x faster on one thread and 1.5-1.6x on
+    two in two runs (benchmarks/topk_columns.py). On a GPU, and where groups would not pay
     (fewer than about 12 k rows), `top_k_rows` of the transposed block.
 
     Parameters
