@@ -191,6 +191,11 @@ class Auto(CVSelect):
             for n, p in cands
         ]
 
+    def _costly(self, cands: list[Candidate]) -> set[int]:
+        """Self-learning: its folds mine every unpaired row for tens of iterations, where the
+        linear candidates' take a fraction of a second."""
+        return {k for k, (family, _) in enumerate(cands) if family == "self_train"}
+
     def _nested(self, cands: list[Candidate]) -> dict[int, tuple[int, int]]:
         """CCA at r dims is the first r columns of CCA at more (same whitening, same SVD);
         self-learning at every width shares one loop and the shrinkage chosen at the widest

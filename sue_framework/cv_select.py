@@ -104,13 +104,15 @@ def _cv_runs(
     n_jobs: int | str,
     max_gallery: int = 20000,
     nested: dict[int, tuple[int, int]] | None = None,
+    costly: set[int] | None = None,
 ) -> list[tuple[np.ndarray, float]]:
     """Per candidate: its held-out reciprocal ranks over all folds, and the seconds its fits
     took (summed over folds). Every (candidate, fold) fit is one task for `threads.map_fits`.
 
     `nested` maps a candidate's index to (index of a wider candidate, r) when the candidate's
     output equals the first r columns of that one's: it is scored on those columns of the
-    wider candidate's fits, with no fits of its own (its seconds are 0).
+    wider candidate's fits, with no fits of its own (its seconds are 0). The folds of
+    candidates in `costly` are scheduled as `map_fits`'s long fits.
     """
     nested = nested or {}
     plan = _cv_plan(data, folds, seed, max_gallery)
@@ -121,8 +123,14 @@ def _cv_runs(
         for k in fitted
         for fold in plan
     ]
+    long = [k in (costly or ()) for k in fitted for _ in plan]
     done = map_fits(
-        _fold_scores, tasks, engine_for(device).device, n_jobs, desc="pair cross-validation"
+        _fold_scores,
+        tasks,
+        engine_for(device).device,
+        n_jobs,
+        desc="pair cross-validation",
+        costly=long,
     )
     runs: dict[int, tuple[np.ndarray, float]] = {}
     for i, k in enumerate(fitted):
@@ -256,7 +264,13 @@ class CVSelect(Method):
             self.device,
             self.n_jobs,
             nested=self._nested(cands),
+            costly=self._costly(cands),
         )
+
+    def _costly(self, cands: list[Candidate]) -> set[int]:
+        """Indices of candidates whose folds take far longer than the others' (scheduled
+        first, `threads.map_fits`). None here; subclasses that know their methods say."""
+        return set()
 
     def _fold_candidates(self, cands: list[Candidate]) -> list[Candidate]:
         """The candidates as the folds fit them (the refit uses `cands` as they are): the same

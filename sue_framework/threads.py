@@ -166,12 +166,18 @@ def map_fits(
     device: torch.device,
     n_jobs: int | str = 1,
     desc: str | None = None,
+    costly: Sequence[bool] | None = None,
 ) -> list[T]:
     """[fn(*t) for t in tasks], side by side on threads as `parallel_plan` says, in order.
 
     Only for fits that draw no numbers from a global random generator: threads share it, so
     such fits would not repeat. Torch and BLAS release the GIL, so threads use every core.
     With `desc`, a progress bar counts the finished tasks (`progress.bar`).
+
+    Tasks marked `costly` (fits that take far longer than the rest) start first, so the cheap
+    ones fill the gaps; a last round of them too small to keep every worker busy (costly
+    tasks beyond a multiple of the workers) runs after the others, one at a time on all the
+    threads, instead of on one thread while the other cores idle.
 
     Parameters
     ----------
@@ -185,6 +191,8 @@ def map_fits(
         Workers at most.
     desc : str, optional
         A progress bar's label; None shows none.
+    costly : sequence of bool, optional
+        Per task, whether it is one of the long fits (None: all alike).
     """
     from sue_framework.progress import bar, quiet
 
@@ -195,16 +203,31 @@ def map_fits(
             return fn(*t)
 
     workers, threads = parallel_plan(len(tasks), device, n_jobs)
-    out: list[T] = []
+    shared, alone = _schedule(len(tasks), workers, costly)
+    out: dict[int, T] = {}
     with bar(total=len(tasks), desc=desc or "", unit="fit", enabled=desc is not None) as shown:
-        if workers == 1:
-            for t in tasks:
-                out.append(one(t))
-                shown.update(1)
-            return out
-        context = copy_context()  # the caller's context (registry, fit policy) in each thread
-        with torch_threads(threads), ThreadPoolExecutor(workers) as pool:
-            for result in pool.map(lambda t: context.copy().run(one, t), tasks):
-                out.append(result)
-                shown.update(1)
-        return out
+        if shared:
+            context = copy_context()  # the caller's context (registry, fit policy) per thread
+            with torch_threads(threads), ThreadPoolExecutor(workers) as pool:
+                results = pool.map(lambda i: context.copy().run(one, tasks[i]), shared)
+                for i, result in zip(shared, results, strict=True):
+                    out[i] = result
+                    shown.update(1)
+        for i in alone:
+            out[i] = one(tasks[i])
+            shown.update(1)
+    return [out[i] for i in range(len(tasks))]
+
+
+def _schedule(n: int, workers: int, costly: Sequence[bool] | None) -> tuple[list[int], list[int]]:
+    """(tasks run side by side on `workers` threads, in start order; tasks run after them one at
+    a time on all threads), as `map_fits` says."""
+    if workers == 1:
+        return [], list(range(n))
+    if costly is None:
+        return list(range(n)), []
+    if len(costly) != n:
+        raise InputError(f"costly marks {len(costly)} tasks, but there are {n}")
+    long = [i for i in range(n) if costly[i]]
+    cut = len(long) - len(long) % workers
+    return long[:cut] + [i for i in range(n) if not costly[i]], long[cut:]

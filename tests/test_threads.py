@@ -54,6 +54,34 @@ def test_map_fits_keeps_task_order_on_threads(monkeypatch):
     assert map_fits(slow_square, tasks, torch.device("cpu"), "auto") == [0, 1, 4, 9, 16]
 
 
+def test_costly_tasks_start_first_and_a_partial_last_round_runs_alone_on_every_thread(
+    monkeypatch,
+):
+    import threading
+
+    monkeypatch.setattr("sue_framework.threads.available_cores", lambda: 2)
+    seen, lock = [], threading.Lock()
+
+    def record(k):
+        with lock:
+            seen.append((k, torch.get_num_threads()))
+        return -k
+
+    costly = [False, True, False, True, True, True, True]
+    tasks = [(k,) for k in range(len(costly))]
+    with torch_threads(3):
+        out = map_fits(record, tasks, torch.device("cpu"), "auto", costly=costly)
+    assert out == [-k for k in range(len(costly))]
+    # two workers of one thread: four costly tasks fill two rounds, then the cheap ones; the
+    # fifth costly task would leave a core idle, so it runs last on the caller's three threads
+    assert {k for k, _ in seen[:4]} == {1, 3, 4, 5}
+    assert {k for k, _ in seen[4:6]} == {0, 2}
+    assert seen[6] == (6, 3)
+    assert all(threads == 1 for _, threads in seen[:6])
+    with pytest.raises(InputError, match="costly marks 2 tasks"):
+        map_fits(record, tasks, torch.device("cpu"), "auto", costly=[True, False])
+
+
 def test_fit_threads_leave_busy_cores_to_other_jobs(monkeypatch):
     monkeypatch.delenv("SUE_NUM_THREADS", raising=False)
     monkeypatch.setattr("sue_framework.threads.available_cores", lambda: 8)

@@ -97,6 +97,29 @@ def test_soft_dictionary_tends_to_the_hard_one_as_the_temperature_falls():
     torch.testing.assert_close(warm, want, atol=1e-4, rtol=0)
 
 
+def test_soft_cross_product_is_the_csls_weighted_sum_over_every_candidate():
+    rng = np.random.default_rng(3)
+    px = torch.nn.functional.normalize(torch.from_numpy(rng.normal(size=(7, 4))).float(), dim=1)
+    py = torch.nn.functional.normalize(torch.from_numpy(rng.normal(size=(6, 4))).float(), dim=1)
+    s = (px @ py.T).numpy()
+    fwd, bwd = _lists(s, 3)
+    csls_k, temperature = 2, 0.05
+    fv, fi, bv, bi = (t.numpy().astype(np.float64) for t in (*fwd, *bwd))
+    fi, bi = fi.astype(int), bi.astype(int)
+    rx, ry = np.sort(fv, 1)[:, -csls_k:].mean(1), np.sort(bv, 1)[:, -csls_k:].mean(1)
+    a, b = px.double().numpy(), py.double().numpy()
+    want = np.zeros((4, 4))
+    for vals, idx, r_other, rows, others in ((fv, fi, ry, a, b), (bv, bi, rx, b, a)):
+        for i in range(len(rows)):
+            w = np.exp((2 * vals[i] - r_other[idx[i]]) / temperature)
+            w /= w.sum()
+            for weight, j in zip(w, idx[i], strict=True):
+                outer = np.outer(rows[i], others[j])
+                want += weight * (outer if rows is a else outer.T)
+    got, _ = soft_cross(fwd, bwd, px, py, csls_k, temperature)
+    np.testing.assert_allclose(got.numpy(), want, atol=1e-5)
+
+
 def test_four_pairs_and_the_unpaired_rows_recover_a_rotation_that_pairs_alone_cannot():
     x, y = _clustered_rotation()
     kw = {"n_components": 16, "base_params": {"reg": 0.5}, "device": "cpu"}
