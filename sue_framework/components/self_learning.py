@@ -44,6 +44,7 @@ from sue_framework.components.knn import (
     InnerProductIndex,
     faiss_available,
     top_k_both_ways,
+    with_reverse_hits,
 )
 from sue_framework.components.semi_cca import SemiCCA
 from sue_framework.engine import Engine, engine_for, to_tensor
@@ -200,8 +201,9 @@ class _Searcher:
             return top_k_both_ways(self.px @ w, self.py, self.k)
         # <x w, y> = <x, y w^T> for orthogonal w: each index stays valid under the map
         dev = self.px.device
-        fv, fi = self.index_y.search(self.px @ w, self.k)
-        bv, bi = self.index_x.search(self.py @ w.T, self.k)
+        fwd = self.index_y.search(self.px @ w, self.k)
+        bwd = self.index_x.search(self.py @ w.T, self.k)
+        (fv, fi), (bv, bi) = with_reverse_hits(fwd, bwd)  # each search completes the other
         return (fv.to(dev), fi.to(dev)), (bv.to(dev), bi.to(dev))
 
 

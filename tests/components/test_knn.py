@@ -176,3 +176,50 @@ def test_an_exact_index_answers_rotated_queries_like_a_brute_force_scan():
         InnerProductIndex(refs, "annoy")
     with pytest.raises(InputError, match="zero reference rows"):
         InnerProductIndex(refs[:0], "exact")
+
+
+def _partial_lists(s: np.ndarray, k: int, keep: float, rng: np.random.Generator):
+    """Each row's top k among a random share `keep` of the columns (an approximate search that
+    misses entries at random), as (scores, indices) padded with -inf and index 0."""
+    import torch
+
+    values = np.full((s.shape[0], k), -np.inf, dtype=np.float32)
+    idx = np.zeros((s.shape[0], k), dtype=np.int64)
+    for i, row in enumerate(s):
+        seen = np.flatnonzero(rng.uniform(size=row.size) < keep)
+        best = seen[np.argsort(-row[seen], kind="stable")][:k]
+        values[i, : best.size], idx[i, : best.size] = row[best], best
+    return torch.from_numpy(values), torch.from_numpy(idx)
+
+
+@given(
+    st.integers(1, 30),
+    st.integers(1, 30),
+    st.integers(1, 6),
+    st.floats(0.0, 1.0),
+    st.integers(0, 10_000),
+)
+@settings(max_examples=60, deadline=None)
+def test_lists_completed_by_the_other_direction_hold_the_best_of_every_hit(na, nb, k, keep, seed):
+    """Each completed list is the k best (scores descending, no index twice) of what either
+    search found for that row, with the true scores: a brute-force union is the reference."""
+    import torch
+
+    from sue_framework.components.knn import with_reverse_hits
+
+    rng = np.random.default_rng(seed)
+    a, b = torch.randn(na, 4, dtype=torch.float32), torch.randn(nb, 4, dtype=torch.float32)
+    s = (a @ b.T).numpy()
+    fwd = _partial_lists(s, min(k, nb), keep, rng)
+    bwd = _partial_lists(s.T, min(k, na), keep, rng)
+    done = with_reverse_hits(fwd, bwd)
+    for (values, idx), own, other, scores in ((done[0], fwd, bwd, s), (done[1], bwd, fwd, s.T)):
+        for i in range(scores.shape[0]):
+            hits = {int(j) for j, v in zip(*(t[i].numpy() for t in own[::-1]), strict=True)
+                    if v > -np.inf}  # fmt: skip
+            hits |= {j for j in range(other[1].shape[0])
+                     if i in other[1][j][other[0][j] > -np.inf].tolist()}  # fmt: skip
+            best = sorted(hits, key=lambda j: (-scores[i, j], j))[: values.shape[1]]
+            got = idx[i][values[i] > -np.inf].tolist()
+            assert got == best
+            np.testing.assert_array_equal(values[i][: len(best)].numpy(), scores[i, best])
