@@ -4,7 +4,7 @@
 Each candidate (a registered method name and its parameters) is refit per fold on the data with
 that fold's pairs held out: their rows stay in as unpaired rows, so each fold sees the same
 unpaired data the final fit sees. Every held-out pair is ranked against all rows of the other
-modality (`ranking.reciprocal_ranks`), both directions. The rule is noise-aware: the first
+modality (`ranking.paired_reciprocal_ranks`), both directions. The rule is noise-aware: the first
 candidate in the given order whose mean reciprocal rank is within one standard error of the
 best wins (the standard error of the per-query differences: every candidate is scored on the
 same held-out pairs), so a later candidate must beat an earlier one by more than the noise of
@@ -24,7 +24,7 @@ from sue_framework.data import WeaklyPairedData, training_data
 from sue_framework.engine import engine_for, fit_context
 from sue_framework.errors import InputError, NotFittedError
 from sue_framework.interfaces import Method, nest_state, unnest_state
-from sue_framework.ranking import reciprocal_ranks
+from sue_framework.ranking import paired_reciprocal_ranks
 from sue_framework.registry import registry
 from sue_framework.selection import RULES, choose
 from sue_framework.settings import check_no_policy, with_policy
@@ -82,17 +82,12 @@ def _fold_scores(
     train = WeaklyPairedData(data.x, data.y, np.delete(data.pairs, held, axis=0))
     settings = with_policy(params, name, POLICY_HOW, seed=seed, device=device)
     model = registry.get("method", name)(**settings).fit(train)
-    scores: list[list[np.ndarray]] = [[] for _ in range(1 + len(widths))]
-    for q_src, q_mod, q_col, g_src, g_mod, g_col, gallery in (
-        (data.x, "x", 0, data.y, "y", 1, gallery_y),
-        (data.y, "y", 1, data.x, "x", 0, gallery_x),
-    ):
-        zg = model.transform(g_src[gallery], g_mod)
-        zq = model.transform(q_src[data.pairs[held, q_col]], q_mod)
-        targets = np.searchsorted(gallery, data.pairs[held, g_col])
-        for out, r in zip(scores, (None, *widths), strict=True):
-            out.append(reciprocal_ranks(zq[:, :r], zg[:, :r], targets))
-    return [np.concatenate(s) for s in scores], time.perf_counter() - t0
+    # each gallery holds the held-out rows of its side, so they serve as the queries too
+    zx, zy = model.transform(data.x[gallery_x], "x"), model.transform(data.y[gallery_y], "y")
+    i = np.searchsorted(gallery_x, data.pairs[held, 0])
+    j = np.searchsorted(gallery_y, data.pairs[held, 1])
+    scores = [paired_reciprocal_ranks(zx[:, :r], zy[:, :r], i, j) for r in (None, *widths)]
+    return scores, time.perf_counter() - t0
 
 
 def _cv_runs(

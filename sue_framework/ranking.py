@@ -74,3 +74,20 @@ def reciprocal_ranks(
         Where the similarities are computed.
     """
     return 1.0 / (1.0 + target_ranks(queries, gallery, targets, device=device))
+
+
+def paired_reciprocal_ranks(
+    zx: np.ndarray, zy: np.ndarray, i: np.ndarray, j: np.ndarray
+) -> np.ndarray:
+    """Reciprocal ranks of pairs (zx[i[p]], zy[j[p]]) both ways: each x row of a pair queries
+    every row of `zy` for its partner, then each y row every row of `zx` (one array, x -> y
+    first), the score that pair cross-validation and `Method.score` use.
+
+    Parameters
+    ----------
+    zx, zy : ndarray
+        Rows of each modality in one shared space (each side's gallery).
+    i, j : ndarray
+        The pairs' rows in `zx` and in `zy`.
+    """
+    return np.concatenate([reciprocal_ranks(zx[i], zy, j), reciprocal_ranks(zy[j], zx, i)])

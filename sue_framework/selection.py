@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from sue_framework.data import as_data
-from sue_framework.ranking import reciprocal_ranks
+from sue_framework.ranking import paired_reciprocal_ranks
 
 if TYPE_CHECKING:  # a type only: interfaces imports this module for Method.score
     from sue_framework.interfaces import Aligner
@@ -58,9 +58,7 @@ def pair_cv_scores(
         aligner = make_aligner(int(max(1, min(out_dim, len(train) - 1))))
         aligner.fit(fx[pairs[train, 0]], fy[pairs[train, 1]])
         zx, zy = aligner.transform(fx, "x"), aligner.transform(fy, "y")
-        i, j = pairs[held, 0], pairs[held, 1]
-        scores.append(reciprocal_ranks(zx[i], zy, j))
-        scores.append(reciprocal_ranks(zy[j], zx, i))
+        scores.append(paired_reciprocal_ranks(zx, zy, pairs[held, 0], pairs[held, 1]))
     return np.concatenate(scores)
 
 
@@ -77,8 +75,7 @@ def pair_scores(model: Any, data: Any) -> np.ndarray:
     """
     data = as_data(data, "score")
     zx, zy = model.transform(data.x, "x"), model.transform(data.y, "y")
-    i, j = data.pairs[:, 0], data.pairs[:, 1]
-    return np.concatenate([reciprocal_ranks(zx[i], zy, j), reciprocal_ranks(zy[j], zx, i)])
+    return paired_reciprocal_ranks(zx, zy, data.pairs[:, 0], data.pairs[:, 1])
 
 
 RULES = ("one_se", "best")

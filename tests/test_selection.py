@@ -122,3 +122,17 @@ def test_the_rules_pick_by_the_evidence():
     order = ["cheap", "dear"]
     assert choose(close, order, "best") == 1 and choose(close, order, "one_se") == 0
     assert choose(far, order, "best") == 1 and choose(far, order, "one_se") == 1
+
+
+def test_pairs_rank_both_ways_among_every_row_of_the_other_side():
+    from sue_framework.ranking import paired_reciprocal_ranks
+
+    rng = np.random.default_rng(5)
+    zx, zy = rng.normal(size=(12, 4)), rng.normal(size=(9, 4))
+    i, j = np.array([3, 0, 11]), np.array([8, 2, 2])  # y row 2 is in two pairs
+    unit = lambda z: z / np.linalg.norm(z, axis=1, keepdims=True)  # noqa: E731
+    sim = unit(zx) @ unit(zy).T
+    x_to_y = [(np.delete(sim[a], b) >= sim[a, b]).sum() for a, b in zip(i, j, strict=True)]
+    y_to_x = [(np.delete(sim[:, b], a) >= sim[a, b]).sum() for a, b in zip(i, j, strict=True)]
+    want = 1 / (1 + np.array(x_to_y + y_to_x))
+    np.testing.assert_allclose(paired_reciprocal_ranks(zx, zy, i, j), want)
