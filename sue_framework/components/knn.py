@@ -478,7 +478,10 @@ class InnerProductIndex:
         if missing.any():
             sims = np.where(missing, -np.inf, sims)
             ids = np.where(missing, 0, ids)
-        return torch.from_numpy(sims.astype(np.float32)), torch.from_numpy(ids.astype(np.int64))
+        return (
+            torch.from_numpy(sims.astype(np.float32, copy=False)),
+            torch.from_numpy(ids.astype(np.int64, copy=False)),
+        )
 
 
 def _first_k_sorted(s: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -619,10 +622,11 @@ def _completed(
     found = torch.arange(other[1].shape[0], device=owner.device)
     found = found.repeat_interleave(other[1].shape[1])
     scores = other[0].reshape(-1)
-    # only new hits that could enter their owner's list (most are in it already, or rank below)
-    listed = (idx[owner] == found.unsqueeze(1)) & (values[owner] > -torch.inf)
-    new = (scores >= values[owner, -1]) & (scores > -torch.inf) & ~listed.any(1)
-    new = torch.nonzero(new).ravel()
+    # only new hits that could enter their owner's list (most rank below it or are in it)
+    new = torch.nonzero((scores >= values[owner, -1]) & (scores > -torch.inf)).ravel()
+    o = owner[new]
+    listed = (idx[o] == found[new].unsqueeze(1)) & (values[o] > -torch.inf)
+    new = new[~listed.any(1)]
     if not new.numel():
         return lists
     rows, owner = torch.unique(owner[new], return_inverse=True)
