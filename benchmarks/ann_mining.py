@@ -55,6 +55,13 @@ def main() -> None:
     ap.add_argument("--pairings", default="all")
     ap.add_argument("--pairs", default="25,100")
     ap.add_argument("--seeds", default="0,1,2")
+    ap.add_argument(
+        "--rows",
+        type=int,
+        default=None,
+        help="rows taken from each pairing (seeded; default: the suite's cap; 0: all), so "
+        "the pools reach the sizes where auto mines with IVF",
+    )
     ap.add_argument("--hnsw", action="store_true", help="also faiss HNSW")
     ap.add_argument(
         "--flat",
@@ -73,7 +80,7 @@ def main() -> None:
     print("| --- | ---: | " + " | ".join("---:" for _ in [*engines, *extra]) + " |")
     worst, noise = 0.0, 0.0
     for p in parse(args.pairings):
-        x, y = load(p)
+        x, y = load(p, max_rows=args.rows)
         for n in (int(v) for v in args.pairs.split(",")):
             scores: dict[str, list[float]] = {e: [] for e in engines}
             secs: dict[str, list[float]] = {e: [] for e in engines}

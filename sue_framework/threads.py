@@ -222,12 +222,12 @@ def map_fits(
 def _schedule(n: int, workers: int, costly: Sequence[bool] | None) -> tuple[list[int], list[int]]:
     """(tasks run side by side on `workers` threads, in start order; tasks run after them one at
     a time on all threads), as `map_fits` says."""
+    if costly is not None and len(costly) != n:
+        raise InputError(f"costly marks {len(costly)} tasks, but there are {n}")
     if workers == 1:
         return [], list(range(n))
     if costly is None:
         return list(range(n)), []
-    if len(costly) != n:
-        raise InputError(f"costly marks {len(costly)} tasks, but there are {n}")
     long = [i for i in range(n) if costly[i]]
     cut = len(long) - len(long) % workers
     return long[:cut] + [i for i in range(n) if not costly[i]], long[cut:]

@@ -9,7 +9,8 @@ orthogonal map that the true pairs determine, then repeats:
 1. every row's `candidates` most similar rows of the other modality, both directions, with the
    current map applied to one side (exact: one blocked pass of products gives both
    directions; faiss IVF on pools too large for that, each modality's index built once and
-   searched with rotated queries);
+   searched with rotated queries, and each direction's lists completed by the pairs the
+   other direction found, `knn.with_reverse_hits`);
 2. a dictionary over all rows in both directions, scored by CSLS (cross-domain similarity
    local scaling, 2 cos - r(x) - r(y), r a row's mean similarity to its `csls_k` nearest
    candidates, which discounts hubs);
