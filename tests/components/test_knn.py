@@ -208,7 +208,8 @@ def test_lists_completed_by_the_other_direction_hold_the_best_of_every_hit(na, n
     from sue_framework.components.knn import with_reverse_hits
 
     rng = np.random.default_rng(seed)
-    a, b = torch.randn(na, 4, dtype=torch.float32), torch.randn(nb, 4, dtype=torch.float32)
+    a = torch.from_numpy(rng.normal(size=(na, 4)).astype(np.float32))
+    b = torch.from_numpy(rng.normal(size=(nb, 4)).astype(np.float32))
     s = (a @ b.T).numpy()
     fwd = _partial_lists(s, min(k, nb), keep, rng)
     bwd = _partial_lists(s.T, min(k, na), keep, rng)
