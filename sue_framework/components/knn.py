@@ -623,20 +623,19 @@ def _completed(
     found = found.repeat_interleave(other[1].shape[1])
     scores = other[0].reshape(-1)
     # only new hits that could enter their owner's list (most rank below it or are in it)
-    new = torch.nonzero((scores >= values[owner, -1]) & (scores > -torch.inf)).ravel()
+    new = torch.nonzero((scores >= values[:, -1][owner]) & (scores > -torch.inf)).ravel()
     o = owner[new]
-    listed = (idx[o] == found[new].unsqueeze(1)) & (values[o] > -torch.inf)
+    rows_idx, rows_val = idx.index_select(0, o), values.index_select(0, o)
+    listed = (rows_idx == found[new].unsqueeze(1)) & (rows_val > -torch.inf)
     new = new[~listed.any(1)]
     if not new.numel():
         return lists
     rows, owner = torch.unique(owner[new], return_inverse=True)
     extra = _top_per_owner(owner, found[new], scores[new], rows.numel(), k)
-    merged, at = top_k_rows(torch.cat([values[rows], extra[0]], 1), k)
-    values, idx = values.clone(), idx.clone()
-    values[rows], idx[rows] = _ties_by_index(
-        merged, torch.gather(torch.cat([idx[rows], extra[1]], 1), 1, at)
-    )
-    return values, idx
+    merged, at = top_k_rows(torch.cat([values.index_select(0, rows), extra[0]], 1), k)
+    merged_idx = torch.gather(torch.cat([idx.index_select(0, rows), extra[1]], 1), 1, at)
+    merged, merged_idx = _ties_by_index(merged, merged_idx)
+    return values.index_copy(0, rows, merged), idx.index_copy(0, rows, merged_idx)
 
 
 def with_reverse_hits(
