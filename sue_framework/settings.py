@@ -1,12 +1,17 @@
-"""One rule for handing a caller's policy to a method it builds: the seed and the device are
-decided once, by whoever runs the fit (the CLI's --seed/--device, an experiment's grid, auto's
-own settings), and a method's parameters may not set them too. Every place that builds a
-method from (name, params) goes through `with_policy`, so a contradiction is refused the same
-way everywhere instead of one side silently winning.
+"""The one rule by which every stage and every method gets its settings (`merged_settings`).
+
+The seed and the device are decided once, by whoever runs the fit (the CLI's --seed/--device,
+an experiment's grid, auto's own settings): a method's parameters may not set them too
+(`with_policy`, used wherever a method is built from (name, params)). A pipeline's dimensions,
+seed and device reach each stage that does not set them itself (`configure`), and a stage's
+own setting that contradicts one the caller chose on purpose is refused. Both are the same
+merge, so a contradiction is refused the same way everywhere instead of one side silently
+winning.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 from sue_framework.errors import InputError
@@ -14,9 +19,57 @@ from sue_framework.errors import InputError
 POLICY = ("seed", "device")
 
 
+def merged_settings(
+    own: dict[str, Any],
+    caller: dict[str, Any],
+    what: str,
+    *,
+    accepted: Collection[str] | None = None,
+    explicit: dict[str, str] | None = None,
+    owned: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """The caller's settings that a stage or method receives: each of `caller` that it
+    accepts and does not set in `own`. A setting in `own` that the caller owns (`owned`) is
+    refused, whatever its value; one that the caller chose on purpose (`explicit`) is refused
+    when the values differ.
+
+    Parameters
+    ----------
+    own : dict
+        The settings the stage or method sets itself.
+    caller : dict
+        The caller's settings (dimensions, seed, device).
+    what : str
+        The stage or method as messages name it ("aligner 'cca'", "--params").
+    accepted : collection of str, optional
+        The parameters the stage takes (None: every one of `caller`).
+    explicit : dict, optional
+        Settings the caller chose on purpose, as {parameter: the caller's name for it}.
+    owned : dict, optional
+        Settings only the caller decides, as {parameter: where the caller sets it}.
+    """
+    updates = {}
+    for key, value in caller.items():
+        if accepted is not None and key not in accepted:
+            continue
+        if key not in own:
+            updates[key] = value
+        elif owned and key in owned:
+            raise InputError(
+                f"{what} sets {key}={own[key]!r}, which the caller decides for every fit; "
+                f"remove it there and use {owned[key]}"
+            )
+        elif explicit and key in explicit and not same_value(own[key], value):
+            raise InputError(
+                f"the {what} sets {key}={own[key]!r} but the pipeline's {explicit[key]}="
+                f"{value!r}; set only one of them, or make them agree"
+            )
+    return updates
+
+
 def with_policy(params: dict[str, Any], where: str, how: str, **policy: Any) -> dict[str, Any]:
     """`params` with the caller's `policy` (seed, device) added; a policy key already in
-    `params` is refused.
+    `params` is refused (`merged_settings`).
 
     Parameters
     ----------
@@ -29,14 +82,8 @@ def with_policy(params: dict[str, Any], where: str, how: str, **policy: Any) -> 
     **policy
         The caller's settings, e.g. ``seed=0, device="cpu"``.
     """
-    clash = sorted(set(policy) & set(params))
-    if clash:
-        shown = ", ".join(f"{k}={params[k]!r}" for k in clash)
-        raise InputError(
-            f"{where} sets {shown}, which the caller decides for every fit; remove it there "
-            f"and use {how}"
-        )
-    return {**policy, **params}
+    owned = dict.fromkeys(policy, how)
+    return {**params, **merged_settings(params, policy, where, owned=owned)}
 
 
 def check_no_policy(params: dict[str, Any], where: str, how: str) -> None:
@@ -51,7 +98,7 @@ def check_no_policy(params: dict[str, Any], where: str, how: str) -> None:
     how : str
         Where the policy is set instead, for the message.
     """
-    with_policy(params, where, how, **{k: None for k in POLICY})
+    with_policy(params, where, how, **dict.fromkeys(POLICY))
 
 
 def configure(
@@ -67,8 +114,8 @@ def configure(
     `params`, or, for an instance, by a value other than its class's default. `explicit` names
     the defaults the caller set on purpose (parameter -> the caller's name for it); one that
     disagrees with the component's own setting is refused rather than either silently winning.
-    The one rule by which every stage gets its settings (`registry.build` and the components
-    that build their child stages use it).
+    `registry.build` and the components that build their child stages use it; the merge is
+    `merged_settings`.
 
     Parameters
     ----------
@@ -88,7 +135,6 @@ def configure(
     from sklearn.base import clone
 
     params = dict(params or {})
-    explicit = explicit or {}
     is_instance = hasattr(component, "get_params") and not inspect.isclass(component)
     factory = type(component) if is_instance else component
     accepted = inspect.signature(factory).parameters
@@ -115,17 +161,7 @@ def configure(
     if not hasattr(obj, "get_params"):  # plain factories (datasets) take no pipeline policy
         return obj
     own = obj.get_params(deep=False)
-    updates = {}
-    for key, value in (defaults or {}).items():
-        if key not in own:
-            continue
-        if key not in own_setting:
-            updates[key] = value
-        elif key in explicit and not same_value(own_setting[key], value):
-            raise InputError(
-                f"the {what} sets {key}={own_setting[key]!r} but the pipeline's "
-                f"{explicit[key]}={value!r}; set only one of them, or make them agree"
-            )
+    updates = merged_settings(own_setting, defaults or {}, what, accepted=own, explicit=explicit)
     obj.set_params(**updates)
     return obj
 

@@ -8,7 +8,7 @@ from sue_framework import InputError
 from sue_framework.cli import main
 from sue_framework.cv_select import CVSelect
 from sue_framework.experiment import ExperimentConfig, MethodSpec
-from sue_framework.settings import with_policy
+from sue_framework.settings import merged_settings, with_policy
 from tests.conftest import two_view_blobs
 
 
@@ -20,6 +20,25 @@ def test_the_policy_is_added_and_a_contradiction_refused():
     }
     with pytest.raises(InputError, match=r"--params sets seed=5, .* use --seed"):
         with_policy({"seed": 5}, "--params", "--seed", seed=0, device="cpu")
+
+
+def test_the_one_merge_fills_what_is_unset_and_refuses_contradictions():
+    own = {"n_components": 4, "seed": 1}
+    caller = {"n_components": 8, "seed": 1, "device": "cpu", "other": 3}
+    takes = {"n_components", "seed", "device"}
+    # unset and accepted settings are filled in; the stage's own settings stay
+    assert merged_settings(own, caller, "s", accepted=takes) == {"device": "cpu"}
+    assert merged_settings(own, caller, "s") == {"device": "cpu", "other": 3}
+    # a setting the caller chose on purpose may be repeated, not contradicted
+    assert merged_settings(own, caller, "s", accepted=takes, explicit={"seed": "seed"}) == {
+        "device": "cpu"
+    }
+    with pytest.raises(InputError, match="aligner 'cca' sets n_components=4 but the pipeline's "
+                                         "out_dim=8"):  # fmt: skip
+        merged_settings(own, caller, "aligner 'cca'", explicit={"n_components": "out_dim"})
+    # one the caller owns may not be set at all, not even to the caller's value
+    with pytest.raises(InputError, match=r"--params sets seed=1, which the caller .* use --seed"):
+        merged_settings(own, caller, "--params", owned={"seed": "--seed"})
 
 
 def test_every_entry_point_refuses_a_seed_in_a_method_s_parameters(tmp_path, capsys):
