@@ -236,6 +236,11 @@ class CVSelect(Method):
         features (subclasses may depend on both)."""
         return [(str(n), dict(p or {})) for n, p in self.candidates]
 
+    def _labels(self, cands: list[Candidate]) -> list[str]:
+        """How `cv_scores_`, `choice_` and model files name each candidate: its method and
+        parameters here; a subclass with shorter names for its candidates gives them."""
+        return [_label(c) for c in cands]
+
     def _nested(self, cands: list[Candidate]) -> dict[int, tuple[int, int]]:
         """Candidates whose output is the first r columns of a wider candidate's, as
         {index: (wider index, r)}: cross-validation scores them on that one's fits. None here;
@@ -301,17 +306,17 @@ class CVSelect(Method):
         self.cv_sem_: dict[str, float] = {}
         self.cv_seconds_: dict[str, float] = {}
         self.cv_per_query_: dict[str, np.ndarray] = {}
-        chosen = cands[0]
+        labels, pick = self._labels(cands), 0
         if len(cands) > 1 and data.n_pairs >= 2 * self.folds:
             runs = self._cross_validate(data, cands, seed)
-            per_query = {_label(c): r for c, (r, _) in zip(cands, runs, strict=True)}
+            per_query = {k: r for k, (r, _) in zip(labels, runs, strict=True)}
             self.cv_per_query_ = per_query
-            self.cv_seconds_ = {_label(c): t for c, (_, t) in zip(cands, runs, strict=True)}
+            self.cv_seconds_ = {k: t for k, (_, t) in zip(labels, runs, strict=True)}
             for k, v in per_query.items():
                 self.cv_scores_[k] = float(v.mean())
                 self.cv_sem_[k] = float(v.std(ddof=1) / np.sqrt(v.size))
-            chosen = cands[choose(per_query, [_label(c) for c in cands], self.rule)]
-        self.choice_ = _label(chosen)
+            pick = choose(per_query, labels, self.rule)
+        chosen, self.choice_ = cands[pick], labels[pick]
         self.choice_candidate_ = chosen
         for label, score in self.cv_scores_.items():
             log.info("%s: pair-CV MRR %.4f +- %.4f in %.1f s", label, score,
@@ -335,7 +340,7 @@ class CVSelect(Method):
 
     def get_state(self) -> dict[str, np.ndarray]:
         state = nest_state("model", self._model().get_state())
-        labels = [_label(c) for c in self._candidates(self.n_pairs_, self.width_)]
+        labels = self._labels(self._candidates(self.n_pairs_, self.width_))
         state["choice"] = np.asarray([labels.index(self.choice_)])
         # the label too: a later version may list other candidates, an index alone would then
         # point at the wrong one
@@ -348,20 +353,20 @@ class CVSelect(Method):
         self.n_pairs_ = int(np.asarray(state["n_pairs"]).ravel()[0])
         self.width_ = int(np.asarray(state["width"]).ravel()[0])
         cands = self._candidates(self.n_pairs_, self.width_)
+        labels = self._labels(cands)
         if "choice_label" in state:
             label = np.asarray(state["choice_label"], dtype=np.uint8).tobytes().decode()
-            found = [c for c in cands if _label(c) == label]
-            if not found:
+            if label not in labels:
                 raise InputError(
                     f"the saved choice {label!r} is not among this version's candidates; "
                     "load the model with the version that wrote it, or refit"
                 )
-            name, params = found[0]
         else:  # files written before labels were saved
-            name, params = cands[int(np.asarray(state["choice"]).ravel()[0])]
+            label = labels[int(np.asarray(state["choice"]).ravel()[0])]
+        name, params = cands[labels.index(label)]
         model = registry.get("method", name)(
             **with_policy(params, name, POLICY_HOW, seed=self.seed, device=self.device)
         )
         model.set_state(unnest_state("model", state))
-        self.choice_candidate_, self.choice_ = (name, params), _label((name, params))
+        self.choice_candidate_, self.choice_ = (name, params), label
         self.model_ = model

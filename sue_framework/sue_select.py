@@ -8,22 +8,26 @@ reciprocal rank of held-out pairs against the whole unpaired gallery (`selection
 the first candidate (in the given order) within one paired standard error of the best wins
 (`selection.choose`, the rule `auto` uses too), which leans to the spectral embedding when the
 pairs cannot tell them apart.
+
+It is a `CVSelect` over SUE with each feature set: the choice, the refit, the fitted attributes
+and model files are CVSelect's. Only the cross-validation differs: the spectral embedding is
+computed once per modality from every row (it uses no pairs), and the folds refit the aligner
+alone on it, not whole SUE models.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-from sue_framework.data import WeaklyPairedData, training_data
-from sue_framework.engine import engine_for, fit_context
-from sue_framework.errors import InputError, NotFittedError
-from sue_framework.interfaces import Method, nest_state, unnest_state
-from sue_framework.pipeline import SUE
+from sue_framework.cv_select import Candidate, CVSelect
+from sue_framework.data import WeaklyPairedData
+from sue_framework.errors import InputError
 from sue_framework.registry import registry
-from sue_framework.selection import choose, pair_cv_scores
+from sue_framework.selection import pair_cv_scores
 
 
 def candidate_solver(name: str, solver_params: dict | None) -> tuple[str, dict | None]:
@@ -45,8 +49,12 @@ def candidate_solver(name: str, solver_params: dict | None) -> tuple[str, dict |
     raise InputError(f"unknown candidate {name!r}; candidates are 'se', 'se+raw' and 'raw'")
 
 
-class SUESelect(Method):
+class SUESelect(CVSelect):
     """SUE with its feature set chosen by pair cross-validation (see the module docstring).
+
+    After fit: `choice_` is the chosen feature set ("se", "se+raw" or "raw"), `cv_scores_` and
+    `cv_sem_` each candidate's mean reciprocal rank and its standard error, `cv_per_query_`
+    the held-out queries' reciprocal ranks, `model_` the refit SUE (see `CVSelect`).
 
     Parameters
     ----------
@@ -69,6 +77,9 @@ class SUESelect(Method):
         The matcher of every candidate (name or instance).
     matcher_params : dict, optional
         Parameters of a matcher given by name.
+    rule : str
+        "one_se" (the first candidate within one paired standard error of the best) or "best"
+        (the best mean).
     device : str
         Where the work runs: "auto" (CUDA when present), "cpu", "cuda" or "cuda:N".
     seed : int or None
@@ -89,12 +100,13 @@ class SUESelect(Method):
         aligner_params: dict | None = None,
         matcher: Any = "mmd",
         matcher_params: dict | None = None,
+        rule: str = "one_se",
         device: str = "auto",
         seed: int | None = 0,
         verbose: bool = False,
     ) -> None:
-        self.candidates = candidates
-        self.folds = folds
+        # every row enters the spectral embedding, so the CV takes no sample and one process
+        super().__init__(candidates, folds, None, rule, 1, device, seed)
         self.se_dim = se_dim
         self.out_dim = out_dim
         self.solver_params = solver_params
@@ -102,50 +114,48 @@ class SUESelect(Method):
         self.aligner_params = aligner_params
         self.matcher = matcher
         self.matcher_params = matcher_params
-        self.device = device
-        self.seed = seed
         self.verbose = verbose
 
-    def _sue(self, choice: str) -> SUE:
-        solver, params = candidate_solver(choice, self.solver_params)
-        return SUE(
-            solver=solver,
-            solver_params=params,
-            aligner=self.aligner,
-            aligner_params=self.aligner_params,
-            matcher=self.matcher,
-            matcher_params=self.matcher_params,
-            se_dim=self.se_dim,
-            out_dim=self.out_dim,
-            device=self.device,
-            seed=self.seed,
-            verbose=self.verbose,
-        )
-
-    @fit_context
-    def fit(self, data: WeaklyPairedData, y: None = None) -> SUESelect:
-        data = training_data(data, "SUESelect")
-        if not self.candidates:
+    def _candidates(self, n_pairs: int, width: int) -> list[Candidate]:
+        """SUE with each feature set of `candidates` (the same for any data)."""
+        out = []
+        for choice in self.candidates:
+            solver, params = candidate_solver(choice, self.solver_params)
+            sue = {
+                "solver": solver,
+                "solver_params": params,
+                "aligner": self.aligner,
+                "aligner_params": self.aligner_params,
+                "matcher": self.matcher,
+                "matcher_params": self.matcher_params,
+                "se_dim": self.se_dim,
+                "out_dim": self.out_dim,
+                "verbose": self.verbose,
+            }
+            out.append(("sue", sue))
+        if not out:
             raise InputError("candidates must name at least one feature set")
-        for c in self.candidates:
-            candidate_solver(c, None)
-        if self.folds < 2:
-            raise InputError(f"folds must be >= 2, got {self.folds}")
-        self.cv_scores_: dict[str, float] = {}
-        choice = self.candidates[0]
-        if len(self.candidates) > 1 and data.n_pairs >= 2 * self.folds:
-            per_query = {c: self._cv(c, data) for c in self.candidates}
-            self.cv_per_query_ = per_query
-            self.cv_scores_ = {c: float(v.mean()) for c, v in per_query.items()}
-            choice = self.candidates[choose(per_query, list(self.candidates), "one_se")]
-        self.choice_ = choice
-        self.model_ = self._sue(choice).fit(data)
-        self.training_ = data.summary()
-        return self
+        return out
 
-    def _cv(self, choice: str, data: WeaklyPairedData) -> np.ndarray:
+    def _labels(self, cands: list[Candidate]) -> list[str]:
+        return [str(c) for c in self.candidates]
+
+    def _cross_validate(
+        self, data: WeaklyPairedData, cands: list[Candidate], seed: int
+    ) -> list[tuple[np.ndarray, float]]:
+        """Each feature set's held-out reciprocal ranks (`_cv`) and its seconds."""
+        runs = []
+        for choice in self.candidates:
+            t0 = time.perf_counter()
+            scores = self._cv(choice, data, seed)
+            runs.append((scores, time.perf_counter() - t0))
+        return runs
+
+    def _cv(self, choice: str, data: WeaklyPairedData, seed: int) -> np.ndarray:
+        """Reciprocal ranks of the held-out pairs for the aligner on `choice`'s features, which
+        are computed from every row of each modality."""
         solver, params = candidate_solver(choice, self.solver_params)
-        defaults = {"n_components": self.se_dim, "seed": self.seed, "device": self.device}
+        defaults = {"n_components": self.se_dim, "seed": seed, "device": self.device}
         fx = registry.build("solver", solver, params, defaults).fit_transform(data.x)
         fy = registry.build("solver", solver, params, defaults).fit_transform(data.y)
 
@@ -154,38 +164,17 @@ class SUESelect(Method):
                 "aligner",
                 self.aligner,
                 self.aligner_params,
-                {"n_components": dim, "seed": self.seed, "device": self.device},
+                {"n_components": dim, "seed": seed, "device": self.device},
             )
 
         return pair_cv_scores(
-            fx,
-            fy,
-            data.pairs,
-            make_aligner,
-            folds=self.folds,
-            out_dim=self.out_dim,
-            seed=engine_for(self.device, self.seed).seed,
+            fx, fy, data.pairs, make_aligner, folds=self.folds, out_dim=self.out_dim, seed=seed
         )
-
-    def transform(self, X: Any, modality: str = "x") -> np.ndarray:
-        return self._model().transform(X, modality)
 
     def stage_outputs(self, X: Any, modality: str = "x") -> dict[str, np.ndarray]:
         """Each stage's output for rows of `modality` (see `SUE.stage_outputs`)."""
         return self._model().stage_outputs(X, modality)
 
-    def _model(self) -> SUE:
-        if not hasattr(self, "model_"):
-            raise NotFittedError("this SUESelect is not fitted yet; call fit(data) first")
-        return self.model_
-
-    def get_state(self) -> dict[str, np.ndarray]:
-        state = nest_state("model", self._model().get_state())
-        state["choice"] = np.asarray([list(self.candidates).index(self.choice_)])
-        return state
-
     def set_state(self, state: dict[str, np.ndarray]) -> None:
-        self.choice_ = list(self.candidates)[int(np.asarray(state["choice"]).ravel()[0])]
-        model = self._sue(self.choice_)
-        model.set_state(unnest_state("model", state))
-        self.model_ = model
+        # files written before SUESelect was a CVSelect hold neither; its candidates need neither
+        super().set_state({"n_pairs": np.asarray([0]), "width": np.asarray([0]), **state})

@@ -105,7 +105,7 @@ def test_sue_select_ties_are_paired_like_auto(split, monkeypatch):
     best = rng.uniform(0.05, 1.0, size=200)  # widely spread per-query scores
     designed = {"se": best - 0.01 + rng.normal(0, 0.002, 200), "se+raw": best, "raw": best - 0.5}
     cls = registry.get("method", "sue_select")
-    monkeypatch.setattr(cls, "_cv", lambda self, choice, data: designed[choice])
+    monkeypatch.setattr(cls, "_cv", lambda self, choice, data, seed: designed[choice])
     m = cls(**SMALL).fit(split.train)
     assert m.choice_ == "se+raw"
     unpaired_sem = best.std(ddof=1) / np.sqrt(best.size)
