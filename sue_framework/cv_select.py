@@ -223,7 +223,8 @@ class CVSelect(Method):
         device: str = "auto",
         seed: int | None = 0,
     ) -> None:
-        self.candidates = candidates
+        # (name, params) here; subclasses that build their own candidates keep their own form
+        self.candidates: Sequence[Any] = candidates
         self.folds = folds
         self.cv_max_rows = cv_max_rows
         self.rule = rule

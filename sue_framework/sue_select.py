@@ -106,7 +106,8 @@ class SUESelect(CVSelect):
         verbose: bool = False,
     ) -> None:
         # every row enters the spectral embedding, so the CV takes no sample and one process
-        super().__init__(candidates, folds, None, rule, 1, device, seed)
+        super().__init__((), folds, None, rule, 1, device, seed)
+        self.candidates = candidates
         self.se_dim = se_dim
         self.out_dim = out_dim
         self.solver_params = solver_params

@@ -54,6 +54,12 @@ def test_sue_select_picks_by_cv_and_round_trips(split, tmp_path):
     assert np.array_equal(
         load_method(save_method(m, tmp_path / "s.sue")).transform(split.y_test, "y"), z
     )
+    # a state written before SUESelect was a CVSelect: the choice as an index, nothing else
+    old = {k: v for k, v in m.get_state().items() if k not in ("n_pairs", "width", "choice_label")}
+    fresh = registry.get("method", "sue_select")(**SMALL)
+    fresh.set_state(old)
+    assert fresh.choice_ == m.choice_
+    assert np.array_equal(fresh.transform(split.y_test, "y"), z)
 
 
 def test_sue_select_with_few_pairs_keeps_the_first_candidate(split):
