@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from sue_framework.components.self_learning import MINE_MAX_ROWS, mining_engine
 from sue_framework.cv_select import Candidate, CVSelect
 from sue_framework.data import WeaklyPairedData
 from sue_framework.errors import InputError
@@ -177,19 +178,27 @@ class Auto(CVSelect):
         super().fit(data)
         return self
 
-    def _fold_candidates(self, cands: list[Candidate]) -> list[Candidate]:
-        """Self-learning candidates with the folds' convergence (`cv_tol`, `cv_patience`)."""
+    def _fold_candidates(self, cands: list[Candidate], data: WeaklyPairedData) -> list[Candidate]:
+        """Self-learning candidates with the folds' convergence (`cv_tol`, `cv_patience`) and
+        the candidate search that the refit runs on all of `data` (`mining_engine`): the folds
+        mine a sample of at most `cv_max_rows` rows a side, where the exact search would be
+        chosen, while the refit of a large pool mines with IVF."""
         loose = {
             k: v for k, v in (("tol", self.cv_tol), ("patience", self.cv_patience)) if v is not None
         }
-        if not loose:
-            return cands
-        return [
-            (n, {**p, "aligner_params": {**p.get("aligner_params", {}), **loose}})
-            if n == "self_train"
-            else (n, p)
-            for n, p in cands
-        ]
+        out = []
+        for n, p in cands:
+            if n == "self_train":
+                own = p.get("aligner_params", {})
+                knn = mining_engine(
+                    own.get("knn", "auto"),
+                    data.x.shape[0],
+                    data.y.shape[0],
+                    own.get("max_rows", MINE_MAX_ROWS),
+                )
+                p = {**p, "aligner_params": {**own, **loose, "knn": knn}}
+            out.append((n, p))
+        return out
 
     def _costly(self, cands: list[Candidate]) -> set[int]:
         """Self-learning: its folds mine every unpaired row for tens of iterations, where the

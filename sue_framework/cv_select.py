@@ -253,12 +253,13 @@ class CVSelect(Method):
     ) -> list[tuple[np.ndarray, float]]:
         """Each candidate's held-out reciprocal ranks over all folds and its fold seconds
         (`_cv_runs`), under this selector's CV budget."""
+        folded = self._fold_candidates(cands, data)
         if self.cv_max_rows is not None:
             # candidates are compared on a sample of the unpaired rows, so the cost of
             # cross-validation does not grow with the pool; the refit sees every row
             data = limit_unpaired(data, self.cv_max_rows, seed)
         return _cv_runs(
-            self._fold_candidates(cands),
+            folded,
             data,
             self.folds,
             seed,
@@ -273,9 +274,9 @@ class CVSelect(Method):
         first, `threads.map_fits`). None here; subclasses that know their methods say."""
         return set()
 
-    def _fold_candidates(self, cands: list[Candidate]) -> list[Candidate]:
-        """The candidates as the folds fit them (the refit uses `cands` as they are): the same
-        here; subclasses may fit cheaper versions that rank alike."""
+    def _fold_candidates(self, cands: list[Candidate], data: WeaklyPairedData) -> list[Candidate]:
+        """The candidates as the folds fit them (the refit uses `cands` as they are on all of
+        `data`): the same here; subclasses may fit versions that rank alike more cheaply."""
         return cands
 
     @fit_context

@@ -243,7 +243,7 @@ def faiss_knn(
         raise InputError(
             "faiss is not installed: pip install faiss-cpu (or faiss-gpu), or use knn='exact'"
         )
-    import faiss
+    faiss = _faiss()
 
     if metric not in METRICS:
         raise InputError(f"metric must be one of {METRICS}, got {metric!r}")
@@ -281,6 +281,16 @@ def faiss_knn(
     if missing.any():
         dist = np.where(missing, np.inf, dist)
     return dist.astype(np.float32), ids.astype(np.int64)
+
+
+def _faiss() -> Any:
+    """faiss, its OpenMP threads for the calling thread set to torch's: a fit's thread policy,
+    and one thread per worker of `threads.map_fits`, hold for faiss too (the setting is per
+    calling thread)."""
+    import faiss
+
+    faiss.omp_set_num_threads(torch.get_num_threads())
+    return faiss
 
 
 def faiss_gpu_available() -> bool:
@@ -431,8 +441,7 @@ class InnerProductIndex:
                 f"engine {engine!r} needs faiss: pip install faiss-cpu (or faiss-gpu), or use "
                 "engine='exact'"
             )
-        import faiss
-
+        faiss = _faiss()
         d = self.refs.shape[1]
         if engine == "faiss-flat":
             index: Any = faiss.IndexFlatIP(d)
@@ -473,6 +482,7 @@ class InnerProductIndex:
         )
         if self.engine == "faiss-hnsw":
             self._index.hnsw.efSearch = max(self.ef_search, k)
+        _faiss()  # this thread's OpenMP threads, as the fit's policy says
         sims, ids = self._index.search(qa, k)
         missing = ids < 0
         if missing.any():

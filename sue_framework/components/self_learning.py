@@ -57,6 +57,7 @@ from sue_framework.settings import child
 
 INDUCTIONS = ("soft", "stochastic")
 DROPPED = -1e30  # the score of a dropped candidate
+MINE_MAX_ROWS = 10000  # rows a side mined at most, by default (a seeded sample beyond)
 Lists = tuple[torch.Tensor, torch.Tensor]  # (scores descending, indices), one row per query
 
 
@@ -180,14 +181,32 @@ def soft_cross(
     return px.T @ targets_x + targets_y.T @ py, objective
 
 
+def mining_engine(knn: str, n_x: int, n_y: int, max_rows: int) -> str:
+    """The candidate search a `SelfLearning` with `knn` and `max_rows` runs on pools of n_x and
+    n_y rows: "auto" is exact while the mined rows' products stay within
+    `AUTO_INDEX_EXACT_LIMIT`, else faiss IVF when faiss is installed.
+
+    Parameters
+    ----------
+    knn : str
+        The `knn` setting.
+    n_x, n_y : int
+        Rows of each modality.
+    max_rows : int
+        Rows mined per side at most (`SelfLearning.max_rows`).
+    """
+    if knn != "auto":
+        return knn
+    big = float(min(n_x, max_rows)) * float(min(n_y, max_rows)) > AUTO_INDEX_EXACT_LIMIT
+    return "faiss-ivf" if big and faiss_available() else "exact"
+
+
 class _Searcher:
     """Candidate lists both ways for maps applied to the x side; exact or faiss, as chosen."""
 
     def __init__(self, px: torch.Tensor, py: torch.Tensor, k: int, engine: str, eng: Engine):
         self.px, self.py, self.k = px, py, int(min(k, px.shape[0], py.shape[0]))
-        if engine == "auto":
-            big = float(px.shape[0]) * float(py.shape[0]) > AUTO_INDEX_EXACT_LIMIT
-            engine = "faiss-ivf" if big and faiss_available() else "exact"
+        engine = mining_engine(engine, px.shape[0], py.shape[0], max(px.shape[0], py.shape[0]))
         self.engine = engine
         if engine != "exact":
             self.index_y = InnerProductIndex(
@@ -287,7 +306,7 @@ class SelfLearning(Aligner):
         patience: int = 5,
         tol: float = 1e-4,
         max_iter: int = 300,
-        max_rows: int = 10000,
+        max_rows: int = MINE_MAX_ROWS,
         guard_folds: int = 0,
         select_components: int | None = None,
         knn: str = "auto",
