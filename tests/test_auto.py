@@ -107,6 +107,25 @@ def test_auto_tries_every_candidate_that_the_pair_only_variant_tries(n_pairs, wi
     assert [p["out_dim"] for f, p in pair_only if f == "pair_cca"][0] <= 8
 
 
+@pytest.mark.parametrize(
+    ("rows", "own", "expected"),
+    [
+        (4000, {}, "exact"),  # the refit mines 4,000 rows a side exactly, so do the folds
+        (64000, {}, "faiss-ivf"),  # the refit mines a 10,000-row sample with IVF
+        (64000, {"max_rows": 4000}, "exact"),  # a sample small enough for the exact scan
+        (64000, {"knn": "faiss-hnsw"}, "faiss-hnsw"),  # the user's engine, folds and refit
+    ],
+)
+def test_the_folds_mine_with_the_search_the_refit_runs(rows, own, expected):
+    pytest.importorskip("faiss")
+    x = np.random.default_rng(0).normal(size=(rows, 2))  # only the shapes matter here
+    data = WeaklyPairedData(x, x, np.stack([np.arange(50)] * 2, 1))
+    cands = [("pair_cca", {"out_dim": 4}), ("self_train", {"out_dim": 8, "aligner_params": own})]
+    folded = Auto(cv_tol=1e-3)._fold_candidates(cands, data)
+    assert folded[0] == cands[0]  # the other families as they are
+    assert folded[1][1]["aligner_params"] == {**own, "tol": 1e-3, "knn": expected}
+
+
 def test_a_fresh_seed_is_drawn_once_for_the_folds_and_the_refit(split):
     """auto(seed=None) is auto(seed=s) for the seed s it drew: same folds, same refit."""
     drawn = Auto(dims=(4, 8), families=("pair_cca", "self_train"), seed=None, device="cpu")

@@ -4,7 +4,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sue_framework import InputError
-from sue_framework.components.knn import exact_knn
+from sue_framework.components.knn import InnerProductIndex, exact_knn
 
 
 def brute(q, r, k, metric):
@@ -224,3 +224,19 @@ def test_lists_completed_by_the_other_direction_hold_the_best_of_every_hit(na, n
             got = idx[i][values[i] > -np.inf].tolist()
             assert got == best
             np.testing.assert_array_equal(values[i][: len(best)].numpy(), scores[i, best])
+
+
+def test_faiss_searches_run_on_the_threads_the_fit_policy_gives_torch():
+    """faiss's OpenMP threads follow torch's in the calling thread, so a fit held to one thread
+    (or a CV worker given one) does not search on every core."""
+    faiss = pytest.importorskip("faiss")
+    from sue_framework.threads import torch_threads
+
+    refs = np.random.default_rng(0).normal(size=(800, 8)).astype(np.float32)
+    index = InnerProductIndex(refs, "faiss-ivf")
+    with torch_threads(1):
+        index.search(refs[:10], 3)
+        assert faiss.omp_get_max_threads() == 1
+    with torch_threads(2):
+        index.search(refs[:10], 3)
+        assert faiss.omp_get_max_threads() == 2
