@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from suite import load, parse, r10  # noqa: E402
+from suite import load, parse, r10, write_rows  # noqa: E402
 
 from sue_framework import WeaklyPairedData, registry, suggest_pairs  # noqa: E402
 
@@ -146,10 +146,7 @@ def main() -> None:
                             )
                         )
                     )
-                with path.open("w", newline="") as fh:
-                    w = csv.DictWriter(fh, FIELDS)
-                    w.writeheader()
-                    w.writerows(done)
+                write_rows(path, FIELDS, done)
                 print(
                     f"{p.name} {budget} pairs seed {seed}: "
                     + ", ".join(f"{k} {v[0]:.1f}" for k, v in res.items()),

@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from suite import load, parse, r10  # noqa: E402
+from suite import load, parse, r10, write_rows  # noqa: E402
 
 from sue_framework import paper_split, registry  # noqa: E402
 from sue_framework.auto import PAIR_ONLY  # noqa: E402
@@ -141,10 +141,7 @@ def main() -> None:
                 done += [{k: str(r[k]) for k in FIELDS} for r in rows]
                 for label, v in per_query.items():
                     queries[f"{p.name}|{n}|{seed}|{label}"] = v
-                with path.open("w", newline="") as fh:
-                    w = csv.DictWriter(fh, FIELDS)
-                    w.writeheader()
-                    w.writerows(done)
+                write_rows(path, FIELDS, done)
                 np.savez_compressed(qpath, **queries)
                 got = picks(rows, per_query)
                 print(

@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from suite import load, parse  # noqa: E402
+from suite import load, parse, write_rows  # noqa: E402
 
 from sue_framework import paper_split, registry  # noqa: E402
 from sue_framework.auto import CV_MAX_ROWS, CV_PATIENCE, CV_TOL  # noqa: E402
@@ -107,10 +107,7 @@ def main() -> None:
                         "agrees": int(pick == was),
                     }  # fmt: skip
                     done.append({k: str(v) for k, v in row.items()})
-                    with path.open("w", newline="") as fh:
-                        w = csv.DictWriter(fh, FIELDS)
-                        w.writeheader()
-                        w.writerows(done)
+                    write_rows(path, FIELDS, done)
                     print(
                         f"{p.name} {n} seed {seed} [{name}]: {pick} R@10 {test[pick]:.1f} "
                         f"(today's choice {was}: {test[was]:.1f}), CV {seconds:.1f} s",

@@ -20,11 +20,9 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from suite import load, parse, r10  # noqa: E402
+from suite import pool_cells, r10  # noqa: E402
 
-from sue_framework import paper_split  # noqa: E402
 from sue_framework.auto import Auto  # noqa: E402
-from sue_framework.splits import limit_unpaired  # noqa: E402
 
 
 class ExactFolds(Auto):
@@ -51,21 +49,17 @@ def main() -> None:
           "R@10 in %, mean of both directions", flush=True)  # fmt: skip
     print("| pairing | pairs | unpaired | seed | folds | choice | CV MRR | R@10 | seconds |")
     print("| --- | ---: | ---: | ---: | --- | --- | ---: | ---: | ---: |", flush=True)
-    for p in parse(args.pairings):
-        x, y = load(p, max_rows=0)
-        for n in (int(v) for v in args.pairs.split(",")):
-            for seed in (int(v) for v in args.seeds.split(",")):
-                split = paper_split(x, y, n_pairs=n, n_test=400, seed=seed)
-                for size in args.unpaired.split(","):
-                    data = split.train if size == "all" else limit_unpaired(split.train, int(size))
-                    for label, cls in (("exact", ExactFolds), ("refit's", Auto)):
-                        t0 = time.perf_counter()
-                        model = cls(seed=seed).fit(data)
-                        secs = time.perf_counter() - t0
-                        score = r10(model, split.x_test, split.y_test)
-                        print(f"| {p.name} | {n} | {data.x.shape[0]} | {seed} | {label} | "
-                              f"{model.choice_} | {model.cv_scores_[model.choice_]:.4f} | "
-                              f"{score:.1f} | {secs:.1f} |", flush=True)  # fmt: skip
+    for p, n, seed, _, split, data in pool_cells(
+        args.pairings, args.pairs, args.seeds, args.unpaired
+    ):
+        for label, cls in (("exact", ExactFolds), ("refit's", Auto)):
+            t0 = time.perf_counter()
+            model = cls(seed=seed).fit(data)
+            secs = time.perf_counter() - t0
+            score = r10(model, split.x_test, split.y_test)
+            print(f"| {p.name} | {n} | {data.x.shape[0]} | {seed} | {label} | {model.choice_} | "
+                  f"{model.cv_scores_[model.choice_]:.4f} | {score:.1f} | {secs:.1f} |",
+                  flush=True)  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -22,10 +22,9 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from suite import load, parse, r10  # noqa: E402
+from suite import pool_cells, r10, write_rows  # noqa: E402
 
-from sue_framework import paper_split, registry  # noqa: E402
-from sue_framework.splits import limit_unpaired  # noqa: E402
+from sue_framework import registry  # noqa: E402
 
 METHODS = {
     "auto": ("auto", {}),
@@ -51,29 +50,22 @@ def main() -> None:
     done = list(csv.DictReader(path.open())) if path.exists() else []
     have = {tuple(r[k] for k in FIELDS[:5]) for r in done}
     print(f"machine: {platform.machine()}, {platform.processor() or 'cpu'}; R@10 in %", flush=True)
-    for p in parse(args.pairings):
-        x, y = load(p, max_rows=0)
-        for n in (int(v) for v in args.pairs.split(",")):
-            for seed in (int(v) for v in args.seeds.split(",")):
-                split = paper_split(x, y, n_pairs=n, n_test=400, seed=seed)
-                for size in args.unpaired.split(","):
-                    data = split.train if size == "all" else limit_unpaired(split.train, int(size))
-                    for label in args.methods.split(","):
-                        key = (p.name, str(n), size, str(seed), label)
-                        if key in have:
-                            continue
-                        name, params = METHODS[label]
-                        t0 = time.perf_counter()
-                        model = registry.get("method", name)(seed=seed, **params).fit(data)
-                        secs = time.perf_counter() - t0
-                        score = r10(model, split.x_test, split.y_test)
-                        row = dict(zip(FIELDS, (*key, f"{score:.2f}", f"{secs:.1f}"), strict=True))
-                        done.append(row)
-                        with path.open("w", newline="") as fh:
-                            w = csv.DictWriter(fh, FIELDS)
-                            w.writeheader()
-                            w.writerows(done)
-                        print(" ".join(f"{k}={v}" for k, v in row.items()), flush=True)
+    for p, n, seed, size, split, data in pool_cells(
+        args.pairings, args.pairs, args.seeds, args.unpaired
+    ):
+        for label in args.methods.split(","):
+            key = (p.name, str(n), size, str(seed), label)
+            if key in have:
+                continue
+            name, params = METHODS[label]
+            t0 = time.perf_counter()
+            model = registry.get("method", name)(seed=seed, **params).fit(data)
+            secs = time.perf_counter() - t0
+            score = r10(model, split.x_test, split.y_test)
+            row = dict(zip(FIELDS, (*key, f"{score:.2f}", f"{secs:.1f}"), strict=True))
+            done.append(row)
+            write_rows(path, FIELDS, done)
+            print(" ".join(f"{k}={v}" for k, v in row.items()), flush=True)
     summarise(done, out)
 
 

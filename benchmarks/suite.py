@@ -63,6 +63,36 @@ def r10(model, x_test: np.ndarray, y_test: np.ndarray) -> float:
     return 0.5 * (f["x2y_R@10"] + f["y2x_R@10"])
 
 
+def pool_cells(pairings: str, pairs: str, seeds: str, unpaired: str):
+    """(pairing, pairs, seed, pool size as given, split, training data) for every cell of a
+    grid over pool sizes: every row of each pairing, split by the paper protocol (400 test
+    pairs) per pair count and seed, then its unpaired rows cut to each size ("all": every
+    remaining row; each smaller pool a subset of the larger ones). Arguments are
+    comma-separated lists."""
+    from sue_framework import paper_split
+    from sue_framework.splits import limit_unpaired
+
+    for p in parse(pairings):
+        x, y = load(p, max_rows=0)
+        for n in (int(v) for v in pairs.split(",")):
+            for seed in (int(v) for v in seeds.split(",")):
+                split = paper_split(x, y, n_pairs=n, n_test=400, seed=seed)
+                for size in unpaired.split(","):
+                    data = split.train if size == "all" else limit_unpaired(split.train, int(size))
+                    yield p, n, seed, size, split, data
+
+
+def write_rows(path, fields, rows: list[dict]) -> None:
+    """Rewrite the CSV at `path` with every row so far, after each cell: a stopped run keeps
+    what it measured, and a rerun skips those cells."""
+    import csv
+
+    with open(path, "w", newline="") as fh:
+        w = csv.DictWriter(fh, fields)
+        w.writeheader()
+        w.writerows(rows)
+
+
 def parse(names: str) -> list[Pairing]:
     """Pairings from a comma-separated list of names ("all" for the whole suite)."""
     if names == "all":

@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from suite import load, parse, r10  # noqa: E402
+from suite import load, parse, r10, write_rows  # noqa: E402
 
 from sue_framework import paper_split, registry  # noqa: E402
 
@@ -53,10 +53,7 @@ def main() -> None:
                     score = r10(model, split.x_test, split.y_test)
                     row = dict(zip(FIELDS, (*key, f"{score:.2f}", f"{secs:.1f}"), strict=True))
                     done.append(row)
-                    with path.open("w", newline="") as fh:
-                        w = csv.DictWriter(fh, FIELDS)
-                        w.writeheader()
-                        w.writerows(done)
+                    write_rows(path, FIELDS, done)
                     print(" ".join(f"{k}={v}" for k, v in row.items()), flush=True)
 
 
