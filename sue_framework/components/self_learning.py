@@ -181,7 +181,7 @@ def soft_cross(
     return px.T @ targets_x + targets_y.T @ py, objective
 
 
-def mining_engine(knn: str, n_x: int, n_y: int, max_rows: int) -> str:
+def mining_engine(knn: str, n_x: int, n_y: int, max_rows: int | None = None) -> str:
     """The candidate search a `SelfLearning` with `knn` and `max_rows` runs on pools of n_x and
     n_y rows: "auto" is exact while the mined rows' products stay within
     `AUTO_INDEX_EXACT_LIMIT`, else faiss IVF when faiss is installed.
@@ -192,12 +192,14 @@ def mining_engine(knn: str, n_x: int, n_y: int, max_rows: int) -> str:
         The `knn` setting.
     n_x, n_y : int
         Rows of each modality.
-    max_rows : int
-        Rows mined per side at most (`SelfLearning.max_rows`).
+    max_rows : int, optional
+        Rows mined per side at most (`SelfLearning.max_rows`; None: n_x and n_y as given).
     """
     if knn != "auto":
         return knn
-    big = float(min(n_x, max_rows)) * float(min(n_y, max_rows)) > AUTO_INDEX_EXACT_LIMIT
+    if max_rows is not None:
+        n_x, n_y = min(n_x, max_rows), min(n_y, max_rows)
+    big = float(n_x) * float(n_y) > AUTO_INDEX_EXACT_LIMIT
     return "faiss-ivf" if big and faiss_available() else "exact"
 
 
@@ -206,8 +208,7 @@ class _Searcher:
 
     def __init__(self, px: torch.Tensor, py: torch.Tensor, k: int, engine: str, eng: Engine):
         self.px, self.py, self.k = px, py, int(min(k, px.shape[0], py.shape[0]))
-        engine = mining_engine(engine, px.shape[0], py.shape[0], max(px.shape[0], py.shape[0]))
-        self.engine = engine
+        self.engine = engine = mining_engine(engine, px.shape[0], py.shape[0])
         if engine != "exact":
             self.index_y = InnerProductIndex(
                 py.cpu().numpy(), engine, seed=eng.seed, device=eng.device
