@@ -16,11 +16,10 @@ import argparse
 import os
 import platform
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from suite import pool_cells, r10  # noqa: E402
+from suite import fit_scored, pool_cells  # noqa: E402
 
 from sue_framework.auto import Auto  # noqa: E402
 
@@ -53,10 +52,8 @@ def main() -> None:
         args.pairings, args.pairs, args.seeds, args.unpaired
     ):
         for label, cls in (("exact", ExactFolds), ("refit's", Auto)):
-            t0 = time.perf_counter()
-            model = cls(seed=seed).fit(data)
-            secs = time.perf_counter() - t0
-            score = r10(model, split.x_test, split.y_test)
+            model = cls(seed=seed)
+            score, secs = fit_scored(model, data, split)
             print(f"| {p.name} | {n} | {data.x.shape[0]} | {seed} | {label} | {model.choice_} | "
                   f"{model.cv_scores_[model.choice_]:.4f} | {score:.1f} | {secs:.1f} |",
                   flush=True)  # fmt: skip

@@ -16,13 +16,12 @@ import argparse
 import csv
 import platform
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from suite import pool_cells, r10, write_rows  # noqa: E402
+from suite import fit_scored, pool_cells, record  # noqa: E402
 
 from sue_framework import registry  # noqa: E402
 
@@ -58,14 +57,8 @@ def main() -> None:
             if key in have:
                 continue
             name, params = METHODS[label]
-            t0 = time.perf_counter()
-            model = registry.get("method", name)(seed=seed, **params).fit(data)
-            secs = time.perf_counter() - t0
-            score = r10(model, split.x_test, split.y_test)
-            row = dict(zip(FIELDS, (*key, f"{score:.2f}", f"{secs:.1f}"), strict=True))
-            done.append(row)
-            write_rows(path, FIELDS, done)
-            print(" ".join(f"{k}={v}" for k, v in row.items()), flush=True)
+            model = registry.get("method", name)(seed=seed, **params)
+            record(path, FIELDS, done, key, *fit_scored(model, data, split))
     summarise(done, out)
 
 

@@ -82,6 +82,26 @@ def pool_cells(pairings: str, pairs: str, seeds: str, unpaired: str):
                     yield p, n, seed, size, split, data
 
 
+def fit_scored(model, data, split) -> tuple[float, float]:
+    """(R@10 on the split's test pairs, seconds of the fit) of `model` fit on `data` (in
+    place, so its fitted attributes stay readable)."""
+    import time
+
+    t0 = time.perf_counter()
+    model.fit(data)
+    seconds = time.perf_counter() - t0
+    return r10(model, split.x_test, split.y_test), seconds
+
+
+def record(path, fields, rows: list[dict], key: tuple, score: float, seconds: float) -> None:
+    """Add the cell `key` with its R@10 and seconds to `rows`, rewrite the CSV (`write_rows`)
+    and print the row."""
+    row = dict(zip(fields, (*key, f"{score:.2f}", f"{seconds:.1f}"), strict=True))
+    rows.append(row)
+    write_rows(path, fields, rows)
+    print(" ".join(f"{k}={v}" for k, v in row.items()), flush=True)
+
+
 def write_rows(path, fields, rows: list[dict]) -> None:
     """Rewrite the CSV at `path` with every row so far, after each cell: a stopped run keeps
     what it measured, and a rerun skips those cells."""

@@ -13,11 +13,10 @@ import argparse
 import csv
 import platform
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from suite import load, parse, r10, write_rows  # noqa: E402
+from suite import fit_scored, load, parse, record  # noqa: E402
 
 from sue_framework import paper_split, registry  # noqa: E402
 
@@ -47,14 +46,8 @@ def main() -> None:
                     key = (p.name, n, seed, method)
                     if key in have:
                         continue
-                    t0 = time.perf_counter()
-                    model = registry.get("method", method)(seed=int(seed)).fit(split.train)
-                    secs = time.perf_counter() - t0
-                    score = r10(model, split.x_test, split.y_test)
-                    row = dict(zip(FIELDS, (*key, f"{score:.2f}", f"{secs:.1f}"), strict=True))
-                    done.append(row)
-                    write_rows(path, FIELDS, done)
-                    print(" ".join(f"{k}={v}" for k, v in row.items()), flush=True)
+                    model = registry.get("method", method)(seed=int(seed))
+                    record(path, FIELDS, done, key, *fit_scored(model, split.train, split))
 
 
 if __name__ == "__main__":
