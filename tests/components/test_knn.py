@@ -161,8 +161,6 @@ def test_both_ways_lists_are_the_stable_sort_s_first_k_in_any_block_size():
 
 
 def test_an_exact_index_answers_rotated_queries_like_a_brute_force_scan():
-    from sue_framework.components.knn import InnerProductIndex
-
     rng = np.random.default_rng(2)
     refs = rng.normal(size=(300, 8)).astype(np.float32)
     index = InnerProductIndex(refs, "auto")
