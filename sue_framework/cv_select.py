@@ -4,11 +4,12 @@
 Each candidate (a registered method name and its parameters) is refit per fold on the data with
 that fold's pairs held out: their rows stay in as unpaired rows, so each fold sees the same
 unpaired data the final fit sees. Every held-out pair is ranked against all rows of the other
-modality (`ranking.paired_reciprocal_ranks`), both directions. The rule is noise-aware: the first
-candidate in the given order whose mean reciprocal rank is within one standard error of the
-best wins (the standard error of the per-query differences: every candidate is scored on the
-same held-out pairs), so a later candidate must beat an earlier one by more than the noise of
-the pairs. The chosen candidate is then refit on all pairs.
+modality (`ranking.paired_reciprocal_ranks`), both directions, and scores by its rank
+(`cv_score`: 1/r by default, -log r in `auto`). The rule is noise-aware: the first candidate
+in the given order whose mean score is within one standard error of the best wins (the
+standard error of the per-query differences: every candidate is scored on the same held-out
+pairs), so a later candidate must beat an earlier one by more than the noise of the pairs.
+The chosen candidate is then refit on all pairs.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from sue_framework.errors import InputError, NotFittedError
 from sue_framework.interfaces import Method, nest_state, unnest_state
 from sue_framework.ranking import paired_reciprocal_ranks
 from sue_framework.registry import registry
-from sue_framework.selection import RULES, choose
+from sue_framework.selection import CV_SCORES, RULES, choose, query_scores
 from sue_framework.settings import check_no_policy, with_policy
 from sue_framework.splits import limit_unpaired
 from sue_framework.threads import map_fits
@@ -181,8 +182,9 @@ class CVSelect(Method):
     `candidates` lists (method name, params) in order of preference when scores tie (cheapest
     first is the safe default). After fit, `choice_` is the winner's label and
     `choice_candidate_` the winner as (method name, params), `cv_scores_` and `cv_sem_` hold
-    each candidate's mean reciprocal rank and its standard error, `cv_per_query_` the reciprocal
-    rank of every held-out query (the same queries, in the same order, for every candidate),
+    each candidate's mean CV score (`cv_score` of each held-out query) and its standard error,
+    `cv_per_query_` the reciprocal rank of every held-out query (the same queries, in the same
+    order, for every candidate),
     `cv_seconds_` the time each candidate's folds took, `seed_` the seed of the folds and of the
     refit (drawn once when `seed` is None), `model_` the refit.
     With fewer than 2 * `folds` pairs cross-validation is not trusted and the first candidate
@@ -211,6 +213,9 @@ class CVSelect(Method):
     seed : int or None
         Seeds every random choice (folds, initialisations, minibatches), so a fit repeats
         exactly; None draws a fresh seed.
+    cv_score : str
+        What each held-out query scores, from its rank r (`selection.query_scores`):
+        "reciprocal_rank" (1/r), "root_rank" (1/sqrt r) or "log_rank" (-log r).
     """
 
     def __init__(
@@ -222,6 +227,7 @@ class CVSelect(Method):
         n_jobs: int | str = 1,
         device: str = "auto",
         seed: int | None = 0,
+        cv_score: str = "reciprocal_rank",
     ) -> None:
         # (name, params) here; subclasses that build their own candidates keep their own form
         self.candidates: Sequence[Any] = candidates
@@ -231,6 +237,7 @@ class CVSelect(Method):
         self.n_jobs = n_jobs
         self.device = device
         self.seed = seed
+        self.cv_score = cv_score
 
     def _candidates(self, n_pairs: int, width: int) -> list[Candidate]:
         """The candidates for data with `n_pairs` pairs whose narrower modality has `width`
@@ -286,6 +293,8 @@ class CVSelect(Method):
             raise InputError(f"folds must be >= 2, got {self.folds}")
         if self.rule not in RULES:
             raise InputError(f"rule must be one of {RULES}, got {self.rule!r}")
+        if self.cv_score not in CV_SCORES:
+            raise InputError(f"cv_score must be one of {CV_SCORES}, got {self.cv_score!r}")
         if self.cv_max_rows is not None and self.cv_max_rows < 1:
             raise InputError(f"cv_max_rows must be >= 1 or None, got {self.cv_max_rows}")
         if data.n_pairs == 0:
@@ -314,14 +323,15 @@ class CVSelect(Method):
             per_query = {k: r for k, (r, _) in zip(labels, runs, strict=True)}
             self.cv_per_query_ = per_query
             self.cv_seconds_ = {k: t for k, (_, t) in zip(labels, runs, strict=True)}
-            for k, v in per_query.items():
+            scored = {k: query_scores(v, self.cv_score) for k, v in per_query.items()}
+            for k, v in scored.items():
                 self.cv_scores_[k] = float(v.mean())
                 self.cv_sem_[k] = float(v.std(ddof=1) / np.sqrt(v.size))
-            pick = choose(per_query, labels, self.rule)
+            pick = choose(scored, labels, self.rule)
         chosen, self.choice_ = cands[pick], labels[pick]
         self.choice_candidate_ = chosen
         for label, score in self.cv_scores_.items():
-            log.info("%s: pair-CV MRR %.4f +- %.4f in %.1f s", label, score,
+            log.info("%s: pair-CV %s %.4f +- %.4f in %.1f s", label, self.cv_score, score,
                      self.cv_sem_[label], self.cv_seconds_.get(label, 0.0))  # fmt: skip
         log.info("%s chose %s; refitting it on all %d pairs", type(self).__name__, self.choice_,
                  data.n_pairs)  # fmt: skip

@@ -21,6 +21,12 @@ from sue_framework.model_files import load_method, read_manifest, save_method, v
 
 MODEL_FILE = "model.sue"
 CARD_FILE = "README.md"
+# how a card names each `CVSelect.cv_score`
+_SCORE_WORDS = {
+    "reciprocal_rank": "reciprocal rank (1/r)",
+    "root_rank": "1/sqrt(r)",
+    "log_rank": "-log(r)",
+}
 
 
 def model_card(path: str | Path) -> str:
@@ -81,7 +87,10 @@ def card_markdown(manifest: dict[str, Any]) -> str:
     if selection:
         lines += ["", "## Selection", "", f"Pair cross-validation chose `{selection['choice']}`."]
         if selection["cv_scores"]:
-            lines += ["", "| candidate | pair-CV mean reciprocal rank |", "| --- | ---: |"]
+            # files written before `cv_score` existed scored 1/r
+            name = selection.get("cv_score", "reciprocal_rank")
+            score = _SCORE_WORDS.get(name, name)
+            lines += ["", f"| candidate | pair-CV mean {score} |", "| --- | ---: |"]
             lines += [f"| {k} | {v:.4f} |" for k, v in selection["cv_scores"].items()]
     lines += ["", "## What the file holds", ""]
     rows = facts.get("input_rows")

@@ -137,6 +137,7 @@ def card_facts(method: Any, state: dict[str, np.ndarray]) -> dict[str, Any]:
         facts["selection"] = {
             "choice": str(method.choice_),
             "cv_scores": {str(k): float(v) for k, v in getattr(method, "cv_scores_", {}).items()},
+            "cv_score": str(getattr(method, "cv_score", "reciprocal_rank")),
         }
     if training:
         widths = {training["x_features"], training["y_features"]}

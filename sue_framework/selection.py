@@ -80,6 +80,34 @@ def pair_scores(model: Any, data: Any) -> np.ndarray:
 
 RULES = ("one_se", "best")
 
+# what each held-out query contributes to a candidate's CV score, from its reciprocal rank 1/r
+CV_SCORES = ("reciprocal_rank", "root_rank", "log_rank")
+
+
+def query_scores(reciprocal_ranks: np.ndarray, how: str) -> np.ndarray:
+    """Each held-out query's CV score from its reciprocal rank 1/r: "reciprocal_rank" (1/r),
+    "root_rank" (1/sqrt r) or "log_rank" (-log r).
+
+    The flatter the score, the more the queries ranked 2nd to 100th count beside those
+    ranked 1st: with few pairs and a weak model the mean reciprocal rank rests on a handful of
+    first places and swings with them.
+
+    Parameters
+    ----------
+    reciprocal_ranks : ndarray
+        1/r of each query (r = 1 for the partner ranked first).
+    how : str
+        One of `CV_SCORES`.
+    """
+    rr = np.asarray(reciprocal_ranks, dtype=np.float64)
+    if how == "reciprocal_rank":
+        return rr
+    if how == "root_rank":
+        return np.sqrt(rr)
+    if how == "log_rank":
+        return np.log(rr)
+    raise ValueError(f"how must be one of {CV_SCORES}, got {how!r}")
+
 
 def choose(per_query: dict[str, np.ndarray], order: Sequence[str], rule: str) -> int:
     """Index in `order` of the candidate that `rule` picks from the per-query CV scores.
@@ -91,7 +119,8 @@ def choose(per_query: dict[str, np.ndarray], order: Sequence[str], rule: str) ->
     Parameters
     ----------
     per_query : dict of str to ndarray
-        Each candidate's reciprocal ranks, over the same held-out queries.
+        Each candidate's per-query CV scores (higher is better; `query_scores`), over the same
+        held-out queries.
     order : sequence of str
         The candidates' labels, cheapest first.
     rule : str

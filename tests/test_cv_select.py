@@ -45,7 +45,21 @@ def test_bad_settings_are_refused_saying_what_is_wrong(split):
         ({"folds": 1}, "folds must be >= 2"),
         ({"rule": "vote"}, "rule must be one of"),
         ({"cv_max_rows": 0}, "cv_max_rows must be >= 1"),
+        ({"cv_score": "mrr"}, "cv_score must be one of"),
         ({"candidates": [("no_such_method", {})]}, "no method named 'no_such_method'"),
     ):
         with pytest.raises((InputError, UnknownComponentError), match=what):
             CVSelect(device="cpu", **settings).fit(split.train)
+
+
+def test_the_cv_score_is_the_mean_of_each_query_score_and_picks_by_it(split):
+    """`cv_per_query_` stays the reciprocal ranks; `cv_scores_` and the pick follow `cv_score`."""
+    cands = [("pair_cca", {"out_dim": 2}), ("pair_cca", {"out_dim": 8})]
+    by = {h: CVSelect(candidates=cands, cv_score=h, device="cpu").fit(split.train) for h in
+          ("reciprocal_rank", "log_rank")}  # fmt: skip
+    rr, log = by["reciprocal_rank"], by["log_rank"]
+    for label, q in rr.cv_per_query_.items():
+        assert np.array_equal(log.cv_per_query_[label], q)
+        assert log.cv_scores_[label] == pytest.approx(np.log(q).mean())
+        assert log.cv_sem_[label] == pytest.approx(np.log(q).std(ddof=1) / np.sqrt(q.size))
+    assert rr.choice_ == log.choice_ == "pair_cca out_dim=8"

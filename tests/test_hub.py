@@ -37,6 +37,7 @@ def test_the_card_of_a_choosing_method_shows_its_scores_and_no_rows(tmp_path):
     auto = registry.build("method", "auto", {"device": "cpu"}).fit(_data())
     card = model_card(save_method(auto, tmp_path / "a.sue"))
     assert f"Pair cross-validation chose `{auto.choice_}`" in card
+    assert "| candidate | pair-CV mean -log(r) |" in card  # auto's cv_score, named
     assert all(f"| {k} | {v:.4f} |" in card for k, v in auto.cv_scores_.items())
     # exporting the file keeps the scores (a load does not restore them, so no re-save)
     folder = export_folder(tmp_path / "a.sue", tmp_path / "shared")

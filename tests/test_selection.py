@@ -4,7 +4,7 @@ import pytest
 from sue_framework import InputError, paper_split, registry
 from sue_framework.components.aligners import CCA
 from sue_framework.model_files import load_method, save_method
-from sue_framework.selection import choose, pair_cv_scores
+from sue_framework.selection import CV_SCORES, choose, pair_cv_scores, query_scores
 from tests.conftest import two_view_blobs
 
 
@@ -128,6 +128,30 @@ def test_the_rules_pick_by_the_evidence():
     order = ["cheap", "dear"]
     assert choose(close, order, "best") == 1 and choose(close, order, "one_se") == 0
     assert choose(far, order, "best") == 1 and choose(far, order, "one_se") == 1
+
+
+def test_query_scores_are_the_named_functions_of_the_rank():
+    ranks = np.array([1.0, 2.0, 4.0, 100.0])
+    assert np.allclose(query_scores(1 / ranks, "reciprocal_rank"), [1.0, 0.5, 0.25, 0.01])
+    assert np.allclose(query_scores(1 / ranks, "root_rank"), [1.0, 0.5**0.5, 0.5, 0.1])
+    assert np.allclose(query_scores(1 / ranks, "log_rank"), -np.log(ranks))
+    with pytest.raises(ValueError, match="how must be one of"):
+        query_scores(1 / ranks, "mean_rank")
+
+
+def test_flatter_scores_prefer_the_steady_candidate_over_a_few_lucky_first_places():
+    """`lucky` ranks 6 of 50 queries first and the rest 300th; `steady` ranks every query
+    10th. The mean reciprocal rank (0.123 against 0.1) rests on the six first places; the
+    rank's root and log count every query."""
+    lucky = 1 / np.array([1.0] * 6 + [300.0] * 44)
+    steady = 1 / np.full(50, 10.0)
+    order = ["lucky", "steady"]
+    picks = {
+        how: order[choose({k: query_scores(v, how) for k, v in
+                           zip(order, (lucky, steady), strict=True)}, order, "best")]
+        for how in CV_SCORES
+    }  # fmt: skip
+    assert picks == {"reciprocal_rank": "lucky", "root_rank": "steady", "log_rank": "steady"}
 
 
 def test_pairs_rank_both_ways_among_every_row_of_the_other_side():
