@@ -4,14 +4,17 @@ R@10 that each selection rule would get from them, beside the tuned pair-only ba
 For each pairing, pair count and seed (paper protocol, 400 test pairs), `auto` runs its
 cross-validation once; then every candidate is fit on all the pairs and scored on the test
 pairs (narrower CCA and self-learning widths as truncations of the widest, as `auto` scores
-them). From the same numbers each rule picks a candidate:
-- "one_se": the first candidate, cheapest first, within one paired standard error of the best
-  (`auto`'s default);
-- "best": the best CV mean;
-- "one_se, unpaired first": the previous default's order (methods using unpaired rows first);
-- "pair-only": "one_se" over the pair-only candidates alone, which is `auto(pair_only=True)`.
-Results go to a CSV (one row per candidate and cell; reruns skip the cells it holds) and an
-.npz of the per-query CV scores; the summary prints per cell and per pairing, with the
+them). From the same numbers each rule picks a candidate, each held-out pair scored as
+`auto` scores it by default (`Auto.cv_score`: -log of its rank; the stored runs before that
+default scored 1/r, and `benchmarks/cv_score.py` re-scores them):
+- "one_se": the first candidate, cheapest first, within one paired standard error of the best;
+- "best": the best CV mean (`auto`'s default rule);
+- "one_se, unpaired first": an earlier default's order (methods using unpaired rows first);
+- "pair-only": "one_se" over the pair-only candidates alone (`auto(pair_only=True,
+  rule="one_se")`).
+Results go to a CSV (one row per candidate and cell, with the mean reciprocal rank in CV and
+its standard error; reruns skip the cells it holds) and an .npz of the per-query reciprocal
+ranks; the summary prints per cell and per pairing, with the
 geometric mean of each rule over the pair-only baseline and its worst cell.
 
     SUE_DATA_DIR=~/data python benchmarks/auto_rules.py --out docs/experiments/auto_rules
@@ -32,12 +35,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from suite import load, parse, r10, write_rows  # noqa: E402
 
 from sue_framework import paper_split, registry  # noqa: E402
-from sue_framework.auto import PAIR_ONLY  # noqa: E402
+from sue_framework.auto import PAIR_ONLY, Auto  # noqa: E402
 from sue_framework.cv_select import _label  # noqa: E402
-from sue_framework.selection import choose  # noqa: E402
+from sue_framework.selection import choose, query_scores  # noqa: E402
 
 FIELDS = ("pairing", "pairs", "seed", "label", "family", "cv_mean", "cv_sem", "test_r10", "seconds")
 UNPAIRED_FIRST = ("self_train", "semi_cca", "pair_cca", "asif")
+SCORE = Auto().cv_score  # how the rules score each held-out pair: as auto does by default
 
 
 def run_cell(x, y, n_pairs: int, seed: int) -> tuple[list[dict], dict[str, np.ndarray]]:
@@ -64,8 +68,8 @@ def run_cell(x, y, n_pairs: int, seed: int) -> tuple[list[dict], dict[str, np.nd
             {
                 "label": label,
                 "family": name,
-                "cv_mean": auto.cv_scores_.get(label, np.nan),
-                "cv_sem": auto.cv_sem_.get(label, np.nan),
+                "cv_mean": _mean_sem(auto.cv_per_query_.get(label))[0],
+                "cv_sem": _mean_sem(auto.cv_per_query_.get(label))[1],
                 "test_r10": r10(_Truncated(model, width), split.x_test, split.y_test),
                 "seconds": model.seconds_ if k not in nested else 0.0,
             }
@@ -81,6 +85,13 @@ def run_cell(x, y, n_pairs: int, seed: int) -> tuple[list[dict], dict[str, np.nd
         }
     )
     return rows, auto.cv_per_query_
+
+
+def _mean_sem(rr: np.ndarray | None) -> tuple[float, float]:
+    """Mean reciprocal rank and its standard error (NaN without CV)."""
+    if rr is None:
+        return np.nan, np.nan
+    return float(rr.mean()), float(rr.std(ddof=1) / np.sqrt(rr.size))
 
 
 class _Truncated:
@@ -101,6 +112,7 @@ def picks(rows: list[dict], per_query: dict[str, np.ndarray]) -> dict[str, float
         first = cands[0]["label"]
         return dict.fromkeys(("one_se", "best", "unpaired first", "pair-only"), test[first])
     order = [r["label"] for r in cands]
+    per_query = {k: query_scores(v, SCORE) for k, v in per_query.items()}
     unpaired_first = sorted(order, key=lambda k: UNPAIRED_FIRST.index(k.split(" ")[0]))
     pair_only = [k for k in order if k.split(" ")[0] in PAIR_ONLY]
     out = {}
