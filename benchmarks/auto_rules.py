@@ -64,12 +64,13 @@ def run_cell(x, y, n_pairs: int, seed: int) -> tuple[list[dict], dict[str, np.nd
         wide, width = nested.get(k, (k, None))
         model = models[wide]
         label = _label((name, params))
+        cv_mean, cv_sem = _mean_sem(auto.cv_per_query_.get(label))
         rows.append(
             {
                 "label": label,
                 "family": name,
-                "cv_mean": _mean_sem(auto.cv_per_query_.get(label))[0],
-                "cv_sem": _mean_sem(auto.cv_per_query_.get(label))[1],
+                "cv_mean": cv_mean,
+                "cv_sem": cv_sem,
                 "test_r10": r10(_Truncated(model, width), split.x_test, split.y_test),
                 "seconds": model.seconds_ if k not in nested else 0.0,
             }
