@@ -181,6 +181,16 @@ def summarise(done: list[dict]) -> None:
             + " | ".join(f"{mean[k]:.1f} ({mean[k] / base:.2f}x)" for k in chosen)
             + " |"
         )
+    doubled = [
+        float(np.mean(by["random 2n"]) / max(np.mean(by["random"]), 1e-9))
+        for by in cells.values()
+        if "random 2n" in by
+    ]
+    if doubled:  # what twice the random budget buys: the scale of any chosen batch's ratio
+        print(
+            f"random 2n: geometric mean {np.exp(np.log(doubled).mean()):.3f}x random over "
+            f"{len(doubled)} cells"
+        )
     for k in chosen:
         v = np.asarray(ratios[k])
         print(
