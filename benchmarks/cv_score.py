@@ -18,16 +18,13 @@ from __future__ import annotations
 import argparse
 import csv
 import platform
-import sys
 from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from sue_framework.auto import PAIR_ONLY  # noqa: E402
-from sue_framework.selection import CV_SCORES, choose, query_scores  # noqa: E402
+from sue_framework.auto import PAIR_ONLY
+from sue_framework.selection import CV_SCORES, choose, query_scores
 
 Cell = tuple[str, int]
 
