@@ -27,7 +27,7 @@ from sue_framework.errors import InputError, NotFittedError
 from sue_framework.interfaces import Method, nest_state, unnest_state
 from sue_framework.ranking import paired_reciprocal_ranks
 from sue_framework.registry import registry
-from sue_framework.selection import CV_SCORES, RULES, choose, query_scores
+from sue_framework.selection import CV_SCORES, RULES, choose, mean_and_sem, query_scores
 from sue_framework.settings import check_no_policy, with_policy
 from sue_framework.splits import limit_unpaired
 from sue_framework.threads import map_fits
@@ -325,8 +325,7 @@ class CVSelect(Method):
             self.cv_seconds_ = {k: t for k, (_, t) in zip(labels, runs, strict=True)}
             scored = {k: query_scores(v, self.cv_score) for k, v in per_query.items()}
             for k, v in scored.items():
-                self.cv_scores_[k] = float(v.mean())
-                self.cv_sem_[k] = float(v.std(ddof=1) / np.sqrt(v.size))
+                self.cv_scores_[k], self.cv_sem_[k] = mean_and_sem(v)
             pick = choose(scored, labels, self.rule)
         chosen, self.choice_ = cands[pick], labels[pick]
         self.choice_candidate_ = chosen

@@ -81,7 +81,12 @@ def pair_scores(model: Any, data: Any) -> np.ndarray:
 RULES = ("one_se", "best")
 
 # what each held-out query contributes to a candidate's CV score, from its reciprocal rank 1/r
-CV_SCORES = ("reciprocal_rank", "root_rank", "log_rank")
+_QUERY_SCORES: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+    "reciprocal_rank": lambda rr: rr,
+    "root_rank": np.sqrt,
+    "log_rank": np.log,
+}
+CV_SCORES = tuple(_QUERY_SCORES)
 
 
 def query_scores(reciprocal_ranks: np.ndarray, how: str) -> np.ndarray:
@@ -99,14 +104,20 @@ def query_scores(reciprocal_ranks: np.ndarray, how: str) -> np.ndarray:
     how : str
         One of `CV_SCORES`.
     """
-    rr = np.asarray(reciprocal_ranks, dtype=np.float64)
-    if how == "reciprocal_rank":
-        return rr
-    if how == "root_rank":
-        return np.sqrt(rr)
-    if how == "log_rank":
-        return np.log(rr)
-    raise ValueError(f"how must be one of {CV_SCORES}, got {how!r}")
+    if how not in _QUERY_SCORES:
+        raise ValueError(f"how must be one of {CV_SCORES}, got {how!r}")
+    return _QUERY_SCORES[how](np.asarray(reciprocal_ranks, dtype=np.float64))
+
+
+def mean_and_sem(scores: np.ndarray) -> tuple[float, float]:
+    """The mean of per-query scores and its standard error (sample std / sqrt n).
+
+    Parameters
+    ----------
+    scores : ndarray
+        One score per held-out query.
+    """
+    return float(scores.mean()), float(scores.std(ddof=1) / np.sqrt(scores.size))
 
 
 def choose(per_query: dict[str, np.ndarray], order: Sequence[str], rule: str) -> int:
@@ -138,5 +149,5 @@ def _ties(best: np.ndarray, other: np.ndarray) -> bool:
     The comparison is paired: the noise that matters is that of the per-query differences,
     much smaller than either score's own spread when both methods find the same queries hard.
     """
-    diff = best - other
-    return bool(diff.mean() <= diff.std(ddof=1) / np.sqrt(diff.size))
+    mean, sem = mean_and_sem(best - other)
+    return mean <= sem
