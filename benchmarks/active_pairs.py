@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from suite import load, parse, r10, write_rows  # noqa: E402
+from suite import geomean, load, parse, r10, write_rows  # noqa: E402
 
 from sue_framework import WeaklyPairedData, registry, suggest_pairs  # noqa: E402
 
@@ -169,9 +169,12 @@ def summarise(done: list[dict]) -> None:
     print("| --- | ---: | ---: | ---: | " + " | ".join("---:" for _ in chosen) + " |")
     ratios: dict[str, list[float]] = {k: [] for k in chosen}
     reach: dict[str, int] = dict.fromkeys(chosen, 0)
+    doubled: list[float] = []  # what twice the random budget buys: the scale of any ratio
     for (pairing, n), by in sorted(cells.items()):
         mean = {k: float(np.mean(v)) for k, v in by.items()}
         base = max(mean["random"], 1e-9)
+        if "random 2n" in mean:
+            doubled.append(mean["random 2n"] / base)
         for k in chosen:
             ratios[k].append(mean[k] / base)
             reach[k] += mean[k] >= mean.get("random 2n", np.inf)
@@ -181,20 +184,12 @@ def summarise(done: list[dict]) -> None:
             + " | ".join(f"{mean[k]:.1f} ({mean[k] / base:.2f}x)" for k in chosen)
             + " |"
         )
-    doubled = [
-        float(np.mean(by["random 2n"]) / max(np.mean(by["random"]), 1e-9))
-        for by in cells.values()
-        if "random 2n" in by
-    ]
-    if doubled:  # what twice the random budget buys: the scale of any chosen batch's ratio
-        print(
-            f"random 2n: geometric mean {np.exp(np.log(doubled).mean()):.3f}x random over "
-            f"{len(doubled)} cells"
-        )
+    if doubled:
+        print(f"random 2n: geometric mean {geomean(doubled):.3f}x random over {len(doubled)} cells")
     for k in chosen:
         v = np.asarray(ratios[k])
         print(
-            f"{k}: geometric mean {np.exp(np.log(v).mean()):.3f}x random over {v.size} cells, "
+            f"{k}: geometric mean {geomean(v):.3f}x random over {v.size} cells, "
             f"{int((v < 1).sum())} below random (worst {v.min():.2f}x), reaches random 2n in "
             f"{reach[k]} (of the cells where it ran)"
         )

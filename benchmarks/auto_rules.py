@@ -32,12 +32,12 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from suite import load, parse, r10, write_rows  # noqa: E402
+from suite import geomean, load, parse, r10, write_rows  # noqa: E402
 
 from sue_framework import paper_split, registry  # noqa: E402
 from sue_framework.auto import PAIR_ONLY, Auto  # noqa: E402
 from sue_framework.cv_select import _label  # noqa: E402
-from sue_framework.selection import choose, query_scores  # noqa: E402
+from sue_framework.selection import choose, mean_and_sem, query_scores  # noqa: E402
 
 FIELDS = ("pairing", "pairs", "seed", "label", "family", "cv_mean", "cv_sem", "test_r10", "seconds")
 UNPAIRED_FIRST = ("self_train", "semi_cca", "pair_cca", "asif")
@@ -64,7 +64,8 @@ def run_cell(x, y, n_pairs: int, seed: int) -> tuple[list[dict], dict[str, np.nd
         wide, width = nested.get(k, (k, None))
         model = models[wide]
         label = _label((name, params))
-        cv_mean, cv_sem = _mean_sem(auto.cv_per_query_.get(label))
+        rr = auto.cv_per_query_.get(label)  # per-query reciprocal ranks (none without CV)
+        cv_mean, cv_sem = (np.nan, np.nan) if rr is None else mean_and_sem(rr)
         rows.append(
             {
                 "label": label,
@@ -86,13 +87,6 @@ def run_cell(x, y, n_pairs: int, seed: int) -> tuple[list[dict], dict[str, np.nd
         }
     )
     return rows, auto.cv_per_query_
-
-
-def _mean_sem(rr: np.ndarray | None) -> tuple[float, float]:
-    """Mean reciprocal rank and its standard error (NaN without CV)."""
-    if rr is None:
-        return np.nan, np.nan
-    return float(rr.mean()), float(rr.std(ddof=1) / np.sqrt(rr.size))
 
 
 class _Truncated:
@@ -165,17 +159,38 @@ def main() -> None:
     summarise(done, queries)
 
 
+Cells = dict[tuple[str, int, int], tuple[list[dict], dict[str, np.ndarray]]]
+
+
+def cells_of(done: list[dict], queries: dict[str, np.ndarray]) -> Cells:
+    """{(pairing, pairs, seed): (its CSV rows with test_r10 as a number, its per-query CV
+    reciprocal ranks by label)} from this script's CSV rows and .npz entries."""
+    cells: Cells = {}
+    for r in done:
+        key = (r["pairing"], int(r["pairs"]), int(r["seed"]))
+        cells.setdefault(key, ([], {}))[0].append({**r, "test_r10": float(r["test_r10"])})
+    for (pairing, n, seed), (_, per_query) in cells.items():
+        prefix = f"{pairing}|{n}|{seed}|"
+        per_query.update({k[len(prefix) :]: v for k, v in queries.items() if k.startswith(prefix)})
+    return cells
+
+
+def stored_cells(folders) -> Cells:
+    """`cells_of` the candidates.csv and cv_per_query.npz of each output folder."""
+    cells: Cells = {}
+    for folder in map(Path, folders):
+        with (folder / "candidates.csv").open(newline="") as fh:
+            cells.update(
+                cells_of(list(csv.DictReader(fh)), dict(np.load(folder / "cv_per_query.npz")))
+            )
+    return cells
+
+
 def summarise(done: list[dict], queries: dict[str, np.ndarray]) -> None:
     """Per pairing and pair count: each rule's mean R@10 over seeds and its ratio to pair-only;
     then the geometric mean of the ratios over all cells and the worst cell."""
-    cells: dict[tuple, list[dict]] = {}
-    for r in done:
-        key = (r["pairing"], int(r["pairs"]), int(r["seed"]))
-        cells.setdefault(key, []).append({**r, "test_r10": float(r["test_r10"])})
     by_cell: dict[tuple, list[dict[str, float]]] = {}
-    for (pairing, n, seed), rows in cells.items():
-        prefix = f"{pairing}|{n}|{seed}|"
-        per_query = {k[len(prefix) :]: v for k, v in queries.items() if k.startswith(prefix)}
+    for (pairing, n, _), (rows, per_query) in cells_of(done, queries).items():
         by_cell.setdefault((pairing, n), []).append(picks(rows, per_query))
     rules = ("one_se", "best", "unpaired first", "oracle")
     print("\n| pairing | pairs | pair-only | " + " | ".join(rules) + " |")
@@ -195,7 +210,7 @@ def summarise(done: list[dict], queries: dict[str, np.ndarray]) -> None:
         vals = [r for r, _ in ratios[k]]
         worst = min(ratios[k])
         print(
-            f"{k}: geometric mean {np.exp(np.mean(np.log(vals))):.3f}x the pair-only baseline "
+            f"{k}: geometric mean {geomean(vals):.3f}x the pair-only baseline "
             f"over {len(vals)} cells; worst {worst[0]:.2f}x at {worst[1][0]}, {worst[1][1]} pairs"
         )
 

@@ -18,32 +18,33 @@ from __future__ import annotations
 import argparse
 import csv
 import platform
+import sys
 from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
 
-from sue_framework.auto import PAIR_ONLY
-from sue_framework.selection import CV_SCORES, choose, query_scores
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from auto_rules import stored_cells  # noqa: E402
+from suite import geomean  # noqa: E402
+
+from sue_framework.auto import PAIR_ONLY  # noqa: E402
+from sue_framework.selection import CV_SCORES, choose, query_scores  # noqa: E402
 
 Cell = tuple[str, int]
 
 
 def load_runs(folders: list[Path]) -> dict[tuple[str, int, int], dict]:
-    """{(pairing, pairs, seed): {"test": {label: R@10}, "rr": {label: per-query RR}}}."""
-    cells: dict[tuple[str, int, int], dict] = {}
-    for folder in folders:
-        queries = dict(np.load(folder / "cv_per_query.npz"))
-        for r in csv.DictReader((folder / "candidates.csv").open()):
-            if r["family"] == "auto":
-                continue
-            key = (r["pairing"], int(r["pairs"]), int(r["seed"]))
-            cell = cells.setdefault(key, {"test": {}, "rr": {}})
-            cell["test"][r["label"]] = float(r["test_r10"])
-            q = queries.get(f"{key[0]}|{key[1]}|{key[2]}|{r['label']}")
-            if q is not None:
-                cell["rr"][r["label"]] = q
-    return {k: c for k, c in cells.items() if c["rr"]}  # cells too small for CV have none
+    """{(pairing, pairs, seed): {"test": {label: R@10}, "rr": {label: per-query RR}}} of the
+    stored cells that ran CV, candidates in `auto`'s order."""
+    runs = {}
+    for key, (rows, per_query) in stored_cells(folders).items():
+        cands = [r for r in rows if r["family"] != "auto"]
+        test = {r["label"]: r["test_r10"] for r in cands}
+        rr = {r["label"]: per_query[r["label"]] for r in cands if r["label"] in per_query}
+        if rr:  # cells with too few pairs for CV have none
+            runs[key] = {"test": test, "rr": rr}
+    return runs
 
 
 def external(path: Path | None) -> dict[Cell, float]:
@@ -67,10 +68,6 @@ def picks(cell: dict, how: str) -> tuple[float, float]:
     return cell["test"][mine], cell["test"][base]
 
 
-def geo(values) -> float:
-    return float(np.exp(np.mean(np.log(list(values)))))
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("runs", nargs="+", type=Path, help="auto_rules.py output folders")
@@ -84,9 +81,9 @@ def main() -> None:
     base: dict[str, dict[Cell, list[float]]] = {h: defaultdict(list) for h in CV_SCORES}
     moved: dict[str, list[float]] = defaultdict(list)  # test R@10 change against 1/r's pick
     for (pairing, n, _), cell in sorted(cells.items()):
-        first = picks(cell, CV_SCORES[0])[0]
-        for how in CV_SCORES:
-            m, b = picks(cell, how)
+        got = {how: picks(cell, how) for how in CV_SCORES}
+        first = got[CV_SCORES[0]][0]
+        for how, (m, b) in got.items():
             mine[how][(pairing, n)].append(m)
             base[how][(pairing, n)].append(b)
             if m != first:
@@ -116,8 +113,8 @@ def main() -> None:
         worst, low = min(best, key=best.__getitem__), min(own, key=own.__getitem__)
         d = np.asarray(moved[h])
         change = f"{(d > 0).sum()} / {(d < 0).sum()} ({d.sum() / len(cells):+.2f})"
-        print(f"| {h} | {change} | {geo(own.values()):.3f}x | {own[low]:.2f}x ({low[0]}, "
-              f"{low[1]}) | {geo(best.values()):.3f}x | {best[worst]:.2f}x ({worst[0]}, "
+        print(f"| {h} | {change} | {geomean(own.values()):.3f}x | {own[low]:.2f}x ({low[0]}, "
+              f"{low[1]}) | {geomean(best.values()):.3f}x | {best[worst]:.2f}x ({worst[0]}, "
               f"{worst[1]}) |")  # fmt: skip
 
 

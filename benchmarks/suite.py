@@ -82,6 +82,11 @@ def pool_cells(pairings: str, pairs: str, seeds: str, unpaired: str):
                     yield p, n, seed, size, split, data
 
 
+def geomean(values) -> float:
+    """The geometric mean of positive numbers (ratios)."""
+    return float(np.exp(np.mean(np.log(list(values)))))
+
+
 def fit_scored(model, data, split) -> tuple[float, float]:
     """(R@10 on the split's test pairs, seconds of the fit) of `model` fit on `data` (in
     place, so its fitted attributes stay readable)."""
