@@ -12,6 +12,8 @@ pair-only baseline, semi-CCA and self-learning as auto's candidates) and
 pair-only side could only reach by choosing with hindsight.
 
     python benchmarks/real_summary.py   # reads docs/experiments/auto_rules and .../suite
+    python benchmarks/real_summary.py --rules docs/experiments/auto_rules \
+        docs/experiments/auto_rules_200
 """
 
 from __future__ import annotations
@@ -24,6 +26,9 @@ from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from suite import geomean  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1] / "docs" / "experiments"
 SUITE = ("real_freedict_en_fr", "real_wordnet_gloss_fr", "real_cldr_emoji_en_fr")
@@ -75,25 +80,17 @@ def load(name: str) -> tuple[list[str], dict, dict]:
     return list(dict.fromkeys(r["method"] for r in rows)), r10, secs
 
 
-def suite_scores(rules: Path, methods: Path) -> tuple[dict, dict]:
-    """R@10 and seconds by (pairing, pairs, column) -> per-seed lists, from both CSVs."""
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from auto_rules import picks
+def suite_scores(rules: list[Path], methods: Path) -> tuple[dict, dict]:
+    """R@10 and seconds by (pairing, pairs, column) -> per-seed lists, from the CSVs of
+    `auto_rules.py` (one or more output folders) and of `suite_methods.py`."""
+    from auto_rules import picks, stored_cells
 
     from sue_framework import registry
 
     default_rule = registry.get("method", "auto")().rule
     r10: dict[tuple, list[float]] = defaultdict(list)
     secs: dict[tuple, list[float]] = defaultdict(list)
-    cells: dict[tuple, list[dict]] = defaultdict(list)
-    for r in csv.DictReader((rules / "candidates.csv").open()):
-        cells[(r["pairing"], int(r["pairs"]), int(r["seed"]))].append(
-            {**r, "test_r10": float(r["test_r10"])}
-        )
-    queries = dict(np.load(rules / "cv_per_query.npz"))
-    for (pairing, n, seed), rows in cells.items():
-        prefix = f"{pairing}|{n}|{seed}|"
-        per_query = {k[len(prefix) :]: v for k, v in queries.items() if k.startswith(prefix)}
+    for (pairing, n, _), (rows, per_query) in stored_cells(rules).items():
         picked = picks(rows, per_query)
         r10[(pairing, n, "Pair-only (CV)")].append(picked["pair-only"])
         by_label = {r["label"]: r for r in rows}
@@ -117,7 +114,8 @@ def suite_scores(rules: Path, methods: Path) -> tuple[dict, dict]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--rules", type=Path, default=ROOT / "auto_rules")
+    ap.add_argument("--rules", type=Path, nargs="+", default=[ROOT / "auto_rules"],
+                    help="auto_rules.py output folders")  # fmt: skip
     ap.add_argument("--methods", type=Path, default=ROOT / "suite")
     args = ap.parse_args()
     r10, secs = suite_scores(args.rules, args.methods)
@@ -125,7 +123,8 @@ def main() -> None:
     ratio_best: dict[str, list[tuple[float, tuple]]] = defaultdict(list)
     ratio_tuned: list[tuple[float, tuple]] = []
     for pairing in pairings:
-        pairs = sorted({k[1] for k in r10 if k[0] == pairing})
+        # cells where auto ran; suite_methods.py may hold pair counts auto_rules.py has not run
+        pairs = sorted({k[1] for k in r10 if k[0] == pairing and k[2] == "auto"})
         cols = [c for c in COLUMNS if any((pairing, m, c) in r10 for m in pairs)]
         print(f"\n### {pairing}\n")
         ratios = " | auto / Pair-only (CV) | auto / best pair-only |"
@@ -146,7 +145,7 @@ def main() -> None:
             f"{c} {np.mean([np.mean(secs[(pairing, m, c)]) for m in pairs]):.1f}"
             for c in cols if all(secs.get((pairing, m, c)) for m in pairs)
         ))  # fmt: skip
-    geo = lambda v: np.exp(np.mean(np.log([r for r, _ in v])))  # noqa: E731
+    geo = lambda v: geomean(r for r, _ in v)  # noqa: E731
     print("\nGeometric mean over all cells, vs the best pair-only method of each cell: "
           + ", ".join(f"{c} {geo(v):.2f}x" for c, v in ratio_best.items()))  # fmt: skip
     worst = min(ratio_best["auto"])
