@@ -13,6 +13,7 @@ The emoji pairings read the npm packages from $SUE_DATA_DIR (sue_datasets.pictur
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -90,8 +91,6 @@ def geomean(values) -> float:
 def fit_scored(model, data, split) -> tuple[float, float]:
     """(R@10 on the split's test pairs, seconds of the fit) of `model` fit on `data` (in
     place, so its fitted attributes stay readable)."""
-    import time
-
     t0 = time.perf_counter()
     model.fit(data)
     seconds = time.perf_counter() - t0
