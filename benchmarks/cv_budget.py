@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from suite import load, parse, write_rows  # noqa: E402
+from suite import geomean, load, parse, write_rows  # noqa: E402
 
 from sue_framework import paper_split, registry  # noqa: E402
 from sue_framework.auto import CV_MAX_ROWS, CV_PATIENCE, CV_TOL  # noqa: E402
@@ -146,7 +146,7 @@ def summarise(done: list[dict], reference: list[dict], queries: dict) -> None:
         secs = sum(float(r["cv_seconds"]) for r in rows)
         print(
             f"[{budget}] {agree}/{len(rows)} choices as today; R@10 geometric mean "
-            f"{np.exp(np.mean(np.log(list(ratios.values())))):.3f}x today's over {len(ratios)} "
+            f"{geomean(ratios.values()):.3f}x today's over {len(ratios)} "
             f"cells, worst {ratios[worst]:.2f}x at {worst[0]} {worst[1]}; CV {secs:.0f} s in all"
         )
 
