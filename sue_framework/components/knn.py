@@ -496,9 +496,31 @@ class InnerProductIndex:
 
 def _first_k_sorted(s: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
     """The first k of each row of `s` sorted descending, ties by ascending index (a stable
-    sort): the reference the faster paths below fall back to where ties make them unsure."""
-    values, idx = torch.sort(s, dim=1, descending=True, stable=True)
-    return values[:, :k], idx[:, :k]
+    sort): what the faster paths below fall back to where ties make them unsure.
+
+    A row's top `width` entries hold every entry tied with its k-th largest once the last of
+    them is smaller than the k-th: those candidates, ordered by score and then index, start
+    as the whole row would. `width` starts at 2k and doubles for the rows still unsure; a
+    full sort only where it reaches the row's length (or NaN leaves the order unsure). Rows
+    of duplicated embeddings tie by the hundred, and a sort of each whole row was over a third
+    of a self-learning fit on the dictionary words (benchmarks/tie_sort.py)."""
+    n = s.shape[1]
+    out_v = torch.empty(s.shape[0], k, dtype=s.dtype, device=s.device)
+    out_i = torch.empty(s.shape[0], k, dtype=torch.long, device=s.device)
+    rows = torch.arange(s.shape[0], device=s.device)
+    width = 2 * k
+    while rows.numel():
+        if width >= n:
+            values, idx = torch.sort(s[rows], dim=1, descending=True, stable=True)
+            out_v[rows], out_i[rows] = values[:, :k], idx[:, :k]
+            break
+        values, idx = torch.topk(s[rows], width, dim=1)
+        done = values[:, width - 1] < values[:, k - 1]
+        if done.any():
+            values, idx = _ties_by_index(values[done], idx[done])
+            out_v[rows[done]], out_i[rows[done]] = values[:, :k], idx[:, :k]
+        rows, width = rows[~done], 2 * width
+    return out_v, out_i
 
 
 def top_k_rows(s: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -672,10 +694,24 @@ def with_reverse_hits(
 
 
 def _ties_by_index(values: torch.Tensor, idx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Each row's list (values descending) with equal values in ascending index order."""
-    idx, order = torch.sort(idx, dim=1)
-    values, order = torch.sort(torch.gather(values, 1, order), dim=1, descending=True, stable=True)
-    return values.contiguous(), torch.gather(idx, 1, order).contiguous()
+    """Each row's list (values descending) with equal values in ascending index order.
+
+    Only rows holding a tie (or a NaN) are sorted: in any other row the values alone fix the
+    order, which is the one given. Float scores rarely tie, and sorting every row was 40 % of
+    the self-learning search at 3,600 rows and 64 candidates (benchmarks/tie_sort.py)."""
+    values, idx = values.contiguous(), idx.contiguous()
+    if values.shape[1] < 2:
+        return values, idx
+    tied = (values[:, 1:] == values[:, :-1]) | torch.isnan(values[:, 1:])
+    rows = torch.nonzero(tied.any(1)).ravel()
+    if not rows.numel():
+        return values, idx
+    some_v, some_i = values[rows], idx[rows]
+    some_i, order = torch.sort(some_i, dim=1)
+    some_v, order = torch.sort(torch.gather(some_v, 1, order), dim=1, descending=True, stable=True)
+    values, idx = values.clone(), idx.clone()  # the caller's tensors stay as they were
+    values[rows], idx[rows] = some_v, torch.gather(some_i, 1, order)
+    return values, idx
 
 
 def sharded_knn(

@@ -141,6 +141,26 @@ def test_top_k_of_rows_and_columns_is_the_stable_sort_s_first_k(rows, cols, k, l
     assert np.array_equal(idx.numpy(), want_i) and np.array_equal(values.numpy(), want_v)
 
 
+@given(st.integers(1, 25), st.integers(1, 40), st.integers(0, 10_000))
+@settings(max_examples=30, deadline=None)
+def test_rows_of_duplicated_scores_give_the_stable_sort_s_first_k(k, copies, seed):
+    """Long rows where blocks of equal scores straddle the k-th place (as duplicated embeddings
+    give): the first k are those of a stable sort, however wide the tied block."""
+    import torch
+
+    from sue_framework.components.knn import top_k_down_columns, top_k_rows
+
+    rng = np.random.default_rng(seed)
+    distinct = rng.normal(size=(30, 600 // copies + 1)).astype(np.float32)
+    s = np.repeat(distinct, copies, axis=1)[:, :600]
+    s = s[:, rng.permutation(s.shape[1])]  # each value `copies` times, anywhere in the row
+    values, idx = top_k_rows(torch.from_numpy(s), k)
+    want_v, want_i = _stable_top_k(s, k)
+    assert np.array_equal(idx.numpy(), want_i) and np.array_equal(values.numpy(), want_v)
+    values, idx = top_k_down_columns(torch.from_numpy(np.ascontiguousarray(s.T)), k)
+    assert np.array_equal(idx.numpy(), want_i) and np.array_equal(values.numpy(), want_v)
+
+
 def test_both_ways_lists_are_the_stable_sort_s_first_k_in_any_block_size():
     import torch
 
