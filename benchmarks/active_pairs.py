@@ -5,7 +5,8 @@ For each pairing, budget n and seed: 400 test pairs are held out, the remaining 
 modalities form the unpaired pool (y's rows shuffled), and n of them get their partners by
 - "random": n rows drawn at random (the paper protocol's pairs);
 - "diversity" (and any other registered selector named in `--strategies`): one batch of n
-  from `suggest_pairs(strategy=...)`;
+  from `suggest_pairs(strategy=...)`; "stratified", a strategy tried and not kept, is
+  registered by this script alone (`Stratified`);
 - "two rounds": n/2 by diversity, a fit of `auto` on them, then n/2 more by
   `suggest_pairs(strategy="uncertainty")` on that fit (left out with `--no-two-rounds`).
 Then `auto` is fit and scored (R@10, mean of both directions, %). "random 2n" gives the bar
@@ -31,8 +32,37 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from suite import geomean, load, parse, r10, write_rows  # noqa: E402
 
 from sue_framework import WeaklyPairedData, registry, suggest_pairs  # noqa: E402
+from sue_framework.suggest import (  # noqa: E402
+    Diversity,
+    _kmeans,
+    _pool,
+    _representatives,
+    _unit,
+)
 
 FIELDS = ("pairing", "budget", "seed", "strategy", "r10", "seconds")
+
+
+class Stratified(Diversity):
+    """Tried, not kept: `diversity`'s regions, but from each a random row of its inner half
+    (nearest its centre) instead of the most central one, so a batch keeps random pairs'
+    spread of typical and less typical rows while covering every region."""
+
+    def select(self, rows, n, paired, *, other, model, side, rng):
+        pool = _pool(rows.shape[0], paired, rng)
+        z = _unit(rows[pool])
+        is_paired = np.isin(pool, paired)
+        labels, centres = _kmeans(z, n + int(is_paired.sum()), rng)
+        covered = set(labels[is_paired].tolist())
+        sims = np.einsum("nd,nd->n", z, centres[labels])
+        median = np.array([np.median(sims[labels == c]) for c in range(centres.shape[0])])
+        inner = sims >= median[labels]
+        score = rng.random(len(pool))
+        picks = _representatives(z, ~is_paired & inner, labels, centres, covered, n, score)
+        if len(picks) < n:
+            outer = ~is_paired & ~inner
+            picks += _representatives(z, outer, labels, centres, covered, n - len(picks), score)
+        return pool[np.asarray(picks, dtype=np.int64)]
 
 
 def _data(x, y, chosen: np.ndarray, perm: np.ndarray) -> WeaklyPairedData:
@@ -115,6 +145,8 @@ def main() -> None:
     done = list(csv.DictReader(path.open())) if path.exists() else []
     have = {(r["pairing"], r["budget"], r["seed"], r["strategy"]) for r in done}
     strategies = tuple(args.strategies.split(","))
+    if "stratified" in strategies:
+        registry.register("selector", "stratified", Stratified)
     wanted = {"random", *strategies} | (set() if args.no_random_2n else {"random 2n"})
     if not args.no_two_rounds:
         wanted.add("two rounds")
