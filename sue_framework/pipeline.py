@@ -92,7 +92,7 @@ class SUE(Method):
         self.verbose = verbose
 
     # -- building stages ---------------------------------------------------------------------------
-    def _build(self, seed: int | None = None) -> tuple[Any, Any, Any, Any]:
+    def _stages(self, seed: int | None = None) -> tuple[Any, Any, Any, Any]:
         """The four stages; `seed` (the fit's resolved seed) reaches each one."""
         defaults = {k: p.default for k, p in inspect.signature(type(self)).parameters.items()}
         mine = self.get_params(deep=False)
@@ -159,7 +159,7 @@ class SUE(Method):
         return self._fit(data, engine.seed)
 
     def _fit(self, data: WeaklyPairedData, seed: int) -> SUE:
-        sx, sy, al, mt = self._build(seed)
+        sx, sy, al, mt = self._stages(seed)
         if data.n_pairs < al.min_pairs():
             raise InputError(
                 f"aligner {type(al).__name__} to out_dim={self.out_dim} needs at least "
@@ -244,7 +244,7 @@ class SUE(Method):
 
     def set_state(self, state: dict[str, np.ndarray]) -> None:
         """Rebuild the stages from this instance's params and load their fitted state."""
-        built = dict(zip(self._slots, self._build(), strict=True))
+        built = dict(zip(self._slots, self._stages(), strict=True))
         for slot, comp in built.items():
             comp.set_state(unnest_state(slot, state))
             setattr(self, slot + "_", comp)

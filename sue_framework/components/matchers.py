@@ -66,7 +66,9 @@ def _sq_dists(z: torch.Tensor) -> torch.Tensor:
     return torch.addmm(sq[:, None] + sq[None, :], z, z.T, alpha=-2.0).clamp_(min=0.0)
 
 
-def _base(d2: torch.Tensor, bandwidth: str | float) -> torch.Tensor:
+def _kernel_scale(d2: torch.Tensor, bandwidth: str | float) -> torch.Tensor:
+    """The squared distance the kernels' bandwidth multipliers scale: the mean or median of the
+    off-diagonal `d2`, or the `bandwidth` given as a number."""
     n = d2.shape[0]
     if bandwidth == "mean":
         base = d2.sum() / max(1, n * n - n)
@@ -94,7 +96,7 @@ class _MMD2(torch.autograd.Function):
         z = torch.cat([a, b], 0).detach()
         na, n = a.shape[0], a.shape[0] + b.shape[0]
         d2 = _sq_dists(z)
-        base = float(_base(d2, bandwidth))
+        base = float(_kernel_scale(d2, bandwidth))
         ms = sorted(multipliers, reverse=True)
         pairs = zip(ms[:-1], ms[1:], strict=True)
         halving = len(ms) > 1 and all(math.isclose(hi, 2 * lo) for hi, lo in pairs)
@@ -180,7 +182,8 @@ class _ResidualMatcher(DistributionMatcher):
     device: str
     progress: bool
 
-    def _build(self, dim: int, seed: int = 0) -> ResidualMLP:
+    def _network(self, dim: int, seed: int = 0) -> ResidualMLP:
+        """A fresh residual network for `dim`-wide rows, its weights drawn from `seed`."""
         return seeded(lambda: ResidualMLP(dim, self.hidden), seed)
 
     def _check_settings(self) -> list[tuple[bool, str]]:
@@ -228,7 +231,7 @@ class _ResidualMatcher(DistributionMatcher):
         dev, seed, gen = eng.device, eng.seed, eng.generator()
         T, M = to_tensor(target, dev), to_tensor(moving, dev)
         (T_tr, T_va), (M_tr, M_va) = self._split(T, gen), self._split(M, gen)
-        net = self._build(M.shape[1], seed).to(dev)
+        net = self._network(M.shape[1], seed).to(dev)
         extra = make_state(net, M.shape[1], dev, seed)
         dp = DataParallel([net, *(m for m in extra if isinstance(m, torch.nn.Module))])
         bs = int(min(self.batch_size, M_tr.shape[0], T_tr.shape[0]))
@@ -310,7 +313,7 @@ class _ResidualMatcher(DistributionMatcher):
 
     def set_state(self, state: dict[str, np.ndarray]) -> None:
         self.dim_ = np.asarray(state["dim_"])
-        self.net_ = load_module_state(self._build(int(self.dim_)), state, "net")
+        self.net_ = load_module_state(self._network(int(self.dim_)), state, "net")
 
 
 class MMDResNet(_ResidualMatcher):

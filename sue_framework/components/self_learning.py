@@ -335,7 +335,7 @@ class SelfLearning(Aligner):
         self.seed = seed
         self.device = device
 
-    def _base(self, fixed: dict | None = None, width: int | None = None) -> Aligner:
+    def _base_aligner(self, fixed: dict | None = None, width: int | None = None) -> Aligner:
         aligner = child(
             self.base,
             self.base_params,
@@ -346,7 +346,7 @@ class SelfLearning(Aligner):
         return aligner.set_params(**fixed) if fixed else aligner
 
     def min_pairs(self) -> int:
-        return max(2, self._base().min_pairs())
+        return max(2, self._base_aligner().min_pairs())
 
     def _check(self) -> None:
         checks = (
@@ -388,7 +388,7 @@ class SelfLearning(Aligner):
             raise InputError(f"paired rows differ in number: {a.shape[0]} and {b.shape[0]}")
         eng = engine_for(self.device, self.seed)
         width = self.select_components or self.n_components
-        chooser = fit_aligner(self._base(width=width), a, b, x, y)
+        chooser = fit_aligner(self._base_aligner(width=width), a, b, x, y)
         fixed = getattr(chooser, "chosen_params_", None) or {}
         aligner = chooser if width == self.n_components else None
         self.n_iter_, self.n_pseudo_, self.mining_engine_ = 0, 0, "none"
@@ -404,9 +404,9 @@ class SelfLearning(Aligner):
                 dx, dy, self.n_iter_, self.objective_ = self._learn(a, b, xs, ys, eng)
                 self.n_pseudo_ = int(dx.size)
                 aligner = fit_aligner(
-                    self._base(fixed), np.vstack([a, xs[dx]]), np.vstack([b, ys[dy]]), x, y
+                    self._base_aligner(fixed), np.vstack([a, xs[dx]]), np.vstack([b, ys[dy]]), x, y
                 )
-        self.aligner_ = aligner or fit_aligner(self._base(fixed), a, b, x, y)
+        self.aligner_ = aligner or fit_aligner(self._base_aligner(fixed), a, b, x, y)
         return self
 
     def _sample(self, rows: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -425,9 +425,13 @@ class SelfLearning(Aligner):
             dx, dy, _, _ = self._learn(ta, tb, xs, ys, eng)
             models = {
                 "learned": fit_aligner(
-                    self._base(fixed), np.vstack([ta, xs[dx]]), np.vstack([tb, ys[dy]]), x, y
+                    self._base_aligner(fixed),
+                    np.vstack([ta, xs[dx]]),
+                    np.vstack([tb, ys[dy]]),
+                    x,
+                    y,
                 ),
-                "pairs": fit_aligner(self._base(fixed), ta, tb, x, y),
+                "pairs": fit_aligner(self._base_aligner(fixed), ta, tb, x, y),
             }
             for name, model in models.items():
                 for q, g, mq, mg in ((a[held], ys, "x", "y"), (b[held], xs, "y", "x")):
@@ -496,6 +500,6 @@ class SelfLearning(Aligner):
         return nest_state("base", self.aligner_.get_state())
 
     def set_state(self, state: dict[str, np.ndarray]) -> None:
-        aligner = self._base()
+        aligner = self._base_aligner()
         aligner.set_state(unnest_state("base", state))
         self.aligner_ = aligner

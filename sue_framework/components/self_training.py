@@ -108,7 +108,7 @@ class SelfTraining(Aligner):
         self.seed = seed
         self.device = device
 
-    def _base(self, fixed: dict | None = None, width: int | None = None) -> Aligner:
+    def _base_aligner(self, fixed: dict | None = None, width: int | None = None) -> Aligner:
         aligner = child(
             self.base,
             self.base_params,
@@ -119,7 +119,7 @@ class SelfTraining(Aligner):
         return aligner.set_params(**fixed) if fixed else aligner
 
     def min_pairs(self) -> int:
-        return self._base().min_pairs()
+        return self._base_aligner().min_pairs()
 
     def _mine(self, zx: np.ndarray, zy: np.ndarray, round_: int) -> np.ndarray:
         dev = engine_for(self.device).device
@@ -147,7 +147,7 @@ class SelfTraining(Aligner):
             )
         a, b, x, y = pairs_and_rows(a, b, x, y)
         width = max(self.n_components, self.mine_components or 0)
-        aligner = fit_aligner(self._base(width=width), a, b, x, y)
+        aligner = fit_aligner(self._base_aligner(width=width), a, b, x, y)
         # parameters the base chose on the pairs (e.g. by CV) are chosen on the true pairs only
         fixed = getattr(aligner, "chosen_params_", None)
         self.n_pseudo_: list[int] = []
@@ -159,9 +159,9 @@ class SelfTraining(Aligner):
                 break
             pa = np.vstack([a, x[pseudo[:, 0]]])
             pb = np.vstack([b, y[pseudo[:, 1]]])
-            aligner = fit_aligner(self._base(fixed, width), pa, pb, x, y)
+            aligner = fit_aligner(self._base_aligner(fixed, width), pa, pb, x, y)
         if width > self.n_components:  # the last fit, at the output width
-            aligner = fit_aligner(self._base(fixed), pa, pb, x, y)
+            aligner = fit_aligner(self._base_aligner(fixed), pa, pb, x, y)
         self.aligner_ = aligner
         return self
 
@@ -178,6 +178,8 @@ class SelfTraining(Aligner):
         return nest_state("base", self.aligner_.get_state())
 
     def set_state(self, state: dict[str, np.ndarray]) -> None:
-        aligner = self._base()  # fitted state only: params chosen in fit do not affect transform
+        aligner = (
+            self._base_aligner()
+        )  # fitted state only: params chosen in fit do not affect transform
         aligner.set_state(unnest_state("base", state))
         self.aligner_ = aligner
