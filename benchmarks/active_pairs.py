@@ -138,6 +138,7 @@ def main() -> None:
         "--strategies", default="diversity", help="registered selectors, one batch each"
     )
     ap.add_argument("--out", default="docs/experiments/active_pairs")
+    ap.add_argument("--plot", type=Path, help="also draw R@10 against pairs per pairing here")
     args = ap.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -185,6 +186,51 @@ def main() -> None:
                     flush=True,
                 )
     summarise(done)
+    if args.plot:
+        plot(done, args.plot, tuple(s for s in strategies if s != "random"))
+
+
+def plot(done: list[dict], path: Path, strategies: tuple[str, ...]) -> None:
+    """One panel per pairing: mean R@10 against the pairs labelled, random pairs at n and 2n
+    as one curve, each chosen strategy at n, so a chosen point above the random curve at 2n
+    is worth more than twice its pairs."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    means: dict[tuple[str, str, int], list[float]] = {}
+    for r in done:
+        n = int(r["budget"]) * (2 if r["strategy"] == "random 2n" else 1)
+        name = "random" if r["strategy"] == "random 2n" else r["strategy"]
+        means.setdefault((r["pairing"], name, n), []).append(float(r["r10"]))
+    pairings = sorted({k[0] for k in means})
+    cols = 4
+    fig, axes = plt.subplots(
+        -(-len(pairings) // cols),
+        cols,
+        figsize=(11, 2.6 * -(-len(pairings) // cols)),
+        squeeze=False,
+    )
+    for ax, pairing in zip(axes.ravel(), pairings, strict=False):
+        for name in ("random", *strategies):
+            pts = sorted(
+                (n, np.mean(v)) for (p, s, n), v in means.items() if (p, s) == (pairing, name)
+            )
+            if pts:
+                ax.plot(*zip(*pts, strict=True), marker="o", label=name)
+        ax.set_xscale("log")
+        ax.set_title(pairing, fontsize=9)
+        ax.tick_params(labelsize=7)
+    for ax in axes.ravel()[len(pairings) :]:
+        ax.axis("off")
+    axes[0, 0].set_ylabel("R@10 (%)", fontsize=8)
+    axes[0, 0].legend(fontsize=7)
+    fig.supxlabel("pairs labelled (random at n and 2n; chosen at n)", fontsize=8)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=100)
+    print(f"wrote {path}")
 
 
 def summarise(done: list[dict]) -> None:
