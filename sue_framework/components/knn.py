@@ -503,7 +503,7 @@ def _first_k_sorted(s: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor
     as the whole row would. `width` starts at 2k and doubles for the rows still unsure; a
     full sort only where it reaches the row's length (or NaN leaves the order unsure). Rows
     of duplicated embeddings tie by the hundred, and a sort of each whole row was over a third
-    of a self-learning fit on the dictionary words (benchmarks/tie_sort.py)."""
+    of a self-learning fit on the dictionary words (benchmarks/candidate_search.py)."""
     n = s.shape[1]
     out_v = torch.empty(s.shape[0], k, dtype=s.dtype, device=s.device)
     out_i = torch.empty(s.shape[0], k, dtype=torch.long, device=s.device)
@@ -591,8 +591,19 @@ def top_k_down_columns(s: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Ten
     return _ties_by_index(values, idx)
 
 
+def score_buffer(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """Room for the largest block of scores `top_k_both_ways(a, b, ...)` computes, to hand it
+    again and again: a search repeated with the same row counts (self-learning's, once per
+    iteration) then writes each block into memory it already holds. A fresh block past glibc's
+    largest heap threshold (32 MB) comes as new pages, faulted in on the product's first
+    write: the two-way search at 3,600 rows a side was 1.1-1.2x faster with the buffer
+    (benchmarks/candidate_search.py --compare buffer)."""
+    rows = min(a.shape[0], auto_chunk(b.shape[0], device=a.device))
+    return torch.empty(rows * b.shape[0], dtype=torch.result_type(a, b), device=a.device)
+
+
 def top_k_both_ways(
-    a: torch.Tensor, b: torch.Tensor, k: int
+    a: torch.Tensor, b: torch.Tensor, k: int, buffer: torch.Tensor | None = None
 ) -> tuple[tuple[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]:
     """Exact top-k inner products of every row of `a` among the rows of `b` and of every row of
     `b` among the rows of `a`, from one pass of blocked products a_block @ b^T: each block
@@ -606,6 +617,8 @@ def top_k_both_ways(
         Rows of each side (inner products are the scores).
     k : int
         Candidates per row, both ways.
+    buffer : Tensor, optional
+        `score_buffer(a, b)`, reused for the blocks of scores (the same numbers either way).
     """
     ka, kb = int(min(k, b.shape[0])), int(min(k, a.shape[0]))
     fv = torch.empty(a.shape[0], ka, device=a.device)
@@ -613,7 +626,12 @@ def top_k_both_ways(
     cv: torch.Tensor | None = None
     ci: torch.Tensor | None = None
     for sl in row_chunks(a.shape[0], auto_chunk(b.shape[0], device=a.device)):
-        s = a[sl] @ b.T
+        if buffer is None:
+            s = a[sl] @ b.T
+        else:
+            s = torch.mm(
+                a[sl], b.T, out=buffer[: (sl.stop - sl.start) * b.shape[0]].view(-1, b.shape[0])
+            )
         fv[sl], fi[sl] = top_k_rows(s, ka)
         v, i = top_k_down_columns(s, min(kb, s.shape[0]))
         i = i + sl.start
@@ -697,8 +715,9 @@ def _ties_by_index(values: torch.Tensor, idx: torch.Tensor) -> tuple[torch.Tenso
     """Each row's list (values descending) with equal values in ascending index order.
 
     Only rows holding a tie (or a NaN) are sorted: in any other row the values alone fix the
-    order, which is the one given. Float scores rarely tie, and sorting every row was 40 % of
-    the self-learning search at 3,600 rows and 64 candidates (benchmarks/tie_sort.py)."""
+    order, which is the one given. Float scores rarely tie; sorting every list was up to a
+    tenth of the two-way search on 3,600 rows without duplicates
+    (benchmarks/candidate_search.py --compare ties --copies 1)."""
     values, idx = values.contiguous(), idx.contiguous()
     if values.shape[1] < 2:
         return values, idx

@@ -44,6 +44,7 @@ from sue_framework.components.knn import (
     INDEX_ENGINES,
     InnerProductIndex,
     faiss_available,
+    score_buffer,
     top_k_both_ways,
     with_reverse_hits,
 )
@@ -209,7 +210,9 @@ class _Searcher:
     def __init__(self, px: torch.Tensor, py: torch.Tensor, k: int, engine: str, eng: Engine):
         self.px, self.py, self.k = px, py, int(min(k, px.shape[0], py.shape[0]))
         self.engine = engine = mining_engine(engine, px.shape[0], py.shape[0])
-        if engine != "exact":
+        if engine == "exact":
+            self.buffer = score_buffer(px, py)
+        else:
             self.index_y = InnerProductIndex(
                 py.cpu().numpy(), engine, seed=eng.seed, device=eng.device
             )
@@ -220,7 +223,7 @@ class _Searcher:
     def __call__(self, w: torch.Tensor) -> tuple[Lists, Lists]:
         """Candidate lists of x under the map `w` and of y, on the rows' device."""
         if self.engine == "exact":
-            return top_k_both_ways(self.px @ w, self.py, self.k)
+            return top_k_both_ways(self.px @ w, self.py, self.k, self.buffer)
         # <x w, y> = <x, y w^T> for orthogonal w: each index stays valid under the map
         dev = self.px.device
         fwd = self.index_y.search(self.px @ w, self.k)
