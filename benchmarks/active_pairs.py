@@ -32,13 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from suite import geomean, load, parse, r10, write_rows  # noqa: E402
 
 from sue_framework import WeaklyPairedData, registry, suggest_pairs  # noqa: E402
-from sue_framework.suggest import (  # noqa: E402
-    Diversity,
-    _kmeans,
-    _pool,
-    _representatives,
-    _unit,
-)
+from sue_framework.suggest import Diversity, _representatives  # noqa: E402
 
 FIELDS = ("pairing", "budget", "seed", "strategy", "r10", "seconds")
 
@@ -49,11 +43,7 @@ class Stratified(Diversity):
     spread of typical and less typical rows while covering every region."""
 
     def select(self, rows, n, paired, *, other, model, side, rng):
-        pool = _pool(rows.shape[0], paired, rng)
-        z = _unit(rows[pool])
-        is_paired = np.isin(pool, paired)
-        labels, centres = _kmeans(z, n + int(is_paired.sum()), rng)
-        covered = set(labels[is_paired].tolist())
+        pool, z, is_paired, labels, centres, covered = self.regions(rows, n, paired, rng)
         sims = np.einsum("nd,nd->n", z, centres[labels])
         median = np.array([np.median(sims[labels == c]) for c in range(centres.shape[0])])
         inner = sims >= median[labels]

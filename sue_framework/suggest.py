@@ -116,12 +116,19 @@ def _representatives(
 class Diversity(PairSelector):
     """K-means coverage of one modality (module docstring)."""
 
-    def select(self, rows, n, paired, *, other, model, side, rng):
+    @staticmethod
+    def regions(rows: np.ndarray, n: int, paired: np.ndarray, rng: np.random.Generator):
+        """The rows looked at (`pool`, indices into `rows`), their unit vectors, which are
+        paired, the k-means labels and centres of n + (pairs made) regions, and the regions
+        that already hold a paired row."""
         pool = _pool(rows.shape[0], paired, rng)
         z = _unit(rows[pool])
         is_paired = np.isin(pool, paired)
         labels, centres = _kmeans(z, n + int(is_paired.sum()), rng)
-        covered = set(labels[is_paired].tolist())
+        return pool, z, is_paired, labels, centres, set(labels[is_paired].tolist())
+
+    def select(self, rows, n, paired, *, other, model, side, rng):
+        pool, z, is_paired, labels, centres, covered = self.regions(rows, n, paired, rng)
         picks = _representatives(z, ~is_paired, labels, centres, covered, n)
         return pool[np.asarray(picks, dtype=np.int64)]
 
