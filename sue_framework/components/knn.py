@@ -602,6 +602,16 @@ def score_buffer(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return torch.empty(rows * b.shape[0], dtype=torch.result_type(a, b), device=a.device)
 
 
+def _holds(buffer: torch.Tensor, need: int, a: torch.Tensor, b: torch.Tensor) -> bool:
+    """Whether `buffer` can take `need` scores of a @ b^T: enough of them, a's device, their
+    dtype."""
+    return (
+        buffer.numel() >= need
+        and buffer.device == a.device
+        and buffer.dtype == torch.result_type(a, b)
+    )
+
+
 def top_k_both_ways(
     a: torch.Tensor, b: torch.Tensor, k: int, buffer: torch.Tensor | None = None
 ) -> tuple[tuple[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]:
@@ -618,7 +628,8 @@ def top_k_both_ways(
     k : int
         Candidates per row, both ways.
     buffer : Tensor, optional
-        `score_buffer(a, b)`, reused for the blocks of scores (the same numbers either way).
+        `score_buffer(a, b)`, reused for the blocks of scores (the same numbers either way;
+        a block it cannot hold gets fresh memory).
     """
     ka, kb = int(min(k, b.shape[0])), int(min(k, a.shape[0]))
     fv = torch.empty(a.shape[0], ka, device=a.device)
@@ -626,12 +637,11 @@ def top_k_both_ways(
     cv: torch.Tensor | None = None
     ci: torch.Tensor | None = None
     for sl in row_chunks(a.shape[0], auto_chunk(b.shape[0], device=a.device)):
-        if buffer is None:
-            s = a[sl] @ b.T
+        need = (sl.stop - sl.start) * b.shape[0]
+        if buffer is None or not _holds(buffer, need, a, b):
+            s = a[sl] @ b.T  # no buffer, or not one for this block (a GPU's free memory grew)
         else:
-            s = torch.mm(
-                a[sl], b.T, out=buffer[: (sl.stop - sl.start) * b.shape[0]].view(-1, b.shape[0])
-            )
+            s = torch.mm(a[sl], b.T, out=buffer[:need].view(-1, b.shape[0]))
         fv[sl], fi[sl] = top_k_rows(s, ka)
         v, i = top_k_down_columns(s, min(kb, s.shape[0]))
         i = i + sl.start

@@ -173,13 +173,14 @@ def test_both_ways_lists_are_the_stable_sort_s_first_k_in_any_block_size():
     b = torch.from_numpy(rng.integers(-1, 2, size=(700, 3)).astype(np.float32))
     s = (a @ b.T).numpy()
     # blocks of 250 rows (ties between blocks too; the last block shorter), with the score
-    # blocks in fresh memory or in one buffer reused
-    for block, buffered in itertools.product((250, None), (False, True)):
+    # blocks in fresh memory, in one buffer reused, or in fresh memory past a buffer too small
+    buffers = {"none": lambda: None, "reused": lambda: knn.score_buffer(a, b),
+               "too small": lambda: torch.empty(100)}  # fmt: skip
+    for block, buffered in itertools.product((250, None), buffers):
         chunk = knn.auto_chunk if block is None else (lambda n, device=None, b=block: b)
         with pytest.MonkeyPatch.context() as mp:
             mp.setattr(knn, "auto_chunk", chunk)
-            buffer = knn.score_buffer(a, b) if buffered else None
-            both = knn.top_k_both_ways(a, b, 12, buffer)
+            both = knn.top_k_both_ways(a, b, 12, buffers[buffered]())
         for (values, idx), scores in zip(both, (s, s.T), strict=True):
             want_v, want_i = _stable_top_k(scores, 12)
             assert np.array_equal(idx.numpy(), want_i) and np.array_equal(values.numpy(), want_v)
