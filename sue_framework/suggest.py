@@ -120,7 +120,19 @@ class Diversity(PairSelector):
     def regions(rows: np.ndarray, n: int, paired: np.ndarray, rng: np.random.Generator):
         """The rows looked at (`pool`, indices into `rows`), their unit vectors, which are
         paired, the k-means labels and centres of n + (pairs made) regions, and the regions
-        that already hold a paired row."""
+        that already hold a paired row.
+
+        Parameters
+        ----------
+        rows : ndarray
+            The rows of the side to suggest.
+        n : int
+            Suggestions wanted.
+        paired : ndarray
+            Indices of the rows already paired.
+        rng : numpy Generator
+            Draws the sample of a large pool and the k-means start.
+        """
         pool = _pool(rows.shape[0], paired, rng)
         z = _unit(rows[pool])
         is_paired = np.isin(pool, paired)

@@ -597,7 +597,13 @@ def score_buffer(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     iteration) then writes each block into memory it already holds. A fresh block past glibc's
     largest heap threshold (32 MB) comes as new pages, faulted in on the product's first
     write: the two-way search at 3,600 rows a side was 1.1-1.2x faster with the buffer
-    (benchmarks/candidate_search.py --compare buffer)."""
+    (benchmarks/candidate_search.py --compare buffer).
+
+    Parameters
+    ----------
+    a, b : Tensor
+        The rows `top_k_both_ways` will be given (their counts, dtype and a's device).
+    """
     rows = min(a.shape[0], auto_chunk(b.shape[0], device=a.device))
     return torch.empty(rows * b.shape[0], dtype=torch.result_type(a, b), device=a.device)
 
