@@ -196,12 +196,8 @@ def plot(done: list[dict], path: Path, strategies: tuple[str, ...]) -> None:
         means.setdefault((r["pairing"], name, n), []).append(float(r["r10"]))
     pairings = sorted({k[0] for k in means})
     cols = 4
-    fig, axes = plt.subplots(
-        -(-len(pairings) // cols),
-        cols,
-        figsize=(11, 2.6 * -(-len(pairings) // cols)),
-        squeeze=False,
-    )
+    rows = -(-len(pairings) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(11, 2.6 * rows), squeeze=False)
     for ax, pairing in zip(axes.ravel(), pairings, strict=False):
         for name in ("random", *strategies):
             pts = sorted(
