@@ -9,6 +9,8 @@ modality (`ranking.paired_reciprocal_ranks`), both directions, and scores by its
 in the given order whose mean score is within one standard error of the best wins (the
 standard error of the per-query differences: every candidate is scored on the same held-out
 pairs), so a later candidate must beat an earlier one by more than the noise of the pairs.
+With `cv_repeats` the pairs are dealt into folds several times and each held-out pair scores
+its mean over the deals (`_costly` candidates keep the first deal; `selection.choose_dealt`).
 The chosen candidate is then refit on all pairs.
 """
 
@@ -27,7 +29,7 @@ from sue_framework.errors import InputError, NotFittedError
 from sue_framework.interfaces import Method, nest_state, unnest_state
 from sue_framework.ranking import paired_reciprocal_ranks
 from sue_framework.registry import registry
-from sue_framework.selection import CV_SCORES, RULES, choose, mean_and_sem, query_scores
+from sue_framework.selection import CV_SCORES, RULES, choose_dealt, mean_and_sem, query_scores
 from sue_framework.settings import check_no_policy, with_policy
 from sue_framework.splits import limit_unpaired
 from sue_framework.threads import map_fits
@@ -45,14 +47,14 @@ def _label(c: Candidate) -> str:
 
 
 def _cv_plan(
-    data: WeaklyPairedData, folds: int, seed: int, max_gallery: int
+    data: WeaklyPairedData, folds: int, seed: int, max_gallery: int, draw: int = 0
 ) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """(held-out pair indices, y gallery rows, x gallery rows) of each fold.
 
     A gallery is every row of its modality, or a seeded sample of `max_gallery` rows plus the
-    held-out targets on larger data.
+    held-out targets on larger data. Each `draw` of a seed deals the pairs into folds anew.
     """
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(seed if draw == 0 else [seed, draw])
     plan = []
     for held in np.array_split(rng.permutation(data.n_pairs), folds):
         galleries = []
@@ -101,19 +103,28 @@ def _cv_runs(
     max_gallery: int = 20000,
     nested: dict[int, tuple[int, int]] | None = None,
     costly: set[int] | None = None,
-) -> list[tuple[np.ndarray, float]]:
-    """Per candidate: its held-out reciprocal ranks over all folds, and the seconds its fits
-    took (summed over folds). Every (candidate, fold) fit is one task for `threads.map_fits`.
+    draw: int = 0,
+    only: set[int] | None = None,
+) -> list[tuple[np.ndarray | None, float]]:
+    """Per candidate: its held-out reciprocal ranks (`_in_pair_order`), and the seconds its
+    fits took (summed over folds). Every (candidate, fold) fit is one task for
+    `threads.map_fits`.
 
     `nested` maps a candidate's index to (index of a wider candidate, r) when the candidate's
     output equals the first r columns of that one's: it is scored on those columns of the
     wider candidate's fits, with no fits of its own (its seconds are 0). The folds of
-    candidates in `costly` are scheduled as `map_fits`'s long fits.
+    candidates in `costly` are scheduled as `map_fits`'s long fits. `draw` deals the pairs
+    into other folds (`_cv_plan`); with `only`, the other candidates are not scored (None).
     """
     nested = nested or {}
-    plan = _cv_plan(data, folds, seed, max_gallery)
-    fitted = [k for k in range(len(candidates)) if k not in nested]
-    children = {k: [c for c, (p, _) in nested.items() if p == k] for k in fitted}
+    wanted = set(range(len(candidates))) if only is None else set(only)
+    plan = _cv_plan(data, folds, seed, max_gallery, draw)
+    fitted = [
+        k
+        for k in range(len(candidates))
+        if k not in nested and (k in wanted or any(nested.get(c, (-1,))[0] == k for c in wanted))
+    ]
+    children = {k: [c for c, (p, _) in nested.items() if p == k and c in wanted] for k in fitted}
     tasks = [
         (*candidates[k], data, *fold, seed, device, tuple(nested[c][1] for c in children[k]))
         for k in fitted
@@ -128,13 +139,27 @@ def _cv_runs(
         desc="pair cross-validation",
         costly=long,
     )
-    runs: dict[int, tuple[np.ndarray, float]] = {}
+    runs: dict[int, tuple[np.ndarray | None, float]] = {}
     for i, k in enumerate(fitted):
         mine = done[i * folds : (i + 1) * folds]
-        runs[k] = (np.concatenate([r[0] for r, _ in mine]), float(sum(t for _, t in mine)))
+        seconds = float(sum(t for _, t in mine))
+        if k in wanted:
+            runs[k] = (_in_pair_order([r[0] for r, _ in mine], plan, data.n_pairs), seconds)
         for j, c in enumerate(children[k], start=1):
-            runs[c] = (np.concatenate([r[j] for r, _ in mine]), 0.0)
-    return [runs[k] for k in range(len(candidates))]
+            runs[c] = (_in_pair_order([r[j] for r, _ in mine], plan, data.n_pairs), 0.0)
+    return [runs.get(k, (None, 0.0)) for k in range(len(candidates))]
+
+
+def _in_pair_order(
+    folds: list[np.ndarray], plan: list[tuple[np.ndarray, np.ndarray, np.ndarray]], n_pairs: int
+) -> np.ndarray:
+    """The folds' reciprocal ranks (each fold's x -> y queries, then its y -> x ones) as one
+    array by pair: x -> y of pairs 0 .. m-1, then y -> x of the same, whatever the fold
+    split, so that draws of the folds line up query by query."""
+    out = np.empty(2 * n_pairs)
+    for (held, _, _), ranks in zip(plan, folds, strict=True):
+        out[held], out[n_pairs + held] = ranks[: held.size], ranks[held.size :]
+    return out
 
 
 def method_cv_scores(
@@ -148,7 +173,8 @@ def method_cv_scores(
     max_gallery: int = 20000,
     n_jobs: int | str = 1,
 ) -> np.ndarray:
-    """Reciprocal ranks of every held-out pair (both directions) over `folds` folds of the pairs.
+    """Reciprocal ranks of every held-out pair over `folds` folds of the pairs (x -> y of
+    pairs 0 .. m-1, then y -> x of the same).
 
     The gallery is every row of the other modality, or a seeded sample of `max_gallery` rows
     plus the held-out targets on larger data. `n_jobs` > 1 fits folds side by side
@@ -173,7 +199,9 @@ def method_cv_scores(
     n_jobs : int or "auto"
         Folds fitted side by side on threads.
     """
-    return _cv_runs([(name, params)], data, folds, seed, device, n_jobs, max_gallery)[0][0]
+    ranks = _cv_runs([(name, params)], data, folds, seed, device, n_jobs, max_gallery)[0][0]
+    assert ranks is not None, "the one candidate is always scored"
+    return ranks
 
 
 class CVSelect(Method):
@@ -183,8 +211,9 @@ class CVSelect(Method):
     first is the safe default). After fit, `choice_` is the winner's label and
     `choice_candidate_` the winner as (method name, params), `cv_scores_` and `cv_sem_` hold
     each candidate's mean CV score (`cv_score` of each held-out query) and its standard error,
-    `cv_per_query_` the reciprocal rank of every held-out query (the same queries, in the same
-    order, for every candidate),
+    `cv_per_query_` the reciprocal rank of every held-out query in the first deal of the folds
+    (x -> y of each pair in order, then y -> x: the same queries, in the same order, for every
+    candidate), `cv_draws_` how many deals of the folds scored each candidate (`cv_repeats`),
     `cv_seconds_` the time each candidate's folds took, `seed_` the seed of the folds and of the
     refit (drawn once when `seed` is None), `model_` the refit.
     With fewer than 2 * `folds` pairs cross-validation is not trusted and the first candidate
@@ -216,6 +245,10 @@ class CVSelect(Method):
     cv_score : str
         What each held-out query scores, from its rank r (`selection.query_scores`):
         "reciprocal_rank" (1/r), "root_rank" (1/sqrt r) or "log_rank" (-log r).
+    cv_repeats : int
+        Deals of the pairs into folds: each held-out query scores its mean over the deals, so
+        the choice rests less on one split. Candidates that `_costly` names are scored on the
+        first deal only, and compared with the others on it (`selection.choose_dealt`).
     """
 
     def __init__(
@@ -228,6 +261,7 @@ class CVSelect(Method):
         device: str = "auto",
         seed: int | None = 0,
         cv_score: str = "reciprocal_rank",
+        cv_repeats: int = 1,
     ) -> None:
         # (name, params) here; subclasses that build their own candidates keep their own form
         self.candidates: Sequence[Any] = candidates
@@ -238,6 +272,7 @@ class CVSelect(Method):
         self.device = device
         self.seed = seed
         self.cv_score = cv_score
+        self.cv_repeats = cv_repeats
 
     def _candidates(self, n_pairs: int, width: int) -> list[Candidate]:
         """The candidates for data with `n_pairs` pairs whose narrower modality has `width`
@@ -256,10 +291,16 @@ class CVSelect(Method):
         return {}
 
     def _cross_validate(
-        self, data: WeaklyPairedData, cands: list[Candidate], seed: int
-    ) -> list[tuple[np.ndarray, float]]:
+        self,
+        data: WeaklyPairedData,
+        cands: list[Candidate],
+        seed: int,
+        draw: int = 0,
+        only: set[int] | None = None,
+    ) -> list[tuple[np.ndarray | None, float]]:
         """Each candidate's held-out reciprocal ranks over all folds and its fold seconds
-        (`_cv_runs`), under this selector's CV budget."""
+        (`_cv_runs`), under this selector's CV budget, for one `draw` of the folds; with
+        `only`, the other candidates are not scored (None)."""
         folded = self._fold_candidates(cands, data)
         if self.cv_max_rows is not None:
             # candidates are compared on a sample of the unpaired rows, so the cost of
@@ -274,6 +315,8 @@ class CVSelect(Method):
             self.n_jobs,
             nested=self._nested(cands),
             costly=self._costly(cands),
+            draw=draw,
+            only=only,
         )
 
     def _costly(self, cands: list[Candidate]) -> set[int]:
@@ -295,6 +338,10 @@ class CVSelect(Method):
             raise InputError(f"rule must be one of {RULES}, got {self.rule!r}")
         if self.cv_score not in CV_SCORES:
             raise InputError(f"cv_score must be one of {CV_SCORES}, got {self.cv_score!r}")
+        if isinstance(self.cv_repeats, bool) or not isinstance(self.cv_repeats, int | np.integer):
+            raise InputError(f"cv_repeats must be an integer >= 1, got {self.cv_repeats!r}")
+        if self.cv_repeats < 1:
+            raise InputError(f"cv_repeats must be >= 1, got {self.cv_repeats}")
         if self.cv_max_rows is not None and self.cv_max_rows < 1:
             raise InputError(f"cv_max_rows must be >= 1 or None, got {self.cv_max_rows}")
         if data.n_pairs == 0:
@@ -317,16 +364,20 @@ class CVSelect(Method):
         self.cv_sem_: dict[str, float] = {}
         self.cv_seconds_: dict[str, float] = {}
         self.cv_per_query_: dict[str, np.ndarray] = {}
+        self.cv_draws_: dict[str, int] = {}
         labels, pick = self._labels(cands), 0
         if len(cands) > 1 and data.n_pairs >= 2 * self.folds:
-            runs = self._cross_validate(data, cands, seed)
-            per_query = {k: r for k, (r, _) in zip(labels, runs, strict=True)}
-            self.cv_per_query_ = per_query
-            self.cv_seconds_ = {k: t for k, (_, t) in zip(labels, runs, strict=True)}
-            scored = {k: query_scores(v, self.cv_score) for k, v in per_query.items()}
-            for k, v in scored.items():
-                self.cv_scores_[k], self.cv_sem_[k] = mean_and_sem(v)
-            pick = choose(scored, labels, self.rule)
+            draws = self._draws(data, cands, seed)
+            self.cv_per_query_ = {k: d[0] for k, (d, _) in zip(labels, draws, strict=True)}
+            self.cv_draws_ = {k: len(d) for k, (d, _) in zip(labels, draws, strict=True)}
+            self.cv_seconds_ = {k: t for k, (_, t) in zip(labels, draws, strict=True)}
+            dealt = {
+                k: [query_scores(r, self.cv_score) for r in d]
+                for k, (d, _) in zip(labels, draws, strict=True)
+            }
+            for k, v in dealt.items():
+                self.cv_scores_[k], self.cv_sem_[k] = mean_and_sem(np.mean(v, axis=0))
+            pick = choose_dealt(dealt, labels, self.rule)
         chosen, self.choice_ = cands[pick], labels[pick]
         self.choice_candidate_ = chosen
         for label, score in self.cv_scores_.items():
@@ -340,6 +391,40 @@ class CVSelect(Method):
         ).fit(data)
         self.training_ = data.summary()
         return self
+
+    def _draws(
+        self, data: WeaklyPairedData, cands: list[Candidate], seed: int
+    ) -> list[tuple[list[np.ndarray], float]]:
+        """Per candidate: its reciprocal ranks in each deal of the folds (`cv_repeats` deals,
+        when they can change the choice, `_deal_again`; the first only for `_costly`
+        candidates), and the seconds of all its folds."""
+        first = self._cross_validate(data, cands, seed)
+        ranks = [[r] for r, _ in first if r is not None]
+        if len(ranks) != len(cands):
+            raise RuntimeError("the first deal of the folds left a candidate unscored")
+        seconds = [t for _, t in first]
+        again = set(range(len(cands))) - self._costly(cands)
+        if self.cv_repeats > 1 and self._deal_again([r[0] for r in ranks], again):
+            for draw in range(1, self.cv_repeats):
+                for k, (r, t) in enumerate(self._cross_validate(data, cands, seed, draw, again)):
+                    if r is not None:
+                        ranks[k].append(r)
+                        seconds[k] += t
+        return list(zip(ranks, seconds, strict=True))
+
+    def _deal_again(self, first: list[np.ndarray], cheap: set[int]) -> bool:
+        """Whether more deals for the `cheap` candidates can change the choice, given each
+        candidate's reciprocal ranks in the first deal. Under "best" they cannot when a costly
+        candidate leads every cheap one there: the cheap winner meets it on that deal alone
+        (`selection.choose_dealt`), so the deals are spared where self-learning clearly
+        wins."""
+        if not cheap:
+            return False
+        if self.rule != "best" or len(cheap) == len(first):
+            return True
+        mean = [float(query_scores(r, self.cv_score).mean()) for r in first]
+        costly = max(m for k, m in enumerate(mean) if k not in cheap)
+        return max(mean[k] for k in cheap) >= costly
 
     def _model(self) -> Method:
         if not hasattr(self, "model_"):

@@ -143,6 +143,38 @@ def choose(per_query: dict[str, np.ndarray], order: Sequence[str], rule: str) ->
     return next(i for i, k in enumerate(order) if _ties(per_query[best], per_query[k]))
 
 
+def choose_dealt(per_deal: dict[str, list[np.ndarray]], order: Sequence[str], rule: str) -> int:
+    """Index in `order` of the candidate that `rule` picks when candidates were scored on
+    several deals of the pairs into folds, some on the first deal only.
+
+    Each candidate is compared with the others on the deals both were scored on: `rule`
+    first picks among the candidates scored on every deal (each query's score averaged over
+    the deals), then between that one and those scored on the first deal alone, on the first
+    deal. A fold split that happens to suit every candidate then cannot favour the ones scored
+    on it alone. With one deal for all, this is `choose`.
+
+    Parameters
+    ----------
+    per_deal : dict of str to list of ndarray
+        Each candidate's per-query CV scores in each deal it was scored on, first deal first
+        (the same queries, in the same order, in every deal).
+    order : sequence of str
+        The candidates' labels, cheapest first.
+    rule : str
+        "best" or "one_se".
+    """
+    order = list(order)
+    most = max(len(per_deal[k]) for k in order)
+    full = [k for k in order if len(per_deal[k]) == most]
+    mean = {k: np.mean(per_deal[k], axis=0) for k in full}
+    if len(full) == len(order):
+        return choose(mean, order, rule)
+    winner = full[choose(mean, full, rule)] if full else None
+    finalists = [k for k in order if k == winner or len(per_deal[k]) < most]
+    first = {k: per_deal[k][0] for k in finalists}
+    return order.index(finalists[choose(first, finalists, rule)])
+
+
 def _ties(best: np.ndarray, other: np.ndarray) -> bool:
     """Whether `other` is within one standard error of `best` on the same held-out queries.
 

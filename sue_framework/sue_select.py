@@ -142,10 +142,18 @@ class SUESelect(CVSelect):
         return [str(c) for c in self.candidates]
 
     def _cross_validate(
-        self, data: WeaklyPairedData, cands: list[Candidate], seed: int
-    ) -> list[tuple[np.ndarray, float]]:
-        """Each feature set's held-out reciprocal ranks (`_cv`) and its seconds."""
-        runs = []
+        self,
+        data: WeaklyPairedData,
+        cands: list[Candidate],
+        seed: int,
+        draw: int = 0,
+        only: set[int] | None = None,
+    ) -> list[tuple[np.ndarray | None, float]]:
+        """Each feature set's held-out reciprocal ranks (`_cv`) and its seconds: one deal of
+        the folds (its spectral features are fit once per candidate, the costly part)."""
+        if draw != 0:
+            raise InputError("sue_select deals the pairs into folds once (cv_repeats=1)")
+        runs: list[tuple[np.ndarray | None, float]] = []
         for choice in self.candidates:
             t0 = time.perf_counter()
             scores = self._cv(choice, data, seed)

@@ -189,3 +189,30 @@ def test_no_pairs_is_refused_with_what_to_do(split):
     empty = WeaklyPairedData(split.train.x, split.train.y, np.zeros((0, 2), dtype=int))
     with pytest.raises(InputError, match="Auto chooses a method by cross-validation .* got none"):
         Auto(device="cpu").fit(empty)
+
+
+@pytest.mark.slow
+def test_repeated_deals_spare_self_learning_and_only_run_where_they_can_change_the_choice():
+    """`cv_repeats` deals the pairs again for the cheap families only (self-learning's folds
+    take tens of iterations over the pool each), and only where a cheap candidate leads
+    self-learning on the first deal: otherwise the choice stays self-learning whatever the
+    other deals say."""
+    x, y = _shared_clusters()
+    tr = paper_split(x, y, n_pairs=12, n_test=200, seed=0).train
+    kw = dict(dims=(4, 8), unpaired_dims=(16,), families=("pair_cca", "self_train"))
+    agree = Auto(cv_repeats=3, device="cpu", **kw).fit(tr)
+    assert agree.choice_.startswith("self_train")
+    assert set(agree.cv_draws_.values()) == {1}  # no other deal could change that
+    rng = np.random.default_rng(3)  # the pool says one map, the pairs another (test above)
+    q2, _ = np.linalg.qr(rng.normal(size=(16, 16)))
+    free = np.setdiff1d(np.arange(len(tr.y)), tr.pairs[:, 1])
+    y2 = tr.y.copy()
+    y2[free] = tr.x[rng.choice(len(tr.x), free.size, replace=False)] @ q2
+    mislead = Auto(cv_repeats=3, device="cpu", **kw).fit(WeaklyPairedData(tr.x, y2, tr.pairs))
+    assert mislead.choice_.startswith("pair_cca")
+    assert mislead.cv_draws_ == {
+        "pair_cca out_dim=4": 3, "pair_cca out_dim=8": 3,
+        "self_train out_dim=16, aligner_params={'select_components': 16}": 1,
+    }  # fmt: skip
+    with pytest.raises(InputError, match="cv_repeats"):
+        Auto(cv_repeats=0).fit(tr)

@@ -1,8 +1,12 @@
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import settings as hyp_settings
+from hypothesis import strategies as st
 
-from sue_framework import InputError, UnknownComponentError, paper_split
-from sue_framework.cv_select import CVSelect, method_cv_scores
+from sue_framework import InputError, UnknownComponentError, WeaklyPairedData, paper_split
+from sue_framework.cv_select import CVSelect, _cv_plan, _in_pair_order, method_cv_scores
+from sue_framework.data import training_data
 from tests.conftest import latent_views
 
 
@@ -63,3 +67,46 @@ def test_the_cv_score_is_the_mean_of_each_query_score_and_picks_by_it(split):
         assert log.cv_scores_[label] == pytest.approx(np.log(q).mean())
         assert log.cv_sem_[label] == pytest.approx(np.log(q).std(ddof=1) / np.sqrt(q.size))
     assert rr.choice_ == log.choice_ == "pair_cca out_dim=8"
+
+
+def test_repeated_deals_score_each_query_by_its_mean_over_the_deals(split):
+    """`cv_repeats` deals the pairs into other folds; a query's score is its mean over them,
+    and a candidate's ranks from each deal line up pair by pair."""
+    cands = [("pair_cca", {"out_dim": 2}), ("pair_cca", {"out_dim": 8})]
+    one = CVSelect(candidates=cands, cv_score="log_rank", device="cpu").fit(split.train)
+    three = CVSelect(candidates=cands, cv_score="log_rank", cv_repeats=3, device="cpu").fit(
+        split.train
+    )
+    assert three.cv_draws_ == {"pair_cca out_dim=2": 3, "pair_cca out_dim=8": 3}
+    assert one.cv_draws_ == {"pair_cca out_dim=2": 1, "pair_cca out_dim=8": 1}
+    for label, first in one.cv_per_query_.items():
+        assert np.array_equal(three.cv_per_query_[label], first)  # deal 0 is the one deal
+        assert three.cv_scores_[label] != pytest.approx(one.cv_scores_[label], abs=1e-12)
+    sel = CVSelect(candidates=cands, cv_repeats=3, device="cpu")
+    data = training_data(split.train, "CVSelect")
+    deals = [sel._cross_validate(data, cands, 0, d) for d in range(3)]
+    for k, label in enumerate(three._labels(cands)):
+        mean = np.mean([np.log(runs[k][0]) for runs in deals], axis=0)
+        assert three.cv_scores_[label] == pytest.approx(mean.mean())
+        assert three.cv_sem_[label] == pytest.approx(mean.std(ddof=1) / np.sqrt(mean.size))
+    assert not np.array_equal(deals[0][0][0], deals[1][0][0])  # another split of the pairs
+
+
+@hyp_settings(max_examples=40, deadline=None)
+@given(n_pairs=st.integers(2, 60), folds=st.integers(2, 8), seed=st.integers(0, 2**31))
+def test_ranks_of_any_deal_come_back_by_pair(n_pairs, folds, seed):
+    """Each fold's x -> y then y -> x ranks land at their pairs' places, whatever the deal."""
+    folds = min(folds, n_pairs)
+    x = np.arange(n_pairs, dtype=float)[:, None]
+    data = WeaklyPairedData(x, x, np.stack([np.arange(n_pairs)] * 2, 1))
+    plan = _cv_plan(data, folds, seed, 20000, draw=seed % 3)
+    parts = [np.concatenate([held + 0.25, -(held + 0.25)]) for held, _, _ in plan]
+    got = _in_pair_order(parts, plan, n_pairs)
+    expected = np.arange(n_pairs) + 0.25
+    assert np.array_equal(got, np.concatenate([expected, -expected]))
+
+
+@pytest.mark.parametrize("bad", [0, -2, 1.5, True, "3"])
+def test_bad_repeats_are_refused(split, bad):
+    with pytest.raises(InputError, match="cv_repeats must be"):
+        CVSelect(cv_repeats=bad, device="cpu").fit(split.train)

@@ -1,10 +1,19 @@
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sue_framework import InputError, paper_split, registry
 from sue_framework.components.aligners import CCA
 from sue_framework.model_files import load_method, save_method
-from sue_framework.selection import CV_SCORES, choose, pair_cv_scores, query_scores
+from sue_framework.selection import (
+    CV_SCORES,
+    RULES,
+    choose,
+    choose_dealt,
+    pair_cv_scores,
+    query_scores,
+)
 from tests.conftest import two_view_blobs
 
 
@@ -166,3 +175,36 @@ def test_pairs_rank_both_ways_among_every_row_of_the_other_side():
     y_to_x = [(np.delete(sim[:, b], a) >= sim[a, b]).sum() for a, b in zip(i, j, strict=True)]
     want = 1 / (1 + np.array(x_to_y + y_to_x))
     np.testing.assert_allclose(paired_reciprocal_ranks(zx, zy, i, j), want)
+
+
+def _q(*values: float) -> list[np.ndarray]:
+    """Per-query scores of one candidate in each deal: 30 queries around each value."""
+    noise = np.random.default_rng(0).normal(0, 0.01, 30)
+    return [v + noise for v in values]
+
+
+def test_dealt_choice_compares_a_first_deal_candidate_on_the_first_deal():
+    """The cheap candidates are ranked by their mean over the deals; the winner then meets
+    the candidates scored on the first deal alone, on that deal only."""
+    per_deal = {"a": _q(0.3, 0.9, 0.9), "d": _q(0.45, 0.1, 0.1), "costly": _q(0.4)}
+    order = ["a", "d", "costly"]
+    # a's deals average 0.7 > costly's 0.4, but on the deal they share costly leads (0.4 > 0.3);
+    # d leads costly on that deal too, yet lost the first round to a
+    for rule in RULES:
+        assert choose_dealt(per_deal, order, rule) == 2
+    per_deal["costly"] = _q(0.2)
+    assert choose_dealt(per_deal, order, "best") == 0
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    means=st.lists(st.floats(0.0, 1.0), min_size=1, max_size=6),
+    rule=st.sampled_from(RULES),
+    seed=st.integers(0, 2**31),
+)
+def test_with_one_deal_each_the_dealt_choice_is_the_plain_one(means, rule, seed):
+    rng = np.random.default_rng(seed)
+    per_query = {f"c{i}": m + rng.normal(0, 0.05, 25) for i, m in enumerate(means)}
+    order = list(per_query)
+    dealt = {k: [v] for k, v in per_query.items()}
+    assert choose_dealt(dealt, order, rule) == choose(per_query, order, rule)
