@@ -23,7 +23,12 @@ in order, x -> y then y -> x), so other rules can be scored without a fit.
 
     SUE_DATA_DIR=~/data python benchmarks/cv_repeats.py --repeats 5 --compare 1,3,5 \
         --rules docs/experiments/auto_rules docs/experiments/auto_rules_10 \
-        docs/experiments/auto_rules_50 --out docs/experiments/cv_repeats
+        docs/experiments/auto_rules_50 docs/experiments/auto_rules_messages \
+        --methods docs/experiments/suite docs/experiments/suite_messages \
+        --out docs/experiments/cv_repeats
+
+A later `--rules` or `--methods` folder's cells replace an earlier one's (auto_rules_messages
+and suite_messages: UI messages at 25 and 100 pairs rerun on this machine's catalogues).
 """
 
 from __future__ import annotations
@@ -56,7 +61,8 @@ FIELDS = (
 
 
 def stored_in_pair_order(ranks: np.ndarray, data, auto, seed: int) -> np.ndarray:
-    """A stored per-query array (fold after fold, as `auto` wrote it before) by pair."""
+    """A stored per-query array written fold after fold (as `auto` did before it returned
+    ranks by pair) by pair."""
     plan = _cv_plan(limit_unpaired(data, auto.cv_max_rows, seed), auto.folds, seed, 20000)
     sizes = np.cumsum([2 * held.size for held, _, _ in plan])[:-1]
     return _in_pair_order(np.split(ranks, sizes), plan, data.n_pairs)
@@ -73,8 +79,11 @@ def deals(x, y, n_pairs: int, seed: int, stored: dict[str, np.ndarray], repeats:
     cands = auto._candidates(data.n_pairs, int(min(data.x.shape[1], data.y.shape[1])))
     labels = auto._labels(cands)
     cheap = set(range(len(cands))) - auto._costly(cands)
-    out = {k: [stored_in_pair_order(stored[k], data, auto, seed)] for k in labels}
-    same, seconds = 0, []
+    # runs stored before `auto` returned ranks by pair hold them fold after fold
+    orders = ({k: v for k, v in stored.items() if k in labels},
+              {k: stored_in_pair_order(stored[k], data, auto, seed) for k in labels})  # fmt: skip
+    same, seconds = [0, 0], []
+    out: dict[str, list[np.ndarray]] = {k: [] for k in labels}
     for draw in range(repeats):
         t0 = time.perf_counter()
         runs = auto._cross_validate(data, cands, seed, draw, cheap)
@@ -83,12 +92,15 @@ def deals(x, y, n_pairs: int, seed: int, stored: dict[str, np.ndarray], repeats:
             if ranks is None:
                 continue
             if draw == 0:  # today's code for every deal of the cheap candidates
-                same += np.array_equal(ranks, out[k][0])
-                out[k] = [ranks]
-            else:
-                out[k].append(ranks)
-    if 2 * same < len(cheap):
+                for i, order in enumerate(orders):
+                    same[i] += np.array_equal(ranks, order[k])
+            out[k].append(ranks)
+    kept = orders[int(same[1] > same[0])]
+    if 2 * max(same) < len(cheap):
         return None
+    for k in labels:
+        if not out[k]:  # self-learning: its stored first deal
+            out[k] = [kept[k]]
     return out, seconds, auto._deal_again([out[k][0] for k in labels], cheap)
 
 
@@ -111,7 +123,8 @@ def pick(
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rules", nargs="+", default=["docs/experiments/auto_rules"])
-    ap.add_argument("--methods", default="docs/experiments/suite")
+    ap.add_argument("--methods", nargs="+", default=["docs/experiments/suite"],
+                    help="suite_methods.py folders; later ones win")  # fmt: skip
     ap.add_argument("--pairings", default="all")
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--compare", default="1,3,5")
@@ -163,12 +176,12 @@ def main() -> None:
                       f"deal {seconds[0]:.1f} s, the others {extra:.1f} s", flush=True)  # fmt: skip
         write_rows(path, FIELDS, done)
         np.savez_compressed(out / "deals.npz", **ranks)
-    summarise(done, Path(args.methods) / "methods.csv", compare)
+    summarise(done, [Path(m) / "methods.csv" for m in args.methods], compare)
     if skipped:
         print("left out (data changed since the stored run): " + ", ".join(skipped))
 
 
-def summarise(done: list[dict], methods: Path, compare: list[int]) -> None:
+def summarise(done: list[dict], methods: list[Path], compare: list[int]) -> None:
     """Per cell the seed means; per setting (deals, rounds) the geometric means and worst
     cells."""
     r10: dict[tuple, list[float]] = defaultdict(list)
@@ -176,9 +189,13 @@ def summarise(done: list[dict], methods: Path, compare: list[int]) -> None:
         key, setting = (r["pairing"], int(r["pairs"])), (int(r["deals"]), int(r["rounds"]))
         r10[(*key, "auto", setting)].append(float(r["auto_r10"]))
         r10[(*key, "pair-only", setting)].append(float(r["pair_only_r10"]))
-    for r in csv.DictReader(methods.open()) if methods.exists() else []:
-        if r["method"] in ("cca_raw", "asif"):
-            r10[(r["pairing"], int(r["pairs"]), r["method"], (0, 0))].append(float(r["r10"]))
+    fits = {}  # by (pairing, pairs, seed, method): the last folder's
+    for path in methods:
+        for r in csv.DictReader(path.open()) if path.exists() else []:
+            fits[(r["pairing"], int(r["pairs"]), r["seed"], r["method"])] = float(r["r10"])
+    for (pairing, n, _, method), value in fits.items():
+        if method in ("cca_raw", "asif"):
+            r10[(pairing, n, method, (0, 0))].append(value)
     mean = {k: float(np.mean(v)) for k, v in r10.items()}
     cells = sorted({(p, n) for p, n, m, _ in mean if m == "auto"})
     settings = [(1, 2)] + [(d, rounds) for d in compare[1:] for rounds in (2, 1)]
@@ -209,10 +226,14 @@ def summarise(done: list[dict], methods: Path, compare: list[int]) -> None:
     for pairing in sorted({c[0] for c in cells}):
         row = " | ".join(f"{np.mean(secs[(pairing, d)]):.1f}" for d in compare[1:])
         print(f"| {pairing} | {np.mean(secs[(pairing, 1)]):.1f} | {row} |")
-    base = {(r["pairing"], r["pairs"], r["seed"]): r for r in done if r["deals"] == "1"}
+
+    def cell(r: dict) -> tuple[str, str, str]:
+        return r["pairing"], str(r["pairs"]), str(r["seed"])  # new rows hold numbers
+
+    base = {cell(r): r for r in done if int(r["deals"]) == 1}
     for s in settings:
         rows = [r for r in done if (int(r["deals"]), int(r["rounds"])) == s]
-        was = [base[(r["pairing"], r["pairs"], r["seed"])] for r in rows]
+        was = [base[cell(r)] for r in rows]
         moved = [
             (float(r["auto_r10"]), float(b["auto_r10"]))
             for r, b in zip(rows, was, strict=True)

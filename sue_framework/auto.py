@@ -68,7 +68,7 @@ class Auto(CVSelect):
     ([wide_suite.md](../wide_suite.md#what-each-held-out-pair-scores)). The cheap
     candidates are scored on `cv_repeats` deals of the pairs into folds (five by default):
     with 10-100 pairs, which cheap candidate wins one deal is partly the luck of the split.
-    On 30 cells of the real suite five deals lifted the two cells under 0.97x the best
+    On the 32 cells of the real suite five deals lifted the two cells under 0.97x the best
     pair-only method to 0.97x-0.98x, lowered none by more than 2.2 %, 1.005x in geometric mean
     ([wide_suite.md](../wide_suite.md#dealing-the-folds-five-times)).
 
