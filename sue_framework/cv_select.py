@@ -119,11 +119,8 @@ def _cv_runs(
     nested = nested or {}
     wanted = set(range(len(candidates))) if only is None else set(only)
     plan = _cv_plan(data, folds, seed, max_gallery, draw)
-    fitted = [
-        k
-        for k in range(len(candidates))
-        if k not in nested and (k in wanted or any(nested.get(c, (-1,))[0] == k for c in wanted))
-    ]
+    parents = {nested[c][0] for c in wanted if c in nested}  # fitted for a wanted child
+    fitted = [k for k in range(len(candidates)) if k not in nested and k in wanted | parents]
     children = {k: [c for c, (p, _) in nested.items() if p == k and c in wanted] for k in fitted}
     tasks = [
         (*candidates[k], data, *fold, seed, device, tuple(nested[c][1] for c in children[k]))
@@ -367,14 +364,11 @@ class CVSelect(Method):
         self.cv_draws_: dict[str, int] = {}
         labels, pick = self._labels(cands), 0
         if len(cands) > 1 and data.n_pairs >= 2 * self.folds:
-            draws = self._draws(data, cands, seed)
-            self.cv_per_query_ = {k: d[0] for k, (d, _) in zip(labels, draws, strict=True)}
-            self.cv_draws_ = {k: len(d) for k, (d, _) in zip(labels, draws, strict=True)}
-            self.cv_seconds_ = {k: t for k, (_, t) in zip(labels, draws, strict=True)}
-            dealt = {
-                k: [query_scores(r, self.cv_score) for r in d]
-                for k, (d, _) in zip(labels, draws, strict=True)
-            }
+            draws = dict(zip(labels, self._draws(data, cands, seed), strict=True))
+            self.cv_per_query_ = {k: d[0] for k, (d, _) in draws.items()}
+            self.cv_draws_ = {k: len(d) for k, (d, _) in draws.items()}
+            self.cv_seconds_ = {k: t for k, (_, t) in draws.items()}
+            dealt = {k: [query_scores(r, self.cv_score) for r in d] for k, (d, _) in draws.items()}
             for k, v in dealt.items():
                 self.cv_scores_[k], self.cv_sem_[k] = mean_and_sem(np.mean(v, axis=0))
             pick = choose_dealt(dealt, labels, self.rule)

@@ -169,7 +169,7 @@ def choose_dealt(per_deal: dict[str, list[np.ndarray]], order: Sequence[str], ru
     mean = {k: np.mean(per_deal[k], axis=0) for k in full}
     if len(full) == len(order):
         return choose(mean, order, rule)
-    winner = full[choose(mean, full, rule)] if full else None
+    winner = full[choose(mean, full, rule)]
     finalists = [k for k in order if k == winner or len(per_deal[k]) < most]
     first = {k: per_deal[k][0] for k in finalists}
     return order.index(finalists[choose(first, finalists, rule)])

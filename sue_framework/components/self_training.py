@@ -178,8 +178,7 @@ class SelfTraining(Aligner):
         return nest_state("base", self.aligner_.get_state())
 
     def set_state(self, state: dict[str, np.ndarray]) -> None:
-        aligner = (
-            self._base_aligner()
-        )  # fitted state only: params chosen in fit do not affect transform
+        # fitted state only: params chosen in fit do not affect transform
+        aligner = self._base_aligner()
         aligner.set_state(unnest_state("base", state))
         self.aligner_ = aligner
