@@ -35,6 +35,9 @@ from sue_framework.splits import limit_unpaired
 from sue_framework.threads import map_fits
 
 POLICY_HOW = "the seed and device of CVSelect (or Auto) itself"
+# folds of a costly candidate fitted between two early-stop checks (`CVSelect.cv_stop_z`): two
+# fill a 2-core machine, and a fixed number keeps the choice independent of the cores
+STOP_ROUND = 2
 
 Candidate = tuple[str, dict[str, Any]]
 
@@ -105,10 +108,12 @@ def _cv_runs(
     costly: set[int] | None = None,
     draw: int = 0,
     only: set[int] | None = None,
+    fold_ids: Sequence[int] | None = None,
 ) -> list[tuple[np.ndarray | None, float]]:
     """Per candidate: its held-out reciprocal ranks (`_in_pair_order`), and the seconds its
     fits took (summed over folds). Every (candidate, fold) fit is one task for
-    `threads.map_fits`.
+    `threads.map_fits`. With `fold_ids`, only those folds of the deal are fitted and the
+    queries of the others are NaN.
 
     `nested` maps a candidate's index to (index of a wider candidate, r) when the candidate's
     output equals the first r columns of that one's: it is scored on those columns of the
@@ -119,6 +124,8 @@ def _cv_runs(
     nested = nested or {}
     wanted = set(range(len(candidates))) if only is None else set(only)
     plan = _cv_plan(data, folds, seed, max_gallery, draw)
+    if fold_ids is not None:
+        plan = [plan[f] for f in fold_ids]
     parents = {nested[c][0] for c in wanted if c in nested}  # fitted for a wanted child
     fitted = [k for k in range(len(candidates)) if k not in nested and k in wanted | parents]
     children = {k: [c for c, (p, _) in nested.items() if p == k and c in wanted] for k in fitted}
@@ -138,7 +145,7 @@ def _cv_runs(
     )
     runs: dict[int, tuple[np.ndarray | None, float]] = {}
     for i, k in enumerate(fitted):
-        mine = done[i * folds : (i + 1) * folds]
+        mine = done[i * len(plan) : (i + 1) * len(plan)]
         seconds = float(sum(t for _, t in mine))
         if k in wanted:
             runs[k] = (_in_pair_order([r[0] for r, _ in mine], plan, data.n_pairs), seconds)
@@ -152,8 +159,9 @@ def _in_pair_order(
 ) -> np.ndarray:
     """The folds' reciprocal ranks (each fold's x -> y queries, then its y -> x ones) as one
     array by pair: x -> y of pairs 0 .. m-1, then y -> x of the same, whatever the fold
-    split, so that draws of the folds line up query by query."""
-    out = np.empty(2 * n_pairs)
+    split, so that draws of the folds line up query by query; NaN for pairs of folds not in
+    `plan`."""
+    out = np.full(2 * n_pairs, np.nan)
     for (held, _, _), ranks in zip(plan, folds, strict=True):
         out[held], out[n_pairs + held] = ranks[: held.size], ranks[held.size :]
     return out
@@ -210,7 +218,9 @@ class CVSelect(Method):
     each candidate's mean CV score (`cv_score` of each held-out query) and its standard error,
     `cv_per_query_` the reciprocal rank of every held-out query in the first deal of the folds
     (x -> y of each pair in order, then y -> x: the same queries, in the same order, for every
-    candidate), `cv_draws_` how many deals of the folds scored each candidate (`cv_repeats`),
+    candidate; NaN for queries of folds a candidate was not fitted on, `cv_stop_z`),
+    `cv_draws_` how many deals of the folds scored each candidate (`cv_repeats`), `cv_folds_`
+    how many folds of the first deal it was fitted on,
     `cv_seconds_` the time each candidate's folds took, `seed_` the seed of the folds and of the
     refit (drawn once when `seed` is None), `model_` the refit.
     With fewer than 2 * `folds` pairs cross-validation is not trusted and the first candidate
@@ -246,6 +256,14 @@ class CVSelect(Method):
         Deals of the pairs into folds: each held-out query scores its mean over the deals, so
         the choice rests less on one split. Candidates that `_costly` names are scored on the
         first deal only, and compared with the others on it (`selection.choose_dealt`).
+    cv_stop_z : float or None
+        Early stop of the `_costly` candidates' folds (None: never). They are fitted
+        `STOP_ROUND` folds at a time, after the cheap candidates' first deal; after each round
+        but the last, the best of them is compared with the best cheap candidate on the pairs
+        held out so far (paired per-query differences of the first deal). When one leads by
+        more than `cv_stop_z` standard errors the costly folds stop: a costly lead picks the
+        best costly candidate (on the pairs scored), a cheap lead rules the costly ones out.
+        The rounds do not depend on the cores, so the choice does not either.
     """
 
     def __init__(
@@ -259,6 +277,7 @@ class CVSelect(Method):
         seed: int | None = 0,
         cv_score: str = "reciprocal_rank",
         cv_repeats: int = 1,
+        cv_stop_z: float | None = None,
     ) -> None:
         # (name, params) here; subclasses that build their own candidates keep their own form
         self.candidates: Sequence[Any] = candidates
@@ -270,6 +289,7 @@ class CVSelect(Method):
         self.seed = seed
         self.cv_score = cv_score
         self.cv_repeats = cv_repeats
+        self.cv_stop_z = cv_stop_z
 
     def _candidates(self, n_pairs: int, width: int) -> list[Candidate]:
         """The candidates for data with `n_pairs` pairs whose narrower modality has `width`
@@ -294,10 +314,12 @@ class CVSelect(Method):
         seed: int,
         draw: int = 0,
         only: set[int] | None = None,
+        fold_ids: Sequence[int] | None = None,
     ) -> list[tuple[np.ndarray | None, float]]:
         """Each candidate's held-out reciprocal ranks over all folds and its fold seconds
         (`_cv_runs`), under this selector's CV budget, for one `draw` of the folds; with
-        `only`, the other candidates are not scored (None)."""
+        `only`, the other candidates are not scored (None); with `fold_ids`, those folds
+        alone (NaN for the other queries)."""
         folded = self._fold_candidates(cands, data)
         if self.cv_max_rows is not None:
             # candidates are compared on a sample of the unpaired rows, so the cost of
@@ -314,6 +336,7 @@ class CVSelect(Method):
             costly=self._costly(cands),
             draw=draw,
             only=only,
+            fold_ids=fold_ids,
         )
 
     def _costly(self, cands: list[Candidate]) -> set[int]:
@@ -339,6 +362,12 @@ class CVSelect(Method):
             raise InputError(f"cv_repeats must be an integer >= 1, got {self.cv_repeats!r}")
         if self.cv_repeats < 1:
             raise InputError(f"cv_repeats must be >= 1, got {self.cv_repeats}")
+        if self.cv_stop_z is not None and (
+            isinstance(self.cv_stop_z, bool)
+            or not isinstance(self.cv_stop_z, int | float | np.number)
+            or not 0.0 < self.cv_stop_z < np.inf
+        ):
+            raise InputError(f"cv_stop_z must be a number > 0 or None, got {self.cv_stop_z!r}")
         if self.cv_max_rows is not None and self.cv_max_rows < 1:
             raise InputError(f"cv_max_rows must be >= 1 or None, got {self.cv_max_rows}")
         if data.n_pairs == 0:
@@ -357,21 +386,12 @@ class CVSelect(Method):
             check_no_policy(params, f"candidate {name!r}", POLICY_HOW)
         # one seed for the folds and the refit, also when the caller asked for a fresh one
         seed = self.seed_ = engine_for(self.device, self.seed).seed
-        self.cv_scores_: dict[str, float] = {}
-        self.cv_sem_: dict[str, float] = {}
-        self.cv_seconds_: dict[str, float] = {}
-        self.cv_per_query_: dict[str, np.ndarray] = {}
-        self.cv_draws_: dict[str, int] = {}
-        labels, pick = self._labels(cands), 0
+        runs: list[tuple[list[np.ndarray], float, int]] = []
+        out: set[int] = set()
         if len(cands) > 1 and data.n_pairs >= 2 * self.folds:
-            draws = dict(zip(labels, self._draws(data, cands, seed), strict=True))
-            self.cv_per_query_ = {k: d[0] for k, (d, _) in draws.items()}
-            self.cv_draws_ = {k: len(d) for k, (d, _) in draws.items()}
-            self.cv_seconds_ = {k: t for k, (_, t) in draws.items()}
-            dealt = {k: [query_scores(r, self.cv_score) for r in d] for k, (d, _) in draws.items()}
-            for k, v in dealt.items():
-                self.cv_scores_[k], self.cv_sem_[k] = mean_and_sem(np.mean(v, axis=0))
-            pick = choose_dealt(dealt, labels, self.rule)
+            runs, out = self._draws(data, cands, seed)
+        labels = self._labels(cands)
+        pick = self._record(labels, runs, out)
         chosen, self.choice_ = cands[pick], labels[pick]
         self.choice_candidate_ = chosen
         for label, score in self.cv_scores_.items():
@@ -386,25 +406,100 @@ class CVSelect(Method):
         self.training_ = data.summary()
         return self
 
+    def _record(
+        self, labels: list[str], runs: list[tuple[list[np.ndarray], float, int]], out: set[int]
+    ) -> int:
+        """Sets the `cv_*` attributes from each candidate's runs (`_draws`; none: empty) and
+        returns the index of the candidate `rule` picks among those not ruled `out`, compared
+        on the queries all of them scored (every query, unless costly folds stopped early)."""
+        draws = dict(zip(labels, runs, strict=True)) if runs else {}
+        self.cv_per_query_ = {k: d[0] for k, (d, _, _) in draws.items()}
+        self.cv_draws_ = {k: len(d) for k, (d, _, _) in draws.items()}
+        self.cv_folds_ = {k: f for k, (_, _, f) in draws.items()}
+        self.cv_seconds_ = {k: t for k, (_, t, _) in draws.items()}
+        dealt = {k: [query_scores(r, self.cv_score) for r in d] for k, (d, _, _) in draws.items()}
+        self.cv_scores_, self.cv_sem_ = {}, {}
+        for k, v in dealt.items():
+            mean = np.mean(v, axis=0)
+            self.cv_scores_[k], self.cv_sem_[k] = mean_and_sem(mean[~np.isnan(mean)])
+        if not runs:
+            return 0
+        running = [k for i, k in enumerate(labels) if i not in out]
+        scored = np.all([~np.isnan(dealt[k][0]) for k in running], axis=0)
+        kept = {k: [v[scored] for v in dealt[k]] for k in running}
+        return labels.index(running[choose_dealt(kept, running, self.rule)])
+
     def _draws(
         self, data: WeaklyPairedData, cands: list[Candidate], seed: int
-    ) -> list[tuple[list[np.ndarray], float]]:
+    ) -> tuple[list[tuple[list[np.ndarray], float, int]], set[int]]:
         """Per candidate: its reciprocal ranks in each deal of the folds (`cv_repeats` deals,
         when they can change the choice, `_deal_again`; the first only for `_costly`
-        candidates), and the seconds of all its folds."""
-        first = self._cross_validate(data, cands, seed)
+        candidates), the seconds of all its folds and the folds of the first deal it was
+        fitted on; and the candidates ruled out by an early stop (`cv_stop_z`)."""
+        costly = self._costly(cands)
+        again = set(range(len(cands))) - costly
+        folds = [self.folds] * len(cands)
+        verdict = None
+        if self.cv_stop_z is None or not costly or not again:
+            first = self._cross_validate(data, cands, seed)
+        else:
+            first, costly_folds, verdict = self._stopping_first_deal(data, cands, seed)
+            for k in costly:
+                folds[k] = costly_folds
         ranks = [[r] for r, _ in first if r is not None]
         if len(ranks) != len(cands):
             raise RuntimeError("the first deal of the folds left a candidate unscored")
         seconds = [t for _, t in first]
-        again = set(range(len(cands))) - self._costly(cands)
-        if self.cv_repeats > 1 and self._deal_again([r[0] for r in ranks], again):
+        out = costly if verdict == "cheap" else set()
+        if verdict == "costly":
+            again = set()  # a costly candidate leads every cheap one: more deals cannot matter
+        elif verdict is None and not self._deal_again([r[0] for r in ranks], again):
+            again = set()
+        if self.cv_repeats > 1 and again:
             for draw in range(1, self.cv_repeats):
                 for k, (r, t) in enumerate(self._cross_validate(data, cands, seed, draw, again)):
                     if r is not None:
                         ranks[k].append(r)
                         seconds[k] += t
-        return list(zip(ranks, seconds, strict=True))
+        return list(zip(ranks, seconds, folds, strict=True)), out
+
+    def _stopping_first_deal(
+        self, data: WeaklyPairedData, cands: list[Candidate], seed: int
+    ) -> tuple[list[tuple[np.ndarray | None, float]], int, str | None]:
+        """The first deal with the `_costly` candidates' folds stopped early (`cv_stop_z`):
+        every candidate's runs (the costly ones NaN for the folds not fitted), the folds the
+        costly ones were fitted on, and the verdict: "costly" (the best costly candidate leads
+        every cheap one), "cheap" (the best cheap one leads) or None (all folds ran)."""
+        costly = self._costly(cands)
+        runs = self._cross_validate(data, cands, seed, 0, set(range(len(cands))) - costly)
+        for start in range(0, self.folds, STOP_ROUND):
+            ids = range(start, min(start + STOP_ROUND, self.folds))
+            for k, (r, t) in enumerate(self._cross_validate(data, cands, seed, 0, costly, ids)):
+                if k in costly and r is not None:
+                    have, secs = runs[k]
+                    runs[k] = (r if have is None else np.where(np.isnan(r), have, r), secs + t)
+            if ids.stop < self.folds:
+                verdict = self._verdict([r for r, _ in runs], costly)
+                if verdict is not None:
+                    return runs, ids.stop, verdict
+        return runs, self.folds, None
+
+    def _verdict(self, first: list[np.ndarray | None], costly: set[int]) -> str | None:
+        """Which kind of candidate leads on the queries the costly ones scored so far (first
+        deal): "costly" or "cheap" when the best of that kind leads the best of the other by
+        more than `cv_stop_z` paired standard errors, else None."""
+        score = {k: query_scores(r, self.cv_score) for k, r in enumerate(first) if r is not None}
+        scored = ~np.isnan(score[min(costly)])
+        score = {k: v[scored] for k, v in score.items()}
+        lead = max(sorted(costly), key=lambda k: score[k].mean())
+        rival = max(sorted(set(score) - costly), key=lambda k: score[k].mean())
+        diff, sem = mean_and_sem(score[lead] - score[rival])
+        z = float(self.cv_stop_z or np.inf)
+        if diff > z * sem:
+            return "costly"
+        if -diff > z * sem:
+            return "cheap"
+        return None
 
     def _deal_again(self, first: list[np.ndarray], cheap: set[int]) -> bool:
         """Whether more deals for the `cheap` candidates can change the choice, given each

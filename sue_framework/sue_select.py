@@ -148,11 +148,13 @@ class SUESelect(CVSelect):
         seed: int,
         draw: int = 0,
         only: set[int] | None = None,
+        fold_ids: Sequence[int] | None = None,
     ) -> list[tuple[np.ndarray | None, float]]:
         """Each feature set's held-out reciprocal ranks (`_cv`) and its seconds: one deal of
-        the folds (its spectral features are fit once per candidate, the costly part)."""
-        if draw != 0:
-            raise InputError("sue_select deals the pairs into folds once (cv_repeats=1)")
+        the folds, all of them (its spectral features are fit once per candidate, the costly
+        part)."""
+        if draw != 0 or fold_ids is not None:
+            raise InputError("sue_select scores every fold of one deal (cv_repeats=1)")
         runs: list[tuple[np.ndarray | None, float]] = []
         for choice in self.candidates:
             t0 = time.perf_counter()

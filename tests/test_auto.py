@@ -149,6 +149,17 @@ def _shared_clusters(n=900, seed=1):
     return x.astype(np.float32), (x @ q + 0.4 * rng.normal(size=(n, 16))).astype(np.float32)
 
 
+def _misleading(tr: WeaklyPairedData) -> WeaklyPairedData:
+    """`tr` with its unpaired y rows replaced by another orthogonal map of x rows: the pool
+    says one map and the pairs (and test pairs) another, so mined partners are wrong."""
+    rng = np.random.default_rng(3)
+    q2, _ = np.linalg.qr(rng.normal(size=(16, 16)))
+    free = np.setdiff1d(np.arange(len(tr.y)), tr.pairs[:, 1])
+    y2 = tr.y.copy()
+    y2[free] = tr.x[rng.choice(len(tr.x), free.size, replace=False)] @ q2
+    return WeaklyPairedData(tr.x, y2, tr.pairs)
+
+
 @pytest.mark.parametrize("n_pairs", [12, 150])
 def test_auto_picks_self_learning_where_the_rows_agree_and_the_pairs_where_they_do_not(n_pairs):
     x, y = _shared_clusters()
@@ -157,14 +168,7 @@ def test_auto_picks_self_learning_where_the_rows_agree_and_the_pairs_where_they_
     if n_pairs == 12:  # a few pairs cannot pin down a 16-d map; the unpaired rows can
         agree = Auto(unpaired_dims=(16,), device="cpu").fit(tr)
         assert agree.choice_.startswith("self_train")
-    # the unpaired y rows replaced by another orthogonal map of x rows: the pool now says one
-    # map and the pairs (and test pairs) another, so mined partners are wrong
-    rng = np.random.default_rng(3)
-    q2, _ = np.linalg.qr(rng.normal(size=(16, 16)))
-    free = np.setdiff1d(np.arange(len(tr.y)), tr.pairs[:, 1])
-    y2 = tr.y.copy()
-    y2[free] = tr.x[rng.choice(len(tr.x), free.size, replace=False)] @ q2
-    mislead = Auto(unpaired_dims=(16,), device="cpu").fit(WeaklyPairedData(tr.x, y2, tr.pairs))
+    mislead = Auto(unpaired_dims=(16,), device="cpu").fit(_misleading(tr))
     assert not mislead.choice_.startswith("self_train")  # semi-CCA's covariances stay right
 
 
@@ -203,12 +207,7 @@ def test_repeated_deals_spare_self_learning_and_only_run_where_they_can_change_t
     agree = Auto(cv_repeats=3, device="cpu", **kw).fit(tr)
     assert agree.choice_.startswith("self_train")
     assert set(agree.cv_draws_.values()) == {1}  # no other deal could change that
-    rng = np.random.default_rng(3)  # the pool says one map, the pairs another (test above)
-    q2, _ = np.linalg.qr(rng.normal(size=(16, 16)))
-    free = np.setdiff1d(np.arange(len(tr.y)), tr.pairs[:, 1])
-    y2 = tr.y.copy()
-    y2[free] = tr.x[rng.choice(len(tr.x), free.size, replace=False)] @ q2
-    mislead = Auto(cv_repeats=3, device="cpu", **kw).fit(WeaklyPairedData(tr.x, y2, tr.pairs))
+    mislead = Auto(cv_repeats=3, device="cpu", **kw).fit(_misleading(tr))
     assert mislead.choice_.startswith("pair_cca")
     assert mislead.cv_draws_ == {
         "pair_cca out_dim=4": 3, "pair_cca out_dim=8": 3,
@@ -216,3 +215,24 @@ def test_repeated_deals_spare_self_learning_and_only_run_where_they_can_change_t
     }  # fmt: skip
     with pytest.raises(InputError, match="cv_repeats"):
         Auto(cv_repeats=0).fit(tr)
+
+
+@pytest.mark.parametrize("mislead", [False, True])
+def test_self_learnings_folds_stop_once_it_clearly_wins_or_loses(mislead):
+    """Where the pool agrees with the pairs self-learning leads CCA by far on the first two
+    folds, and where it misleads it trails by far: either way its other three folds are not
+    fitted, and the choice is the one every fold gives."""
+    x, y = _shared_clusters()
+    tr = paper_split(x, y, n_pairs=12, n_test=200, seed=0).train
+    data = _misleading(tr) if mislead else tr
+    kw = dict(dims=(4, 8), unpaired_dims=(16,), families=("pair_cca", "self_train"), device="cpu")
+    every = Auto(cv_stop_z=None, **kw).fit(data)
+    early = Auto(**kw).fit(data)
+    learner = "self_train out_dim=16, aligner_params={'select_components': 16}"
+    assert early.choice_ == every.choice_
+    assert early.choice_.startswith("pair_cca" if mislead else "self_train")
+    assert early.cv_folds_[learner] == 2 and every.cv_folds_[learner] == 5
+    assert early.cv_folds_["pair_cca out_dim=8"] == 5
+    # folds of 3, 3, 2, 2 and 2 pairs: the last three folds' 6 pairs, both ways, unscored
+    assert np.isnan(early.cv_per_query_[learner]).sum() == 12
+    assert not np.isnan(every.cv_per_query_[learner]).any()

@@ -110,3 +110,55 @@ def test_ranks_of_any_deal_come_back_by_pair(n_pairs, folds, seed):
 def test_bad_repeats_are_refused(split, bad):
     with pytest.raises(InputError, match="cv_repeats must be"):
         CVSelect(cv_repeats=bad, device="cpu").fit(split.train)
+
+
+class _OneCostly(CVSelect):
+    """CVSelect that counts its candidate `costly` as costly (as auto counts self-learning)."""
+
+    def __init__(self, costly: int = 1, **kw):
+        super().__init__(**kw)
+        self.costly = costly
+
+    def _costly(self, cands):
+        return {self.costly}
+
+
+@pytest.mark.parametrize("costly", [0, 1])
+def test_a_clear_lead_stops_the_costly_folds_after_the_first_round(split, costly):
+    """8 shared dimensions: CCA at 8 dims leads CCA at 2 by far on any two folds. Listed as
+    costly, the 8-d one wins after two folds; listed as costly, the 2-d one is ruled out after
+    two. Either way the choice is that of every fold, and the folds run are those of the full
+    deal (same ranks, NaN elsewhere)."""
+    cands = [("pair_cca", {"out_dim": 2}), ("pair_cca", {"out_dim": 8})]
+    kw = dict(candidates=cands, cv_score="log_rank", device="cpu", costly=costly)
+    full = _OneCostly(**kw).fit(split.train)
+    early = _OneCostly(cv_stop_z=3.0, **kw).fit(split.train)
+    labels = early._labels(cands)
+    assert early.choice_ == full.choice_ == "pair_cca out_dim=8"
+    assert full.cv_folds_ == {labels[0]: 5, labels[1]: 5}
+    assert early.cv_folds_ == {labels[costly]: 2, labels[1 - costly]: 5}
+    mine, every = early.cv_per_query_[labels[costly]], full.cv_per_query_[labels[costly]]
+    data = training_data(split.train, "CVSelect")
+    held = np.concatenate([h for h, _, _ in _cv_plan(data, 5, 0, 20000)[:2]])
+    scored = np.zeros(2 * data.n_pairs, bool)
+    scored[held], scored[data.n_pairs + held] = True, True
+    assert np.array_equal(mine[scored], every[scored]) and np.isnan(mine[~scored]).all()
+    assert np.array_equal(
+        early.cv_per_query_[labels[1 - costly]], full.cv_per_query_[labels[1 - costly]]
+    )
+    assert early.cv_scores_[labels[costly]] == pytest.approx(np.log(mine[scored]).mean())
+
+
+def test_a_tie_never_stops_the_costly_folds(split):
+    """The same model under two labels: no lead, so every fold runs, and the tie goes to the
+    first candidate as without the stop."""
+    cands = [("pair_cca", {"out_dim": 8}), ("pair_cca", {"out_dim": 8, "matcher": "none"})]
+    sel = _OneCostly(candidates=cands, cv_stop_z=0.5, device="cpu").fit(split.train)
+    assert set(sel.cv_folds_.values()) == {5}
+    assert sel.choice_ == "pair_cca out_dim=8"
+
+
+@pytest.mark.parametrize("bad", [0, -1.0, True, "3", float("inf"), float("nan")])
+def test_a_bad_early_stop_is_refused(split, bad):
+    with pytest.raises(InputError, match="cv_stop_z must be a number > 0 or None"):
+        CVSelect(cv_stop_z=bad, device="cpu").fit(split.train)
