@@ -9,12 +9,15 @@ stored test R@10 (auto_rules.py's candidates.csv). The time saved is measured by
 Prints, for each `--z` (and "none": every fold, today's choice without the stop), per cell
 (mean over seeds) the R@10 of the picks against the best pair-only method of the cell (as
 cv_repeats.py's bar: the best test mean of CCA on raw features, ASIF and the tuned pair-only
-baseline), the folds self-learning ran per pairing, and the picks that changed.
+baseline), the folds self-learning ran per pairing, and the picks that changed. With
+`--live`, a suite_methods.py folder whose methods.csv holds `auto` fitted live with today's
+code (`--methods auto`): per cell its R@10 and seconds beside the replay's z = 3 picks.
 
     SUE_DATA_DIR=~/data python benchmarks/cv_stop.py --z 2,3,4 \
         --rules docs/experiments/auto_rules docs/experiments/auto_rules_10 \
         docs/experiments/auto_rules_50 docs/experiments/auto_rules_messages \
-        --methods docs/experiments/suite docs/experiments/suite_messages
+        --methods docs/experiments/suite docs/experiments/suite_messages \
+        --live docs/experiments/suite_auto_live
 """
 
 from __future__ import annotations
@@ -69,6 +72,7 @@ def main() -> None:
     ap.add_argument("--methods", nargs="+", default=["docs/experiments/suite"])
     ap.add_argument("--deals", default="docs/experiments/cv_repeats")
     ap.add_argument("--z", default="2,3,4")
+    ap.add_argument("--live", type=Path, help="suite_methods.py folder with live `auto` rows")
     args = ap.parse_args()
     settings: list[float | None] = [None, *(float(v) for v in args.z.split(","))]
     ranks = dict(np.load(Path(args.deals) / "deals.npz"))
@@ -93,7 +97,10 @@ def main() -> None:
             pick = labels[auto._record(labels, *auto._draws(data, cands, seed))]
             folds = auto.cv_folds_[labels[min(auto._costly(cands))]]
             picks[(pairing, n, seed, z)] = {"pick": pick, "r10": test[pick], "folds": folds}
-    summarise(picks, settings, [Path(m) / "methods.csv" for m in args.methods], args.deals)
+    methods = [Path(m) / "methods.csv" for m in args.methods]
+    summarise(picks, settings, methods, args.deals)
+    if args.live:
+        live(picks, args.live / "methods.csv", pair_only_bar(args.deals, methods))
 
 
 def pair_only_bar(deals: str, methods: list[Path]) -> dict[tuple, float]:
@@ -163,6 +170,32 @@ def summarise(picks: dict[tuple, dict], settings: list, methods: list[Path], dea
             if a["pick"] != b["pick"]:
                 print(f"    {f[0]} {f[1]} pairs seed {f[2]}: {b['pick']} {b['r10']:.1f} -> "
                       f"{a['pick']} {a['r10']:.1f} after {a['folds']} folds")  # fmt: skip
+
+
+def live(picks: dict[tuple, dict], path: Path, bar: dict[tuple, float]) -> None:
+    """Per cell the live `auto` rows of `path` (mean R@10 and seconds over seeds) beside the
+    replay's picks at z = 3 on the same seeds, and the ratio to the best pair-only method."""
+    rows = [r for r in csv.DictReader(path.open()) if r["method"] == "auto"]
+    cells = sorted({(r["pairing"], int(r["pairs"])) for r in rows})
+    print("\n| pairing | pairs | best pair-only | replay, z = 3 | live `auto` | live / best "
+          "pair-only | live seconds |")  # fmt: skip
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+    ratios = []
+    for c in cells:
+        mine = [r for r in rows if (r["pairing"], int(r["pairs"])) == c]
+        r10 = float(np.mean([float(r["r10"]) for r in mine]))
+        secs = float(np.mean([float(r["seconds"]) for r in mine]))
+        replayed = [picks[k]["r10"] for k in picks if k[:2] == c and k[3] == 3.0]
+        shown = f"{np.mean(replayed):.1f}" if replayed else "-"
+        ratios.append((r10 / max(bar[c], 1e-9), c))
+        print(f"| {c[0]} | {c[1]} | {bar[c]:.1f} | {shown} | {r10:.1f} | {ratios[-1][0]:.2f}x "
+              f"| {secs:.1f} |")  # fmt: skip
+    worst = min(ratios)
+    print(
+        f"live: {geomean(r for r, _ in ratios):.3f}x the best pair-only method over "
+        f"{len(ratios)} cells, worst {worst[0]:.3f}x at {worst[1][0]} {worst[1][1]}, "
+        f"{sum(r < 0.97 for r, _ in ratios)} cells under 0.97x"
+    )
 
 
 if __name__ == "__main__":
