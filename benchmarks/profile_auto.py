@@ -64,9 +64,8 @@ def main() -> None:
     print(f"fit {total:.1f} s; chose {model.choice_}")
     print(f"candidates' fold seconds, summed over folds (threads overlap): {cv:.1f}")
     for label, seconds in sorted(model.cv_seconds_.items(), key=lambda kv: -kv[1])[:6]:
-        print(
-            f"  {seconds:7.1f} s  {label}  (CV score {model.cv_scores_[label]:.4f}, {model.cv_folds_[label]} folds)"
-        )
+        score, folds = model.cv_scores_[label], model.cv_folds_[label]
+        print(f"  {seconds:7.1f} s  {label}  (CV score {score:.4f}, {folds} folds)")
     aligner = getattr(model.model_, "aligner_", None)
     if hasattr(aligner, "n_iter_"):
         print(f"refit: {aligner.n_iter_} self-learning iterations, {aligner.n_pseudo_} "
