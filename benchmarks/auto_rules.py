@@ -47,7 +47,9 @@ SCORE = Auto().cv_score  # how the rules score each held-out pair: as auto does 
 def run_cell(x, y, n_pairs: int, seed: int) -> tuple[list[dict], dict[str, np.ndarray]]:
     """One cell: a row per candidate, and the per-query CV scores by label."""
     split = paper_split(x, y, n_pairs=n_pairs, n_test=400, seed=seed)
-    auto = registry.get("method", "auto")(seed=seed, device="cpu")
+    # every fold of every candidate, so that each rule (and cv_stop.py's early stop) can be
+    # replayed from the stored ranks
+    auto = registry.get("method", "auto")(seed=seed, device="cpu", cv_stop_z=None)
     t0 = time.perf_counter()
     auto.fit(split.train)
     auto_seconds = time.perf_counter() - t0

@@ -137,8 +137,8 @@ class Auto(CVSelect):
         Self-learning's folds run two at a time after the cheap candidates' first deal, and
         stop once self-learning leads or trails the best cheap candidate by this many paired
         standard errors on the pairs held out so far (`CVSelect`; None: all folds). Replayed
-        on the stored folds of 95 fits of the real suite, 3 ran 3.4 of 5 folds on average
-        (2.0-2.6 where self-learning wins clearly) and changed 4 picks, all between
+        on the stored folds of 95 fits of the real suite, at 3 self-learning ran 3.4 of 5
+        folds on average (2.0-2.6 where it wins clearly) and 4 picks changed, all between
         self-learning's widths (1 better on the test pairs, 3 worse; 0.999x the R@10 of
         every fold in geometric mean); the dictionary words at 25 pairs took 27 s instead of
         54 ([wide_suite.md](../wide_suite.md#stopping-self-learnings-folds-early)).
