@@ -14,6 +14,9 @@ as its seed dictionary. Two adaptations, both outside its code:
   rows, which VecMap never sees, as with every other method here.
 
     python benchmarks/vecmap.py --vecmap ~/src/vecmap --pairings freedict_en_fr --pairs 25
+
+With `--cuda` both sides run on the GPU: VecMap with its own `--cuda` (it needs CuPy), this
+project's methods with device "cuda".
 """
 
 from __future__ import annotations
@@ -75,8 +78,11 @@ class _Mapped:
         return _normalise(project(rows), mean)[0] @ w
 
 
-def run_vecmap(checkout: Path, split, seed: int, timeout: float) -> tuple[_Mapped, float, float]:
-    """(model, seconds of VecMap's process, worst relative residual of the recovered maps)."""
+def run_vecmap(
+    checkout: Path, split, seed: int, timeout: float, cuda: bool = False
+) -> tuple[_Mapped, float, float]:
+    """(model, seconds of VecMap's process, worst relative residual of the recovered maps);
+    `cuda` runs VecMap on the GPU."""
     tr = split.train
     width = min(tr.x.shape[1], tr.y.shape[1])
     projections = {}
@@ -103,6 +109,7 @@ def run_vecmap(checkout: Path, split, seed: int, timeout: float) -> tuple[_Mappe
             str(d / "trg.out"),
             "--seed",
             str(seed),
+            *(["--cuda"] if cuda else []),
         ]
         t0 = time.perf_counter()
         subprocess.run(cmd, check=True, timeout=timeout, capture_output=True, cwd=checkout)
@@ -125,6 +132,7 @@ def main() -> None:
     ap.add_argument("--pairs", default="25")
     ap.add_argument("--seeds", default="0")
     ap.add_argument("--timeout", type=float, default=3600.0, help="seconds per VecMap run")
+    ap.add_argument("--cuda", action="store_true", help="both sides on the GPU")
     args = ap.parse_args()
     if not (args.vecmap / "map_embeddings.py").is_file():
         raise SystemExit(f"{args.vecmap} holds no map_embeddings.py: give a VecMap checkout")
@@ -141,7 +149,9 @@ def main() -> None:
             for seed in (int(v) for v in args.seeds.split(",")):
                 split = paper_split(x, y, n_pairs=n, n_test=400, seed=seed)
                 try:
-                    model, secs, resid = run_vecmap(args.vecmap, split, seed, args.timeout)
+                    model, secs, resid = run_vecmap(
+                        args.vecmap, split, seed, args.timeout, args.cuda
+                    )
                     cells = [
                         f"{r10(model, split.x_test, split.y_test):.1f} ({secs:.0f} s, "
                         f"map residual {resid:.0e})"
@@ -150,7 +160,9 @@ def main() -> None:
                     cells = [f"not done in {args.timeout:.0f} s"]
                 for name, params in OURS.values():
                     t0 = time.perf_counter()
-                    ours = registry.get("method", name)(seed=seed, **params).fit(split.train)
+                    device = "cuda" if args.cuda else "auto"
+                    ours = registry.get("method", name)(seed=seed, device=device, **params)
+                    ours.fit(split.train)
                     dt = time.perf_counter() - t0
                     cells.append(f"{r10(ours, split.x_test, split.y_test):.1f} ({dt:.1f} s)")
                 print(f"| {p.name} | {n} | {seed} | " + " | ".join(cells) + " |", flush=True)
