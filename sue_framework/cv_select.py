@@ -443,7 +443,7 @@ class CVSelect(Method):
         if self.cv_stop_z is None or not costly or not again:
             first = self._cross_validate(data, cands, seed)
         else:
-            first, costly_folds, verdict = self._stopping_first_deal(data, cands, seed)
+            first, costly_folds, verdict = self._stopping_first_deal(data, cands, seed, costly)
             for k in costly:
                 folds[k] = costly_folds
         ranks = [[r] for r, _ in first if r is not None]
@@ -464,13 +464,12 @@ class CVSelect(Method):
         return list(zip(ranks, seconds, folds, strict=True)), out
 
     def _stopping_first_deal(
-        self, data: WeaklyPairedData, cands: list[Candidate], seed: int
+        self, data: WeaklyPairedData, cands: list[Candidate], seed: int, costly: set[int]
     ) -> tuple[list[tuple[np.ndarray | None, float]], int, str | None]:
-        """The first deal with the `_costly` candidates' folds stopped early (`cv_stop_z`):
+        """The first deal with the `costly` candidates' folds stopped early (`cv_stop_z`):
         every candidate's runs (the costly ones NaN for the folds not fitted), the folds the
         costly ones were fitted on, and the verdict: "costly" (the best costly candidate leads
         every cheap one), "cheap" (the best cheap one leads) or None (all folds ran)."""
-        costly = self._costly(cands)
         runs = self._cross_validate(data, cands, seed, 0, set(range(len(cands))) - costly)
         for start in range(0, self.folds, STOP_ROUND):
             ids = range(start, min(start + STOP_ROUND, self.folds))
