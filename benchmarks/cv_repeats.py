@@ -181,6 +181,27 @@ def main() -> None:
         print("left out (data changed since the stored run): " + ", ".join(skipped))
 
 
+def pair_only_bar(done: list[dict], methods: list[Path]) -> dict[tuple, float]:
+    """Per cell, the best test mean over seeds of the pair-only methods: the tuned pair-only
+    baseline under each (deals, rounds) setting of `done` (this script's rows), and CCA on raw
+    features and ASIF from suite_methods.py's CSVs (a later one's fits win)."""
+    runs: dict[tuple, list[float]] = defaultdict(list)
+    for r in done:
+        setting = ("pair-only", int(r["deals"]), int(r["rounds"]))
+        runs[(r["pairing"], int(r["pairs"]), setting)].append(float(r["pair_only_r10"]))
+    fits = {}  # by (pairing, pairs, seed, method): the last folder's
+    for path in methods:
+        for r in csv.DictReader(path.open()) if path.exists() else []:
+            if r["method"] in ("cca_raw", "asif"):
+                fits[(r["pairing"], int(r["pairs"]), r["seed"], r["method"])] = float(r["r10"])
+    for (pairing, n, _, method), value in fits.items():
+        runs[(pairing, n, method)].append(value)
+    bar: dict[tuple, float] = {}
+    for (pairing, n, *_), values in runs.items():
+        bar[(pairing, n)] = max(bar.get((pairing, n), 0.0), float(np.mean(values)))
+    return bar
+
+
 def summarise(done: list[dict], methods: list[Path], compare: list[int]) -> None:
     """Per cell the seed means; per setting (deals, rounds) the geometric means and worst
     cells."""
@@ -188,22 +209,10 @@ def summarise(done: list[dict], methods: list[Path], compare: list[int]) -> None
     for r in done:
         key, setting = (r["pairing"], int(r["pairs"])), (int(r["deals"]), int(r["rounds"]))
         r10[(*key, "auto", setting)].append(float(r["auto_r10"]))
-        r10[(*key, "pair-only", setting)].append(float(r["pair_only_r10"]))
-    fits = {}  # by (pairing, pairs, seed, method): the last folder's
-    for path in methods:
-        for r in csv.DictReader(path.open()) if path.exists() else []:
-            fits[(r["pairing"], int(r["pairs"]), r["seed"], r["method"])] = float(r["r10"])
-    for (pairing, n, _, method), value in fits.items():
-        if method in ("cca_raw", "asif"):
-            r10[(pairing, n, method, (0, 0))].append(value)
     mean = {k: float(np.mean(v)) for k, v in r10.items()}
     cells = sorted({(p, n) for p, n, m, _ in mean if m == "auto"})
     settings = [(1, 2)] + [(d, rounds) for d in compare[1:] for rounds in (2, 1)]
-    bar = {
-        c: max([mean[(*c, "pair-only", s)] for s in settings]
-               + [mean[k] for k in ((*c, "cca_raw", (0, 0)), (*c, "asif", (0, 0))) if k in mean])
-        for c in cells
-    }  # fmt: skip
+    bar = pair_only_bar(done, methods)
     names = {s: f"{s[0]} deal{'s' * (s[0] > 1)}" + (", one round" if s[1] == 1 else "")
              for s in settings}  # fmt: skip
     print("\n| pairing | pairs | best pair-only | " + " | ".join(names.values()) + " |")

@@ -26,13 +26,13 @@ import argparse
 import csv
 import platform
 import sys
-from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from auto_rules import stored_cells  # noqa: E402
+from cv_repeats import pair_only_bar  # noqa: E402
 from suite import geomean, load  # noqa: E402
 
 from sue_framework import paper_split  # noqa: E402
@@ -98,35 +98,16 @@ def main() -> None:
             folds = auto.cv_folds_[labels[min(auto._costly(cands))]]
             picks[(pairing, n, seed, z)] = {"pick": pick, "r10": test[pick], "folds": folds}
     methods = [Path(m) / "methods.csv" for m in args.methods]
-    summarise(picks, settings, methods, args.deals)
+    bar = pair_only_bar(list(csv.DictReader((Path(args.deals) / "cells.csv").open())), methods)
+    summarise(picks, settings, bar)
     if args.live:
-        live(picks, args.live / "methods.csv", pair_only_bar(args.deals, methods))
+        live(picks, args.live / "methods.csv", bar)
 
 
-def pair_only_bar(deals: str, methods: list[Path]) -> dict[tuple, float]:
-    """Per cell, the best test mean over seeds of the pair-only methods: cv_repeats.py's
-    tuned pair-only baseline under each number of deals, CCA on raw features and ASIF."""
-    runs: dict[tuple, list[float]] = defaultdict(list)
-    for r in csv.DictReader((Path(deals) / "cells.csv").open()):
-        setting = ("pair-only", r["deals"], r["rounds"])
-        runs[(r["pairing"], int(r["pairs"]), setting)].append(float(r["pair_only_r10"]))
-    fits = {}  # by (pairing, pairs, seed, method): the last folder's
-    for path in methods:
-        for r in csv.DictReader(path.open()) if path.exists() else []:
-            if r["method"] in ("cca_raw", "asif"):
-                fits[(r["pairing"], int(r["pairs"]), r["seed"], r["method"])] = float(r["r10"])
-    for (pairing, n, _, method), value in fits.items():
-        runs[(pairing, n, method)].append(value)
-    bar: dict[tuple, float] = {}
-    for (pairing, n, *_), values in runs.items():
-        bar[(pairing, n)] = max(bar.get((pairing, n), 0.0), float(np.mean(values)))
-    return bar
-
-
-def summarise(picks: dict[tuple, dict], settings: list, methods: list[Path], deals: str) -> None:
+def summarise(picks: dict[tuple, dict], settings: list, bar: dict[tuple, float]) -> None:
     """Per cell and setting the mean R@10 of the picks and its ratio to the best pair-only
-    method; per pairing the folds run; per setting the changed picks and the worst cell."""
-    bar = pair_only_bar(deals, methods)
+    method (`bar`); per pairing the folds run; per setting the changed picks and the worst
+    cell."""
     fits = sorted({k[:3] for k in picks})
     cells = sorted({f[:2] for f in fits})
     names = {z: "every fold" if z is None else f"z = {z:g}" for z in settings}
