@@ -328,9 +328,22 @@ def read_pairs(path: str | Path) -> np.ndarray:
     path : str or Path
         A .npy (m, 2) array or a text file of i,j lines.
     """
+    return read_pair_lines(path)[0]
+
+
+def read_pair_lines(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
+    """`read_pairs`, with the line of the file each pair came from (1-based; for .npy the row,
+    counting from 1), so that messages about a pair can name where to fix it.
+
+    Parameters
+    ----------
+    path : str or Path
+        A .npy (m, 2) array or a text file of i,j lines.
+    """
     p = Path(path)
     if p.suffix.lower() in {".npy", ".npz"}:
-        return read_matrix(p, "pairs")
+        pairs = read_matrix(p, "pairs")
+        return pairs, np.arange(1, pairs.shape[0] + 1) if pairs.ndim == 2 else np.zeros(0, int)
     if not p.is_file():
         raise InputError(f"pairs: no file at {p} (resolved from {Path.cwd()})")
     text = _read_text(p, "pairs")  # a byte-order mark is not part of the first field
@@ -342,7 +355,7 @@ def read_pairs(path: str | Path) -> np.ndarray:
         if "x" in header and "y" in header:
             cols, named = (header.index("x"), header.index("y")), True
         lines = lines[1:]
-    rows, waiting = [], 0
+    rows, where, waiting = [], [], 0
     for k, ln in lines:
         fields = [f.strip() for f in split(ln)]
         if not named and len(fields) != 2:
@@ -354,14 +367,21 @@ def read_pairs(path: str | Path) -> np.ndarray:
             if not _is_int(fields[c]):
                 raise InputError(
                     f"pairs: line {k}, column {c + 1} of {p} is {fields[c]!r}, not a row index"
+                    + (
+                        " (a second header: join pair files with sue fit --pairs A --pairs B, "
+                        "not cat)"
+                        if fields[c].lower() in ("x", "y", "i", "j")
+                        else ""
+                    )
                 )
         pair = [int(fields[c]) for c in cols]
         if max(abs(v) for v in pair) >= 2**62:
             raise InputError(f"pairs: line {k} of {p} holds an index far beyond any row: {ln}")
         rows.append(pair)
+        where.append(k)
     if waiting:
-        warnings.warn(f"{p}: {waiting} row(s) have no partner yet and stay unpaired", stacklevel=2)
-    return np.asarray(rows, dtype=np.int64).reshape(-1, 2)
+        warnings.warn(f"{p}: {waiting} row(s) have no partner yet and stay unpaired", stacklevel=3)
+    return np.asarray(rows, dtype=np.int64).reshape(-1, 2), np.asarray(where, dtype=np.int64)
 
 
 def _fields(line: str) -> list[str]:

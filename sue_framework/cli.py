@@ -95,13 +95,15 @@ def cmd_fit(args: argparse.Namespace) -> int:
     from sue_framework import distributed
     from sue_framework.data import WeaklyPairedData
     from sue_framework.model_files import save_method
+    from sue_framework.pair_files import merge_pair_files
     from sue_framework.registry import registry
     from sue_framework.threads import available_cores
     from sue_framework.validation import check_fitted_outputs
 
-    _check_model_output(args.out, args.x, args.y, args.pairs)
+    _check_model_output(args.out, args.x, args.y, *args.pairs)
     if args.nproc < 1:
         raise InputError(f"--nproc {args.nproc}: give 1 or more processes")
+    params = _method_params(args)  # options the method does not take fail before any work
     cores = available_cores()
     if args.nproc > cores and not args.oversubscribe:
         warnings.warn(
@@ -122,25 +124,17 @@ def cmd_fit(args: argparse.Namespace) -> int:
         x, y = NpyRows(args.x), NpyRows(args.y)
     else:
         x, y = _load_matrix(args.x, "x"), _load_matrix(args.y, "y")
-    pairs = _load_pairs(args.pairs)
-    if len(pairs) == 0:
+    merged = merge_pair_files(args.pairs, x.shape[0], y.shape[0], allow_many=args.allow_many)
+    if merged.duplicates:
+        log.info("pairs: %d repeated line(s) dropped, %d pairs kept", merged.duplicates,
+                 len(merged.pairs))  # fmt: skip
+    if len(merged.pairs) == 0:
         raise InputError(
-            f"--pairs {args.pairs} holds no pairs; every method needs some to align the two "
-            "sides (CCA to d dimensions needs more than d). Add lines i,j, or let sue suggest "
-            "which rows to pair: sue suggest --x ... --n 20 --out ask.csv"
+            f"--pairs {' '.join(args.pairs)} holds no pairs; every method needs some to align "
+            "the two sides (CCA to d dimensions needs more than d). Add lines i,j, or let sue "
+            "suggest which rows to pair: sue suggest --x ... --n 20 --out ask.csv"
         )
-    data = WeaklyPairedData(x, y, pairs)
-    params = _json_params(args.params)
-    if args.method == "sue":
-        params = {
-            "se_dim": args.se_dim,
-            "out_dim": args.out_dim,
-            "solver": args.solver,
-            "aligner": args.aligner,
-            "matcher": args.matcher,
-            "verbose": not args.quiet,
-            **params,
-        }
+    data = WeaklyPairedData(x, y, merged.pairs, allow_many=args.allow_many)
     from sue_framework.settings import with_policy
 
     params = with_policy(params, "--params", "--seed and --device", seed=args.seed,
@@ -161,6 +155,52 @@ def cmd_fit(args: argparse.Namespace) -> int:
     out = save_method(model, args.out)
     print(f"saved {out}")
     return 0
+
+
+# `sue fit`'s options that set a parameter of the method, with SUE's defaults (for the help:
+# the parser is built without importing the pipeline; a test keeps the copy from drifting)
+METHOD_OPTIONS = {
+    "se_dim": ("--se-dim", 10),
+    "out_dim": ("--out-dim", 8),
+    "solver": ("--solver", "exact"),
+    "aligner": ("--aligner", "cca"),
+    "matcher": ("--matcher", "mmd"),
+}
+
+
+def _method_params(args: argparse.Namespace) -> dict[str, Any]:
+    """The method's parameters from `sue fit`'s options and --params. An option the chosen
+    method does not take is refused, naming what it does take: never ignored in silence."""
+    import inspect
+
+    from sue_framework.registry import registry
+
+    factory = registry.get("method", args.method)
+    try:
+        takes = set(factory().get_params(deep=False))
+    except TypeError:  # a factory with required arguments: its signature says what it takes
+        takes = set(inspect.signature(factory).parameters)
+    given = {
+        name: getattr(args, name) for name in METHOD_OPTIONS if getattr(args, name) is not None
+    }
+    refused = [METHOD_OPTIONS[name][0] for name in given if name not in takes]
+    if refused:
+        hint = (
+            "; auto chooses its width by pair cross-validation: set the widths it tries with "
+            '--params \'{"dims": [4, 8], "unpaired_dims": [32]}\''
+            if "out_dim" in given and {"dims", "unpaired_dims"} <= takes
+            else ""
+        )
+        verb = "does" if len(refused) == 1 else "do"
+        raise InputError(
+            f"{' and '.join(refused)} {verb} not apply to --method {args.method}, which takes "
+            f"no such parameter (it takes {', '.join(sorted(takes))}; give them with --params "
+            f"JSON){hint}"
+        )
+    params: dict[str, Any] = dict(given)  # the rest keep the method's own defaults
+    if "verbose" in takes:
+        params["verbose"] = not args.quiet
+    return {**params, **_json_params(args.params)}
 
 
 def cmd_transform(args: argparse.Namespace) -> int:
@@ -235,10 +275,23 @@ def cmd_suggest(args: argparse.Namespace) -> int:
         for r in rows.tolist():
             pair = [r, ""] if args.side == "x" else ["", r]
             w.writerow(pair + ([items[r]] if items else []))
+        if args.keep_pairs and pairs is not None:  # the labelling history, after the new rows
+            for i, j in pairs.tolist():
+                w.writerow([i, j] + ([items[i if args.side == "x" else j]] if items else []))
     other = "y" if args.side == "x" else "x"
+    kept = (
+        f", then the {len(pairs)} pairs of {args.pairs}"
+        if args.keep_pairs and pairs is not None
+        else ""
+    )
+    then = (
+        f"sue fit --pairs {args.out}"
+        if kept or not args.pairs
+        else f"sue fit --pairs {args.pairs} --pairs {args.out}"
+    )
     print(
-        f"wrote {args.out}: {len(rows)} rows of {args.side} to pair, best first; fill in "
-        f"column {other} with each partner's row and pass the file to sue fit --pairs"
+        f"wrote {args.out}: {len(rows)} rows of {args.side} to pair, best first{kept}; fill in "
+        f"column {other} with each partner's row, then {then}"
     )
     return 0
 
@@ -525,7 +578,18 @@ def build_parser() -> argparse.ArgumentParser:
     f = command("fit", "fit a method and save the model file")
     f.add_argument("--x", required=True, help="x rows (.npy or .csv)")
     f.add_argument("--y", required=True, help="y rows (.npy or .csv)")
-    f.add_argument("--pairs", required=True, help="pairs i,j (.csv, .tsv or .npy): x[i] <-> y[j]")
+    f.add_argument(
+        "--pairs",
+        required=True,
+        action="append",
+        help="pairs i,j (.csv, .tsv, .txt or .npy): x[i] <-> y[j]; repeat to merge several files "
+        "(repeated pairs are dropped with a count; a row given two partners is refused)",
+    )
+    f.add_argument(
+        "--allow-many",
+        action="store_true",
+        help="accept pairs that give a row several partners (a word with several translations)",
+    )
     f.add_argument("--out", required=True, help="model file to write")
     _names_of(
         f.add_argument(
@@ -535,14 +599,28 @@ def build_parser() -> argparse.ArgumentParser:
         ),
         "method",
     )
-    for flag, kind, default, what in (
-        ("--solver", "solver", "exact", "spectral solver"),
-        ("--aligner", "aligner", "cca", "aligner"),
-        ("--matcher", "matcher", "mmd", "distribution matcher"),
+    for flag, kind, what in (
+        ("--solver", "solver", "spectral solver"),
+        ("--aligner", "aligner", "aligner"),
+        ("--matcher", "matcher", "distribution matcher"),
     ):
-        _names_of(f.add_argument(flag, default=default, help=f"{what}, with --method sue"), kind)
-    f.add_argument("--se-dim", type=int, default=10, help="spectral dims, with --method sue")
-    f.add_argument("--out-dim", type=int, default=8, help="shared dims, with --method sue")
+        default = METHOD_OPTIONS[kind][1]
+        _names_of(
+            f.add_argument(
+                flag,
+                help=f"{what} (default {default} with --method sue; refused by "
+                "methods that take none)",
+            ),  # fmt: skip
+            kind,
+        )
+    f.add_argument(
+        "--se-dim", type=int, help=f"spectral dims (default {METHOD_OPTIONS['se_dim'][1]} with "
+        "--method sue)"
+    )  # fmt: skip
+    f.add_argument(
+        "--out-dim", type=int, help=f"shared dims (default {METHOD_OPTIONS['out_dim'][1]} with "
+        "--method sue; refused by auto, which chooses its width by cross-validation)"
+    )  # fmt: skip
     f.add_argument("--params", help="extra method parameters as JSON")
     f.add_argument("--seed", type=int, default=0, help="random seed (the same seed repeats)")
     f.add_argument("--device", default="auto", help=device_help)
@@ -637,6 +715,12 @@ def build_parser() -> argparse.ArgumentParser:
     sg.add_argument("--x", required=True, help="x rows (.npy or .csv)")
     sg.add_argument("--y", help="y rows (needed with --side y and with --model)")
     sg.add_argument("--pairs", help="pairs already made (i,j per line): never suggested again")
+    sg.add_argument(
+        "--keep-pairs",
+        action="store_true",
+        help="also copy the --pairs rows into --out, below the new ones, so that one file holds "
+        "the whole labelling history",
+    )
     sg.add_argument("--model", help="a model file from sue fit, for model-aware strategies")
     sg.add_argument("--n", type=int, required=True, help="how many rows to suggest")
     sg.add_argument("--out", required=True, help="CSV to write: columns x, y (one left blank)")

@@ -85,7 +85,7 @@ def _fold_scores(
     """Reciprocal ranks of one fold's held-out pairs (x -> y, then y -> x) for the fitted
     candidate, then for its first r output columns for each r in `widths`; and the seconds."""
     t0 = time.perf_counter()
-    train = WeaklyPairedData(data.x, data.y, np.delete(data.pairs, held, axis=0))
+    train = data.subset(np.delete(data.pairs, held, axis=0))
     settings = with_policy(params, name, POLICY_HOW, seed=seed, device=device)
     model = registry.get("method", name)(**settings).fit(train)
     # each gallery holds the held-out rows of its side, so they serve as the queries too

@@ -4,6 +4,7 @@ in `validation`, the split protocol in `splits`."""
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -16,6 +17,8 @@ from sue_framework.validation import (  # noqa: F401  (re-exported: plugins impo
     check_fit_input,
     check_rows_on_disk,
     check_stage_output,
+    describe_conflicts,
+    pair_conflicts,
 )
 
 
@@ -34,6 +37,11 @@ class WeaklyPairedData:
         Every row of modality y, paired ones included.
     pairs : array-like of shape (m, 2), optional
         Integer pairs (i, j): x[i] belongs with y[j]. None: no pairs.
+    allow_many : bool
+        Whether a row may have several partners (a word with several translations, a picture
+        with several captions). False: pairs that give a row a second partner are accepted with
+        a warning that names them, as they are most often a labelling slip. The command line
+        refuses them unless given --allow-many.
     """
 
     # arrays for every fit but those that stream rows on disk, which alone accept NpyRows here
@@ -41,15 +49,37 @@ class WeaklyPairedData:
     x: np.ndarray
     y: np.ndarray
 
-    def __init__(self, x: object, y: object, pairs: object = None) -> None:
+    def __init__(
+        self, x: object, y: object, pairs: object = None, *, allow_many: bool = False
+    ) -> None:
         self.x, self.y = _training_rows(x, "x"), _training_rows(y, "y")
         self.pairs = as_pairs(pairs, self.x.shape[0], self.y.shape[0])
+        self.allow_many = bool(allow_many)
+        if not self.allow_many:
+            conflicts = pair_conflicts(self.pairs)
+            if conflicts:
+                warnings.warn(
+                    describe_conflicts(self.pairs, conflicts) + "; fix the pairs, or pass "
+                    "allow_many=True where items truly have several partners",
+                    stacklevel=2,
+                )
+
+    def subset(self, pairs: np.ndarray) -> WeaklyPairedData:
+        """The same rows with only `pairs` (checked again; the many-partner rule carries over).
+
+        Parameters
+        ----------
+        pairs : ndarray of shape (m, 2)
+            Some of this data's pairs, or others within its rows.
+        """
+        return WeaklyPairedData(self.x, self.y, pairs, allow_many=self.allow_many)
 
     @classmethod
     def _trusted(cls, x: np.ndarray, y: np.ndarray, pairs: np.ndarray) -> WeaklyPairedData:
         """Built from arrays already checked (no copies, no checks)."""
         data = cls.__new__(cls)
         data.x, data.y, data.pairs = x, y, pairs
+        data.allow_many = True  # checked (and warned about) where the pairs came from
         return data
 
     def canonical(self) -> WeaklyPairedData:
@@ -171,7 +201,7 @@ class PairView:
         if isinstance(index, tuple):  # scikit-learn indexes as view[rows, ...]
             index = index[0]
         d = self.data
-        return PairView(WeaklyPairedData(d.x, d.y, d.pairs[np.asarray(index)].reshape(-1, 2)))
+        return PairView(d.subset(d.pairs[np.asarray(index)].reshape(-1, 2)))
 
     def __repr__(self) -> str:
         d = self.data

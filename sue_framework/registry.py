@@ -176,9 +176,12 @@ class Registry:
         self.load()
         entry = self._entries[kind].get(name)
         if entry is None:
-            available = ", ".join(sorted(self._entries[kind])) or "(none)"
+            names = sorted(self._entries[kind])
+            available = ", ".join(names) or "(none)"
+            close = _close_name(str(name), names)
+            hint = f"did you mean {close!r}? " if close else ""
             raise UnknownComponentError(
-                f"no {kind} named {name!r}; available {kind} names: {available}. "
+                f"no {kind} named {name!r}; {hint}available {kind} names: {available}. "
                 "Install the plugin package that provides it, or check the spelling."
             )
         return self._resolved(entry)
@@ -518,3 +521,16 @@ class _ActiveRegistry:
 
 
 registry: Registry = _ActiveRegistry()  # type: ignore[assignment]
+
+
+def _close_name(name: str, names: list[str]) -> str | None:
+    """The registered name `name` most likely meant: the same but for case, dashes or
+    underscores, else the closest spelling (difflib), if any is close."""
+    import difflib
+
+    folded = {n.lower().replace("-", "_"): n for n in names}
+    key = name.lower().replace("-", "_")
+    if key in folded:
+        return folded[key]
+    close = difflib.get_close_matches(key, list(folded), n=1, cutoff=0.75)
+    return folded[close[0]] if close else None

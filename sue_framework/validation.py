@@ -243,8 +243,8 @@ def as_pairs(pairs: object, n_x: int, n_y: int) -> np.ndarray:
         if out.any():
             k = int(np.nonzero(out)[0][0])
             raise InputError(
-                f"pair {k} = ({arr[k, 0]}, {arr[k, 1]}) points outside {side}: "
-                f"{side} has {n} rows, so its indices must lie in [0, {n - 1}]"
+                f"pair {k} (counting from 0) = ({arr[k, 0]}, {arr[k, 1]}) points outside "
+                f"{side}: {side} has {n} rows, so its indices must lie in [0, {n - 1}]"
             )
     uniq = np.unique(arr, axis=0)
     if uniq.shape[0] != arr.shape[0]:
@@ -252,3 +252,48 @@ def as_pairs(pairs: object, n_x: int, n_y: int) -> np.ndarray:
             f"pairs holds {arr.shape[0] - uniq.shape[0]} duplicate row(s); list each pair once"
         )
     return arr
+
+
+def pair_conflicts(pairs: np.ndarray) -> list[tuple[int, int, str]]:
+    """Pairs that give one row two different partners: (k, first, side) for each pair k whose
+    `side` row ("x" or "y") was already paired, by pair `first`, with another row.
+
+    Parameters
+    ----------
+    pairs : ndarray of shape (m, 2)
+        Checked pairs (i, j), each listed once.
+    """
+    out = []
+    for col, side in ((0, "x"), (1, "y")):
+        seen: dict[int, int] = {}
+        for k, row in enumerate(pairs[:, col].tolist()):
+            if row in seen:
+                out.append((k, seen[row], side))
+            else:
+                seen[row] = k
+    return sorted(out)
+
+
+def describe_conflicts(
+    pairs: np.ndarray, conflicts: list[tuple[int, int, str]], label: Any = None
+) -> str:
+    """Words for `pair_conflicts`' finding: how many, and the first few with their partners.
+
+    Parameters
+    ----------
+    pairs : ndarray of shape (m, 2)
+        The pairs checked.
+    conflicts : list of (int, int, str)
+        `pair_conflicts(pairs)`.
+    label : callable, optional
+        `label(k)` names pair k in the words (default "pair k"; the CLI gives file lines).
+    """
+    name = label or (lambda k: f"pair {k}")
+    shown = "; ".join(
+        f"{side} row {pairs[k, 0 if side == 'x' else 1]} is paired with "
+        f"{'y' if side == 'x' else 'x'} row {pairs[first, 1 if side == 'x' else 0]} "
+        f"({name(first)}) and {pairs[k, 1 if side == 'x' else 0]} ({name(k)})"
+        for k, first, side in conflicts[:3]
+    )
+    more = f" and {len(conflicts) - 3} more" if len(conflicts) > 3 else ""
+    return f"{len(conflicts)} pair(s) give a row a second partner: {shown}{more}"

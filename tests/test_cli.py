@@ -180,19 +180,24 @@ def test_object_arrays_and_tab_separated_pairs(files, capsys):
 
 
 def test_sue_fit_options_default_to_what_sue_itself_defaults_to():
-    """The parser is built without importing the pipeline (fast start), so it restates SUE's
-    defaults; this keeps the copy from drifting."""
+    """The parser is built without importing the pipeline (fast start), so its help restates
+    SUE's defaults; this keeps the copy from drifting. Options left out are not passed, so the
+    method's own defaults apply."""
     import argparse
     import inspect
 
     from sue_framework import SUE
-    from sue_framework.cli import build_parser
+    from sue_framework.cli import METHOD_OPTIONS, _method_params, build_parser
 
     sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
-    given = {a.dest: a.default for a in sub.choices["fit"]._actions}
+    helps = {a.dest: a.help for a in sub.choices["fit"]._actions}
     own = inspect.signature(SUE).parameters
-    for name in ("solver", "aligner", "matcher", "se_dim", "out_dim"):
-        assert given[name] == own[name].default, name
+    for name, (_, default) in METHOD_OPTIONS.items():
+        assert default == own[name].default, name
+        assert f"default {default} with --method sue" in helps[name], name
+    args = build_parser().parse_args(["fit", "--x", "a", "--y", "b", "--pairs", "p", "--out",
+                                      "m.sue", "--method", "sue"])  # fmt: skip
+    assert set(_method_params(args)) == {"verbose"}
 
 
 @needs("sue_baselines")
@@ -422,3 +427,28 @@ def test_scale_and_byte_order_cases_get_their_own_message(files, capsys):
         err = capsys.readouterr().err
         assert message in err and "NaN" not in err, (args, err)
     assert not (files / "z.npy").exists()
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--out-dim", "4"], "--out-dim does not apply to --method auto, which takes"),
+        (["--out-dim", "4", "--solver", "pca"], "--out-dim and --solver do not apply"),
+        (["--method", "SUE"], "no method named 'SUE'; did you mean 'sue'?"),
+        (["--method", "pair-cca"], "did you mean 'pair_cca'?"),
+    ],
+)
+def test_an_option_the_method_does_not_take_is_refused_never_ignored(files, capsys, extra,
+                                                                      message):  # fmt: skip
+    assert main([*fit_args(files), *extra]) == 2
+    assert message in capsys.readouterr().err
+    assert not (files / "m.sue").exists()
+
+
+def test_an_option_a_variant_takes_applies(files):
+    from sue_framework.model_files import load_method
+
+    assert (
+        main([*fit_args(files), "--method", "pair_cca", "--out-dim", "3", "--device", "cpu"]) == 0
+    )
+    assert load_method(files / "m.sue").transform(np.load(files / "xt.npy"), "x").shape == (50, 3)
