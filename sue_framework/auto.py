@@ -31,8 +31,10 @@ CV_STOP_Z = 3.0
 
 
 def _dims(n_pairs: int, grid: Sequence[int]) -> list[int]:
-    """Output widths of `grid` that `n_pairs` pairs support (CCA needs more pairs than dims)."""
-    return sorted({int(min(r, max(1, n_pairs - 1))) for r in grid})
+    """Output widths of `grid` that `n_pairs` pairs support (CCA needs more pairs than dims).
+    A width is lowered to what the pairs support, but never to 1 unless the grid asks for 1:
+    in one dimension every cosine is +-1, so the map cannot rank."""
+    return sorted({w for r in grid if (w := int(min(r, n_pairs - 1))) >= 2 or (w == r == 1)})
 
 
 class Auto(CVSelect):
@@ -199,8 +201,11 @@ class Auto(CVSelect):
         if unknown:
             raise InputError(f"unknown families {sorted(unknown)}; known: {FAMILIES}")
         # widths every fold's training pairs and both inputs support, so the refit is the model
-        # that CV scored; self-learning's dictionary lifts the pairs' cap
+        # that CV scored; self-learning's dictionary lifts the pairs' cap. Too few pairs for CV
+        # (`CVSelect`): the refit's own pairs are the cap
         fold_pairs = n_pairs - -(-n_pairs // self.folds)
+        if n_pairs < 2 * self.folds:
+            fold_pairs = n_pairs
         supported = min(fold_pairs, width + 1)
         cands: list[Candidate] = []
         for family in FAMILIES:  # cheapest first: the order "one_se" prefers
@@ -209,14 +214,21 @@ class Auto(CVSelect):
             if family == "pair_cca":
                 cands += [(family, {"out_dim": r}) for r in _dims(supported, self.dims)]
             elif family == "asif":
-                if "asif" in registry.names("method"):
+                if "asif" in registry.names("method") and fold_pairs >= 2:  # 1 anchor: width 1
                     cands += [("asif", p) for p in self._asif_grid(fold_pairs)]
             elif family == "semi_cca":
                 cands += [(family, {"out_dim": r}) for r in _dims(supported, self.unpaired_dims)]
-            else:
+            elif n_pairs >= 2:  # self-learning starts from CCA on the pairs
                 widths = _dims(width + 1, self.unpaired_dims)
                 shared = {"select_components": max(widths)}
                 cands += [(family, {"out_dim": r, "aligner_params": shared}) for r in widths]
+        if not cands:
+            families = ", ".join(self.families)
+            raise InputError(
+                f"{n_pairs} pair(s) are too few for any of auto's candidates ({families}): CCA "
+                "to 2 dimensions needs 3 pairs, ASIF and self-learning 2; add pairs (sue "
+                "suggest says which rows to pair first)"
+            )
         return cands
 
     def fit(self, data: WeaklyPairedData, y: None = None) -> Auto:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import time
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -394,6 +395,16 @@ class CVSelect(Method):
         pick = self._record(labels, runs, out)
         chosen, self.choice_ = cands[pick], labels[pick]
         self.choice_candidate_ = chosen
+        self.fit_warnings_: list[str] = []
+        if len(cands) > 1 and not runs:
+            self.fit_warnings_.append(
+                f"{data.n_pairs} pairs are too few to choose by cross-validation "
+                f"({2 * self.folds} or more are needed), so {type(self).__name__} took its first "
+                f"candidate, {self.choice_}, untested; with this few pairs a map is most often "
+                "near chance. Add pairs (sue suggest says which rows to pair first)"
+            )
+        for text in self.fit_warnings_:
+            warnings.warn(text, stacklevel=2)
         for label, score in self.cv_scores_.items():
             log.info("%s: pair-CV %s %.4f +- %.4f in %.1f s", label, self.cv_score, score,
                      self.cv_sem_[label], self.cv_seconds_.get(label, 0.0))  # fmt: skip

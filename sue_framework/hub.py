@@ -83,6 +83,9 @@ def card_markdown(manifest: dict[str, Any]) -> str:
         ]
     else:
         lines.append("- not recorded (a file written before model cards)")
+    said = facts.get("warnings")
+    if said:
+        lines += ["", "## Warnings", ""] + [f"- **{text}**" for text in said]
     selection = facts.get("selection")
     if selection:
         lines += ["", "## Selection", "", f"Pair cross-validation chose `{selection['choice']}`."]

@@ -121,8 +121,9 @@ def _factory(kind: str, name: str, provider: str | None) -> Any:
 
 def card_facts(method: Any, state: dict[str, np.ndarray]) -> dict[str, Any]:
     """What a model card says beyond the parameters: the shapes the fit saw, what pair
-    cross-validation chose (methods that choose), and which arrays are copies of input rows
-    (the exact solver keeps its training rows for the Nystrom extension; ASIF its pairs).
+    cross-validation chose (methods that choose), what the fit warned about (`fit_warnings_`,
+    such as too few pairs), and which arrays are copies of input rows (the exact solver keeps
+    its training rows for the Nystrom extension; ASIF its pairs).
 
     Parameters
     ----------
@@ -133,6 +134,9 @@ def card_facts(method: Any, state: dict[str, np.ndarray]) -> dict[str, Any]:
     """
     training = getattr(method, "training_", None)
     facts: dict[str, Any] = {"training": training}
+    said = [str(w) for w in getattr(method, "fit_warnings_", [])]
+    if said:  # what the fit warned about travels with the model
+        facts["warnings"] = said
     if hasattr(method, "choice_"):
         facts["selection"] = {
             "choice": str(method.choice_),
@@ -278,6 +282,9 @@ def _check_layout(path: Path, manifest: dict[str, Any], checked: bool) -> None:
     card = manifest.get("card", {})
     if not isinstance(card, dict) or not isinstance(card.get("training") or {}, dict):
         problems.append("'card' must be an object")
+    elif not (isinstance(said := card.get("warnings", []), list)
+              and all(isinstance(w, str) for w in said)):  # fmt: skip
+        problems.append("'card.warnings' must be a list of strings")
     if problems:
         raise _damaged(path, f"its manifest is malformed ({'; '.join(problems)})")
 

@@ -236,3 +236,37 @@ def test_self_learnings_folds_stop_once_it_clearly_wins_or_loses(mislead):
     # folds of 3, 3, 2, 2 and 2 pairs: the last three folds' 6 pairs, both ways, unscored
     assert np.isnan(early.cv_per_query_[learner]).sum() == 12
     assert not np.isnan(every.cv_per_query_[learner]).any()
+
+
+@pytest.mark.parametrize("n_pairs", [2, 3, 9])
+def test_too_few_pairs_never_give_a_width_one_map_and_say_so(n_pairs, tmp_path):
+    """With fewer pairs than CV needs, auto takes its first candidate untested: never a map of
+    one dimension (where every cosine ties), with a warning that the card keeps."""
+    from sue_framework.hub import model_card
+
+    x, y = latent_views(n=200)
+    data = WeaklyPairedData(x, y, np.stack([np.arange(n_pairs), np.arange(n_pairs)], 1))
+    with pytest.warns(UserWarning, match=f"{n_pairs} pairs are too few to choose"):
+        model = Auto(device="cpu").fit(data)
+    z = model.transform(x[:50], "x")
+    assert z.shape[1] >= 2
+    # the map ranks: the 50 rows are not all at one cosine from a query
+    zn = z / np.maximum(np.linalg.norm(z, axis=1, keepdims=True), 1e-12)
+    assert np.unique(np.round(zn @ zn[0], 4)).size > 2
+    card = model_card(model.save(tmp_path / "few.sue"))
+    assert "## Warnings" in card and f"{n_pairs} pairs are too few" in card
+
+
+def test_one_pair_is_refused_with_what_each_candidate_needs():
+    x, y = latent_views(n=200)
+    with pytest.raises(InputError, match="1 pair.*too few for any of auto's candidates"):
+        Auto(device="cpu").fit(WeaklyPairedData(x, y, [[0, 0]]))
+
+
+def test_enough_pairs_for_cv_fit_without_a_warning(split):
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model = Auto(dims=(4,), families=("pair_cca",), device="cpu").fit(split.train)
+    assert model.fit_warnings_ == []
