@@ -34,6 +34,7 @@ from sue_framework.selection import CV_SCORES, RULES, choose_dealt, mean_and_sem
 from sue_framework.settings import check_no_policy, with_policy
 from sue_framework.splits import limit_unpaired
 from sue_framework.threads import map_fits
+from sue_framework.validation import width_error
 
 POLICY_HOW = "the seed and device of CVSelect (or Auto) itself"
 # folds of a costly candidate fitted between two early-stop checks (`CVSelect.cv_stop_z`): two
@@ -531,7 +532,15 @@ class CVSelect(Method):
         return self.model_
 
     def transform(self, X: Any, modality: str = "x") -> np.ndarray:
-        return self._model().transform(X, modality)
+        model = self._model()
+        seen = getattr(self, "training_", None)
+        shape = getattr(X, "shape", ())
+        if seen and len(shape) == 2:  # checked here, so the message names this method
+            own, other = (seen["x_features"], seen["y_features"])[:: 1 if modality == "x" else -1]
+            if shape[1] != own:
+                name = f"this {type(self).__name__}"
+                raise width_error(f"{modality} rows", shape[1], own, name, other)
+        return model.transform(X, modality)
 
     def get_state(self) -> dict[str, np.ndarray]:
         state = nest_state("model", self._model().get_state())

@@ -74,6 +74,7 @@ def task_inputs(
     if missing:
         raise InputError(f"the task needs the input(s) {missing}; it takes: {listing}")
     out: dict[str, Any] = {}
+    read: dict[str, tuple[str, tuple[int, ...]]] = {}  # each input's file and shape, as given
     for name, files in given.items():
         spec = declared[name]
         if len(files) > 1 and not spec.many:
@@ -86,12 +87,29 @@ def task_inputs(
                     raise InputError(
                         f"input {name} needs the modality of its rows: {name}={path}@x or @y"
                     )
-                values.append(model.transform(read_matrix(path, name), side))
+                rows = read_matrix(path, name)
+                read[name] = (path, rows.shape)
+                _check_paired_rows(task, read)
+                values.append(model.transform(rows, side))
             elif modality is not None:
                 raise InputError(f"input {name} is {spec.kind}, not rows; drop @{modality}")
             elif spec.kind == "labels":
                 values.append(read_labels(path, name))
+                read[name] = (path, np.shape(values[-1]))
+                _check_paired_rows(task, read)
             else:
                 values.append(read_matrix(path, name))
         out[name] = values if spec.many else values[0]
     return out
+
+
+def _check_paired_rows(task: Task, read: dict[str, tuple[str, tuple[int, ...]]]) -> None:
+    """Refuse inputs whose rows should pair one to one (`Task.paired_rows`) but whose files hold
+    different numbers of rows, naming the files and their shapes, before any is embedded."""
+    for a, b in type(task).paired_rows:
+        if a in read and b in read and read[a][1][0] != read[b][1][0]:
+            (pa, sa), (pb, sb) = read[a], read[b]
+            raise InputError(
+                f"{a} ({pa}, shape {sa}) and {b} ({pb}, shape {sb}) must hold the same number "
+                f"of rows: row i of one belongs with row i of the other"
+            )

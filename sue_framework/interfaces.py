@@ -244,10 +244,12 @@ class Task(ABC):
     `inputs` names every keyword `evaluate` takes, so that any caller (the CLI, the experiment
     runner) can supply them without knowing the task. `evaluate` returns figures by name: float
     values are figures (experiments tabulate them); other JSON values (lists) are details that
-    are printed but not tabulated.
+    are printed but not tabulated. `paired_rows` names inputs whose row i belong together
+    (retrieval's zx and zy), so that callers can check their files before embedding them.
     """
 
     inputs: ClassVar[dict[str, TaskInput]] = {}
+    paired_rows: ClassVar[tuple[tuple[str, str], ...]] = ()
 
     @abstractmethod
     def evaluate(self, *args: Any, **inputs: Any) -> dict[str, Any]:

@@ -210,8 +210,8 @@ class SUE(Method):
         """Each stage's output for rows of `modality`: "se", "aligned", "universal"."""
         self._check_fitted()
         check_modality(modality)
-        d = self.n_features_[0 if modality == "x" else 1]
-        X = as_matrix(X, f"{modality} rows", d, "this SUE")
+        d, other = self.n_features_[:: 1 if modality == "x" else -1]
+        X = as_matrix(X, f"{modality} rows", d, "this SUE", other_features=other)
         se = (self.solver_x_ if modality == "x" else self.solver_y_).transform(X)
         aligned = self.aligner_.transform(se, modality)
         uni = self.matcher_.transform(aligned) if modality == self.moving_ else aligned

@@ -110,6 +110,7 @@ class RetrievalTask(Task):
         "labels_x": TaskInput("labels", "class of each x row (for class P@k)", required=False),
         "labels_y": TaskInput("labels", "class of each y row (for class P@k)", required=False),
     }
+    paired_rows = (("zx", "zy"), ("zx", "labels_x"), ("zy", "labels_y"))
 
     def __init__(self, ks: Sequence[int] = (1, 5, 10), device: str = "auto") -> None:
         self.ks = tuple(int(k) for k in ks)

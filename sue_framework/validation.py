@@ -21,7 +21,11 @@ _SPREAD_TOL = 1e-6
 
 
 def as_matrix(
-    a: object, name: str, n_features: int | None = None, fitted: str = "the model"
+    a: object,
+    name: str,
+    n_features: int | None = None,
+    fitted: str = "the model",
+    other_features: int | None = None,
 ) -> np.ndarray:
     """Return `a` as a finite 2-D float array, or raise an InputError naming the problem.
 
@@ -38,6 +42,9 @@ def as_matrix(
         The width a fitted component expects (rows to transform).
     fitted : str
         That component's name, for the message.
+    other_features : int, optional
+        The width of the other modality's rows, when the component has one: rows of that width
+        get a hint that the two sides were swapped.
     """
     if isinstance(a, NpyRows):
         raise InputError(
@@ -98,10 +105,7 @@ def as_matrix(
             f"{_F32_MAX:.3g}); rescale it first, e.g. divide by np.abs(a).max()"
         )
     if n_features is not None and arr.shape[1] != int(n_features):
-        raise InputError(
-            f"{name} has {arr.shape[1]} features, but {fitted} is expecting {int(n_features)} "
-            f"features as input (it was fitted on {int(n_features)}); give rows of that width"
-        )
+        raise width_error(name, arr.shape[1], int(n_features), fitted, other_features)
     if n_features is not None:  # rows to transform: each row's own sums must stay finite
         limit = float(np.sqrt(_HEADROOM * _F32_MAX / arr.shape[1]))
         if peak > limit:
@@ -112,6 +116,28 @@ def as_matrix(
                 "training rows were"
             )
     return arr
+
+
+def width_error(name: str, got: int, own: int, fitted: str, other: int | None = None) -> InputError:
+    """The error for rows of the wrong width, with a hint when they have the other side's.
+
+    Parameters
+    ----------
+    name : str
+        What the rows are ("x rows").
+    got, own : int
+        Their width, and the width the component was fitted on.
+    fitted : str
+        The component, for the message ("this SUE").
+    other : int, optional
+        The other modality's width, where the component has one.
+    """
+    hint = (
+        f"{got} is the other side's width: did you swap x and y?"
+        if other is not None and got == int(other) != int(own)
+        else "give rows of that width"
+    )
+    return InputError(f"{name}: {got} features, but {fitted} was fitted on rows of {own}; {hint}")
 
 
 def check_fit_input(arr: np.ndarray, name: str) -> None:

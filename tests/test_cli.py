@@ -452,3 +452,38 @@ def test_an_option_a_variant_takes_applies(files):
         main([*fit_args(files), "--method", "pair_cca", "--out-dim", "3", "--device", "cpu"]) == 0
     )
     assert load_method(files / "m.sue").transform(np.load(files / "xt.npy"), "x").shape == (50, 3)
+
+
+def test_swapped_sides_and_unequal_test_sets_get_words_about_the_files(files, capsys):
+    rng = np.random.default_rng(0)
+    np.save(files / "x.npy", rng.normal(size=(250, 40)).astype(np.float32))
+    np.save(files / "xt.npy", rng.normal(size=(200, 40)).astype(np.float32))
+    np.save(files / "yt150.npy", np.load(files / "yt.npy").repeat(3, axis=0)[:150])
+    assert main([*fit_args(files), "--method", "pair_cca", "--device", "cpu"]) == 0
+    capsys.readouterr()
+    model = str(files / "m.sue")
+    y_width = np.load(files / "y.npy").shape[1]
+    code = main(["transform", "--model", model, "--modality", "x", "--input",
+                 str(files / "yt.npy"), "--out", str(files / "z.npy")])  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == 2
+    assert f"x rows: {y_width} features, but this SUE was fitted on rows of 40" in err
+    assert "did you swap x and y?" in err
+    code = main(["evaluate", "--model", model, "--x", str(files / "xt.npy"), "--y",
+                 str(files / "yt150.npy")])  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == 2
+    assert f"zx ({files / 'xt.npy'}, shape (200, 40)) and zy ({files / 'yt150.npy'}" in err
+
+
+def test_a_choosing_method_names_itself_when_rows_have_the_wrong_width():
+    from sue_framework.auto import Auto
+    from tests.conftest import latent_views
+
+    x, y = latent_views(n=200)
+    y = y[:, :-3]
+    model = Auto(dims=(4,), families=("pair_cca",), device="cpu").fit(
+        (x, y, np.stack([np.arange(30), np.arange(30)], 1))
+    )
+    with pytest.raises(InputError, match="this Auto was fitted on rows of .*did you swap x and y"):
+        model.transform(y[:5], "x")

@@ -88,7 +88,7 @@ def test_too_few_pairs_and_shapes():
     with pytest.raises(InputError, match="at least 6 features"):
         CCA(n_components=6).fit(np.hstack([a, a]), b)
     cca = CCA(n_components=2, device="cpu").fit(a, b)
-    with pytest.raises(InputError, match="but the aligner is expecting 6 features"):
+    with pytest.raises(InputError, match="but the aligner was fitted on rows of 6"):
         cca.transform(b, "x")
     with pytest.raises(InputError, match="modality"):
         cca.transform(a, "z")
