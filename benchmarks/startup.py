@@ -31,10 +31,23 @@ COMMANDS = {
     "sue plugins": "main(['plugins'])",
     **{
         f"sue {c} --help": f"main(['{c}', '--help'])"
-        for c in ("demo", "transform", "evaluate", "experiment", "encode", "suggest", "report",
-                  "card")  # fmt: skip
+        for c in (
+            "demo",
+            "transform",
+            "evaluate",
+            "experiment",
+            "encode",
+            "suggest",
+            "report",
+            "card",
+        )  # fmt: skip
     },
     "sue card": "main(['card', '--model', {model!r}])",
+    "sue transform (linear)": "main(['transform', '--model', {model!r}, '--modality', 'x', "
+    "'--input', {rows!r}, '--out', {out!r}])",
+    # the same rows through the whole method, as `sue transform` ran before linear maps
+    "load_method.transform": "import numpy as np; from sue_framework.model_files import "
+    "load_method; load_method({model!r}).transform(np.load({rows!r}), 'x')",
 }
 PROBE = """
 import contextlib, io, sys
@@ -49,7 +62,8 @@ print('HEAVY:' + ','.join(m for m in {heavy!r} if m in sys.modules))
 
 
 def model_file(folder: str) -> str:
-    """A small fitted model for `sue card` to read (fitted here, outside the timing)."""
+    """A small fitted linear model (CCA) for `sue card` to read and `sue transform` to apply
+    to 10,000 rows of x.npy beside it (fitted and written here, outside the timing)."""
     import numpy as np
 
     from sue_framework import WeaklyPairedData, registry
@@ -60,6 +74,7 @@ def model_file(folder: str) -> str:
     y = (x @ rng.normal(size=(16, 12))).astype(np.float32)
     model = registry.get("method", "pair_cca")(out_dim=4, device="cpu")
     model.fit(WeaklyPairedData(x, y, np.stack([np.arange(40)] * 2, 1)))
+    np.save(os.path.join(folder, "x.npy"), rng.normal(size=(10_000, 16)).astype(np.float32))
     return str(save_method(model, os.path.join(folder, "m.sue")))
 
 
@@ -82,7 +97,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         model = model_file(tmp)
         for name, call in COMMANDS.items():
-            call = call.format(model=model) if "{model" in call else call
+            files = {"rows": os.path.join(tmp, "x.npy"), "out": os.path.join(tmp, "z.npy")}
+            call = call.format(model=model, **files) if "{model" in call else call
             runs = [run(call) for _ in range(args.repeats)]
             median = statistics.median(t for t, _ in runs)
             print(f"{name:<22} {median:>9.2f}  {runs[-1][1] or '-'}")

@@ -212,10 +212,12 @@ def cmd_transform(args: argparse.Namespace) -> int:
         The parsed command line (`build_parser`).
     """
     from sue_framework.array_files import MATRIX_OUTPUTS, write_matrix
+    from sue_framework.linear_map import LinearMap
     from sue_framework.model_files import load_method
 
     _check_output(args.out, args.input, args.model, suffixes=MATRIX_OUTPUTS)
-    model = load_method(args.model)
+    # a linear model maps with numpy alone, without building the method (or importing torch)
+    model = LinearMap.from_file(args.model) or load_method(args.model)
     if Path(args.input).suffix.lower() == ".npy" and Path(args.out).suffix.lower() == ".npy":
         from sue_framework.npy_transform import transform_file  # inputs larger than memory
 
@@ -225,6 +227,21 @@ def cmd_transform(args: argparse.Namespace) -> int:
         write_matrix(z, args.out)
         shape = z.shape
     print(f"wrote {args.out} {tuple(shape)}")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """`sue export`: a model's maps as plain arrays or ONNX graphs, with a README.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed command line (`build_parser`).
+    """
+    from sue_framework.export import export_model
+
+    written = export_model(args.model, args.out, args.format, force=args.force)
+    print(f"wrote {', '.join(str(p) for p in written)}")
     return 0
 
 
@@ -751,6 +768,19 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--max-rows", type=int, default=5000, help="test pairs used at most")
     r.add_argument("--seed", type=int, default=0, help="seeds the sample and the examples")
     r.set_defaults(func=cmd_report)
+
+    ex = command(
+        "export",
+        "write a model's maps where other tools read them: plain arrays (npz, linear maps) or "
+        "ONNX graphs, one per side, with a README that states what they compute",
+    )
+    ex.add_argument("--model", required=True, help="model file from sue fit")
+    ex.add_argument("--format", required=True, choices=["npz", "onnx"], help="what to write")
+    ex.add_argument("--out", required=True, help="folder to write into")
+    ex.add_argument(
+        "--force", action="store_true", help="write into a folder that already holds files"
+    )
+    ex.set_defaults(func=cmd_export)
 
     pl = command("plugins", "list registered components and their providers")
     pl.set_defaults(func=cmd_plugins)

@@ -534,13 +534,35 @@ class CVSelect(Method):
     def transform(self, X: Any, modality: str = "x") -> np.ndarray:
         model = self._model()
         seen = getattr(self, "training_", None)
-        shape = getattr(X, "shape", ())
+        shape: tuple[int, ...] = tuple(getattr(X, "shape", ()))
         if seen and len(shape) == 2:  # checked here, so the message names this method
             own, other = (seen["x_features"], seen["y_features"])[:: 1 if modality == "x" else -1]
             if shape[1] != own:
                 name = f"this {type(self).__name__}"
                 raise width_error(f"{modality} rows", shape[1], own, name, other)
         return model.transform(X, modality)
+
+    def linear_map(self, modality: str) -> dict[str, Any] | None:
+        """The refit's map as arrays, where it is linear (`SUE.linear_map`).
+
+        Parameters
+        ----------
+        modality : str
+            "x" or "y".
+        """
+        get = getattr(self._model(), "linear_map", None)
+        return get(modality) if callable(get) else None
+
+    def onnx_module(self, modality: str) -> Any:
+        """The refit's torch module for ONNX export, where it has one (ASIF).
+
+        Parameters
+        ----------
+        modality : str
+            "x" or "y".
+        """
+        get = getattr(self._model(), "onnx_module", None)
+        return get(modality) if callable(get) else None
 
     def get_state(self) -> dict[str, np.ndarray]:
         state = nest_state("model", self._model().get_state())

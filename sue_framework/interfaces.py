@@ -135,6 +135,11 @@ class SpectralSolver(TransformerMixin, Component):
     def transform(self, X: np.ndarray) -> np.ndarray:
         """(n, k) spectral embedding of any rows, training or new."""
 
+    def passes_rows_through(self) -> bool:
+        """Whether `transform` returns the rows as float32, unchanged (a later linear map is
+        then the whole model's)."""
+        return False
+
     def fit_transform(self, X: np.ndarray, y: None = None) -> np.ndarray:
         return self.fit(X).embedding_
 
@@ -161,6 +166,18 @@ class Aligner(Component):
     def transform(self, X: np.ndarray, modality: str) -> np.ndarray:
         """Map rows of `modality` into the aligned space."""
 
+    def linear_map(self, modality: str) -> dict[str, Any] | None:
+        """The fitted map of `modality` as arrays, when `transform` computes exactly
+        scale * (X - mean) @ matrix (`linear_map.centred_product`): {"mean", "scale",
+        "matrix"}; None otherwise (the default).
+
+        Parameters
+        ----------
+        modality : str
+            "x" or "y".
+        """
+        return None
+
 
 class DistributionMatcher(Component):
     """Moves one modality's distribution onto the other's using unpaired rows only."""
@@ -174,6 +191,10 @@ class DistributionMatcher(Component):
     @abstractmethod
     def transform(self, X: np.ndarray) -> np.ndarray:
         """Apply the learned map to rows of the moving modality."""
+
+    def passes_rows_through(self) -> bool:
+        """Whether `transform` returns the moving rows unchanged (no matching)."""
+        return False
 
 
 class Method(Component):

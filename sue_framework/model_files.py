@@ -23,6 +23,7 @@ from safetensors.numpy import save_file
 
 from sue_framework.array_files import atomic_path
 from sue_framework.errors import ModelFileError, UnknownComponentError
+from sue_framework.linear_map import FORMULA, PREFIX, LinearMap
 from sue_framework.registry import registry
 
 FORMAT = "sue_framework.model"
@@ -181,6 +182,10 @@ def save_method(method: Any, path: str | Path) -> Path:
         },
     }
     raw = method.get_state()
+    linear = LinearMap.of(method)
+    if linear is not None:  # the map as plain arrays: transform and export without torch
+        raw = {**raw, **linear.state()}
+        manifest["linear"] = {"formula": FORMULA, "out_dim": linear.out_dim}
     state = {k: np.ascontiguousarray(np.atleast_1d(v)) for k, v in raw.items()}
     manifest["card"] = card_facts(method, state)
     manifest["scalar_keys"] = sorted(k for k, v in raw.items() if np.ndim(v) == 0)
@@ -315,8 +320,17 @@ def _verify(path: Path, checksums: dict[str, str], arrays: dict[str, np.ndarray]
         raise _damaged(path, f"array(s) {shown} do not match their checksums")
 
 
-def _read_arrays(path: Path, manifest: dict[str, Any]) -> dict[str, np.ndarray]:
-    """The file's arrays, verified against the manifest's checksums where it has them."""
+def read_arrays(path: str | Path, manifest: dict[str, Any]) -> dict[str, np.ndarray]:
+    """The file's arrays, verified against the manifest's checksums where it has them.
+
+    Parameters
+    ----------
+    path : str or Path
+        The model file.
+    manifest : dict
+        Its manifest (`read_manifest`).
+    """
+    path = Path(path)
     try:
         with safe_open(str(path), framework="np") as fh:
             arrays = {k: fh.get_tensor(k) for k in fh.keys()}
@@ -344,7 +358,7 @@ def verify_file(path: str | Path) -> dict[str, Any]:
     """
     path = Path(path)
     manifest = read_manifest(path)
-    _read_arrays(path, manifest)
+    read_arrays(path, manifest)
     return manifest
 
 
@@ -373,8 +387,10 @@ def load_method(path: str | Path) -> Any:
     except (KeyError, ValueError, AttributeError, RecursionError) as exc:
         raise _damaged(path, f"its method parameters cannot be rebuilt ({exc!r})") from exc
     scalars = set(manifest.get("scalar_keys", []))
-    arrays = _read_arrays(path, manifest)
-    state = {k: (v[0] if k in scalars else v) for k, v in arrays.items()}
+    arrays = read_arrays(path, manifest)
+    state = {
+        k: (v[0] if k in scalars else v) for k, v in arrays.items() if not k.startswith(PREFIX)
+    }
     try:
         method.set_state(state)
     except KeyError as exc:

@@ -217,6 +217,22 @@ class SUE(Method):
         uni = self.matcher_.transform(aligned) if modality == self.moving_ else aligned
         return {"se": se, "aligned": aligned, "universal": uni}
 
+    def linear_map(self, modality: str) -> dict[str, Any] | None:
+        """`modality`'s whole map as arrays (`Aligner.linear_map`) when the first stage passes
+        the rows through and the matcher does not move them; None otherwise.
+
+        Parameters
+        ----------
+        modality : str
+            "x" or "y".
+        """
+        self._check_fitted()
+        solver = self.solver_x_ if check_modality(modality) == "x" else self.solver_y_
+        moved = modality == self.moving_ and not self.matcher_.passes_rows_through()
+        if not solver.passes_rows_through() or moved:
+            return None
+        return self.aligner_.linear_map(modality)
+
     def _check_fitted(self) -> None:
         if not hasattr(self, "matcher_"):
             raise NotFittedError("this SUE is not fitted yet; call fit(data) first")

@@ -137,6 +137,10 @@ def width_error(name: str, got: int, own: int, fitted: str, other: int | None = 
         if other is not None and got == int(other) != int(own)
         else "give rows of that width"
     )
+    if name == "X":  # scikit-learn's wording, which its estimator checks look for
+        return InputError(
+            f"X has {got} features, but {fitted} is expecting {own} features as input; {hint}"
+        )
     return InputError(f"{name}: {got} features, but {fitted} was fitted on rows of {own}; {hint}")
 
 

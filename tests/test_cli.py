@@ -467,7 +467,7 @@ def test_swapped_sides_and_unequal_test_sets_get_words_about_the_files(files, ca
                  str(files / "yt.npy"), "--out", str(files / "z.npy")])  # fmt: skip
     err = capsys.readouterr().err
     assert code == 2
-    assert f"x rows: {y_width} features, but this SUE was fitted on rows of 40" in err
+    assert f"x rows: {y_width} features, but the sue model was fitted on rows of 40" in err
     assert "did you swap x and y?" in err
     code = main(["evaluate", "--model", model, "--x", str(files / "xt.npy"), "--y",
                  str(files / "yt150.npy")])  # fmt: skip

@@ -57,7 +57,7 @@ def test_bad_inputs(split, small_sue_params):
     with pytest.raises(InputError, match="exceeds se_dim"):
         SUE(**{**small_sue_params, "out_dim": 7}).fit(split.train)
     m = SUE(**small_sue_params).fit(split.train)
-    with pytest.raises(InputError, match=r"x rows: \d+ features, but this SUE was fitted on rows of"):
+    with pytest.raises(InputError, match=r"x rows: \d+ features, but this SUE was fitted on"):
         m.transform(y, "x")
     with pytest.raises(InputError, match="NaN"):
         m.transform(np.full((2, 12), np.nan), "x")

@@ -11,6 +11,7 @@ import torch
 from sue_framework.engine import engine_for, to_numpy
 from sue_framework.errors import InputError
 from sue_framework.interfaces import Aligner, check_modality
+from sue_framework.linear_map import centred_product
 from sue_framework.validation import as_matrix
 
 
@@ -96,9 +97,26 @@ def centred_projection(aligner: Aligner, X: np.ndarray, modality: str) -> np.nda
     m = check_modality(modality)
     mean, W = getattr(aligner, f"mean_{m}_"), getattr(aligner, f"weights_{m}_")
     X = as_matrix(X, f"{modality} rows", W.shape[0], "the aligner")
-    # float32 rows are projected in float32 (half the time; the output is float32 anyway)
-    dt = np.float32 if X.dtype == np.float32 else np.float64
-    return ((X - mean.astype(dt)) @ W.astype(dt)).astype(np.float32)
+    return centred_product(X, mean, W)
+
+
+def centred_map(aligner: Aligner, modality: str) -> dict[str, Any]:
+    """`centred_projection`'s map of `modality` as arrays (`Aligner.linear_map`).
+
+    Parameters
+    ----------
+    aligner : Aligner
+        A fitted CCA-type aligner.
+    modality : str
+        "x" or "y".
+    """
+    aligner._check_fitted()
+    m = check_modality(modality)
+    return {
+        "mean": getattr(aligner, f"mean_{m}_"),
+        "scale": 1.0,
+        "matrix": getattr(aligner, f"weights_{m}_"),
+    }
 
 
 class CCA(Aligner):
@@ -192,6 +210,9 @@ class CCA(Aligner):
         self._check_fitted()
         return centred_projection(self, X, modality)
 
+    def linear_map(self, modality: str) -> dict[str, Any] | None:
+        return centred_map(self, modality)
+
 
 class Procrustes(Aligner):
     """Orthogonal Procrustes on the pairs: rotate y's centred rows onto x's, optionally scaled.
@@ -244,13 +265,19 @@ class Procrustes(Aligner):
 
     def transform(self, X: np.ndarray, modality: str) -> np.ndarray:
         self._check_fitted()
-        check_modality(modality)
         X = as_matrix(X, f"{modality} rows", self.rotation_.shape[0], "the aligner")
-        if modality == "x":
-            out = X.astype(np.float64) - self.mean_x_
-        else:
-            out = float(self.scale_) * (X.astype(np.float64) - self.mean_y_) @ self.rotation_
-        return out[:, : self.n_components].astype(np.float32)
+        m = self.linear_map(modality)
+        z = centred_product(X, m["mean"], m["matrix"])
+        return z if m["scale"] == 1.0 else np.float32(m["scale"]) * z
+
+    def linear_map(self, modality: str) -> dict[str, Any]:
+        """x keeps its first `n_components` centred coordinates; y is rotated (and scaled)
+        onto them."""
+        self._check_fitted()
+        k = self.n_components
+        if check_modality(modality) == "x":
+            return {"mean": self.mean_x_, "scale": 1.0, "matrix": np.eye(len(self.mean_x_))[:, :k]}
+        return {"mean": self.mean_y_, "scale": float(self.scale_), "matrix": self.rotation_[:, :k]}
 
 
 class NoAligner(Aligner):

@@ -50,6 +50,9 @@ class IdentitySolver(SpectralSolver):
         X = as_matrix(X, "X", int(self.n_features_), "IdentitySolver")
         return X.astype(np.float32)
 
+    def passes_rows_through(self) -> bool:
+        return True
+
 
 class ConcatSolver(SpectralSolver):
     """Side-by-side outputs of several solvers, each column standardised on the training rows.

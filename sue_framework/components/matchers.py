@@ -562,6 +562,9 @@ class NoMatcher(DistributionMatcher):
     def transform(self, X: np.ndarray) -> np.ndarray:
         return as_matrix(X, "rows").astype(np.float32)
 
+    def passes_rows_through(self) -> bool:
+        return True
+
     def is_fitted(self) -> bool:
         """Whether `fit` (or `set_state`) has run."""
         return True

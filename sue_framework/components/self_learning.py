@@ -35,6 +35,8 @@ seeded sample of that size; the base aligner still sees every row.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import torch
 
@@ -493,6 +495,12 @@ class SelfLearning(Aligner):
     def transform(self, X: np.ndarray, modality: str) -> np.ndarray:
         self._check_fitted()
         return self.aligner_.transform(X, modality)
+
+    def linear_map(self, modality: str) -> dict[str, Any] | None:
+        """The final refit's map: self-learning changes which pairs it is fitted on, not what
+        it is."""
+        self._check_fitted()
+        return self.aligner_.linear_map(modality)
 
     def is_fitted(self) -> bool:
         """Whether `fit` (or `set_state`) has run."""

@@ -10,6 +10,8 @@ induction (Artetxe et al., ACL 2017; mini-vec2vec, 2025, with Procrustes) applie
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from sue_framework.components.aligners import fit_aligner, pairs_and_rows
@@ -168,6 +170,12 @@ class SelfTraining(Aligner):
     def transform(self, X: np.ndarray, modality: str) -> np.ndarray:
         self._check_fitted()
         return self.aligner_.transform(X, modality)
+
+    def linear_map(self, modality: str) -> dict[str, Any] | None:
+        """The final refit's map: self-learning changes which pairs it is fitted on, not what
+        it is."""
+        self._check_fitted()
+        return self.aligner_.linear_map(modality)
 
     def is_fitted(self) -> bool:
         """Whether `fit` (or `set_state`) has run."""

@@ -16,11 +16,12 @@ import hashlib
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import torch
 
-from sue_framework.components.aligners import centred_projection, pairs_and_rows
+from sue_framework.components.aligners import centred_map, centred_projection, pairs_and_rows
 from sue_framework.engine import engine_for, row_chunks, to_numpy, to_tensor
 from sue_framework.errors import InputError
 from sue_framework.interfaces import Aligner
@@ -230,3 +231,6 @@ class SemiCCA(Aligner):
     def transform(self, X: np.ndarray, modality: str) -> np.ndarray:
         self._check_fitted()
         return centred_projection(self, X, modality)
+
+    def linear_map(self, modality: str) -> dict[str, Any] | None:
+        return centred_map(self, modality)

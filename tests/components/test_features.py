@@ -10,7 +10,7 @@ def test_identity_passes_features_through():
     x = np.random.default_rng(0).normal(size=(20, 3)).astype(np.float32)
     s = IdentitySolver().fit(x)
     assert np.array_equal(s.embedding_, x) and np.array_equal(s.transform(x[:5]), x[:5])
-    with pytest.raises(InputError, match="IdentitySolver was fitted on rows of 3"):
+    with pytest.raises(InputError, match="IdentitySolver is expecting 3 features"):
         s.transform(np.ones((2, 4)))
 
 

@@ -82,6 +82,20 @@ class ASIF(Method):
             out[sl] = to_numpy(torch.nn.functional.normalize(sim.pow(self.power), dim=1))
         return out
 
+    def onnx_module(self, modality: str) -> tuple[torch.nn.Module, int]:
+        """A torch module computing `transform` for rows of `modality` (for ONNX export), and
+        the width of its input rows.
+
+        Parameters
+        ----------
+        modality : str
+            "x" or "y".
+        """
+        if not hasattr(self, "anchors_x_"):
+            raise NotFittedError("this ASIF is not fitted yet; call fit(data) first")
+        anchors = self.anchors_x_ if check_modality(modality) == "x" else self.anchors_y_
+        return _AnchorRows(anchors, self.n_nonzero, self.power), int(anchors.shape[1])
+
     def get_state(self) -> dict[str, np.ndarray]:
         if not hasattr(self, "anchors_x_"):
             raise NotFittedError("this ASIF is not fitted yet; call fit(data) first")
@@ -89,3 +103,22 @@ class ASIF(Method):
 
     def set_state(self, state: dict[str, np.ndarray]) -> None:
         self.anchors_x_, self.anchors_y_ = state["anchors_x"], state["anchors_y"]
+
+
+class _AnchorRows(torch.nn.Module):
+    """`ASIF.transform` of one side as a torch module (ONNX export)."""
+
+    anchors: torch.Tensor
+
+    def __init__(self, anchors: np.ndarray, n_nonzero: int | None, power: float) -> None:
+        super().__init__()
+        self.register_buffer("anchors", torch.as_tensor(anchors, dtype=torch.float32))
+        self.keep = min(n_nonzero or anchors.shape[0], anchors.shape[0])
+        self.power = float(power)
+
+    def forward(self, rows: torch.Tensor) -> torch.Tensor:
+        sim = (torch.nn.functional.normalize(rows, dim=1) @ self.anchors.T).clamp(min=0.0)
+        if self.keep < int(self.anchors.shape[0]):
+            top, idx = torch.topk(sim, self.keep, dim=1)
+            sim = torch.zeros_like(sim).scatter(1, idx, top)
+        return torch.nn.functional.normalize(sim.pow(self.power), dim=1)
