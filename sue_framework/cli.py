@@ -329,7 +329,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     args : argparse.Namespace
         The parsed command line (`build_parser`).
     """
-    from sue_framework.hub import card_markdown
+    from sue_framework.hub import card_html
     from sue_framework.model_files import load_method, read_manifest
     from sue_framework.retrieval_report import write_retrieval_report
 
@@ -354,7 +354,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         n_worst=args.examples,
         max_rows=args.max_rows,
         seed=args.seed,
-        card=card_markdown(read_manifest(args.model)),  # load_method verified the arrays
+        card_html=card_html(read_manifest(args.model)),  # load_method verified the arrays
         title=f"Retrieval report: {Path(args.model).name}",
     )
     print(f"wrote {out}; open it in a browser")

@@ -8,7 +8,9 @@ the file carries copies of training rows.
 
 from __future__ import annotations
 
+import html
 import json
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -42,84 +44,155 @@ def model_card(path: str | Path) -> str:
 
 
 def card_markdown(manifest: dict[str, Any]) -> str:
-    """The model card of a manifest already read (and checked) from a model file.
+    """The model card of a manifest already read (and checked) from a model file: markdown,
+    with the Hugging Face Hub's metadata block first.
 
     Parameters
     ----------
     manifest : dict
         What `model_files.read_manifest` or `io.verify_file` returned.
     """
+    front = ["---", "library_name: sue_framework",
+             "tags: [sue_framework, multimodal, shared-embedding]", "---", ""]  # fmt: skip
+    return "\n".join(front + [_markdown(block) for block in card_blocks(manifest)]) + "\n"
+
+
+def card_html(manifest: dict[str, Any], level: int = 2) -> str:
+    """The same card as an HTML fragment (headings from `level` down, tables, lists, code), for
+    pages such as `sue report` that show it beside other content.
+
+    Parameters
+    ----------
+    manifest : dict
+        What `model_files.read_manifest` returned.
+    level : int
+        The heading level of the card's title (its sections are one level below).
+    """
+    return "\n".join(_html(block, level) for block in card_blocks(manifest))
+
+
+def card_blocks(manifest: dict[str, Any]) -> list[tuple[str, Any]]:
+    """The card's content as blocks, for `card_markdown` and `card_html` to render alike:
+    ("title" | "section" | "text", str), ("list", [str]), ("table", (header, rows)) or
+    ("code", (language, text)). Text may hold `code` and **bold** spans.
+
+    Parameters
+    ----------
+    manifest : dict
+        What `model_files.read_manifest` returned.
+    """
     facts = manifest.get("card", {})
     method = manifest["method"]
-    lines = [
-        "---",
-        "library_name: sue_framework",
-        "tags: [sue_framework, multimodal, shared-embedding]",
-        "---",
-        "",
-        f"# {method['name']} (sue_framework)",
-        "",
-        f"A shared embedding space for two modalities, fitted with sue_framework "
-        f"{manifest.get('library_version', '?')} (model file format "
-        f"{manifest['format_version']}).",
-        "",
-        "## Method",
-        "",
-        f"`{method['name']}` with parameters:",
-        "",
-        "```json",
-        json.dumps(method["params"], indent=1, sort_keys=True),
-        "```",
-        "",
-        "## Training data",
-        "",
-    ]
+    blocks: list[tuple[str, Any]] = [
+        ("title", f"{method['name']} (sue_framework)"),
+        ("text", f"A shared embedding space for two modalities, fitted with sue_framework "
+                 f"{manifest.get('library_version', '?')} (model file format "
+                 f"{manifest['format_version']})."),
+        ("section", "Method"),
+        ("text", f"`{method['name']}` with parameters:"),
+        ("code", ("json", json.dumps(method["params"], indent=1, sort_keys=True))),
+        ("section", "Training data"),
+    ]  # fmt: skip
     training = facts.get("training")
     if training:
-        lines += [
-            f"- x: {training['x_rows']} rows of {training['x_features']} features",
-            f"- y: {training['y_rows']} rows of {training['y_features']} features",
-            f"- pairs: {training['pairs']}",
-        ]
+        blocks.append(("list", [
+            f"x: {training['x_rows']} rows of {training['x_features']} features",
+            f"y: {training['y_rows']} rows of {training['y_features']} features",
+            f"pairs: {training['pairs']}",
+        ]))  # fmt: skip
     else:
-        lines.append("- not recorded (a file written before model cards)")
+        blocks.append(("list", ["not recorded (a file written before model cards)"]))
     said = facts.get("warnings")
     if said:
-        lines += ["", "## Warnings", ""] + [f"- **{text}**" for text in said]
+        blocks += [("section", "Warnings"), ("list", [f"**{text}**" for text in said])]
     selection = facts.get("selection")
     if selection:
-        lines += ["", "## Selection", "", f"Pair cross-validation chose `{selection['choice']}`."]
+        blocks += [
+            ("section", "Selection"),
+            ("text", f"Pair cross-validation chose `{selection['choice']}`."),
+        ]
         if selection["cv_scores"]:
             # files written before `cv_score` existed scored 1/r
             name = selection.get("cv_score", "reciprocal_rank")
             score = _SCORE_WORDS.get(name, name)
-            lines += ["", f"| candidate | pair-CV mean {score} |", "| --- | ---: |"]
-            lines += [f"| {k} | {v:.4f} |" for k, v in selection["cv_scores"].items()]
-    lines += ["", "## What the file holds", ""]
-    rows = facts.get("input_rows")
-    if rows:
-        listed = ", ".join(f"`{k}` ({' x '.join(map(str, v))})" for k, v in sorted(rows.items()))
-        lines.append(
+            rows = [[k, f"{v:.4f}"] for k, v in selection["cv_scores"].items()]
+            blocks.append(("table", (["candidate", f"pair-CV mean {score}"], rows)))
+    if "linear" in manifest:
+        blocks += [
+            ("section", "Linear map"),
+            ("text", f"Each side maps as `{manifest['linear']['formula']}` to "
+                     f"{manifest['linear']['out_dim']} dimensions; `sue export --format npz` "
+                     "writes the arrays."),
+        ]  # fmt: skip
+    blocks.append(("section", "What the file holds"))
+    held = facts.get("input_rows")
+    if held:
+        listed = ", ".join(f"`{k}` ({' x '.join(map(str, v))})" for k, v in sorted(held.items()))
+        blocks.append(("text", (
             f"**Copies of input rows**: {listed}. Whoever has this file has those rows; do not "
             "share it where the training data may not go."
-        )
-    elif rows is not None:
-        lines.append("No array in the file is a copy of the training rows.")
+        )))  # fmt: skip
+    elif held is not None:
+        blocks.append(("text", "No array in the file is a copy of the training rows."))
     else:
-        lines.append("Unknown whether the file holds training rows (no training shapes recorded).")
-    lines += [
-        "",
-        "## Use",
-        "",
-        "```python",
-        "from sue_framework.hub import from_hub",
-        "",
-        'model = from_hub("REPO_OR_FOLDER")',
-        'zx = model.transform(x_rows, "x")  # and model.transform(y_rows, "y")',
-        "```",
-        "",
-    ]
-    return "\n".join(lines)
+        blocks.append(
+            ("text", "Unknown whether the file holds training rows (no training shapes recorded).")
+        )
+    use = (
+        "from sue_framework.hub import from_hub\n\n"
+        'model = from_hub("REPO_OR_FOLDER")\n'
+        'zx = model.transform(x_rows, "x")  # and model.transform(y_rows, "y")'
+    )
+    blocks += [("section", "Use"), ("code", ("python", use))]
+    return blocks
+
+
+def _markdown(block: tuple[str, Any]) -> str:
+    kind, body = block
+    if kind in ("title", "section"):
+        return f"{'#' if kind == 'title' else '##'} {body}\n"
+    if kind == "text":
+        return f"{body}\n"
+    if kind == "list":
+        return "".join(f"- {item}\n" for item in body)
+    if kind == "table":
+        header, rows = body
+        lines = ["| " + " | ".join(header) + " |", "| --- |" + " ---: |" * (len(header) - 1)]
+        return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in rows]) + "\n"
+    language, text = body
+    return f"```{language}\n{text}\n```\n"
+
+
+def _inline(text: str) -> str:
+    """Escaped text with the card's `code` and **bold** spans as HTML."""
+    out = html.escape(text)
+    out = re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", out)
+    return re.sub(r"`([^`]+)`", r"<code>\1</code>", out)
+
+
+def _cell(text: str, numeric: bool) -> str:
+    return f"<td class='num'>{_inline(text)}</td>" if numeric else f"<td>{_inline(text)}</td>"
+
+
+def _html(block: tuple[str, Any], level: int) -> str:
+    kind, body = block
+    if kind in ("title", "section"):
+        h = level if kind == "title" else level + 1
+        return f"<h{h}>{_inline(body)}</h{h}>"
+    if kind == "text":
+        return f"<p>{_inline(body)}</p>"
+    if kind == "list":
+        return "<ul>" + "".join(f"<li>{_inline(item)}</li>" for item in body) + "</ul>"
+    if kind == "table":
+        header, rows = body
+        head = "".join(f"<th>{_inline(h)}</th>" for h in header)
+        cells = "".join(
+            "<tr>" + "".join(_cell(c, numeric=k > 0) for k, c in enumerate(r)) + "</tr>"
+            for r in rows
+        )
+        return f"<table class='card'><tr>{head}</tr>{cells}</table>"
+    language, text = body
+    return f"<pre class='card {language}'><code>{html.escape(text)}</code></pre>"
 
 
 def export_folder(model: Any, folder: str | Path, *, force: bool = False) -> Path:

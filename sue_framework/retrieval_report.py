@@ -43,6 +43,7 @@ def retrieval_report(
     seed: int = 0,
     card: str | None = None,
     title: str = "Retrieval report",
+    card_html: str | None = None,
 ) -> str:
     """The report page (HTML) of a fitted `model` on test pairs `x[i]` <-> `y[i]`.
 
@@ -66,9 +67,12 @@ def retrieval_report(
     seed : int
         Seeds the sample of pairs and of the example queries.
     card : str, optional
-        The model card (markdown) to show at the end.
+        The model card as markdown, shown at the end as preformatted text.
     title : str
         The page's heading.
+    card_html : str, optional
+        The model card as an HTML fragment (`hub.card_html`), shown at the end as it is (in
+        place of `card`): tables and lists, not markdown source. Trusted HTML only.
     """
     from sue_framework.ranking import target_ranks
 
@@ -110,7 +114,9 @@ def retrieval_report(
     parts.append(_recall_table(ks, recall_rows))
     parts += sections
     parts.append(_map(z, rows, items, rng))
-    if card:
+    if card_html:
+        parts.append(f"<section class='card'><h2>Model card</h2>{card_html}</section>")
+    elif card:
         parts.append(f"<h2>Model card</h2><pre class='card'>{html.escape(card)}</pre>")
     body = "\n".join(parts)
     return (
@@ -235,13 +241,19 @@ def _map(z: dict[str, np.ndarray], rows: np.ndarray, items, rng) -> str:
             for i, c in enumerate(points)
         )
 
+    legend = (
+        "<g class='legend'><rect x='6' y='6' width='150' height='62' rx='4'/>"
+        "<circle class='x mark' cx='20' cy='20' r='4'/><text x='32' y='24'>x rows</text>"
+        "<circle class='y mark' cx='20' cy='38' r='4'/><text x='32' y='42'>y rows</text>"
+        "<line x1='14' y1='56' x2='26' y2='56'/><text x='32' y='60'>a true pair</text></g>"
+    )
     return (
         f"<h2>The shared space, in two dimensions</h2><p>{m} pairs: x in red, y in blue, a grey "
         "line joins the two sides of the first 40 pairs (short lines: partners land together). "
         "The axes are the two main directions of both modalities' embeddings together.</p>"
         f"<svg class='map' width='{size}' height='{size}' viewBox='0 0 {size} {size}' "
         f"xmlns='http://www.w3.org/2000/svg'><g class='pairs'>{lines}</g>{dots(px, 'x')}"
-        f"{dots(py, 'y')}</svg>"
+        f"{dots(py, 'y')}{legend}</svg>"
     )
 
 
@@ -264,6 +276,10 @@ svg.map line { stroke: #aaa; stroke-width: 1; }
 circle.x { fill: #d33; fill-opacity: 0.6; }
 circle.y { fill: #36c; fill-opacity: 0.6; }
 pre.card { background: #f6f6f6; padding: 1em; white-space: pre-wrap; }
+svg.map g.legend rect { fill: #fff; fill-opacity: 0.9; stroke: #ccc; }
+svg.map g.legend text { font-size: 12px; fill: #222; }
+svg.map g.legend line { stroke: #aaa; stroke-width: 2; }
+section.card { border-top: 1px solid #ccc; margin-top: 2em; }
 """
 
 

@@ -81,19 +81,33 @@ def _browser() -> str | None:
 
 @pytest.mark.slow
 @pytest.mark.skipif(_browser() is None, reason="no headless Chromium (apt-get install chromium)")
-def test_a_headless_browser_renders_the_examples_and_the_map(fitted, tmp_path):
+def test_a_headless_browser_renders_the_examples_the_map_and_the_card(fitted, tmp_path):
     from PIL import Image
+
+    from sue_framework.hub import card_html
+    from sue_framework.model_files import read_manifest, save_method
 
     model, x, y = fitted
     page = tmp_path / "report.html"
-    page.write_text(retrieval_report(model, x, y, n_examples=3, n_worst=3))
+    card = card_html(read_manifest(save_method(model, tmp_path / "m.sue")))
+    page.write_text(retrieval_report(model, x, y, n_examples=3, n_worst=3, card_html=card))
     flags = [_browser(), "--headless", "--no-sandbox", "--disable-gpu", "--enable-logging=stderr",
              "--v=0", "--window-size=1200,2400"]  # fmt: skip
     dom = subprocess.run([*flags, "--dump-dom", page.as_uri()], capture_output=True, text=True,
                          timeout=120)  # fmt: skip
     assert dom.returncode == 0, dom.stderr[-2000:]
-    assert dom.stdout.count("<circle") == 2 * len(x) and dom.stdout.count('class="query"') == 12
+    # two legend marks beside the points
+    assert dom.stdout.count("<circle") == 2 * len(x) + 2 and dom.stdout.count('class="query"') == 12
     assert "Uncaught" not in dom.stderr and "CONSOLE" not in dom.stderr
+    # the legend names both sides; the card is headings, a list and code, not markdown source
+    legend = dom.stdout.split('class="legend"')[1].split("</g>")[0]
+    assert ">x rows</text>" in legend and ">y rows</text>" in legend
+    shown_card = dom.stdout.split('<section class="card">')[1]
+    assert (
+        "<h3>Training data</h3>" in shown_card
+        and "<li>x: 400 rows of 12 features</li>" in shown_card
+    )
+    assert "```" not in shown_card and "## " not in shown_card
     shot = tmp_path / "shot.png"
     done = subprocess.run([*flags, f"--screenshot={shot}", page.as_uri()], capture_output=True,
                           text=True, timeout=120)  # fmt: skip
