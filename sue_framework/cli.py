@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from sue_framework import __version__
+from sue_framework.array_files import MATRIX_OUTPUTS, SUPPORTED
 from sue_framework.errors import InputError, SUEError
 
 EXIT_USAGE = 2
@@ -211,7 +212,7 @@ def cmd_transform(args: argparse.Namespace) -> int:
     args : argparse.Namespace
         The parsed command line (`build_parser`).
     """
-    from sue_framework.array_files import MATRIX_OUTPUTS, write_matrix
+    from sue_framework.array_files import write_matrix
     from sue_framework.linear_map import LinearMap
     from sue_framework.model_files import load_method
 
@@ -584,6 +585,7 @@ def build_parser() -> argparse.ArgumentParser:
         )
 
     device_help = "auto (CUDA when present, else CPU), cpu, cuda or cuda:N"
+    formats = SUPPORTED  # every format `read_matrix` reads
 
     d = command("demo", "offline demo on scikit-learn digits")
     d.add_argument("--pairs", default="10,25,50,100,200", help="comma-separated pair budgets")
@@ -593,8 +595,8 @@ def build_parser() -> argparse.ArgumentParser:
     d.set_defaults(func=cmd_demo)
 
     f = command("fit", "fit a method and save the model file")
-    f.add_argument("--x", required=True, help="x rows (.npy or .csv)")
-    f.add_argument("--y", required=True, help="y rows (.npy or .csv)")
+    f.add_argument("--x", required=True, help=f"x rows: {formats}")
+    f.add_argument("--y", required=True, help=f"y rows: {formats}")
     f.add_argument(
         "--pairs",
         required=True,
@@ -663,8 +665,8 @@ def build_parser() -> argparse.ArgumentParser:
     t = command("transform", "embed rows of one modality with a saved model")
     t.add_argument("--model", required=True, help="model file from sue fit")
     t.add_argument("--modality", required=True, choices=["x", "y"], help="which side the rows are")
-    t.add_argument("--input", required=True, help="rows (.npy or .csv)")
-    t.add_argument("--out", required=True, help="embeddings .npy to write")
+    t.add_argument("--input", required=True, help=f"rows: {formats}")
+    t.add_argument("--out", required=True, help=f"embeddings to write: {', '.join(MATRIX_OUTPUTS)}")
     t.add_argument(
         "--block-rows",
         type=int,
@@ -679,8 +681,8 @@ def build_parser() -> argparse.ArgumentParser:
         "run a task on test rows embedded by a model (default: cross-modal retrieval, R@k in %)",
     )
     e.add_argument("--model", required=True, help="model file from sue fit")
-    e.add_argument("--x", help="x test rows (the input zx); row i pairs with y row i")
-    e.add_argument("--y", help="y test rows (the input zy)")
+    e.add_argument("--x", help=f"x test rows (the input zx); row i pairs with y row i: {formats}")
+    e.add_argument("--y", help=f"y test rows (the input zy): {formats}")
     e.add_argument(
         "--input",
         action="append",
@@ -729,7 +731,7 @@ def build_parser() -> argparse.ArgumentParser:
     en.set_defaults(func=cmd_encode)
 
     sg = command("suggest", "choose which rows to pair next and write them for a person to fill in")
-    sg.add_argument("--x", required=True, help="x rows (.npy or .csv)")
+    sg.add_argument("--x", required=True, help=f"x rows: {formats}")
     sg.add_argument("--y", help="y rows (needed with --side y and with --model)")
     sg.add_argument("--pairs", help="pairs already made (i,j per line): never suggested again")
     sg.add_argument(
@@ -758,8 +760,8 @@ def build_parser() -> argparse.ArgumentParser:
         "examples, the worst-retrieved queries, a 2-D map of the shared space, the model card",
     )
     r.add_argument("--model", required=True, help="model file from sue fit")
-    r.add_argument("--x", required=True, help="x test rows; row i pairs with y row i")
-    r.add_argument("--y", required=True, help="y test rows")
+    r.add_argument("--x", required=True, help=f"x test rows; row i pairs with y row i: {formats}")
+    r.add_argument("--y", required=True, help=f"y test rows: {formats}")
     r.add_argument("--x-items", help="one item per x row (text, or an image file's path)")
     r.add_argument("--y-items", help="one item per y row (text, or an image file's path)")
     r.add_argument("--out", required=True, help="the .html page to write")

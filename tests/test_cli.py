@@ -487,3 +487,17 @@ def test_a_choosing_method_names_itself_when_rows_have_the_wrong_width():
     )
     with pytest.raises(InputError, match="this Auto was fitted on rows of .*did you swap x and y"):
         model.transform(y[:5], "x")
+
+
+def test_help_names_every_format_the_row_reader_takes():
+    import argparse
+
+    from sue_framework.array_files import SUPPORTED
+    from sue_framework.cli import build_parser
+
+    sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    for command, option in [("fit", "x"), ("fit", "y"), ("transform", "input"),
+                            ("evaluate", "x"), ("report", "y"), ("suggest", "x")]:  # fmt: skip
+        helps = {a.dest: a.help for a in sub.choices[command]._actions}
+        assert SUPPORTED in helps[option], (command, option)
+    assert ".parquet" in SUPPORTED

@@ -229,7 +229,7 @@ def plot_r10(summary: list[dict], axis: str, path: Path, title: str) -> Path:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(5.5, 3.8))
+    fig, ax = plt.subplots(figsize=(7.5, 3.8))
     for method in dict.fromkeys(s["method"] for s in summary):
         pts = sorted(
             (s[axis], s["R@10"], 0.5 * (s["x2y_R@10_std"] + s["y2x_R@10_std"]))
@@ -246,10 +246,11 @@ def plot_r10(summary: list[dict], axis: str, path: Path, title: str) -> Path:
     ax.set_ylabel("R@10 (%), mean of both directions")
     ax.set_title(title, fontsize=10)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
+    # beside the axes, where it covers no line however many methods there are
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
+    fig.savefig(path, dpi=120, bbox_inches="tight")
     plt.close(fig)
     return path
 
