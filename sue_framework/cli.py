@@ -213,12 +213,11 @@ def cmd_transform(args: argparse.Namespace) -> int:
         The parsed command line (`build_parser`).
     """
     from sue_framework.array_files import write_matrix
-    from sue_framework.linear_map import LinearMap
-    from sue_framework.model_files import load_method
+    from sue_framework.model_files import load_method, read_linear_map
 
     _check_output(args.out, args.input, args.model, suffixes=MATRIX_OUTPUTS)
     # a linear model maps with numpy alone, without building the method (or importing torch)
-    model = LinearMap.from_file(args.model) or load_method(args.model)
+    model = read_linear_map(args.model) or load_method(args.model)
     if Path(args.input).suffix.lower() == ".npy" and Path(args.out).suffix.lower() == ".npy":
         from sue_framework.npy_transform import transform_file  # inputs larger than memory
 

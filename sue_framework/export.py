@@ -36,7 +36,7 @@ def export_model(model_path: str | Path, folder: str | Path, fmt: str, *,
     force : bool
         Write into a folder that already holds files (replacing the exported ones).
     """
-    from sue_framework.model_files import read_manifest
+    from sue_framework.model_files import read_linear_map, read_manifest
 
     if fmt not in FORMATS:
         raise InputError(f"format must be one of {FORMATS}, got {fmt!r}")
@@ -48,7 +48,7 @@ def export_model(model_path: str | Path, folder: str | Path, fmt: str, *,
                          "--force to replace the exported files")  # fmt: skip
     manifest = read_manifest(model_path)
     name = manifest["method"]["name"]
-    linear = LinearMap.from_file(model_path)
+    linear = read_linear_map(model_path)
     if fmt == "npz":
         if linear is None:
             raise InputError(

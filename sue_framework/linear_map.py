@@ -117,24 +117,6 @@ class LinearMap:
             method,
         )
 
-    @classmethod
-    def from_file(cls, path: str | Path) -> LinearMap | None:
-        """The map a model file carries (checked against its checksums), without building the
-        method or importing torch; None for a model that is not linear, or a file written
-        before models carried their map.
-
-        Parameters
-        ----------
-        path : str or Path
-            A model file from `sue fit` / `save`.
-        """
-        from sue_framework.model_files import read_arrays, read_manifest
-
-        manifest = read_manifest(path)
-        if "linear" not in manifest:
-            return None
-        return cls.from_state(read_arrays(path, manifest), manifest["method"]["name"])
-
     @property
     def out_dim(self) -> int:
         return int(self.sides["x"].matrix.shape[1])

@@ -347,6 +347,22 @@ def read_arrays(path: str | Path, manifest: dict[str, Any]) -> dict[str, np.ndar
     return arrays
 
 
+def read_linear_map(path: str | Path) -> LinearMap | None:
+    """The map a model file carries (checked against its checksums), without building the
+    method or importing torch; None for a model that is not linear, or a file written before
+    models carried their map.
+
+    Parameters
+    ----------
+    path : str or Path
+        A model file from `sue fit` / `save`.
+    """
+    manifest = read_manifest(path)
+    if "linear" not in manifest:
+        return None
+    return LinearMap.from_state(read_arrays(path, manifest), manifest["method"]["name"])
+
+
 def verify_file(path: str | Path) -> dict[str, Any]:
     """Check a model file completely (header, manifest and every array's checksum) without
     building the model; returns its manifest. For anything that passes a file on.

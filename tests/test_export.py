@@ -7,8 +7,7 @@ import pytest
 from sue_framework import InputError, paper_split, registry
 from sue_framework.cli import main
 from sue_framework.export import export_model, onnx_transform
-from sue_framework.linear_map import LinearMap
-from sue_framework.model_files import load_method
+from sue_framework.model_files import load_method, read_linear_map
 from tests.conftest import latent_views, needs
 
 needs_onnx = pytest.mark.skipif(
@@ -47,7 +46,7 @@ def _fit(split, name, params, path):
 @pytest.mark.parametrize("name, params", LINEAR)
 def test_a_linear_model_file_maps_with_numpy_alone_bit_for_bit(split, tmp_path, name, params):
     model, rows = _fit(split, name, params, tmp_path / "m.sue")
-    linear = LinearMap.from_file(tmp_path / "m.sue")
+    linear = read_linear_map(tmp_path / "m.sue")
     assert linear is not None
     for side, r in rows.items():
         assert np.array_equal(linear.transform(r, side), model.transform(r, side))
@@ -60,7 +59,7 @@ def test_a_model_that_is_not_linear_carries_no_map(split, tmp_path):
     registry.get("method", "sue")(seed=0, device="cpu", **params).fit(split.train).save(
         tmp_path / "m.sue"
     )
-    assert LinearMap.from_file(tmp_path / "m.sue") is None
+    assert read_linear_map(tmp_path / "m.sue") is None
     with pytest.raises(InputError, match="not one linear map per side.*--format onnx"):
         export_model(tmp_path / "m.sue", tmp_path / "out", "npz")
     with pytest.raises(InputError, match="cannot be exported as ONNX yet"):
@@ -98,7 +97,7 @@ def test_onnx_export_reproduces_transform(split, tmp_path, name, params):
 def test_onnx_export_of_asif_chosen_by_auto(split, tmp_path):
     model = registry.get("method", "auto")(families=("asif",), device="cpu").fit(split.train)
     model.save(tmp_path / "m.sue")
-    assert LinearMap.from_file(tmp_path / "m.sue") is None
+    assert read_linear_map(tmp_path / "m.sue") is None
     export_model(tmp_path / "m.sue", tmp_path / "ex", "onnx")
     for side, r in (("x", split.x_test), ("y", split.y_test)):
         z = onnx_transform(tmp_path / "ex" / f"{side}.onnx", r)

@@ -107,7 +107,7 @@ def test_suggesting_rows_of_y_and_bad_requests():
         suggest_pairs(x, 3, y=y, strategy="uncertainty")
     model = registry.get("method", "pair_cca")(out_dim=3, device="cpu")
     model.fit(WeaklyPairedData(x[:, :4], y, np.stack([np.arange(20)] * 2, 1)))
-    with pytest.raises(InputError, match="4 features"):  # fit on 4-wide x rows, given 10
+    with pytest.raises(InputError, match="rows of 4"):  # fit on 4-wide x rows, given 10
         suggest_pairs(x, 3, y=y, model=model)
     with pytest.raises(InputError, match="positive whole number"):
         suggest_pairs(x, 0)
