@@ -819,15 +819,18 @@ def _logging(verbose: int, quiet: bool) -> logging.Handler:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the `sue` command; returns the exit code (0 ok, 2 bad input, 1 unexpected).
+    """Run the `sue` command; returns the exit code (0 ok, 2 bad input, 1 unexpected, 130
+    interrupted). Called with `argv` from another program (a test, a notebook), Ctrl-C stops
+    that program too: the KeyboardInterrupt is raised again after the one-line notice.
 
     Parameters
     ----------
     argv : list of str, optional
-        The arguments after `sue` (default: the process's own).
+        The arguments after `sue` (default: the process's own, as the `sue` program).
     """
     args = build_parser().parse_args(argv)
     args.argv = list(sys.argv[1:] if argv is None else argv)  # for a relaunch under torchrun
+    args.embedded = argv is not None
     handler = _logging(args.verbose, args.quiet)
     try:
         with warnings.catch_warnings():  # the caller's warning settings come back afterwards
@@ -858,6 +861,8 @@ def _run(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("sue: interrupted", file=sys.stderr)
+        if args.embedded:
+            raise
         return 130
     except Exception as exc:  # an unexpected failure: one line, the traceback behind --debug
         if args.debug:

@@ -501,3 +501,17 @@ def test_help_names_every_format_the_row_reader_takes():
         helps = {a.dest: a.help for a in sub.choices[command]._actions}
         assert SUPPORTED in helps[option], (command, option)
     assert ".parquet" in SUPPORTED
+
+
+def test_ctrl_c_gives_exit_130_as_a_program_and_stops_a_caller(monkeypatch, capsys):
+    import sue_framework.cli as cli
+
+    def interrupted(args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "cmd_plugins", interrupted)
+    with pytest.raises(KeyboardInterrupt):  # a test run (or notebook) that called main stops
+        main(["plugins"])
+    monkeypatch.setattr("sys.argv", ["sue", "plugins"])
+    assert main() == 130  # the `sue` program: a notice and the shell's code for SIGINT
+    assert capsys.readouterr().err.count("sue: interrupted") == 2

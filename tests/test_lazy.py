@@ -9,6 +9,7 @@ from tests.conftest import needs
 
 
 @needs("sue_baselines")
+@pytest.mark.slow  # a fresh interpreter per check
 def test_a_plugin_package_imports_its_modules_only_when_a_name_is_used():
     code = (
         "import sys\nimport sue_baselines\n"

@@ -41,6 +41,7 @@ def test_no_bars_by_default_off_a_terminal_or_inside_quiet(data, capsys, monkeyp
     assert "cross-validation" not in capsys.readouterr().err
 
 
+@pytest.mark.slow  # two fits through the command line
 def test_the_command_line_shows_bars_on_request_and_none_under_q(
     data, tmp_path, capsys, monkeypatch
 ):
@@ -57,6 +58,7 @@ def test_the_command_line_shows_bars_on_request_and_none_under_q(
     assert "cross-validation" not in capsys.readouterr().err
 
 
+@pytest.mark.slow  # waits 2.3 s for the bar's seconds to pass
 def test_a_step_without_progress_of_its_own_counts_its_seconds(capsys, monkeypatch):
     import time
 
