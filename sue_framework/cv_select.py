@@ -550,8 +550,7 @@ class CVSelect(Method):
         modality : str
             "x" or "y".
         """
-        get = getattr(self._model(), "linear_map", None)
-        return get(modality) if callable(get) else None
+        return self._refit_hook("linear_map", modality)
 
     def onnx_module(self, modality: str) -> Any:
         """The refit's torch module for ONNX export, where it has one (ASIF).
@@ -561,7 +560,11 @@ class CVSelect(Method):
         modality : str
             "x" or "y".
         """
-        get = getattr(self._model(), "onnx_module", None)
+        return self._refit_hook("onnx_module", modality)
+
+    def _refit_hook(self, name: str, modality: str) -> Any:
+        """The refit's optional method `name` applied to `modality`; None where it has none."""
+        get = getattr(self._model(), name, None)
         return get(modality) if callable(get) else None
 
     def get_state(self) -> dict[str, np.ndarray]:

@@ -136,6 +136,11 @@ def test_the_own_data_page_runs_as_written(tmp_path, monkeypatch, capsys):
         "README.md",
         "model.sue",
     ]
+    assert sorted(p.name for p in (tmp_path / "model_onnx").iterdir()) == [
+        "README.md",
+        "x.onnx",
+        "y.onnx",
+    ]
 
 
 @pytest.mark.slow
