@@ -200,6 +200,7 @@ def _write_onnx(module: Any, width: int, path: Path) -> None:
             output_names=["z"],
             dynamic_shapes=({0: torch.export.Dim("n")},),
             dynamo=True,
+            external_data=False,  # one self-contained file: its weights inside, none beside it
             verbose=False,
         )
 

@@ -85,9 +85,11 @@ def test_onnx_export_reproduces_transform(split, tmp_path, name, params):
     model, rows = _fit(split, name, params, tmp_path / "m.sue")
     assert main(["export", "--model", str(tmp_path / "m.sue"), "--format", "onnx", "--out",
                  str(tmp_path / "ex")]) == 0  # fmt: skip
+    assert sorted(p.name for p in (tmp_path / "ex").iterdir()) == ["README.md", "x.onnx", "y.onnx"]
+    (tmp_path / "ex").rename(tmp_path / "moved")  # self-contained: no weights file beside it
     for side, r in rows.items():
         for n in (1, len(r)):  # any number of rows
-            z = onnx_transform(tmp_path / "ex" / f"{side}.onnx", r[:n])
+            z = onnx_transform(tmp_path / "moved" / f"{side}.onnx", r[:n])
             assert np.allclose(z, model.transform(r[:n], side), rtol=0, atol=1e-4)
 
 
