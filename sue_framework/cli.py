@@ -245,6 +245,77 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_index(args: argparse.Namespace) -> int:
+    """`sue index`: embed one side's collection with a model and index it for search.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed command line (`build_parser`).
+    """
+    from sue_framework.collection_index import append_to_index, build_index, save_index
+
+    items = None
+    if args.items:
+        items = _item_lines(args.items, "--items")
+    elif args.item_dir:
+        from sue_framework.item_files import read_items
+
+        items = read_items(args.item_dir)[0]  # the order `sue encode --input DIR` embeds
+    if args.append:
+        index = append_to_index(args.out, args.model, args.input, items, args.block_rows)
+        print(f"appended to {args.out}: {index.n_rows} rows")
+        return 0
+    _check_output(args.out, args.input, args.model, args.items, suffixes=(".sueidx",))
+    index = build_index(
+        args.model,
+        args.modality,
+        args.input,
+        items,
+        recall_target=args.recall,
+        exact_limit=args.exact_limit,
+        block_rows=args.block_rows,
+    )
+    save_index(index, args.out)
+    how = ", ".join(f"{k} {v}" for k, v in index.about.items())
+    print(f"wrote {args.out}: {index.n_rows} rows of {args.modality}, {index.dim} dims ({how})")
+    return 0
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    """`sue search`: the nearest items of an index to a query, through the model.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed command line (`build_parser`).
+    """
+    from sue_framework.search import search
+
+    hits = search(
+        args.index,
+        args.model,
+        args.modality,
+        rows=args.rows,
+        item=args.item,
+        text=args.text,
+        image=args.image,
+        encoder=args.encoder,
+        k=args.k,
+    )
+    if args.json:
+        print(json.dumps(hits, ensure_ascii=False))
+        return 0
+    for q, found in enumerate(hits):
+        if len(hits) > 1:
+            print(f"query {q}")
+        print(f"{'rank':>4}  {'score':>6}  {'row':>7}  item")
+        for rank, hit in enumerate(found, 1):
+            item = hit["item"] if hit["item"] is not None else ""
+            print(f"{rank:>4}  {hit['score']:>6.3f}  {hit['row']:>7}  {item}")
+    return 0
+
+
 def cmd_suggest(args: argparse.Namespace) -> int:
     """`sue suggest`: which rows to pair next, as a file for a person to fill in.
 
@@ -782,6 +853,44 @@ def build_parser() -> argparse.ArgumentParser:
         "--force", action="store_true", help="write into a folder that already holds files"
     )
     ex.set_defaults(func=cmd_export)
+
+    ix = command(
+        "index",
+        "embed one side's collection with a model and index it for search (exact up to "
+        "--exact-limit rows, faiss IVF tuned to --recall above)",
+    )
+    ix.add_argument("--model", required=True, help="model file from sue fit")
+    ix.add_argument("--modality", required=True, choices=["x", "y"], help="which side the rows are")
+    ix.add_argument("--input", required=True, help=f"the collection's rows: {formats}")
+    items = ix.add_mutually_exclusive_group()
+    items.add_argument("--items", help="one item per row (a name, a text or an image path)")
+    items.add_argument(
+        "--item-dir", help="the image folder the rows were encoded from (sue encode --input DIR)"
+    )
+    ix.add_argument("--out", required=True, help="the .sueidx file to write (or append to)")
+    ix.add_argument("--append", action="store_true", help="add the rows to the index --out")
+    ix.add_argument("--recall", type=float, default=0.95,
+                    help="recall@10 against exact search an IVF index must reach")  # fmt: skip
+    ix.add_argument("--exact-limit", type=int, default=100_000,
+                    help="collections up to this many rows get an exact index")  # fmt: skip
+    ix.add_argument("--block-rows", type=int, default=65536, help="rows embedded per block")
+    ix.set_defaults(func=cmd_index)
+
+    se = command("search", "the nearest items of an index to a query, through the model")
+    se.add_argument("--index", required=True, help="a .sueidx file from sue index")
+    se.add_argument("--model", required=True, help="the model file the index was made with")
+    se.add_argument("--modality", choices=["x", "y"],
+                    help="the query's side (for --rows, --text, --image)")  # fmt: skip
+    query = se.add_mutually_exclusive_group(required=True)
+    query.add_argument("--rows", help=f"query rows of --modality: {formats}")
+    query.add_argument("--item", help="an item of the index: its nearest neighbours there")
+    query.add_argument("--text", help="a text, embedded by --encoder, then mapped")
+    query.add_argument("--image", help="an image file, embedded by --encoder, then mapped")
+    _names_of(se.add_argument("--encoder", help="the encoder of the query's side, for --text "
+                              "and --image"), "encoder")  # fmt: skip
+    se.add_argument("--k", type=int, default=10, help="results per query")
+    se.add_argument("--json", action="store_true", help="print the results as JSON")
+    se.set_defaults(func=cmd_search)
 
     pl = command("plugins", "list registered components and their providers")
     pl.set_defaults(func=cmd_plugins)
