@@ -316,6 +316,29 @@ def cmd_search(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    """`sue serve`: a local search page and JSON endpoint over an index and its model.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed command line (`build_parser`).
+    """
+    import importlib.util
+
+    missing = [m for m in ("starlette", "uvicorn") if importlib.util.find_spec(m) is None]
+    if missing:
+        raise InputError(
+            f"sue serve needs {' and '.join(missing)}: pip install 'sue-framework[serve]'"
+        )
+    from sue_framework.serve import Searcher, run_server
+
+    searcher = Searcher(args.index, args.model, args.encoder, _json_params(args.encoder_params))
+    log.info("serving %s on http://%s:%d/ (Ctrl-C stops)", args.index, args.host, args.port)
+    run_server(searcher, args.host, args.port)
+    return 0
+
+
 def cmd_suggest(args: argparse.Namespace) -> int:
     """`sue suggest`: which rows to pair next, as a file for a person to fill in.
 
@@ -891,6 +914,16 @@ def build_parser() -> argparse.ArgumentParser:
     se.add_argument("--k", type=int, default=10, help="results per query")
     se.add_argument("--json", action="store_true", help="print the results as JSON")
     se.set_defaults(func=cmd_search)
+
+    sv = command("serve", "a local search page and JSON endpoint over an index and its model")
+    sv.add_argument("--index", required=True, help="a .sueidx file from sue index")
+    sv.add_argument("--model", required=True, help="the model file the index was made with")
+    _names_of(sv.add_argument("--encoder", help="the query side's encoder, for free text"),
+              "encoder")  # fmt: skip
+    sv.add_argument("--encoder-params", help="the encoder's parameters as JSON")
+    sv.add_argument("--host", default="127.0.0.1", help="address to bind (this machine only)")
+    sv.add_argument("--port", type=int, default=8765, help="port to listen on")
+    sv.set_defaults(func=cmd_serve)
 
     pl = command("plugins", "list registered components and their providers")
     pl.set_defaults(func=cmd_plugins)
