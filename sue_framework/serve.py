@@ -287,7 +287,10 @@ async function ask(params) {
       img.src = hit.thumbnail; img.alt = "";
       li.appendChild(img);
     }
-    li.appendChild(document.createTextNode(hit.item === null ? "row " + hit.row : hit.item));
+    // a picture shows its file's name beside the thumbnail, not the whole path
+    const label = hit.item === null ? "row " + hit.row
+      : hit.thumbnail ? hit.item.split(/[\\/]/).pop() : hit.item;
+    li.appendChild(document.createTextNode(label));
     const score = document.createElement("span");
     score.className = "score"; score.textContent = hit.score.toFixed(3);
     li.appendChild(score);
