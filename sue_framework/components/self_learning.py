@@ -35,8 +35,6 @@ seeded sample of that size; the base aligner still sees every row.
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import torch
 
@@ -50,13 +48,12 @@ from sue_framework.components.knn import (
     top_k_both_ways,
     with_reverse_hits,
 )
-from sue_framework.components.semi_cca import SemiCCA
+from sue_framework.components.refit import RefitAligner
 from sue_framework.engine import Engine, engine_for, to_tensor
 from sue_framework.errors import InputError
-from sue_framework.interfaces import Aligner, nest_state, unnest_state
+from sue_framework.interfaces import Aligner
 from sue_framework.progress import bar
 from sue_framework.ranking import reciprocal_ranks
-from sue_framework.settings import child
 
 INDUCTIONS = ("soft", "stochastic")
 DROPPED = -1e30  # the score of a dropped candidate
@@ -234,7 +231,7 @@ class _Searcher:
         return (fv.to(dev), fi.to(dev)), (bv.to(dev), bi.to(dev))
 
 
-class SelfLearning(Aligner):
+class SelfLearning(RefitAligner):
     """Self-learning to convergence around a base aligner (module docstring).
 
     After fit: `n_iter_` (iterations of both phases), `objective_` (its value per iteration),
@@ -340,18 +337,8 @@ class SelfLearning(Aligner):
         self.seed = seed
         self.device = device
 
-    def _base_aligner(self, fixed: dict | None = None, width: int | None = None) -> Aligner:
-        aligner = child(
-            self.base,
-            self.base_params,
-            SemiCCA,
-            {"n_components": width or self.n_components, "seed": self.seed, "device": self.device},
-            "SelfLearning.base",
-        )
-        return aligner.set_params(**fixed) if fixed else aligner
-
     def min_pairs(self) -> int:
-        return max(2, self._base_aligner().min_pairs())
+        return max(2, super().min_pairs())
 
     def _check(self) -> None:
         checks = (
@@ -491,26 +478,3 @@ class SelfLearning(Aligner):
         if soft or keep < 1.0 or it == self.max_iter:  # stopped before the hard phase ended
             dx, dy, _ = hard_dictionary(*search(w), self.csls_k)
         return dx, dy, it, objective
-
-    def transform(self, X: np.ndarray, modality: str) -> np.ndarray:
-        self._check_fitted()
-        return self.aligner_.transform(X, modality)
-
-    def linear_map(self, modality: str) -> dict[str, Any] | None:
-        """The final refit's map: self-learning changes which pairs it is fitted on, not what
-        it is."""
-        self._check_fitted()
-        return self.aligner_.linear_map(modality)
-
-    def is_fitted(self) -> bool:
-        """Whether `fit` (or `set_state`) has run."""
-        return hasattr(self, "aligner_")
-
-    def get_state(self) -> dict[str, np.ndarray]:
-        self._check_fitted()
-        return nest_state("base", self.aligner_.get_state())
-
-    def set_state(self, state: dict[str, np.ndarray]) -> None:
-        aligner = self._base_aligner()
-        aligner.set_state(unnest_state("base", state))
-        self.aligner_ = aligner

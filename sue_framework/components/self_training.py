@@ -10,8 +10,6 @@ induction (Artetxe et al., ACL 2017; mini-vec2vec, 2025, with Procrustes) applie
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
 from sue_framework.components.aligners import fit_aligner, pairs_and_rows
@@ -21,16 +19,15 @@ from sue_framework.components.pseudo_pairs import (
     mutual_nearest_from_lists,
     ot_matches,
 )
-from sue_framework.components.semi_cca import SemiCCA
+from sue_framework.components.refit import RefitAligner
 from sue_framework.engine import engine_for
 from sue_framework.errors import InputError
-from sue_framework.interfaces import Aligner, nest_state, unnest_state
-from sue_framework.settings import child
+from sue_framework.interfaces import Aligner
 
 PSEUDO = ("mnn", "ot")
 
 
-class SelfTraining(Aligner):
+class SelfTraining(RefitAligner):
     """Self-training around a base aligner (module docstring); rounds=0 is the base aligner.
 
     Per round at most `max_fraction` of the smaller modality's rows become pseudo-pairs, the most
@@ -110,19 +107,6 @@ class SelfTraining(Aligner):
         self.seed = seed
         self.device = device
 
-    def _base_aligner(self, fixed: dict | None = None, width: int | None = None) -> Aligner:
-        aligner = child(
-            self.base,
-            self.base_params,
-            SemiCCA,
-            {"n_components": width or self.n_components, "seed": self.seed, "device": self.device},
-            "SelfTraining.base",
-        )
-        return aligner.set_params(**fixed) if fixed else aligner
-
-    def min_pairs(self) -> int:
-        return self._base_aligner().min_pairs()
-
     def _mine(self, zx: np.ndarray, zy: np.ndarray, round_: int) -> np.ndarray:
         dev = engine_for(self.device).device
         if self.pseudo == "mnn" and float(len(zx)) * len(zy) > AUTO_INDEX_EXACT_LIMIT:
@@ -166,27 +150,3 @@ class SelfTraining(Aligner):
             aligner = fit_aligner(self._base_aligner(fixed), pa, pb, x, y)
         self.aligner_ = aligner
         return self
-
-    def transform(self, X: np.ndarray, modality: str) -> np.ndarray:
-        self._check_fitted()
-        return self.aligner_.transform(X, modality)
-
-    def linear_map(self, modality: str) -> dict[str, Any] | None:
-        """The final refit's map: self-learning changes which pairs it is fitted on, not what
-        it is."""
-        self._check_fitted()
-        return self.aligner_.linear_map(modality)
-
-    def is_fitted(self) -> bool:
-        """Whether `fit` (or `set_state`) has run."""
-        return hasattr(self, "aligner_")
-
-    def get_state(self) -> dict[str, np.ndarray]:
-        self._check_fitted()
-        return nest_state("base", self.aligner_.get_state())
-
-    def set_state(self, state: dict[str, np.ndarray]) -> None:
-        # fitted state only: params chosen in fit do not affect transform
-        aligner = self._base_aligner()
-        aligner.set_state(unnest_state("base", state))
-        self.aligner_ = aligner
