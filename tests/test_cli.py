@@ -187,7 +187,8 @@ def test_sue_fit_options_default_to_what_sue_itself_defaults_to():
     import inspect
 
     from sue_framework import SUE
-    from sue_framework.cli import METHOD_OPTIONS, _method_params, build_parser
+    from sue_framework.cli import build_parser
+    from sue_framework.cli.fit import METHOD_OPTIONS, _method_params
 
     sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
     helps = {a.dest: a.help for a in sub.choices["fit"]._actions}
@@ -504,12 +505,12 @@ def test_help_names_every_format_the_row_reader_takes():
 
 
 def test_ctrl_c_gives_exit_130_as_a_program_and_stops_a_caller(monkeypatch, capsys):
-    import sue_framework.cli as cli
+    from sue_framework.cli import plugins
 
     def interrupted(args):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(cli, "cmd_plugins", interrupted)
+    monkeypatch.setattr(plugins, "cmd_plugins", interrupted)
     with pytest.raises(KeyboardInterrupt):  # a test run (or notebook) that called main stops
         main(["plugins"])
     monkeypatch.setattr("sys.argv", ["sue", "plugins"])
