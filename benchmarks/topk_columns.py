@@ -40,12 +40,12 @@ COLUMNS = {  # how each block's column lists are taken
 @contextmanager
 def columns_by(name: str):
     """`knn.top_k_both_ways` (and so self-learning) with the column lists taken as `name` says."""
-    kept = knn.top_k_down_columns
-    knn.top_k_down_columns = COLUMNS[name]
+    kept = knn.topk.top_k_down_columns  # where top_k_both_ways looks it up
+    knn.topk.top_k_down_columns = COLUMNS[name]
     try:
         yield
     finally:
-        knn.top_k_down_columns = kept
+        knn.topk.top_k_down_columns = kept
 
 
 def search_alone() -> None:

@@ -100,9 +100,9 @@ def test_both_ways_top_k_equals_brute_force_in_any_block_size(na, nb, k, seed):
     want_a = np.argsort(-s, axis=1, kind="stable")[:, : min(k, nb)]
     want_b = np.argsort(-s.T, axis=1, kind="stable")[:, : min(k, na)]
     for block in (1, 3, None):
-        chunk = knn.auto_chunk if block is None else (lambda n, device=None, b=block: b)
+        chunk = knn.topk.auto_chunk if block is None else (lambda n, device=None, b=block: b)
         with pytest.MonkeyPatch.context() as mp:
-            mp.setattr(knn, "auto_chunk", chunk)
+            mp.setattr(knn.topk, "auto_chunk", chunk)  # the block size of the search
             (fv, fi), (bv, bi) = knn.top_k_both_ways(a, b, k)
         # ties of continuous random data do not occur: the order is the brute force's
         assert np.array_equal(fi.numpy(), want_a) and np.array_equal(bi.numpy(), want_b)
@@ -177,9 +177,9 @@ def test_both_ways_lists_are_the_stable_sort_s_first_k_in_any_block_size():
     buffers = {"none": lambda: None, "reused": lambda: knn.score_buffer(a, b),
                "too small": lambda: torch.empty(100)}  # fmt: skip
     for block, buffered in itertools.product((250, None), buffers):
-        chunk = knn.auto_chunk if block is None else (lambda n, device=None, b=block: b)
+        chunk = knn.topk.auto_chunk if block is None else (lambda n, device=None, b=block: b)
         with pytest.MonkeyPatch.context() as mp:
-            mp.setattr(knn, "auto_chunk", chunk)
+            mp.setattr(knn.topk, "auto_chunk", chunk)  # the block size of the search
             both = knn.top_k_both_ways(a, b, 12, buffers[buffered]())
         for (values, idx), scores in zip(both, (s, s.T), strict=True):
             want_v, want_i = _stable_top_k(scores, 12)
