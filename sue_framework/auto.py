@@ -42,6 +42,7 @@ class Auto(CVSelect):
     the unpaired rows (see `CVSelect`).
 
     Candidates of each of `families`:
+
     - "pair_cca": CCA on the raw features of the pairs, at each width of `dims` that every
       fold's pairs support (CCA needs more pairs than dimensions);
     - "asif": relative representations to the anchor pairs (when the sue_baselines plugin is
@@ -52,98 +53,82 @@ class Auto(CVSelect):
       every row, refit until it stops improving), at each width of `unpaired_dims`; after the
       first iteration it fits on thousands of pseudo-pairs, so its width is not capped by the
       pairs.
+
     With the default families, `auto`'s candidates contain every candidate of
     `auto(pair_only=True)`, which keeps only "pair_cca" and "asif": the same CV budget spent on
-    tuning the pair-only baselines, for fair comparisons.
-
-    `rule` picks among the candidates (`choose`): "best" (default) takes the best CV mean;
-    "one_se" takes the first candidate, cheapest first, within one paired standard error of the
-    best, so a method using the unpaired rows is chosen only when it beats the pair-only ones
-    by more than the noise of the held-out pairs. On the wide suite "one_se" gave up too much
-    where few pairs make the standard error wide ([wide_suite.md](../wide_suite.md) has both
-    rules' figures, including pairings where the unpaired rows mislead), so "best" is the
-    default.
-
-    `cv_score` is what each held-out pair scores from its rank r: by default minus the log of
-    r, so a candidate that ranks every partner 10th beats one that ranks a few first and the
-    rest in the hundreds, where the mean reciprocal rank (1/r) would rest on those few. On 96
-    (cell, seed) fits of the real suite at 10-100 pairs it changed 30 picks (19 better, 10
-    worse, one level; +0.84 R@10 a fit on average), and the worst cell against the best
-    pair-only method rose from 0.86x to 0.92x
-    ([wide_suite.md](../wide_suite.md#what-each-held-out-pair-scores)). The cheap
-    candidates are scored on `cv_repeats` deals of the pairs into folds (five by default):
-    with 10-100 pairs, which cheap candidate wins one deal is partly the luck of the split.
-    On the 32 cells of the real suite five deals lifted the two cells under 0.97x the best
-    pair-only method to 0.97x-0.98x, lowered none by more than 2.2 %, 1.005x in geometric mean
-    ([wide_suite.md](../wide_suite.md#dealing-the-folds-five-times)).
+    tuning the pair-only baselines, for fair comparisons. No candidate is a map of width 1
+    unless `dims` asks for it (every cosine would tie); with fewer pairs than cross-validation
+    needs (2 x `folds`), the first candidate is taken untested and the fit warns
+    (`fit_warnings_`, kept in the model card).
 
     Every family is linear and draws no global random numbers, so folds are fitted side by side
     on the CPU's cores (`n_jobs="auto"`, one torch thread each; `threads.parallel_plan`).
     Narrower widths of "pair_cca" and "self_train" are scored on the widest one's fits
     (`_nested`): CCA at r dimensions is the first r columns of CCA at more, and every
-    self-learning width shares one loop and one shrinkage (`select_components`).
-    The folds' self-learning mines its dictionary with the candidate search that the refit
-    runs on the whole pool (`_fold_candidates`): exactly on pools the refit mines exactly, with
-    faiss IVF where the refit's mined rows pass the exact limit, though the folds' own sample
-    would fit it. On 16k-row real pools that made the fit 1.1-2.9x faster with 11 of 12 choices
-    unchanged (the twelfth 0.4 R@10 lower; `benchmarks/cv_engine.py`).
+    self-learning width shares one loop and one shrinkage (`select_components`). The folds'
+    self-learning mines its dictionary with the candidate search that the refit runs on the
+    whole pool (`_fold_candidates`): exactly where the refit mines exactly, with faiss IVF
+    where the refit's mined rows pass the exact limit.
+
+    What each setting's default was chosen on, with the figures and the commands behind them:
+    [The wide suite](../wide_suite.md) (the rule, `cv_score`, `cv_repeats`, `cv_stop_z`) and
+    [Scale](../scale.md#the-cross-validation-budget) (`cv_max_rows`, `cv_tol`, `cv_patience`,
+    the folds' search).
 
     Parameters
     ----------
     dims : sequence of int
-        Widths tried for "pair_cca" (those the fold's pairs support).
+        Widths tried for "pair_cca" (those the fold's pairs support). Default (4, 8, 16, 32,
+        64).
     unpaired_dims : sequence of int
-        Widths tried for "semi_cca" and "self_train".
+        Widths tried for "semi_cca" and "self_train". Default (32, 64).
     families : sequence of str
-        Candidate families: "pair_cca", "asif", "semi_cca", "self_train".
+        Candidate families, a subset of "pair_cca", "asif", "semi_cca", "self_train"
+        (default: all four).
     pair_only : bool
-        Keep only the families that use the pairs alone ("pair_cca", "asif"): the tuned pair-only
-        baseline.
+        Keep only the families that use the pairs alone ("pair_cca", "asif"): the tuned
+        pair-only baseline. Default False.
     asif_grid : sequence of dict, optional
         ASIF settings tried (its `power` and `n_nonzero`); None: `ASIF_GRID`.
     rule : str
-        "best" (the best CV mean) or "one_se" (the first, cheapest, candidate within one paired
-        standard error of the best).
+        "best" (default: the best CV mean) or "one_se" (the first, cheapest, candidate within
+        one paired standard error of the best, so a method using the unpaired rows is chosen
+        only when it beats the pair-only ones by more than the noise of the held-out pairs).
     folds : int
-        Folds of the pairs; a held-out pair's x row is ranked against every y row of the
-        training fold (and the other way round).
+        Folds of the pairs, at least 2 (default 5); a held-out pair's x row is ranked against
+        every y row of the training fold (and the other way round).
     cv_max_rows : int or None
         Cross-validation uses at most this many unpaired rows a side (a seeded sample), so its
-        cost does not grow with the pool; the refit uses every row. None: all rows.
+        cost does not grow with the pool; the refit uses every row. None: all rows. Default
+        `CV_MAX_ROWS` (4,000).
     cv_tol, cv_patience : float and int, or None
-        Convergence of the self-learning loops in the folds only (`SelfLearning`'s `tol` and
-        `patience`; None: the loop's own, 1e-4 and 5); the refit always converges fully. The
-        folds only rank the candidates: the default tol 3e-4 kept 38 of 42 choices of the
-        full budget on the real suite (R@10 of the picks 1.006x, worst cell 1.00x) for
-        1.0-1.3x less CV time on real cells and 1.6x less fold CPU at 64k rows; 1e-3 with
-        patience 3 cuts the fold CPU 2.9x but lost up to 19 % of R@10 in a cell
-        ([scale.md](../scale.md#the-cross-validation-budget)).
+        Convergence of the self-learning loops in the folds only (`SelfLearning`'s `tol`, >= 0,
+        and `patience`, >= 1; None: the loop's own, 1e-4 and 5); the refit always converges
+        fully. Defaults 3e-4 and None: the folds only rank the candidates.
     n_jobs : int or "auto"
-        Folds fitted side by side on CPU threads ("auto": as the free cores allow).
+        Folds fitted side by side on CPU threads ("auto", the default: as the free cores allow).
     device : str
-        Where the work runs: "auto" (CUDA when present), "cpu", "cuda" or "cuda:N".
+        Where the work runs: "auto" (default: CUDA when present), "cpu", "cuda" or "cuda:N".
     seed : int or None
         Seeds every random choice (folds, initialisations, minibatches), so a fit repeats
-        exactly; None draws a fresh seed.
+        exactly; None draws a fresh seed. Default 0.
     cv_score : str
-        What each held-out pair scores from its rank r: "log_rank" (-log r), "root_rank"
-        (1/sqrt r) or "reciprocal_rank" (1/r, the default before).
+        What each held-out pair scores from its rank r: "log_rank" (default, -log r: a
+        candidate that ranks every partner 10th beats one that ranks a few first and the rest
+        in the hundreds), "root_rank" (1/sqrt r) or "reciprocal_rank" (1/r).
     cv_repeats : int
         Deals of the pairs into folds for every family but "self_train" (whose folds cost
-        tens of iterations over the pool): each held-out pair scores its mean over the deals.
-        The cheap candidates are ranked by that mean, and their winner meets self-learning
-        on the first deal, which both were scored on (`selection.choose_dealt`); under the
-        "best" rule the other deals are dealt only where a cheap candidate leads
-        self-learning on the first deal, the only case in which they can change the choice.
+        tens of iterations over the pool), at least 1 (default 5): each held-out pair scores
+        its mean over the deals, since with few pairs which cheap candidate wins one deal is
+        partly the luck of the split. The cheap candidates' winner meets self-learning on the
+        first deal, which both were scored on (`selection.choose_dealt`); under the "best"
+        rule the other deals are dealt only where a cheap candidate leads self-learning on
+        the first deal, the only case in which they can change the choice.
     cv_stop_z : float or None
         Self-learning's folds run two at a time after the cheap candidates' first deal, and
         stop once self-learning leads or trails the best cheap candidate by this many paired
-        standard errors on the pairs held out so far (`CVSelect`; None: all folds). Replayed
-        on the stored folds of 95 fits of the real suite, at 3 self-learning ran 3.4 of 5
-        folds on average (2.0-2.6 where it wins clearly) and 4 picks changed, all between
-        self-learning's widths (1 better on the test pairs, 3 worse; 0.999x the R@10 of
-        every fold in geometric mean); the dictionary words at 25 pairs took 27 s instead of
-        54 ([wide_suite.md](../wide_suite.md#stopping-self-learnings-folds-early)).
+        standard errors on the pairs held out so far (`CVSelect`). A number > 0 (default 3),
+        or None: all folds.
     """
 
     def __init__(

@@ -60,8 +60,8 @@ def fit_threads(device: torch.device) -> int:
     """Torch intra-op threads for one fit on `device`.
 
     On a CPU shared with other jobs, torch's default (one thread per core) makes every small
-    operation wait for threads that the other jobs hold (one `sue` fit was reported at 809 s
-    that way and 31 s on one thread). So a CPU fit takes the cores that other
+    operation wait for threads that the other jobs hold (docs/architecture.md has the reported
+    figures). So a CPU fit takes the cores that other
     processes leave idle, at least one and never more than torch's current setting (which
     `torch.set_num_threads` or `SUE_NUM_THREADS` fixes). On a GPU the setting is left as it is.
 

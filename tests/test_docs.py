@@ -275,3 +275,49 @@ def test_every_parameter_of_every_public_function_and_class_is_documented(packag
         if absent:
             missing[dotted] = absent
     assert missing == {}
+
+
+# a benchmark figure: a ratio (1.3x), a time (27 s, 4 ms), a percentage, an R@k value, a count
+# of picks; they go stale with the next change, so they live on the docs pages that hold the
+# benchmarks (with their commands), and docstrings link there
+FIGURE = re.compile(
+    r"R@\d+ (of |at )?\d|\b\d+(\.\d+)?x\b|\b\d+(\.\d+)? ?(s|ms|min)\b"
+    r"|\d+ of \d+ (picks|choices|fits|cells)|\d+(\.\d+)? ?%|geometric mean"
+    r"|\b\d+(\.\d+)? times (faster|slower|longer|less|more)"
+)
+NOT_FIGURES = {  # what these say is a definition, not a measurement
+    ("sue_encoders.vicreg", "4x"),  # a ResNet bottleneck's channel expansion
+    ("sue_tasks.geometry", "50 %"),  # the accuracy that means no modality gap
+}
+
+
+def _docstrings(root: Path):
+    import ast
+
+    for path in sorted(root.rglob("*.py")):
+        module = ".".join(path.relative_to(root.parent).with_suffix("").parts)
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+                doc = ast.get_docstring(node, clean=False)
+                if doc:
+                    yield module, getattr(node, "name", "(module)"), doc
+
+
+def test_no_docstring_holds_a_benchmark_figure():
+    repo = Path(__file__).resolve().parents[1]
+    roots = [repo / "sue_framework", *sorted((repo / "plugins").glob("*/sue_*"))]
+    found = [
+        f"{module}.{name}: {m.group(0)!r}"
+        for root in roots
+        for module, name, doc in _docstrings(root)
+        for m in FIGURE.finditer(doc)
+        if (module, m.group(0)) not in NOT_FIGURES
+    ]
+    assert not found, "move these figures to the docs page of their benchmark: " + "; ".join(found)
+
+
+@pytest.mark.parametrize(
+    "text", ["was 1.1-1.3x faster", "took 27 s on two cores", "R@10 of 62", "4 of 95 picks"]
+)
+def test_the_figure_check_finds_figures(text):
+    assert FIGURE.search(text)

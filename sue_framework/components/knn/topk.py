@@ -69,10 +69,9 @@ def top_k_down_columns(s: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Ten
     k groups whose column maximum is largest can hold a column's top k (any other entry is
     beaten by those k maxima, or ties the k-th group maximum: such columns are taken whole),
     so the top k is taken among k c entries instead of r. One reduction over contiguous rows
-    replaces the transposed copy a row-wise top-k needs: the whole two-way search
-    (`top_k_both_ways`) at 4,000 x 4,000 was 1.1-1.3x faster on one thread and 1.5-1.6x on
-    two in two runs (benchmarks/topk_columns.py). On a GPU, and where groups would not pay
-    (fewer than about 12 k rows), `top_k_rows` of the transposed block.
+    replaces the transposed copy a row-wise top-k needs (benchmarks/topk_columns.py measures
+    the gain). On a GPU, and where groups would not pay (fewer than about 12 k rows),
+    `top_k_rows` of the transposed block.
 
     Parameters
     ----------
@@ -110,8 +109,7 @@ def score_buffer(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     again and again: a search repeated with the same row counts (self-learning's, once per
     iteration) then writes each block into memory it already holds. A fresh block past glibc's
     largest heap threshold (32 MB) comes as new pages, faulted in on the product's first
-    write: the two-way search at 3,600 rows a side was 1.1-1.2x faster with the buffer
-    (benchmarks/candidate_search.py --compare buffer).
+    write (benchmarks/candidate_search.py --compare buffer measures what the buffer saves).
 
     Parameters
     ----------
