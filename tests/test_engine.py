@@ -80,58 +80,74 @@ def test_stages_take_the_device_and_seed_of_the_fit_they_run_in():
     assert not torch.equal(draws, torch.rand(3, generator=fit.generator(0)))
 
 
-def test_a_sue_fit_resolves_its_device_once(monkeypatch):
-    """Every stage (graph, kNN, eigensolver, aligner, matcher) computes on the fit's engine:
-    the device is resolved when the fit starts, never again inside it."""
-    import sue_framework.engine as engine
-    from sue_framework import SUE
+SEEN: list[tuple[str, int, int]] = []  # (device, seed, thread) of every aligner fit
+
+
+def _recording_cca(width: int):
+    """A CCA that records the engine it computes with: what every stage of a fit sees."""
+    import threading
+
+    from sue_framework.components.aligners import CCA
+    from sue_framework.engine import engine_for
+
+    class RecordingCCA(CCA):
+        def fit(self, a, b):
+            e = engine_for(self.device)
+            SEEN.append((e.device.type, e.seed, threading.get_ident()))
+            return super().fit(a, b)
+
+    return RecordingCCA(n_components=width)
+
+
+def _data():
     from sue_framework.data import WeaklyPairedData
 
-    calls = []
-    real = engine.resolve_device
-    monkeypatch.setattr(engine, "resolve_device", lambda d="auto": calls.append(d) or real(d))
-    rng = np.random.default_rng(0)
-    data = WeaklyPairedData(rng.normal(size=(120, 6)), rng.normal(size=(110, 5)),
-                            np.stack([np.arange(20)] * 2, 1))  # fmt: skip
-    SUE(se_dim=4, out_dim=3, matcher_params={"epochs": 2}).fit(data)
-    assert calls == ["auto"]
-
-
-FITS = {
-    "sue": {"se_dim": 4, "out_dim": 3, "matcher_params": {"epochs": 2}},
-    "sue_select": {"se_dim": 4, "out_dim": 3, "matcher": "none"},
-    "self_train": {"out_dim": 3},
-    # auto's folds run on worker threads (two workers on the two threads the fit is given)
-    "auto": {"n_jobs": 2, "dims": (2, 3), "unpaired_dims": (3,)},
-}
-
-
-@pytest.mark.parametrize("method", sorted(FITS))
-@pytest.mark.parametrize("seed", [0, None])
-def test_a_fit_decides_device_seed_and_threads_once(monkeypatch, method, seed):
-    """The outermost fit resolves the device, draws the seed (when None) and samples the CPU
-    load; every stage, every cross-validation fold (on any thread) and the refit inherit it."""
-    import sue_framework.engine as engine
-    import sue_framework.threads as threads
-    from sue_framework import registry
-    from sue_framework.data import WeaklyPairedData
-
-    calls = {"device": 0, "seed": 0, "threads": 0}
-
-    def counted(key, real):
-        return lambda *a, **k: calls.__setitem__(key, calls[key] + 1) or real(*a, **k)
-
-    monkeypatch.setattr(engine, "resolve_device", counted("device", engine.resolve_device))
-    monkeypatch.setattr(engine.secrets, "randbits", counted("seed", engine.secrets.randbits))
-    monkeypatch.setattr(threads, "fit_threads", counted("threads", threads.fit_threads))
-    monkeypatch.setenv("SUE_NUM_THREADS", "2")
     rng = np.random.default_rng(0)
     z = rng.normal(size=(150, 4))
-    data = WeaklyPairedData(z @ rng.normal(size=(4, 7)), z @ rng.normal(size=(4, 6)),
+    return WeaklyPairedData(z @ rng.normal(size=(4, 7)), z @ rng.normal(size=(4, 6)),
                             np.stack([np.arange(30)] * 2, 1))  # fmt: skip
+
+
+def _transforms(model, data):
+    return [model.transform(data.x[:40], "x"), model.transform(data.y[:40], "y")]
+
+
+def test_every_stage_of_a_fit_computes_on_its_one_device_and_seed():
+    """With seed None a fit draws one seed: the graph, the eigensolver, the aligner and the
+    matcher all compute with it (a stage drawing its own would not repeat), so refitting with
+    that seed gives the same model bit for bit."""
+    from sue_framework import SUE
+
+    data = _data()
+    SEEN.clear()
+    params = {"se_dim": 4, "out_dim": 3, "matcher_params": {"epochs": 2}, "device": "cpu"}
+    first = SUE(aligner=_recording_cca(3), seed=None, **params).fit(data)
+    (device, seed, _), *rest = SEEN
+    assert device == "cpu" and all(s[:2] == (device, seed) for s in rest)
+    again = SUE(aligner=_recording_cca(3), seed=seed, **params).fit(data)
+    pairs = zip(_transforms(first, data), _transforms(again, data), strict=True)
+    assert all(np.array_equal(a, b) for a, b in pairs)
+    other = SUE(aligner=_recording_cca(3), seed=seed + 1, **params).fit(data)
+    assert not np.array_equal(_transforms(first, data)[1], _transforms(other, data)[1])
+
+
+def test_cross_validation_folds_on_worker_threads_share_the_fit_s_seed():
+    """auto-style selection fits its candidates' folds on two worker threads: every fold and
+    the refit compute with the one seed the selection drew, which `seed_` reports and which
+    repeats the whole selection."""
+    from sue_framework.cv_select import CVSelect
+
+    data = _data()
+    cands = [("sue", {"solver": "identity", "aligner": _recording_cca(w), "matcher": "none",
+                      "out_dim": w}) for w in (2, 3)]  # fmt: skip
+    SEEN.clear()
     with torch_threads(2):
-        registry.get("method", method)(**FITS[method], seed=seed).fit(data)
-    assert calls == {"device": 1, "seed": int(seed is None), "threads": 1}
+        first = CVSelect(candidates=cands, n_jobs=2, seed=None, device="cpu").fit(data)
+    seeds = {s for _, s, _ in SEEN}
+    assert seeds == {first.seed_} and len(SEEN) == 2 * 5 + 1  # two candidates' folds, refit
+    assert len({t for _, _, t in SEEN}) >= 2  # the folds ran on worker threads
+    again = CVSelect(candidates=cands, n_jobs=1, seed=first.seed_, device="cpu").fit(data)
+    assert again.cv_scores_ == first.cv_scores_ and again.choice_ == first.choice_
 
 
 def test_read_only_and_memory_mapped_rows_move_to_torch_without_a_warning(tmp_path):

@@ -145,7 +145,17 @@ def test_sue_fit_rows_on_disk_from_the_command_line(tmp_path):
             '{"solver_params": {"epochs": 2}, "matcher_params": {"epochs": 1}}']  # fmt: skip
     assert main(args) == 0
     model = load_method(tmp_path / "m.sue")
-    assert model.transform(data.y, "y").shape == (300, 8)
+    # the command fitted from the files on disk exactly what the library fits from them
+    from sue_framework.npy_rows import NpyRows
+
+    on_disk = WeaklyPairedData(NpyRows(tmp_path / "x.npy"), NpyRows(tmp_path / "y.npy"), data.pairs)
+    same = registry.get("method", "sue")(
+        solver="spectralnet", device="cpu", verbose=False,
+        solver_params={"epochs": 2}, matcher_params={"epochs": 1},
+    ).fit(on_disk)  # fmt: skip
+    for side, rows in (("x", data.x), ("y", data.y)):
+        assert np.array_equal(model.transform(rows, side), same.transform(rows, side))
+    assert model.training_ == same.training_ and model.training_["pairs"] == len(data.pairs)
 
 
 CAPPED = textwrap.dedent(

@@ -16,9 +16,7 @@ def _clusters(n=600, k=8, d=10, seed=0):
     return (centres[label] + rng.normal(size=(n, d))).astype(np.float32), label
 
 
-@given(
-    st.integers(0, 10_000), st.integers(0, 30), st.sampled_from(["diversity", "design", "auto"])
-)
+@given(st.integers(0, 10_000), st.integers(0, 30), st.sampled_from(["diversity", "design", "auto"]))
 @settings(max_examples=15, deadline=None)
 def test_never_a_paired_row_never_twice_and_the_same_for_a_seed(seed, n_paired, strategy):
     x, _ = _clusters(n=120, seed=seed % 7)
@@ -113,11 +111,20 @@ def test_suggesting_rows_of_y_and_bad_requests():
         suggest_pairs(x, 0)
 
 
-def test_a_hundred_thousand_rows_are_clustered_on_a_sample():
+def test_a_hundred_thousand_rows_are_clustered_on_a_sample_that_keeps_every_region():
+    """100,000 rows in 20 well-separated groups of very unequal sizes (the five smallest 300
+    rows each): the 20 suggestions, clustered on a sample, spread over the groups, small ones
+    included, where 20 rows drawn at random fall in about 9 groups and rarely in a small one."""
     rng = np.random.default_rng(0)
-    big = rng.normal(size=(100_000, 16)).astype(np.float32)
+    sizes = np.r_[[300] * 5, [2_000] * 10, [15_000] * 5]
+    sizes[-1] += 100_000 - sizes.sum()
+    centres = rng.normal(size=(20, 16)) * 20.0
+    group = np.repeat(np.arange(20), sizes)
+    big = (centres[group] + rng.normal(size=(100_000, 16))).astype(np.float32)
     got = suggest_pairs(big, 20)
-    assert got.size == 20 and got.max() < 100_000
+    assert len(set(got.tolist())) == 20 and len(set(group[got].tolist())) >= 19
+    assert len(set(group[got].tolist()) & set(range(5))) >= 4  # the small groups
+    assert np.array_equal(got, suggest_pairs(big, 20))  # seeded: the same rows again
 
 
 def test_sue_suggest_writes_a_file_that_sue_fit_takes_once_filled_in(tmp_path, capsys):
