@@ -38,7 +38,7 @@ def test_every_task_runs_end_to_end_with_the_documented_figures(example):
         assert {"retrieval", "zero_shot_accuracy", "cross_domain", "modality_gap"} <= set(out[name])
     sel, raw = out["SUE-select"], out["CCA (raw)"]
     # chance: class P@1 10 %, zero-shot 10 %, R@10 3.3 %; docs/end_to_end.md has the figures
-    assert sel["features"] == "raw"  # docs/end_to_end.md: it chose raw features here
+    assert sel["features"] == "se+raw"  # docs/end_to_end.md: the choice it documents
     assert sel["retrieval"]["x2y_class_P@1"] > 50 and raw["retrieval"]["x2y_R@10"] > 30
     assert sel["zero_shot_accuracy"] > 50 and sel["cross_domain"]["x2y_accuracy"] > 50
     assert sel["generation"]["judge_accuracy_generated_from_captions_%"] > 50
