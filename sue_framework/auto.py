@@ -10,6 +10,7 @@ from sue_framework.components.self_learning import MINE_MAX_ROWS, mining_engine
 from sue_framework.cv_select import Candidate, CVSelect
 from sue_framework.data import WeaklyPairedData
 from sue_framework.errors import InputError
+from sue_framework.keywords import keyword_only
 from sue_framework.registry import registry
 
 FAMILIES = ("pair_cca", "asif", "semi_cca", "self_train")
@@ -131,9 +132,11 @@ class Auto(CVSelect):
         or None: all folds.
     """
 
+    @keyword_only
     def __init__(
         self,
         dims: Sequence[int] = (4, 8, 16, 32, 64),
+        *,
         unpaired_dims: Sequence[int] = (32, 64),
         families: Sequence[str] = FAMILIES,
         pair_only: bool = False,

@@ -33,6 +33,7 @@ from sue_framework.data import WeaklyPairedData, training_data
 from sue_framework.engine import engine_for, fit_context
 from sue_framework.errors import InputError, NotFittedError
 from sue_framework.interfaces import Method, nest_state, unnest_state
+from sue_framework.keywords import keyword_only
 from sue_framework.registry import registry
 from sue_framework.selection import CV_SCORES, RULES, choose_dealt, mean_and_sem, query_scores
 from sue_framework.settings import check_no_policy, with_policy
@@ -104,9 +105,11 @@ class CVSelect(Method):
         The rounds do not depend on the cores, so the choice does not either.
     """
 
+    @keyword_only
     def __init__(
         self,
         candidates: Sequence[Candidate] = (("pair_cca", {}),),
+        *,
         folds: int = 5,
         cv_max_rows: int | None = 4000,
         rule: str = "one_se",

@@ -10,6 +10,7 @@ import numpy as np
 from sue_framework.array_files import read_matrix, read_pairs
 from sue_framework.errors import InputError
 from sue_framework.interfaces import Dataset
+from sue_framework.keywords import keyword_only
 from sue_framework.validation import as_matrix, as_pairs
 
 
@@ -169,9 +170,11 @@ class Arrays(Dataset):
         The array to read from an .npz file that holds several.
     """
 
+    @keyword_only
     def __init__(
         self,
         x: str,
+        *,
         y: str,
         pairs: str | None = None,
         x_key: str | None = None,

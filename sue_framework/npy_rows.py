@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from sue_framework.errors import InputError
+from sue_framework.keywords import keyword_only
 
 DEFAULT_BLOCK_BYTES = 64 << 20
 
@@ -82,7 +83,8 @@ class NpyRows:
         About how many bytes `blocks()` reads at a time.
     """
 
-    def __init__(self, path: str | Path, block_bytes: int = DEFAULT_BLOCK_BYTES) -> None:
+    @keyword_only
+    def __init__(self, path: str | Path, *, block_bytes: int = DEFAULT_BLOCK_BYTES) -> None:
         self.path = Path(path)
         if self.path.suffix.lower() != ".npy" or not self.path.is_file():
             raise InputError(f"rows on disk must be an existing .npy file, got {self.path}")

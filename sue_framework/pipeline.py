@@ -15,6 +15,7 @@ from sue_framework.data import WeaklyPairedData, training_data
 from sue_framework.engine import engine_for, fit_context
 from sue_framework.errors import InputError, NotFittedError
 from sue_framework.interfaces import Method, check_modality, nest_state, unnest_state
+from sue_framework.keywords import keyword_only
 from sue_framework.registry import registry
 from sue_framework.settings import same_value
 from sue_framework.validation import as_matrix, check_stage_output
@@ -65,9 +66,11 @@ class SUE(Method):
         Progress bars for the learned stages' epochs.
     """
 
+    @keyword_only
     def __init__(
         self,
         solver: Any = "exact",
+        *,
         aligner: Any = "cca",
         matcher: Any = "mmd",
         se_dim: int = 10,

@@ -14,6 +14,7 @@ import torch
 from sue_framework.engine import engine_for, row_chunks, to_tensor
 from sue_framework.errors import InputError
 from sue_framework.interfaces import Task, TaskInput
+from sue_framework.keywords import keyword_only
 from sue_framework.ranking import target_ranks
 from sue_framework.validation import as_matrix
 
@@ -112,7 +113,8 @@ class RetrievalTask(Task):
     }
     paired_rows = (("zx", "zy"), ("zx", "labels_x"), ("zy", "labels_y"))
 
-    def __init__(self, ks: Sequence[int] = (1, 5, 10), device: str = "auto") -> None:
+    @keyword_only
+    def __init__(self, ks: Sequence[int] = (1, 5, 10), *, device: str = "auto") -> None:
         self.ks = tuple(int(k) for k in ks)
         self.device = device
 

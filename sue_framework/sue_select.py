@@ -26,6 +26,7 @@ import numpy as np
 from sue_framework.cv_select import Candidate, CVSelect
 from sue_framework.data import WeaklyPairedData
 from sue_framework.errors import InputError
+from sue_framework.keywords import keyword_only
 from sue_framework.registry import registry
 from sue_framework.selection import pair_cv_scores
 
@@ -89,9 +90,11 @@ class SUESelect(CVSelect):
         Progress bars for the learned stages' epochs.
     """
 
+    @keyword_only
     def __init__(
         self,
         candidates: Sequence[str] = ("se", "se+raw", "raw"),
+        *,
         folds: int = 5,
         se_dim: int = 10,
         out_dim: int = 8,
@@ -106,7 +109,9 @@ class SUESelect(CVSelect):
         verbose: bool = False,
     ) -> None:
         # every row enters the spectral embedding, so the CV takes no sample and one process
-        super().__init__((), folds, None, rule, 1, device, seed)
+        super().__init__(
+            (), folds=folds, cv_max_rows=None, rule=rule, n_jobs=1, device=device, seed=seed
+        )
         self.candidates = candidates
         self.se_dim = se_dim
         self.out_dim = out_dim

@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 
 from sue_framework.errors import InputError
+from sue_framework.keywords import keyword_only
 from sue_framework.validation import as_matrix, as_pairs
 
 MAX_ROWS = 20000  # rows a suggestion looks at, at most (a seeded sample beyond)
@@ -166,7 +167,8 @@ class Design(PairSelector):
         Clusters (candidate representatives) per suggestion or pair already made.
     """
 
-    def __init__(self, dims: int = 64, per_pair: int = 3) -> None:
+    @keyword_only
+    def __init__(self, dims: int = 64, *, per_pair: int = 3) -> None:
         if dims < 1 or per_pair < 1:
             raise InputError(f"dims and per_pair must be >= 1, got {dims} and {per_pair}")
         self.dims = dims

@@ -11,6 +11,7 @@ import torch
 from sue_framework.engine import engine_for, to_numpy
 from sue_framework.errors import InputError
 from sue_framework.interfaces import Aligner, check_modality
+from sue_framework.keywords import keyword_only
 from sue_framework.linear_map import centred_product
 from sue_framework.validation import as_matrix
 
@@ -142,8 +143,9 @@ class CCA(Aligner):
 
     _state_keys = ("mean_x_", "mean_y_", "weights_x_", "weights_y_", "correlations_")
 
+    @keyword_only
     def __init__(
-        self, n_components: int = 8, reg: float | str = "auto", device: str = "auto"
+        self, n_components: int = 8, *, reg: float | str = "auto", device: str = "auto"
     ) -> None:
         self.n_components = n_components
         self.reg = reg
@@ -233,7 +235,10 @@ class Procrustes(Aligner):
 
     _state_keys = ("mean_x_", "mean_y_", "rotation_", "scale_")
 
-    def __init__(self, n_components: int = 8, scaling: bool = False, device: str = "auto") -> None:
+    @keyword_only
+    def __init__(
+        self, n_components: int = 8, *, scaling: bool = False, device: str = "auto"
+    ) -> None:
         self.n_components = n_components
         self.scaling = scaling
         self.device = device

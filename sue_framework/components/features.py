@@ -14,6 +14,7 @@ import numpy as np
 
 from sue_framework.errors import InputError
 from sue_framework.interfaces import SpectralSolver, nest_state, unnest_state
+from sue_framework.keywords import keyword_only
 from sue_framework.settings import child
 from sue_framework.validation import as_matrix
 
@@ -33,7 +34,10 @@ class IdentitySolver(SpectralSolver):
 
     _state_keys = ("n_features_", "eigenvalues_")
 
-    def __init__(self, n_components: int = 0, seed: int | None = 0, device: str = "auto") -> None:
+    @keyword_only
+    def __init__(
+        self, n_components: int = 0, *, seed: int | None = 0, device: str = "auto"
+    ) -> None:
         self.n_components = n_components
         self.seed = seed
         self.device = device
@@ -79,9 +83,11 @@ class ConcatSolver(SpectralSolver):
 
     CHILDREN = {"parts": ("solver", ("exact", "identity"))}  # built by the registry
 
+    @keyword_only
     def __init__(
         self,
         parts: Sequence[SpectralSolver] | None = None,
+        *,
         parts_params: Sequence[dict | None] | None = None,
         n_components: int = 10,
         seed: int | None = 0,

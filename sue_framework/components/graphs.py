@@ -22,6 +22,7 @@ from sue_framework.distributed import rank, shard_rows, world_size
 from sue_framework.engine import engine_for, to_numpy
 from sue_framework.errors import InputError
 from sue_framework.interfaces import GraphBuilder
+from sue_framework.keywords import keyword_only
 from sue_framework.validation import as_matrix
 
 _EPS = 1e-12
@@ -256,9 +257,11 @@ class PaperKNNGraph(KNNGraph):
         Where the kNN search runs: "auto" (CUDA when present), "cpu", "cuda" or "cuda:N".
     """
 
+    @keyword_only
     def __init__(
         self,
         n_neighbors: int = 100,
+        *,
         metric: str = "cosine",
         knn: str = "auto",
         device: str = "auto",
@@ -295,9 +298,11 @@ class GaussianKNNGraph(KNNGraph):
         Where the kNN search runs: "auto" (CUDA when present), "cpu", "cuda" or "cuda:N".
     """
 
+    @keyword_only
     def __init__(
         self,
         n_neighbors: int = 30,
+        *,
         scale_neighbor: int = 14,
         metric: str = "euclidean",
         knn: str = "auto",
@@ -339,8 +344,14 @@ class LaplaceKNNGraph(KNNGraph):
         Where the kNN search runs: "auto" (CUDA when present), "cpu", "cuda" or "cuda:N".
     """
 
+    @keyword_only
     def __init__(
-        self, n_neighbors: int = 30, metric: str = "cosine", knn: str = "auto", device: str = "auto"
+        self,
+        n_neighbors: int = 30,
+        *,
+        metric: str = "cosine",
+        knn: str = "auto",
+        device: str = "auto",
     ) -> None:
         self.n_neighbors = n_neighbors
         self.metric = metric
@@ -373,9 +384,11 @@ class SelfTuningKNNGraph(KNNGraph):
         Where the kNN search runs: "auto" (CUDA when present), "cpu", "cuda" or "cuda:N".
     """
 
+    @keyword_only
     def __init__(
         self,
         n_neighbors: int = 30,
+        *,
         scale_neighbor: int = 7,
         metric: str = "euclidean",
         knn: str = "auto",

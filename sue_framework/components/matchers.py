@@ -20,6 +20,7 @@ from sue_framework.engine import (
 )
 from sue_framework.errors import InputError
 from sue_framework.interfaces import DistributionMatcher, check_modality
+from sue_framework.keywords import keyword_only
 from sue_framework.nn import (
     ResidualMLP,
     load_module_state,
@@ -359,9 +360,11 @@ class MMDResNet(_ResidualMatcher):
         Show a progress bar over the epochs.
     """
 
+    @keyword_only
     def __init__(
         self,
         hidden: Sequence[int] = (128, 128, 128),
+        *,
         epochs: int = 100,
         batch_size: int = 512,
         lr: float = 1e-3,
@@ -455,9 +458,11 @@ class AdversarialMatcher(_ResidualMatcher):
         Show a progress bar over the epochs.
     """
 
+    @keyword_only
     def __init__(
         self,
         hidden: Sequence[int] = (128, 128, 128),
+        *,
         disc_hidden: Sequence[int] = (128, 128),
         loss: str = "lsgan",
         epochs: int = 100,
@@ -616,9 +621,11 @@ class OTMatcher(_ResidualMatcher):
         Show a progress bar over the epochs.
     """
 
+    @keyword_only
     def __init__(
         self,
         hidden: Sequence[int] = (64,),
+        *,
         epochs: int = 30,
         batch_size: int = 512,
         lr: float = 1e-3,

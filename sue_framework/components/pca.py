@@ -8,6 +8,7 @@ import torch
 from sue_framework.engine import engine_for, to_numpy
 from sue_framework.errors import InputError
 from sue_framework.interfaces import SpectralSolver
+from sue_framework.keywords import keyword_only
 from sue_framework.validation import as_matrix
 
 
@@ -33,8 +34,14 @@ class PCA(SpectralSolver):
 
     _state_keys = ("mean_", "components_", "scale_", "eigenvalues_")
 
+    @keyword_only
     def __init__(
-        self, n_components: int = 8, whiten: bool = True, device: str = "auto", seed: int | None = 0
+        self,
+        n_components: int = 8,
+        *,
+        whiten: bool = True,
+        device: str = "auto",
+        seed: int | None = 0,
     ) -> None:
         self.n_components = n_components
         self.whiten = whiten

@@ -52,6 +52,7 @@ from sue_framework.components.refit import RefitAligner
 from sue_framework.engine import Engine, engine_for, to_tensor
 from sue_framework.errors import InputError
 from sue_framework.interfaces import Aligner
+from sue_framework.keywords import keyword_only
 from sue_framework.progress import bar
 from sue_framework.ranking import reciprocal_ranks
 
@@ -293,9 +294,11 @@ class SelfLearning(RefitAligner):
 
     CHILDREN = {"base": ("aligner", "semi_cca")}  # built by the registry, never by this class
 
+    @keyword_only
     def __init__(
         self,
         base: Aligner | None = None,
+        *,
         base_params: dict | None = None,
         n_components: int = 8,
         induction: str = "soft",

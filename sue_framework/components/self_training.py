@@ -23,6 +23,7 @@ from sue_framework.components.refit import RefitAligner
 from sue_framework.engine import engine_for
 from sue_framework.errors import InputError
 from sue_framework.interfaces import Aligner
+from sue_framework.keywords import keyword_only
 
 PSEUDO = ("mnn", "ot")
 
@@ -77,9 +78,11 @@ class SelfTraining(RefitAligner):
 
     CHILDREN = {"base": ("aligner", "semi_cca")}  # built by the registry, never by this class
 
+    @keyword_only
     def __init__(
         self,
         base: Aligner | None = None,
+        *,
         base_params: dict | None = None,
         n_components: int = 8,
         rounds: int = 3,

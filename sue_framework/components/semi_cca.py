@@ -25,6 +25,7 @@ from sue_framework.components.aligners import centred_map, centred_projection, p
 from sue_framework.engine import engine_for, row_chunks, to_numpy, to_tensor
 from sue_framework.errors import InputError
 from sue_framework.interfaces import Aligner
+from sue_framework.keywords import keyword_only
 from sue_framework.ranking import match_ranks
 
 CV_GALLERY = 1000  # rows of each modality that held-out pairs are ranked against in `_choose`
@@ -126,9 +127,11 @@ class SemiCCA(Aligner):
 
     _state_keys = ("mean_x_", "mean_y_", "weights_x_", "weights_y_", "shrinkage_")
 
+    @keyword_only
     def __init__(
         self,
         n_components: int = 8,
+        *,
         reg: float | str = "cv",
         reg_grid: Sequence[float] = (0.5, 0.9, 0.99),
         folds: int = 3,

@@ -15,6 +15,7 @@ from sue_framework.data import WeaklyPairedData, training_data
 from sue_framework.engine import engine_for, fit_context, row_chunks, to_numpy, to_tensor
 from sue_framework.errors import InputError, NotFittedError
 from sue_framework.interfaces import Method, check_modality
+from sue_framework.keywords import keyword_only
 from sue_framework.validation import as_matrix
 
 
@@ -34,9 +35,11 @@ class ASIF(Method):
         Accepted for the method contract; ASIF is deterministic.
     """
 
+    @keyword_only
     def __init__(
         self,
         n_nonzero: int | None = None,
+        *,
         power: float = 8.0,
         device: str = "auto",
         seed: int | None = 0,

@@ -12,6 +12,7 @@ from sue_framework.distributed import DataParallel
 from sue_framework.engine import engine_for, to_numpy, to_tensor
 from sue_framework.errors import InputError
 from sue_framework.interfaces import SpectralSolver
+from sue_framework.keywords import keyword_only
 from sue_framework.nn import load_module_state, mlp, module_state, seeded, train_epochs
 from sue_framework.validation import as_matrix
 
@@ -48,9 +49,11 @@ class AutoencoderSolver(SpectralSolver):
 
     _state_keys = ("mean_", "std_", "eigenvalues_")
 
+    @keyword_only
     def __init__(
         self,
         n_components: int = 10,
+        *,
         hidden: Sequence[int] = (512, 256),
         epochs: int = 100,
         batch_size: int = 256,

@@ -9,6 +9,7 @@ from sue_framework.data import WeaklyPairedData, training_data
 from sue_framework.engine import fit_context
 from sue_framework.errors import NotFittedError
 from sue_framework.interfaces import Method
+from sue_framework.keywords import keyword_only
 
 
 class CCARaw(Method):
@@ -26,9 +27,11 @@ class CCARaw(Method):
         Accepted for the method contract; the fit is deterministic.
     """
 
+    @keyword_only
     def __init__(
         self,
         out_dim: int = 8,
+        *,
         reg: float | str = "auto",
         device: str = "auto",
         seed: int | None = 0,

@@ -16,6 +16,7 @@ from sue_framework.distributed import DataParallel
 from sue_framework.engine import engine_for, fit_context, to_numpy, to_tensor
 from sue_framework.errors import InputError, NotFittedError
 from sue_framework.interfaces import Method, check_modality
+from sue_framework.keywords import keyword_only
 from sue_framework.nn import load_module_state, mlp, module_state, seeded, train_epochs
 from sue_framework.validation import as_matrix
 
@@ -72,9 +73,11 @@ class Contrastive(Method):
         Show a progress bar over the epochs.
     """
 
+    @keyword_only
     def __init__(
         self,
         out_dim: int = 8,
+        *,
         hidden: Sequence[int] = (256,),
         epochs: int = 300,
         batch_size: int = 256,

@@ -7,6 +7,7 @@ import itertools
 from collections.abc import Sequence
 
 from sue_framework.cv_select import Candidate, CVSelect
+from sue_framework.keywords import keyword_only
 
 
 class ContrastiveCV(CVSelect):
@@ -42,9 +43,11 @@ class ContrastiveCV(CVSelect):
         Seeds initialisation and minibatches; None draws a fresh seed.
     """
 
+    @keyword_only
     def __init__(
         self,
         widths: Sequence[int] = (256, 1024),
+        *,
         temperatures: Sequence[float] = (0.07, 0.2),
         weight_decays: Sequence[float] = (1e-4, 1e-2),
         out_dim: int = 32,

@@ -12,6 +12,7 @@ from pathlib import Path
 from sue_datasets.readers import need
 from sue_datasets.text_pairs import EncodedTextPairs
 from sue_framework.errors import InputError
+from sue_framework.keywords import keyword_only
 
 MO_MAGIC = 0x950412DE
 LOCALE_DIR = "/usr/share/locale"
@@ -125,9 +126,11 @@ class MessagesEnFr(EncodedTextPairs):
         Passed to `EncodedTextPairs`: encoders, their parameters, `cache_dir`.
     """
 
+    @keyword_only
     def __init__(
         self,
         locale_dir: str = LOCALE_DIR,
+        *,
         lang: str = "fr",
         domains: list[str] | None = None,
         max_rows: int | None = None,

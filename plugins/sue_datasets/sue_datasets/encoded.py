@@ -11,6 +11,7 @@ import numpy as np
 
 from sue_framework.errors import InputError
 from sue_framework.interfaces import Dataset
+from sue_framework.keywords import keyword_only
 from sue_framework.registry import registry
 
 
@@ -52,9 +53,11 @@ class EncodedItemPairs(Dataset):
         Embedding cache folder.
     """
 
+    @keyword_only
     def __init__(
         self,
         encoder_x: str,
+        *,
         encoder_x_params: dict | None,
         encoder_y: str,
         encoder_y_params: dict | None,

@@ -18,6 +18,7 @@ import numpy as np
 from sue_datasets.encoded import build_encoder
 from sue_framework.errors import InputError
 from sue_framework.interfaces import Dataset
+from sue_framework.keywords import keyword_only
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp"}
 IMAGENET_HELP = (
@@ -114,9 +115,11 @@ class ClassFolders(Dataset):
         Embedding cache folder (resumable, keyed by content and model); None: no cache.
     """
 
+    @keyword_only
     def __init__(
         self,
         root: str,
+        *,
         classes: list[str] | None = None,
         template: str = "A photo of a {}",
         class_names: dict[str, str] | None = None,
@@ -211,9 +214,11 @@ class Office31(Dataset):
         Embedding cache folder (resumable, keyed by content and model); None: no cache.
     """
 
+    @keyword_only
     def __init__(
         self,
         root: str,
+        *,
         domain_x: str = "amazon",
         domain_y: str = "dslr",
         encoder_x: str = "vicreg",

@@ -19,6 +19,7 @@ import numpy as np
 
 from sue_datasets.encoded import EncodedItemPairs
 from sue_framework.errors import InputError
+from sue_framework.keywords import keyword_only
 
 KARPATHY_HELP = (
     "download Karpathy's splits (caption_datasets.zip, holding dataset_coco.json and "
@@ -67,9 +68,11 @@ class KarpathyCaptions(EncodedItemPairs):
         Embedding cache folder (resumable, keyed by content and model); None: no cache.
     """
 
+    @keyword_only
     def __init__(
         self,
         split_json: str,
+        *,
         image_root: str,
         splits: tuple[str, ...] | list[str] = ("train", "restval"),
         caption: int = 0,
@@ -81,7 +84,12 @@ class KarpathyCaptions(EncodedItemPairs):
         cache_dir: str | None = None,
     ) -> None:
         super().__init__(
-            encoder_x, encoder_x_params, encoder_y, encoder_y_params, max_rows, cache_dir
+            encoder_x,
+            encoder_x_params=encoder_x_params,
+            encoder_y=encoder_y,
+            encoder_y_params=encoder_y_params,
+            max_rows=max_rows,
+            cache_dir=cache_dir,
         )
         self.split_json = split_json
         self.image_root = image_root
@@ -125,9 +133,11 @@ class PolyvoreItems(EncodedItemPairs):
         Embedding cache folder (resumable, keyed by content and model); None: no cache.
     """
 
+    @keyword_only
     def __init__(
         self,
         root: str,
+        *,
         encoder_x: str = "dinov2",
         encoder_x_params: dict | None = None,
         encoder_y: str = "sbert",
@@ -136,7 +146,12 @@ class PolyvoreItems(EncodedItemPairs):
         cache_dir: str | None = None,
     ) -> None:
         super().__init__(
-            encoder_x, encoder_x_params, encoder_y, encoder_y_params, max_rows, cache_dir
+            encoder_x,
+            encoder_x_params=encoder_x_params,
+            encoder_y=encoder_y,
+            encoder_y_params=encoder_y_params,
+            max_rows=max_rows,
+            cache_dir=cache_dir,
         )
         self.root = root
 
@@ -173,9 +188,11 @@ class Edges2Shoes(EncodedItemPairs):
         Embedding cache folder (resumable, keyed by content and model); None: no cache.
     """
 
+    @keyword_only
     def __init__(
         self,
         root: str,
+        *,
         split: str = "train",
         encoder_x: str = "dinov2",
         encoder_x_params: dict | None = None,
@@ -185,7 +202,12 @@ class Edges2Shoes(EncodedItemPairs):
         cache_dir: str | None = None,
     ) -> None:
         super().__init__(
-            encoder_x, encoder_x_params, encoder_y, encoder_y_params, max_rows, cache_dir
+            encoder_x,
+            encoder_x_params=encoder_x_params,
+            encoder_y=encoder_y,
+            encoder_y_params=encoder_y_params,
+            max_rows=max_rows,
+            cache_dir=cache_dir,
         )
         self.root = root
         self.split = split

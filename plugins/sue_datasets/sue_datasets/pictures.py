@@ -22,6 +22,7 @@ import numpy as np
 
 from sue_datasets.encoded import EncodedItemPairs
 from sue_framework.errors import InputError
+from sue_framework.keywords import keyword_only
 
 STYLES = ("google", "twitter", "apple", "facebook")
 EMOJI_DIR = "emoji-datasource-{style}"
@@ -118,9 +119,11 @@ class EmojiPictureName(_EmojiSet):
         Embedding cache folder (resumable, keyed by content and model); None: no cache.
     """
 
+    @keyword_only
     def __init__(
         self,
         data_dir: str | None = None,
+        *,
         style: str = "google",
         folder: str | None = None,
         encoder_x: str = "efficientnet_lite",
@@ -131,7 +134,12 @@ class EmojiPictureName(_EmojiSet):
         cache_dir: str | None = None,
     ) -> None:
         super().__init__(
-            encoder_x, encoder_x_params, encoder_y, encoder_y_params, max_rows, cache_dir
+            encoder_x,
+            encoder_x_params=encoder_x_params,
+            encoder_y=encoder_y,
+            encoder_y_params=encoder_y_params,
+            max_rows=max_rows,
+            cache_dir=cache_dir,
         )
         self.data_dir = data_dir
         self.style = style
@@ -165,9 +173,11 @@ class EmojiTwoStyles(_EmojiSet):
         Embedding cache folder (resumable, keyed by content and model); None: no cache.
     """
 
+    @keyword_only
     def __init__(
         self,
         data_dir: str | None = None,
+        *,
         style_x: str = "google",
         style_y: str = "twitter",
         folder_x: str | None = None,
@@ -180,7 +190,12 @@ class EmojiTwoStyles(_EmojiSet):
         cache_dir: str | None = None,
     ) -> None:
         super().__init__(
-            encoder_x, encoder_x_params, encoder_y, encoder_y_params, max_rows, cache_dir
+            encoder_x,
+            encoder_x_params=encoder_x_params,
+            encoder_y=encoder_y,
+            encoder_y_params=encoder_y_params,
+            max_rows=max_rows,
+            cache_dir=cache_dir,
         )
         self.data_dir = data_dir
         self.style_x = style_x

@@ -19,6 +19,7 @@ import numpy as np
 from sue_datasets.encoded import EncodedItemPairs, build_encoder
 from sue_datasets.readers import cldr_annotations, freedict_pairs, wordnet_glosses
 from sue_framework.errors import InputError
+from sue_framework.keywords import keyword_only
 
 DICTD_DIR = "/usr/share/dictd"
 WORDNET_DIR = "/usr/share/wordnet"
@@ -65,9 +66,11 @@ class EncodedTextPairs(EncodedItemPairs):
         Embedding cache folder.
     """
 
+    @keyword_only
     def __init__(
         self,
         encoder_x: str = "sbert",
+        *,
         encoder_x_params: dict | None = None,
         encoder_y: str = "spacy",
         encoder_y_params: dict | None = None,
@@ -75,7 +78,12 @@ class EncodedTextPairs(EncodedItemPairs):
         cache_dir: str | None = None,
     ) -> None:
         super().__init__(
-            encoder_x, encoder_x_params, encoder_y, encoder_y_params, max_rows, cache_dir
+            encoder_x,
+            encoder_x_params=encoder_x_params,
+            encoder_y=encoder_y,
+            encoder_y_params=encoder_y_params,
+            max_rows=max_rows,
+            cache_dir=cache_dir,
         )
 
     @abstractmethod
@@ -132,8 +140,9 @@ class WordNetGlossFr(EncodedTextPairs):
         Passed to `EncodedTextPairs`: encoders, their parameters, `max_rows`, `cache_dir`.
     """
 
+    @keyword_only
     def __init__(
-        self, dictd_dir: str = DICTD_DIR, wordnet_dir: str = WORDNET_DIR, **kwargs
+        self, dictd_dir: str = DICTD_DIR, *, wordnet_dir: str = WORDNET_DIR, **kwargs
     ) -> None:
         super().__init__(**kwargs)
         self.dictd_dir = dictd_dir
@@ -163,9 +172,11 @@ class WordNetWordGloss(EncodedTextPairs):
         Passed to `EncodedTextPairs`: the other encoder settings and `cache_dir`.
     """
 
+    @keyword_only
     def __init__(
         self,
         wordnet_dir: str = WORDNET_DIR,
+        *,
         encoder_y: str = "sbert",
         max_rows: int | None = None,
         **kwargs,

@@ -10,6 +10,7 @@ import torch
 
 from sue_encoders.base import TorchImageEncoder, local_model, unavailable
 from sue_framework.errors import InputError
+from sue_framework.keywords import keyword_only
 
 # short names -> (Hugging Face hub name, torch.hub entry point)
 MODELS = {
@@ -62,9 +63,11 @@ class DINOv2Encoder(TorchImageEncoder):
         Show a progress bar over the batches.
     """
 
+    @keyword_only
     def __init__(
         self,
         model: str = "vits14",
+        *,
         source: str = "hf",
         pooling: str = "cls",
         hub_repo: str = "facebookresearch/dinov2",

@@ -19,6 +19,7 @@ from torch.nn import functional as F
 from sue_encoders.base import TorchImageEncoder, unavailable
 from sue_encoders.images import Preprocess
 from sue_framework.errors import InputError
+from sue_framework.keywords import keyword_only
 
 # (repeats, kernel, stride, expansion, in channels, out channels) of each stage of Lite0
 LITE0_STAGES = (
@@ -192,9 +193,11 @@ class EfficientNetLiteEncoder(TorchImageEncoder):
         Show a progress bar over the batches.
     """
 
+    @keyword_only
     def __init__(
         self,
         weights: str | None = None,
+        *,
         device: str = "auto",
         batch_size: int = 64,
         amp: bool = True,

@@ -12,6 +12,7 @@ from sue_encoders.base import BatchedEncoder, local_model, unavailable
 from sue_encoders.images import IMAGENET_MEAN, IMAGENET_STD, Preprocess
 from sue_framework.engine import autocast, inference_device
 from sue_framework.errors import InputError
+from sue_framework.keywords import keyword_only
 
 POOLINGS = ("mean", "cls", "pooler", "max")
 MODALITIES = ("text", "image")
@@ -65,9 +66,11 @@ class HFEncoder(BatchedEncoder):
         Show a progress bar over the batches.
     """
 
+    @keyword_only
     def __init__(
         self,
         model: str,
+        *,
         modality: str = "text",
         pooling: str = "mean",
         max_length: int = 256,

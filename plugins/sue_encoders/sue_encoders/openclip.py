@@ -16,6 +16,7 @@ from sue_encoders.base import BatchedEncoder, local_model, unavailable
 from sue_encoders.images import load_image
 from sue_framework.engine import autocast, inference_device
 from sue_framework.errors import InputError
+from sue_framework.keywords import keyword_only
 
 MODALITIES = ("image", "text")
 
@@ -72,9 +73,11 @@ class OpenCLIPEncoder(BatchedEncoder):
         Show a progress bar over the batches.
     """
 
+    @keyword_only
     def __init__(
         self,
         model: str = "ViT-B-32",
+        *,
         pretrained: str | None = None,
         modality: str = "image",
         device: str = "auto",

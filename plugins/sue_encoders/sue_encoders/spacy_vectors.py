@@ -6,6 +6,7 @@ import numpy as np
 
 from sue_encoders.base import BatchedEncoder
 from sue_framework.errors import InputError
+from sue_framework.keywords import keyword_only
 
 # only the tokenizer and the vector table are used; the trained pipes are never loaded
 _PIPES = (
@@ -43,9 +44,11 @@ class SpacyVectorsEncoder(BatchedEncoder):
         Show a progress bar over the batches.
     """
 
+    @keyword_only
     def __init__(
         self,
         model: str = "fr_core_news_md",
+        *,
         batch_size: int = 512,
         normalize: bool = False,
         cache_dir: str | None = None,

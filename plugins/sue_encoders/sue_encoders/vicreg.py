@@ -13,6 +13,7 @@ from torch import nn
 
 from sue_encoders.base import TorchImageEncoder, unavailable
 from sue_framework.errors import InputError
+from sue_framework.keywords import keyword_only
 
 VICREG_URL = "https://dl.fbaipublicfiles.com/vicreg/resnet50.pth"
 
@@ -136,9 +137,11 @@ class VICRegEncoder(TorchImageEncoder):
         Show a progress bar over the batches.
     """
 
+    @keyword_only
     def __init__(
         self,
         model: str = "resnet50",
+        *,
         device: str = "auto",
         batch_size: int = 64,
         amp: bool = True,

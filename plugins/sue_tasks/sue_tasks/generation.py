@@ -17,6 +17,7 @@ from sue_framework.distributed import DataParallel
 from sue_framework.engine import engine_for, to_numpy, to_tensor
 from sue_framework.errors import InputError, NotFittedError
 from sue_framework.interfaces import Task, TaskInput
+from sue_framework.keywords import keyword_only
 from sue_framework.nn import mlp, seeded, train_epochs
 from sue_framework.validation import as_matrix
 
@@ -42,9 +43,11 @@ class LatentConverter:
         Show a progress bar over the epochs.
     """
 
+    @keyword_only
     def __init__(
         self,
         hidden: Sequence[int] = (2048, 2048),
+        *,
         epochs: int = 600,
         batch_size: int = 512,
         lr: float = 1e-4,

@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from sue_framework.interfaces import GraphBuilder, SpectralSolver, nest_state, unnest_state
+from sue_framework.keywords import keyword_only
 
 
 class AutoSpectral(SpectralSolver):
@@ -36,9 +37,11 @@ class AutoSpectral(SpectralSolver):
 
     CHILDREN = {"graph": ("graph", "paper_knn")}  # built by the registry, never by this class
 
+    @keyword_only
     def __init__(
         self,
         n_components: int = 10,
+        *,
         graph: GraphBuilder | None = None,
         graph_params: dict | None = None,
         max_exact: int = 200_000,

@@ -13,6 +13,7 @@ from sue_framework.components.graphs import PaperKNNGraph
 from sue_framework.engine import engine_for
 from sue_framework.errors import InputError
 from sue_framework.interfaces import GraphBuilder, SpectralSolver, nest_state, unnest_state
+from sue_framework.keywords import keyword_only
 from sue_framework.progress import ticking
 from sue_framework.settings import child
 from sue_framework.validation import as_matrix
@@ -202,9 +203,11 @@ class ExactSpectral(SpectralSolver):
     CHILDREN = {"graph": ("graph", "paper_knn")}  # built by the registry, never by this class
     _state_keys = ("eigenvalues_", "embedding_")
 
+    @keyword_only
     def __init__(
         self,
         n_components: int = 10,
+        *,
         graph: GraphBuilder | None = None,
         graph_params: dict | None = None,
         seed: int | None = 0,

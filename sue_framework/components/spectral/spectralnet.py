@@ -44,6 +44,7 @@ from sue_framework.engine import (
 )
 from sue_framework.errors import InputError
 from sue_framework.interfaces import GraphBuilder, SpectralSolver
+from sue_framework.keywords import keyword_only
 from sue_framework.nn import load_module_state, mlp, module_state, seeded, train_epochs
 from sue_framework.npy_rows import NpyRows
 from sue_framework.settings import child
@@ -163,9 +164,11 @@ class SpectralNet(SpectralSolver):
     CHILDREN = {"graph": ("graph", "paper_knn")}  # built by the registry, never by this class
     _state_keys = ("eigenvalues_", "mean_", "std_", "rotation_", "scale_")
 
+    @keyword_only
     def __init__(
         self,
         n_components: int = 10,
+        *,
         hidden: Sequence[int] = (512, 512, 256),
         graph: GraphBuilder | None = None,
         graph_params: dict | None = None,
