@@ -26,11 +26,13 @@ def search(
     image: str | Path | None = None,
     encoder: str | None = None,
     k: int = 10,
+    item_index: str | Path | CollectionIndex | None = None,
 ) -> list[list[dict[str, Any]]]:
     """The `k` nearest items of `index` to each query, as [{"row", "score", "item"}] per query.
 
     Give exactly one query: `rows` of `modality` (a file or an array), `item` (an item of the
-    index: its nearest neighbours there), or `text` / `image` (embedded by the registered
+    index: its nearest neighbours there; or, with `item_index`, an item of the other side's own
+    collection, indexed with the same model), or `text` / `image` (embedded by the registered
     `encoder` of the query's side, then mapped by the model).
 
     Parameters
@@ -47,6 +49,9 @@ def search(
         The registered encoder for `text` or `image`.
     k : int
         Results per query.
+    item_index : str, Path or CollectionIndex, optional
+        The index `item` is looked up in (default: `index` itself), made with the same model:
+        a name of the query side's collection finds the other side's nearest items.
     """
     given = [
         name
@@ -60,7 +65,12 @@ def search(
     if not isinstance(index, CollectionIndex):
         index = load_index(index, model)
     if item is not None:
-        z = index.vector(index.row_of(item))
+        source = index if item_index is None else item_index
+        if not isinstance(source, CollectionIndex):
+            source = load_index(source, model)
+        elif source.model != index.model:
+            raise InputError("the two indexes were made with different models")
+        z = source.vector(source.row_of(item))
     else:
         if modality not in ("x", "y"):
             raise InputError(f"say which side the query is: modality 'x' or 'y', got {modality!r}")

@@ -145,3 +145,21 @@ def test_sue_index_and_sue_search_from_the_command_line(files, tmp_path, capsys)
     assert main(["search", "--index", str(out), "--model", str(files / "other.sue"),
                  "--item", "thing 3 é"]) == 2  # fmt: skip
     assert "made with another model" in capsys.readouterr().err
+
+
+def test_an_item_of_the_other_side_s_collection_finds_its_partners(files, tmp_path, capsys):
+    """Both sides indexed with one model: a name from the x collection finds its nearest y
+    rows, the same as querying with that x row itself."""
+    x = np.load(files / "x.npy")
+    names = (files / "names.txt").read_text().splitlines()
+    save_index(build_index(files / "m.sue", "y", files / "y.npy"), tmp_path / "y.sueidx")
+    save_index(build_index(files / "m.sue", "x", x, names), tmp_path / "x.sueidx")
+    by_item = search(tmp_path / "y.sueidx", files / "m.sue", item=names[12],
+                     item_index=tmp_path / "x.sueidx", k=5)  # fmt: skip
+    by_rows = search(tmp_path / "y.sueidx", files / "m.sue", "x", rows=x[12:13], k=5)
+    assert [h["row"] for h in by_item[0]] == [h["row"] for h in by_rows[0]]
+    save_index(build_index(files / "other.sue", "x", x, names), tmp_path / "xo.sueidx")
+    assert main(["search", "--index", str(tmp_path / "y.sueidx"), "--model",
+                 str(files / "m.sue"), "--item", names[12], "--item-index",
+                 str(tmp_path / "xo.sueidx")]) == 2  # fmt: skip
+    assert "made with another model" in capsys.readouterr().err

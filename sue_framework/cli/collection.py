@@ -71,6 +71,7 @@ def cmd_search(args: argparse.Namespace) -> int:
         image=args.image,
         encoder=args.encoder,
         k=args.k,
+        item_index=args.item_index,
     )
     if args.json:
         print(json.dumps(hits, ensure_ascii=False))

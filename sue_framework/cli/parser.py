@@ -294,11 +294,19 @@ def build_parser() -> argparse.ArgumentParser:
                     help="the query's side (for --rows, --text, --image)")  # fmt: skip
     query = se.add_mutually_exclusive_group(required=True)
     query.add_argument("--rows", help=f"query rows of --modality: {formats}")
-    query.add_argument("--item", help="an item of the index: its nearest neighbours there")
+    query.add_argument(
+        "--item",
+        help="an item of the index (its nearest neighbours there), or of --item-index",
+    )
     query.add_argument("--text", help="a text, embedded by --encoder, then mapped")
     query.add_argument("--image", help="an image file, embedded by --encoder, then mapped")
     _names_of(se.add_argument("--encoder", help="the encoder of the query's side, for --text "
                               "and --image"), "encoder")  # fmt: skip
+    se.add_argument(
+        "--item-index",
+        help="the index of the query side's own collection, made with the same model, that "
+        "--item names an item of: its nearest items in --index",
+    )
     se.add_argument("--k", type=int, default=10, help="results per query")
     se.add_argument("--json", action="store_true", help="print the results as JSON")
     se.set_defaults(func=collection.cmd_search)
