@@ -35,9 +35,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from suite import geomean, load, parse, r10, write_rows  # noqa: E402
 
 from sue_framework import paper_split, registry  # noqa: E402
-from sue_framework.auto import PAIR_ONLY, Auto  # noqa: E402
-from sue_framework.cv_select import _label  # noqa: E402
-from sue_framework.selection import choose, mean_and_sem, query_scores  # noqa: E402
+from sue_framework.methods.auto import PAIR_ONLY, Auto  # noqa: E402
+from sue_framework.model_selection.cv_select import _label  # noqa: E402
+from sue_framework.model_selection.selection import choose, mean_and_sem, query_scores  # noqa: E402
 
 FIELDS = ("pairing", "pairs", "seed", "label", "family", "cv_mean", "cv_sem", "test_r10", "seconds")
 UNPAIRED_FIRST = ("self_train", "semi_cca", "pair_cca", "asif")

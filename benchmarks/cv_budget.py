@@ -30,11 +30,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from suite import geomean, load, parse, write_rows  # noqa: E402
 
 from sue_framework import paper_split, registry  # noqa: E402
-from sue_framework.auto import CV_MAX_ROWS, CV_PATIENCE, CV_TOL  # noqa: E402
-from sue_framework.cv_select import _label  # noqa: E402
 from sue_framework.data import training_data  # noqa: E402
-from sue_framework.engine import engine_for  # noqa: E402
-from sue_framework.selection import choose, query_scores  # noqa: E402
+from sue_framework.methods.auto import CV_MAX_ROWS, CV_PATIENCE, CV_TOL  # noqa: E402
+from sue_framework.model_selection.cv_select import _label  # noqa: E402
+from sue_framework.model_selection.selection import choose, query_scores  # noqa: E402
+from sue_framework.runtime.engine import engine_for  # noqa: E402
 
 SCORE = registry.get("method", "auto")().cv_score  # each held-out pair scored as auto does
 

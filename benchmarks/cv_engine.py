@@ -21,7 +21,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from suite import fit_scored, pool_cells  # noqa: E402
 
-from sue_framework.auto import Auto  # noqa: E402
+from sue_framework.methods.auto import Auto  # noqa: E402
 
 
 class ExactFolds(Auto):

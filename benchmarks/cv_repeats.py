@@ -48,11 +48,11 @@ from auto_rules import SCORE, stored_cells  # noqa: E402
 from suite import BY_NAME, geomean, load, write_rows  # noqa: E402
 
 from sue_framework import paper_split, registry  # noqa: E402
-from sue_framework.auto import PAIR_ONLY  # noqa: E402
-from sue_framework.cv_select import _cv_plan, _in_pair_order  # noqa: E402
 from sue_framework.data import training_data  # noqa: E402
-from sue_framework.selection import choose, choose_dealt, query_scores  # noqa: E402
-from sue_framework.splits import limit_unpaired  # noqa: E402
+from sue_framework.methods.auto import PAIR_ONLY  # noqa: E402
+from sue_framework.model_selection.cv_select import _cv_plan, _in_pair_order  # noqa: E402
+from sue_framework.model_selection.selection import choose, choose_dealt, query_scores  # noqa: E402
+from sue_framework.model_selection.splits import limit_unpaired  # noqa: E402
 
 FIELDS = (
     "pairing", "pairs", "seed", "deals", "rounds", "auto_pick", "auto_r10", "pair_only_r10",

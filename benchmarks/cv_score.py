@@ -28,8 +28,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from auto_rules import stored_cells  # noqa: E402
 from suite import geomean  # noqa: E402
 
-from sue_framework.auto import PAIR_ONLY  # noqa: E402
-from sue_framework.selection import CV_SCORES, choose, query_scores  # noqa: E402
+from sue_framework.methods.auto import PAIR_ONLY  # noqa: E402
+from sue_framework.model_selection.selection import CV_SCORES, choose, query_scores  # noqa: E402
 
 Cell = tuple[str, int]
 

@@ -30,13 +30,13 @@ from suite import load  # noqa: E402
 
 import sue_framework.components.self_learning as self_learning  # noqa: E402
 from sue_framework import paper_split  # noqa: E402
-from sue_framework.auto import Auto  # noqa: E402
-from sue_framework.cv_select import POLICY_HOW  # noqa: E402
 from sue_framework.data import training_data  # noqa: E402
+from sue_framework.methods.auto import Auto  # noqa: E402
+from sue_framework.model_selection.cv_select import POLICY_HOW  # noqa: E402
+from sue_framework.model_selection.selection import choose_dealt, query_scores  # noqa: E402
+from sue_framework.model_selection.splits import limit_unpaired  # noqa: E402
 from sue_framework.registry import registry  # noqa: E402
-from sue_framework.selection import choose_dealt, query_scores  # noqa: E402
-from sue_framework.settings import with_policy  # noqa: E402
-from sue_framework.splits import limit_unpaired  # noqa: E402
+from sue_framework.runtime.settings import with_policy  # noqa: E402
 
 
 def _keys(rows: np.ndarray) -> list[bytes]:

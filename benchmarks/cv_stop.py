@@ -36,10 +36,10 @@ from cv_repeats import pair_only_bar  # noqa: E402
 from suite import geomean, load  # noqa: E402
 
 from sue_framework import paper_split  # noqa: E402
-from sue_framework.auto import Auto  # noqa: E402
-from sue_framework.cv_select import _cv_plan  # noqa: E402
 from sue_framework.data import training_data  # noqa: E402
-from sue_framework.splits import limit_unpaired  # noqa: E402
+from sue_framework.methods.auto import Auto  # noqa: E402
+from sue_framework.model_selection.cv_select import _cv_plan  # noqa: E402
+from sue_framework.model_selection.splits import limit_unpaired  # noqa: E402
 
 
 def replay(auto: Auto, key: str, ranks: dict):

@@ -35,8 +35,8 @@ WORKER = textwrap.dedent(
     import json, sys, time, warnings
     import numpy as np
     warnings.simplefilter("ignore")
-    from sue_framework.distributed import init_group, rank, world_size
-    from sue_framework.pipeline import SUE
+    from sue_framework.runtime.distributed import init_group, rank, world_size
+    from sue_framework.methods.sue import SUE
     from scale import data
 
     init_group()
@@ -94,8 +94,10 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=3)
     a = ap.parse_args()
     cpu = platform.processor() or platform.machine()
-    print(f"machine: {platform.node()}, {cpu}, {os.cpu_count()} cores visible, using "
-          f"{a.cores}; python {platform.python_version()}")
+    print(
+        f"machine: {platform.node()}, {cpu}, {os.cpu_count()} cores visible, using "
+        f"{a.cores}; python {platform.python_version()}"
+    )
     layouts = [(1, a.cores), (a.nproc, max(1, a.cores // a.nproc))]
     stages = ("wall", "spectral", "aligner", "matcher")
     with tempfile.TemporaryDirectory() as tmp:

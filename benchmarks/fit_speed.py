@@ -44,9 +44,12 @@ def main() -> None:
                 model.fit(split.train)
                 runs.append(time.perf_counter() - t0)
             times[name] = float(np.median(runs))
-        print(f"{m} pairs: " + ", ".join(
-            f"{k} {v:.2f} s ({v / times['cca_raw']:.0f}x cca_raw)" for k, v in times.items()
-        ))
+        print(
+            f"{m} pairs: "
+            + ", ".join(
+                f"{k} {v:.2f} s ({v / times['cca_raw']:.0f}x cca_raw)" for k, v in times.items()
+            )
+        )
 
 
 if __name__ == "__main__":

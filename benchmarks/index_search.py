@@ -45,9 +45,9 @@ def main() -> None:
     )
 
     from sue_framework import WeaklyPairedData, registry
-    from sue_framework.collection_index import build_index, load_index, save_index
-    from sue_framework.model_files import read_linear_map, save_method
-    from sue_framework.search import search
+    from sue_framework.io.model_files import read_linear_map, save_method
+    from sue_framework.search.index import build_index, load_index, save_index
+    from sue_framework.search.query import search
 
     rng = np.random.default_rng(0)
     centres_y = rng.standard_normal((2000, args.dim)).astype(np.float32)
@@ -88,7 +88,7 @@ def main() -> None:
         # exact neighbours of the same mapped queries: a flat scan of every stored vector
         import faiss
 
-        from sue_framework.collection_index import _reconstruct_all
+        from sue_framework.search.index import _reconstruct_all
 
         flat = faiss.IndexFlatIP(index.dim)
         flat.add(_reconstruct_all(index.index))

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from sue_framework import SUE, paper_split, registry
-from sue_framework.engine import resolve_device
+from sue_framework.runtime.engine import resolve_device
 
 
 def two_views(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

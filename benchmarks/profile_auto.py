@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from auto_scale import PAIRS, views  # noqa: E402
 
 from sue_framework import paper_split, registry  # noqa: E402
-from sue_framework.auto import CV_PATIENCE, CV_TOL  # noqa: E402
+from sue_framework.methods.auto import CV_PATIENCE, CV_TOL  # noqa: E402
 
 
 def _optional(kind):

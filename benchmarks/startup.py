@@ -46,7 +46,7 @@ COMMANDS = {
     "sue transform (linear)": "main(['transform', '--model', {model!r}, '--modality', 'x', "
     "'--input', {rows!r}, '--out', {out!r}])",
     # the same rows through the whole method, as `sue transform` ran before linear maps
-    "load_method.transform": "import numpy as np; from sue_framework.model_files import "
+    "load_method.transform": "import numpy as np; from sue_framework.io.model_files import "
     "load_method; load_method({model!r}).transform(np.load({rows!r}), 'x')",
 }
 PROBE = """
@@ -67,7 +67,7 @@ def model_file(folder: str) -> str:
     import numpy as np
 
     from sue_framework import WeaklyPairedData, registry
-    from sue_framework.model_files import save_method
+    from sue_framework.io.model_files import save_method
 
     rng = np.random.default_rng(0)
     x = rng.normal(size=(200, 16)).astype(np.float32)

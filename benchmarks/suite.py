@@ -71,7 +71,7 @@ def pool_cells(pairings: str, pairs: str, seeds: str, unpaired: str):
     remaining row; each smaller pool a subset of the larger ones). Arguments are
     comma-separated lists."""
     from sue_framework import paper_split
-    from sue_framework.splits import limit_unpaired
+    from sue_framework.model_selection.splits import limit_unpaired
 
     for p in parse(pairings):
         x, y = load(p, max_rows=0)

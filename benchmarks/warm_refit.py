@@ -23,10 +23,10 @@ from suite import load, parse, r10  # noqa: E402
 
 import sue_framework.components.self_learning as self_learning  # noqa: E402
 from sue_framework import WeaklyPairedData, paper_split, registry  # noqa: E402
-from sue_framework.auto import CV_MAX_ROWS  # noqa: E402
-from sue_framework.cv_select import _cv_plan  # noqa: E402
 from sue_framework.data import training_data  # noqa: E402
-from sue_framework.splits import limit_unpaired  # noqa: E402
+from sue_framework.methods.auto import CV_MAX_ROWS  # noqa: E402
+from sue_framework.model_selection.cv_select import _cv_plan  # noqa: E402
+from sue_framework.model_selection.splits import limit_unpaired  # noqa: E402
 
 PARAMS = {"out_dim": 64, "aligner_params": {"select_components": 64}}
 

@@ -7,6 +7,7 @@ for torch.
 import logging
 from typing import TYPE_CHECKING, Any
 
+from sue_framework import _moved  # noqa: F401  (old module paths still import, with a warning)
 from sue_framework.data import PairView, WeaklyPairedData
 from sue_framework.errors import (
     InputError,
@@ -18,12 +19,12 @@ from sue_framework.errors import (
     UnknownComponentError,
 )
 from sue_framework.hookspecs import hookimpl
+from sue_framework.model_selection.splits import PairedSplit, paper_split
 from sue_framework.registry import KINDS, Registry, registry
-from sue_framework.splits import PairedSplit, paper_split
 from sue_framework.suggest import suggest_pairs
 
 if TYPE_CHECKING:
-    from sue_framework.pipeline import SUE
+    from sue_framework.methods.sue import SUE
 
 __version__ = "0.1.0"
 
@@ -53,7 +54,7 @@ __all__ = [
 
 def __getattr__(name: str) -> Any:
     if name == "SUE":
-        from sue_framework.pipeline import SUE
+        from sue_framework.methods.sue import SUE
 
         return SUE
     raise AttributeError(f"module 'sue_framework' has no attribute {name!r}")

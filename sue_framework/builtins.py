@@ -31,18 +31,18 @@ BUILTINS: tuple[tuple[str, str, str], ...] = (
     ("matcher", "none", f"{C}.matchers:NoMatcher"),
     ("matcher", "adversarial", f"{C}.matchers:AdversarialMatcher"),
     ("matcher", "sotalign", f"{C}.matchers:OTMatcher"),
-    ("method", "sue", "sue_framework.pipeline:SUE"),
-    ("method", "sue_select", "sue_framework.sue_select:SUESelect"),
-    ("method", "auto", "sue_framework.auto:Auto"),
-    ("method", "cv_select", "sue_framework.cv_select:CVSelect"),
+    ("method", "sue", "sue_framework.methods.sue:SUE"),
+    ("method", "sue_select", "sue_framework.methods.sue_select:SUESelect"),
+    ("method", "auto", "sue_framework.methods.auto:Auto"),
+    ("method", "cv_select", "sue_framework.model_selection.cv_select:CVSelect"),
     *(
-        ("method", name, f"sue_framework.methods:CORE_VARIANTS[{name}]")
+        ("method", name, f"sue_framework.methods.variants:CORE_VARIANTS[{name}]")
         for name in ("pair_cca", "semi_cca", "self_train")  # methods.CORE_VARIANTS
     ),
     ("dataset", "digits_halves", "sue_framework.datasets:DigitsHalves"),
     ("dataset", "digits_views", "sue_framework.datasets:DigitsViews"),
     ("dataset", "synthetic", "sue_framework.datasets:Synthetic"),
-    ("task", "retrieval", "sue_framework.retrieval:RetrievalTask"),
+    ("task", "retrieval", "sue_framework.evaluation.retrieval:RetrievalTask"),
     ("dataset", "arrays", "sue_framework.datasets:Arrays"),
     ("selector", "diversity", "sue_framework.suggest:Diversity"),
     ("selector", "design", "sue_framework.suggest:Design"),

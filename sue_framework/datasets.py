@@ -7,9 +7,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sue_framework.array_files import read_matrix, read_pairs
 from sue_framework.errors import InputError
 from sue_framework.interfaces import Dataset
+from sue_framework.io.array_files import read_matrix, read_pairs
 from sue_framework.keywords import keyword_only
 from sue_framework.validation import as_matrix, as_pairs
 

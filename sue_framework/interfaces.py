@@ -221,14 +221,14 @@ class Method(Component):
         """Mean reciprocal rank (0-1, higher is better) of `data`'s pairs, both directions, each
         ranked against every row of the other side (`selection.pair_scores`). With
         `data.PairView` this is the score `GridSearchCV` and `cross_val_score` use."""
-        from sue_framework.selection import pair_scores
+        from sue_framework.model_selection.selection import pair_scores
 
         return float(pair_scores(self, data).mean())
 
     def save(self, path: Any) -> Any:
         """Write a model file (safetensors + JSON manifest, no pickle); `model_files.load_method`
         reads it back. The method must be registered and give `get_state` / `set_state`."""
-        from sue_framework.model_files import save_method
+        from sue_framework.io.model_files import save_method
 
         return save_method(self, path)
 

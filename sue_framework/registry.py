@@ -260,7 +260,7 @@ class Registry:
         `settings.configure`.
         """
         from sue_framework.errors import InputError
-        from sue_framework.settings import configure
+        from sue_framework.runtime.settings import configure
 
         if isinstance(spec, str):
             factory = self.get(kind, spec)

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from sue_framework import InputError
-from sue_framework.array_files import (
+from sue_framework.io.array_files import (
     atomic_path,
     check_output,
     read_matrix,

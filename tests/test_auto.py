@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 
 from sue_framework import InputError, WeaklyPairedData, paper_split, registry
-from sue_framework.auto import Auto
-from sue_framework.model_files import load_method
+from sue_framework.io.model_files import load_method
+from sue_framework.methods.auto import Auto
 from tests.conftest import latent_views
 
 
@@ -84,7 +84,7 @@ def test_new_methods_save_and_load_exactly(split, tmp_path, name):
 
 def test_pair_only_auto_tunes_asif_without_duplicate_settings():
     pytest.importorskip("sue_baselines")
-    from sue_framework.auto import ASIF_GRID
+    from sue_framework.methods.auto import ASIF_GRID
 
     asif = lambda n: [p for f, p in Auto(pair_only=True)._candidates(n, 50) if f == "asif"]  # noqa: E731
     assert asif(60) == [dict(p) for p in ASIF_GRID]  # 48 pairs per fold: sparsity 10 bites
@@ -242,7 +242,7 @@ def test_self_learnings_folds_stop_once_it_clearly_wins_or_loses(mislead):
 def test_too_few_pairs_never_give_a_width_one_map_and_say_so(n_pairs, tmp_path):
     """With fewer pairs than CV needs, auto takes its first candidate untested: never a map of
     one dimension (where every cosine ties), with a warning that the card keeps."""
-    from sue_framework.hub import model_card
+    from sue_framework.io.hub import model_card
 
     x, y = latent_views(n=200)
     data = WeaklyPairedData(x, y, np.stack([np.arange(n_pairs), np.arange(n_pairs)], 1))

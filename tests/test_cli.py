@@ -37,7 +37,7 @@ def test_fit_defaults_to_auto_and_says_what_it_chose(files, capsys):
     assert main([*fit_args(files), "--device", "cpu"]) == 0
     err = capsys.readouterr().err
     assert "fitting auto" in err and "auto chose " in err
-    from sue_framework.model_files import read_manifest
+    from sue_framework.io.model_files import read_manifest
 
     assert read_manifest(files / "m.sue")["method"]["name"] == "auto"
 
@@ -398,7 +398,7 @@ def test_transform_writes_text_when_asked_and_reads_fortran_order(files, capsys)
                  str(files / "xf.npy"), "--out", str(files / "zf.npy")]) == 0  # fmt: skip
     assert main(["transform", "--model", model, "--modality", "x", "--input",
                  str(files / "xt.npy"), "--out", str(files / "z.csv")]) == 0  # fmt: skip
-    from sue_framework.model_files import load_method
+    from sue_framework.io.model_files import load_method
 
     want = load_method(model).transform(xt, "x")
     np.testing.assert_allclose(np.load(files / "zf.npy"), want, rtol=1e-5, atol=1e-6)
@@ -447,7 +447,7 @@ def test_an_option_the_method_does_not_take_is_refused_never_ignored(files, caps
 
 
 def test_an_option_a_variant_takes_applies(files):
-    from sue_framework.model_files import load_method
+    from sue_framework.io.model_files import load_method
 
     assert (
         main([*fit_args(files), "--method", "pair_cca", "--out-dim", "3", "--device", "cpu"]) == 0
@@ -478,7 +478,7 @@ def test_swapped_sides_and_unequal_test_sets_get_words_about_the_files(files, ca
 
 
 def test_a_choosing_method_names_itself_when_rows_have_the_wrong_width():
-    from sue_framework.auto import Auto
+    from sue_framework.methods.auto import Auto
     from tests.conftest import latent_views
 
     x, y = latent_views(n=200)
@@ -493,8 +493,8 @@ def test_a_choosing_method_names_itself_when_rows_have_the_wrong_width():
 def test_help_names_every_format_the_row_reader_takes():
     import argparse
 
-    from sue_framework.array_files import SUPPORTED
     from sue_framework.cli import build_parser
+    from sue_framework.io.array_files import SUPPORTED
 
     sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
     for command, option in [("fit", "x"), ("fit", "y"), ("transform", "input"),

@@ -5,15 +5,15 @@ import pytest
 
 from sue_framework import InputError, ModelFileError, UnknownComponentError, registry
 from sue_framework.cli import main
-from sue_framework.collection_index import (
+from sue_framework.io.model_files import load_method
+from sue_framework.search.index import (
     append_to_index,
     build_index,
     load_index,
     model_digest,
     save_index,
 )
-from sue_framework.model_files import load_method
-from sue_framework.search import search
+from sue_framework.search.query import search
 from tests.conftest import latent_views
 
 

@@ -76,7 +76,7 @@ def test_kill_during_fit_keeps_the_old_model_and_a_rerun_matches(tmp_path):
     fit = ["fit", "--x", str(tmp_path / "x.npy"), "--y", str(tmp_path / "y.npy"), "--pairs",
            str(tmp_path / "pairs.csv"), "--device", "cpu"]  # fmt: skip
     from sue_framework import WeaklyPairedData, registry
-    from sue_framework.model_files import load_method, save_method
+    from sue_framework.io.model_files import load_method, save_method
 
     pairs = np.stack([np.arange(40)] * 2, axis=1)
     good = registry.get("method", "pair_cca")().fit(WeaklyPairedData(x, y, pairs))

@@ -5,8 +5,13 @@ from hypothesis import settings as hyp_settings
 from hypothesis import strategies as st
 
 from sue_framework import InputError, UnknownComponentError, WeaklyPairedData, paper_split
-from sue_framework.cv_select import CVSelect, _cv_plan, _in_pair_order, method_cv_scores
 from sue_framework.data import training_data
+from sue_framework.model_selection.cv_select import (
+    CVSelect,
+    _cv_plan,
+    _in_pair_order,
+    method_cv_scores,
+)
 from tests.conftest import latent_views
 
 

@@ -103,7 +103,7 @@ def test_paper_split_pairs_always_true_partners(n, m, seed, drop):
 
 
 def test_limit_unpaired_keeps_pairs_and_caps_the_rest():
-    from sue_framework.splits import limit_unpaired
+    from sue_framework.model_selection.splits import limit_unpaired
 
     n = 500
     x = np.arange(n, dtype=float)[:, None]

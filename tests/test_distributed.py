@@ -11,7 +11,7 @@ import pytest
 
 from sue_framework.cli import main
 from sue_framework.components.knn import exact_knn
-from sue_framework.distributed import _without_option, shard_rows
+from sue_framework.runtime.distributed import _without_option, shard_rows
 from tests.conftest import needs
 
 WORKER = textwrap.dedent(
@@ -20,7 +20,7 @@ WORKER = textwrap.dedent(
     import numpy as np
     import torch.distributed as dist
     from sue_framework.components.knn import sharded_knn
-    from sue_framework.distributed import shard_rows
+    from sue_framework.runtime.distributed import shard_rows
     from sue_framework.errors import InputError
 
     dist.init_process_group("gloo")
@@ -90,8 +90,8 @@ TRAIN = textwrap.dedent(
     from sue_framework.components.matchers import AdversarialMatcher, MMDResNet, OTMatcher
     from sue_framework.components.spectral.spectralnet import SpectralNet
     from sue_framework.data import WeaklyPairedData
-    from sue_framework.distributed import init_group, rank
-    from sue_framework.pipeline import SUE
+    from sue_framework.runtime.distributed import init_group, rank
+    from sue_framework.methods.sue import SUE
     from sue_tasks.generation import LatentConverter
 
     warnings.simplefilter("ignore")
@@ -172,7 +172,7 @@ def test_sue_fit_nproc_saves_the_single_process_model(tmp_path, capsys):
               '{"matcher_params": {"epochs": 3}}']  # fmt: skip
     assert main(["fit", *common, "--out", str(tmp_path / "one.sue")]) == 0
     assert main(["fit", *common, "--out", str(tmp_path / "two.sue"), "--nproc", "2"]) == 0
-    from sue_framework.model_files import load_method
+    from sue_framework.io.model_files import load_method
 
     one, two = (load_method(tmp_path / f) for f in ("one.sue", "two.sue"))
     np.testing.assert_allclose(two.transform(y, "y"), one.transform(y, "y"), atol=1e-4)

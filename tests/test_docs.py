@@ -173,7 +173,7 @@ def test_the_plugin_page_example_is_a_working_plugin(tmp_path):
     script = (
         "import numpy as np\n"
         "from sue_framework import SUE, paper_split, registry\n"
-        "from sue_framework.model_files import load_method\n"
+        "from sue_framework.io.model_files import load_method\n"
         "from sue_framework.datasets import digits_halves\n"
         "assert [e.provider for e in registry.entries() if e.name == 'moments'] == ['my-plugin']\n"
         "x, y = digits_halves()\n"

@@ -3,8 +3,14 @@ import pytest
 import torch
 
 from sue_framework import InputError
-from sue_framework.engine import auto_chunk, generator, resolve_device, resolve_seed, row_chunks
-from sue_framework.threads import torch_threads
+from sue_framework.runtime.engine import (
+    auto_chunk,
+    generator,
+    resolve_device,
+    resolve_seed,
+    row_chunks,
+)
+from sue_framework.runtime.threads import torch_threads
 
 
 def test_auto_device_matches_cuda_availability():
@@ -60,7 +66,7 @@ def test_a_sue_fit_runs_on_the_chosen_threads_and_restores_the_callers(monkeypat
 
 
 def test_stages_take_the_device_and_seed_of_the_fit_they_run_in():
-    from sue_framework.engine import Engine, current_engine, engine_for
+    from sue_framework.runtime.engine import Engine, current_engine, engine_for
 
     assert current_engine() is None
     outside = engine_for("auto", 5)
@@ -88,7 +94,7 @@ def _recording_cca(width: int):
     import threading
 
     from sue_framework.components.aligners import CCA
-    from sue_framework.engine import engine_for
+    from sue_framework.runtime.engine import engine_for
 
     class RecordingCCA(CCA):
         def fit(self, a, b):
@@ -135,7 +141,7 @@ def test_cross_validation_folds_on_worker_threads_share_the_fit_s_seed():
     """auto-style selection fits its candidates' folds on two worker threads: every fold and
     the refit compute with the one seed the selection drew, which `seed_` reports and which
     repeats the whole selection."""
-    from sue_framework.cv_select import CVSelect
+    from sue_framework.model_selection.cv_select import CVSelect
 
     data = _data()
     cands = [("sue", {"solver": "identity", "aligner": _recording_cca(w), "matcher": "none",
@@ -153,7 +159,7 @@ def test_cross_validation_folds_on_worker_threads_share_the_fit_s_seed():
 def test_read_only_and_memory_mapped_rows_move_to_torch_without_a_warning(tmp_path):
     import warnings
 
-    from sue_framework.engine import to_tensor
+    from sue_framework.runtime.engine import to_tensor
 
     np.save(tmp_path / "a.npy", np.arange(6, dtype=np.float32).reshape(3, 2))
     frozen = np.ones((3, 2), dtype=np.float64)

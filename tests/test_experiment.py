@@ -280,7 +280,7 @@ def test_warnings_from_fits_are_shown_once_per_kind_not_swallowed(tmp_path):
     import warnings
 
     from sue_framework import Registry
-    from sue_framework.pipeline import SUE
+    from sue_framework.methods.sue import SUE
 
     class Grumpy(SUE):
         def fit(self, data, y=None):

@@ -6,8 +6,8 @@ import pytest
 
 from sue_framework import InputError, paper_split, registry
 from sue_framework.cli import main
-from sue_framework.export import export_model, onnx_transform
-from sue_framework.model_files import load_method, read_linear_map
+from sue_framework.io.export import export_model, onnx_transform
+from sue_framework.io.model_files import load_method, read_linear_map
 from tests.conftest import latent_views, needs
 
 needs_onnx = pytest.mark.skipif(

@@ -5,8 +5,8 @@ import pytest
 
 from sue_framework import ModelFileError, WeaklyPairedData, registry
 from sue_framework.cli import main
-from sue_framework.hub import export_folder, from_hub, model_card, push_to_hub
-from sue_framework.model_files import save_method
+from sue_framework.io.hub import export_folder, from_hub, model_card, push_to_hub
+from sue_framework.io.model_files import save_method
 
 
 def _data():

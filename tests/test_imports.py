@@ -99,6 +99,8 @@ def test_no_component_looks_anything_up_in_the_registry():
     components = [m for m in graph if m.startswith("sue_framework.components")]
     assert len(components) > 10
     lookers = {
-        m for m in [*components, "sue_framework.settings"] if "sue_framework.registry" in graph[m]
+        m
+        for m in [*components, "sue_framework.runtime.settings"]
+        if "sue_framework.registry" in graph[m]
     }
     assert lookers == set()

@@ -1,7 +1,7 @@
 import pytest
 
 from sue_framework import InputError
-from sue_framework.item_files import read_items
+from sue_framework.io.item_files import read_items
 
 
 def test_text_csv_jsonl_and_folder(tmp_path):

@@ -9,7 +9,7 @@ import pytest
 from sue_framework import SUE, ModelFileError, paper_split
 from sue_framework.components.graphs import PaperKNNGraph
 from sue_framework.components.spectral import ExactSpectral
-from sue_framework.model_files import load_method, read_manifest, save_method
+from sue_framework.io.model_files import load_method, read_manifest, save_method
 from tests.conftest import two_view_blobs
 
 
@@ -97,7 +97,7 @@ def test_failed_save_keeps_the_existing_file(fitted, tmp_path):
 
 def test_header_length_bytes_never_look_like_pickle(fitted, tmp_path):
     """The first byte of a safetensors file is the header length's low byte: 0x80 is legitimate."""
-    from sue_framework.model_files import _sniff
+    from sue_framework.io.model_files import _sniff
 
     model, _ = fitted
     raw = model.save(tmp_path / "m.sue").read_bytes()
@@ -202,7 +202,7 @@ def test_a_file_with_settings_this_version_does_not_take_is_refused_clearly(fitt
     from safetensors import safe_open
     from safetensors.numpy import save_file
 
-    from sue_framework.model_files import _MANIFEST_HASH, _text_digest
+    from sue_framework.io.model_files import _MANIFEST_HASH, _text_digest
 
     model, _ = fitted
     path = model.save(tmp_path / "m.sue")
@@ -326,7 +326,7 @@ def test_stages_saved_with_child_names_load_as_objects():
     """Files written when components took child stages by name store them as names; loading
     turns them into objects, since components now refuse names."""
     from sue_framework.components.graphs import LaplaceKNNGraph
-    from sue_framework.model_files import decode_params
+    from sue_framework.io.model_files import decode_params
 
     old = {"__component__": {"kind": "solver", "name": "exact", "params": {"graph": "laplace_knn"}}}
     solver = decode_params(old)

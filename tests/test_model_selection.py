@@ -5,7 +5,7 @@ import pytest
 from sklearn.model_selection import GridSearchCV, KFold, cross_val_score
 
 from sue_framework import InputError, PairView, WeaklyPairedData, registry
-from sue_framework.selection import pair_scores
+from sue_framework.model_selection.selection import pair_scores
 
 
 def _data(n=240, n_pairs=60, seed=0):

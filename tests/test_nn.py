@@ -1,6 +1,6 @@
 import torch
 
-from sue_framework.nn import train_epochs
+from sue_framework.runtime.nn import train_epochs
 
 
 def test_the_training_loop_keeps_the_best_epoch_and_stops_on_patience():

@@ -14,9 +14,9 @@ from hypothesis import strategies as st
 
 from sue_framework import InputError, WeaklyPairedData, registry
 from sue_framework.cli import main
-from sue_framework.model_files import load_method
+from sue_framework.io.model_files import load_method
+from sue_framework.methods.sue import SUE
 from sue_framework.npy_rows import NpyRows
-from sue_framework.pipeline import SUE
 from sue_framework.validation import check_rows_on_disk
 
 ROWS = np.random.default_rng(0).normal(size=(97, 5))
@@ -162,9 +162,9 @@ CAPPED = textwrap.dedent(
     """
     import os, resource, sys, warnings
     import numpy as np
-    from sue_framework.npy_transform import transform_file
+    from sue_framework.io.npy_transform import transform_file
     from sue_framework.data import WeaklyPairedData
-    from sue_framework.pipeline import SUE
+    from sue_framework.methods.sue import SUE
     from sue_framework.npy_rows import NpyRows
 
     warnings.simplefilter("ignore")

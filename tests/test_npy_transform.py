@@ -5,8 +5,8 @@ import pytest
 
 from sue_framework import InputError, WeaklyPairedData, registry
 from sue_framework.cli import main
-from sue_framework.model_files import save_method
-from sue_framework.npy_transform import transform_file
+from sue_framework.io.model_files import save_method
+from sue_framework.io.npy_transform import transform_file
 
 
 @pytest.fixture(scope="module")

@@ -6,8 +6,8 @@ import pytest
 
 from sue_framework import InputError, WeaklyPairedData
 from sue_framework.cli import main
-from sue_framework.model_files import read_manifest
-from sue_framework.pair_files import merge_pair_files
+from sue_framework.io.model_files import read_manifest
+from sue_framework.io.pair_files import merge_pair_files
 from sue_framework.validation import pair_conflicts
 
 

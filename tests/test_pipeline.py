@@ -26,7 +26,7 @@ def test_fit_transform_shapes_and_repeatability(split, small_sue_params):
 
 
 def test_alignment_beats_chance(split, small_sue_params):
-    from sue_framework.retrieval import RetrievalTask
+    from sue_framework.evaluation.retrieval import RetrievalTask
 
     params = {**small_sue_params, "matcher_params": {"epochs": 20, "batch_size": 64}}
     m = SUE(**params).fit(split.train)

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sue_framework import WeaklyPairedData, paper_split, registry
-from sue_framework.model_files import load_method, save_method
+from sue_framework.io.model_files import load_method, save_method
 from tests.conftest import two_view_blobs
 
 # small settings so that every method fits in about a second; the properties do not care

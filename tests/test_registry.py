@@ -397,7 +397,7 @@ def test_listing_the_registry_imports_no_component_module():
 
 def test_the_core_variants_listed_in_builtins_are_the_ones_that_exist():
     from sue_framework.builtins import BUILTINS
-    from sue_framework.methods import CORE_VARIANTS
+    from sue_framework.methods.variants import CORE_VARIANTS
 
     listed = {r.split("[")[1].rstrip("]") for _, _, r in BUILTINS if "CORE_VARIANTS[" in r}
     assert listed == set(CORE_VARIANTS)

@@ -10,8 +10,8 @@ import pytest
 
 from sue_framework import WeaklyPairedData, registry
 from sue_framework.cli import main
-from sue_framework.ranking import target_ranks
-from sue_framework.retrieval_report import retrieval_report
+from sue_framework.evaluation.report import retrieval_report
+from sue_framework.model_selection.ranking import target_ranks
 from tests.conftest import needs, two_view_blobs
 
 
@@ -49,7 +49,7 @@ def test_the_page_reports_the_figures_of_the_task_and_the_ranking_rule(fitted):
 def test_sue_report_from_the_command_line_with_image_items(fitted, tmp_path, capsys):
     from PIL import Image
 
-    from sue_framework.model_files import save_method
+    from sue_framework.io.model_files import save_method
 
     model, x, y = fitted
     save_method(model, tmp_path / "m.sue")
@@ -84,8 +84,8 @@ def _browser() -> str | None:
 def test_a_headless_browser_renders_the_examples_the_map_and_the_card(fitted, tmp_path):
     from PIL import Image
 
-    from sue_framework.hub import card_html
-    from sue_framework.model_files import read_manifest, save_method
+    from sue_framework.io.hub import card_html
+    from sue_framework.io.model_files import read_manifest, save_method
 
     model, x, y = fitted
     page = tmp_path / "report.html"

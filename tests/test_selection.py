@@ -5,8 +5,8 @@ from hypothesis import strategies as st
 
 from sue_framework import InputError, paper_split, registry
 from sue_framework.components.aligners import CCA
-from sue_framework.model_files import load_method, save_method
-from sue_framework.selection import (
+from sue_framework.io.model_files import load_method, save_method
+from sue_framework.model_selection.selection import (
     CV_SCORES,
     RULES,
     choose,
@@ -91,7 +91,7 @@ def test_registry_build_applies_policy_and_checks_params():
 def test_one_ranking_rule_for_selection_and_evaluation():
     """Pair CV and the retrieval task rank alike; ties count against the query in both, so
     collapsed embeddings rank last, not first."""
-    from sue_framework.ranking import reciprocal_ranks, target_ranks
+    from sue_framework.model_selection.ranking import reciprocal_ranks, target_ranks
 
     rng = np.random.default_rng(0)
     q, g = rng.normal(size=(30, 5)), rng.normal(size=(30, 5))
@@ -164,7 +164,7 @@ def test_flatter_scores_prefer_the_steady_candidate_over_a_few_lucky_first_place
 
 
 def test_pairs_rank_both_ways_among_every_row_of_the_other_side():
-    from sue_framework.ranking import paired_reciprocal_ranks
+    from sue_framework.model_selection.ranking import paired_reciprocal_ranks
 
     rng = np.random.default_rng(5)
     zx, zy = rng.normal(size=(12, 4)), rng.normal(size=(9, 4))

@@ -16,8 +16,8 @@ import numpy as np
 import pytest
 
 from sue_framework import InputError, UnknownComponentError, registry
-from sue_framework.collection_index import build_index, save_index
-from sue_framework.search import search
+from sue_framework.search.index import build_index, save_index
+from sue_framework.search.query import search
 from tests.conftest import latent_views
 
 pytestmark = pytest.mark.skipif(
@@ -30,7 +30,7 @@ pytestmark = pytest.mark.skipif(
 def served(tmp_path_factory):
     from PIL import Image
 
-    from sue_framework.serve import Searcher
+    from sue_framework.search.serve import Searcher
 
     folder = tmp_path_factory.mktemp("serve")
     x, y = latent_views(n=1400, k=8)
@@ -53,7 +53,7 @@ def served(tmp_path_factory):
 def _start(searcher):
     import uvicorn
 
-    from sue_framework.serve import make_app
+    from sue_framework.search.serve import make_app
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -148,7 +148,7 @@ def test_sixteen_clients_at_once_get_the_answers_one_gets_alone(served):
 
 
 def test_a_server_refuses_another_model_and_a_missing_encoder(served):
-    from sue_framework.serve import Searcher
+    from sue_framework.search.serve import Searcher
 
     folder = served["folder"]
     with pytest.raises(InputError, match="made with another model"):

@@ -6,9 +6,9 @@ import pytest
 
 from sue_framework import InputError
 from sue_framework.cli import main
-from sue_framework.cv_select import CVSelect
 from sue_framework.experiment import ExperimentConfig, MethodSpec
-from sue_framework.settings import merged_settings, with_policy
+from sue_framework.model_selection.cv_select import CVSelect
+from sue_framework.runtime.settings import merged_settings, with_policy
 from tests.conftest import two_view_blobs
 
 

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from sue_framework import InputError
-from sue_framework.threads import (
+from sue_framework.runtime.threads import (
     fit_thread_policy,
     fit_threads,
     map_fits,
@@ -15,7 +15,7 @@ from sue_framework.threads import (
 
 @pytest.mark.parametrize("cores", [1, 2, 3, 16])
 def test_parallel_plan_never_oversubscribes(monkeypatch, cores):
-    monkeypatch.setattr("sue_framework.threads.available_cores", lambda: cores)
+    monkeypatch.setattr("sue_framework.runtime.threads.available_cores", lambda: cores)
     cpu = torch.device("cpu")
     for tasks in (1, 2, 5, 30):
         for n_jobs in ("auto", 1, 2, 4):
@@ -44,7 +44,7 @@ def test_torch_threads_restores_the_callers_setting():
 def test_map_fits_keeps_task_order_on_threads(monkeypatch):
     import time
 
-    monkeypatch.setattr("sue_framework.threads.available_cores", lambda: 4)
+    monkeypatch.setattr("sue_framework.runtime.threads.available_cores", lambda: 4)
 
     def slow_square(k):
         time.sleep(0.01 * (5 - k))  # the first tasks finish last
@@ -59,7 +59,7 @@ def test_costly_tasks_start_first_and_a_partial_last_round_runs_alone_on_every_t
 ):
     import threading
 
-    monkeypatch.setattr("sue_framework.threads.available_cores", lambda: 2)
+    monkeypatch.setattr("sue_framework.runtime.threads.available_cores", lambda: 2)
     seen, lock = [], threading.Lock()
 
     def record(k):
@@ -84,13 +84,13 @@ def test_costly_tasks_start_first_and_a_partial_last_round_runs_alone_on_every_t
 
 def test_fit_threads_leave_busy_cores_to_other_jobs(monkeypatch):
     monkeypatch.delenv("SUE_NUM_THREADS", raising=False)
-    monkeypatch.setattr("sue_framework.threads.available_cores", lambda: 8)
+    monkeypatch.setattr("sue_framework.runtime.threads.available_cores", lambda: 8)
     cpu = torch.device("cpu")
     with torch_threads(8):
         for busy, want in ((0, 8), (3, 5), (8, 1), (20, 1)):
-            monkeypatch.setattr("sue_framework.threads._others_running", lambda b=busy: b)
+            monkeypatch.setattr("sue_framework.runtime.threads._others_running", lambda b=busy: b)
             assert fit_threads(cpu) == want
-        monkeypatch.setattr("sue_framework.threads._others_running", lambda: 0)
+        monkeypatch.setattr("sue_framework.runtime.threads._others_running", lambda: 0)
         with torch_threads(3):  # the caller's setting caps it
             assert fit_threads(cpu) == 3
         monkeypatch.setenv("SUE_NUM_THREADS", "2")
@@ -103,9 +103,11 @@ def test_fit_threads_leave_busy_cores_to_other_jobs(monkeypatch):
 def test_a_fit_inside_a_fit_keeps_the_outer_thread_choice(monkeypatch):
     """The experiment runner wraps each fit, and SUE.fit wraps its own: the load is sampled once."""
     monkeypatch.delenv("SUE_NUM_THREADS", raising=False)
-    monkeypatch.setattr("sue_framework.threads.available_cores", lambda: 4)
+    monkeypatch.setattr("sue_framework.runtime.threads.available_cores", lambda: 4)
     samples = []
-    monkeypatch.setattr("sue_framework.threads._others_running", lambda: samples.append(1) or 1)
+    monkeypatch.setattr(
+        "sue_framework.runtime.threads._others_running", lambda: samples.append(1) or 1
+    )
     with torch_threads(4):
         with fit_thread_policy(torch.device("cpu")):
             assert torch.get_num_threads() == 3
@@ -117,7 +119,7 @@ def test_a_fit_inside_a_fit_keeps_the_outer_thread_choice(monkeypatch):
 
 def test_parallel_fits_inside_a_fit_share_its_threads(monkeypatch):
     """Folds side by side inside a fit use the threads that fit was given, not every core."""
-    monkeypatch.setattr("sue_framework.threads.available_cores", lambda: 16)
+    monkeypatch.setattr("sue_framework.runtime.threads.available_cores", lambda: 16)
     monkeypatch.setenv("SUE_NUM_THREADS", "2")
     cpu = torch.device("cpu")
     with torch_threads(16):

@@ -22,13 +22,13 @@ def cmd_index(args: argparse.Namespace) -> int:
     args : argparse.Namespace
         The parsed command line (`build_parser`).
     """
-    from sue_framework.collection_index import append_to_index, build_index, save_index
+    from sue_framework.search.index import append_to_index, build_index, save_index
 
     items = None
     if args.items:
         items = item_lines(args.items, "--items")
     elif args.item_dir:
-        from sue_framework.item_files import read_items
+        from sue_framework.io.item_files import read_items
 
         items = read_items(args.item_dir)[0]  # the order `sue encode --input DIR` embeds
     if args.append:
@@ -59,7 +59,7 @@ def cmd_search(args: argparse.Namespace) -> int:
     args : argparse.Namespace
         The parsed command line (`build_parser`).
     """
-    from sue_framework.search import search
+    from sue_framework.search.query import search
 
     hits = search(
         args.index,
@@ -101,7 +101,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         raise InputError(
             f"sue serve needs {' and '.join(missing)}: pip install 'sue-framework[serve]'"
         )
-    from sue_framework.serve import Searcher, run_server
+    from sue_framework.search.serve import Searcher, run_server
 
     searcher = Searcher(args.index, args.model, args.encoder, json_params(args.encoder_params))
     log.info("serving %s on http://%s:%d/ (Ctrl-C stops)", args.index, args.host, args.port)

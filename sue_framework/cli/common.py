@@ -10,8 +10,8 @@ from typing import Any
 import numpy as np
 
 from sue_framework import array_files
-from sue_framework.array_files import read_matrix, read_pairs
 from sue_framework.errors import InputError
+from sue_framework.io.array_files import read_matrix, read_pairs
 
 EXIT_USAGE = 2
 PACKAGES = ("sue_framework", "sue_baselines", "sue_tasks", "sue_encoders", "sue_datasets")

@@ -20,9 +20,9 @@ def cmd_encode(args: argparse.Namespace) -> int:
     args : argparse.Namespace
         The parsed command line (`build_parser`).
     """
-    from sue_framework.array_files import manifest_path, write_embeddings
-    from sue_framework.item_files import read_items
-    from sue_framework.model_files import library_version
+    from sue_framework.io.array_files import manifest_path, write_embeddings
+    from sue_framework.io.item_files import read_items
+    from sue_framework.io.model_files import library_version
     from sue_framework.registry import registry
 
     check_output(args.out, args.input, suffixes=(".npy",))

@@ -25,10 +25,10 @@ def cmd_fit(args: argparse.Namespace) -> int:
     """
     from sue_framework import distributed
     from sue_framework.data import WeaklyPairedData
-    from sue_framework.model_files import save_method
-    from sue_framework.pair_files import merge_pair_files
+    from sue_framework.io.model_files import save_method
+    from sue_framework.io.pair_files import merge_pair_files
     from sue_framework.registry import registry
-    from sue_framework.threads import available_cores
+    from sue_framework.runtime.threads import available_cores
     from sue_framework.validation import check_fitted_outputs
 
     check_model_output(args.out, args.x, args.y, *args.pairs)
@@ -66,7 +66,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
             "suggest which rows to pair: sue suggest --x ... --n 20 --out ask.csv"
         )
     data = WeaklyPairedData(x, y, merged.pairs, allow_many=args.allow_many)
-    from sue_framework.settings import with_policy
+    from sue_framework.runtime.settings import with_policy
 
     params = with_policy(params, "--params", "--seed and --device", seed=args.seed,
                          device=args.device)  # fmt: skip

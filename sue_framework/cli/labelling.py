@@ -23,7 +23,7 @@ def cmd_suggest(args: argparse.Namespace) -> int:
     """
     import csv
 
-    from sue_framework.array_files import atomic_path
+    from sue_framework.io.array_files import atomic_path
     from sue_framework.suggest import suggest_pairs
 
     check_output(args.out, args.x, args.y, args.pairs, args.model, args.items, suffixes=(".csv",))
@@ -32,7 +32,7 @@ def cmd_suggest(args: argparse.Namespace) -> int:
     pairs = load_pairs(args.pairs) if args.pairs else None
     model = None
     if args.model:
-        from sue_framework.model_files import load_method
+        from sue_framework.io.model_files import load_method
 
         model = load_method(args.model)
     items = None

@@ -6,7 +6,6 @@ import argparse
 import json
 from pathlib import Path
 
-from sue_framework.array_files import MATRIX_OUTPUTS
 from sue_framework.cli.common import (
     check_output,
     item_lines,
@@ -14,6 +13,7 @@ from sue_framework.cli.common import (
     log,
 )
 from sue_framework.errors import InputError
+from sue_framework.io.array_files import MATRIX_OUTPUTS
 
 
 def cmd_transform(args: argparse.Namespace) -> int:
@@ -24,14 +24,14 @@ def cmd_transform(args: argparse.Namespace) -> int:
     args : argparse.Namespace
         The parsed command line (`build_parser`).
     """
-    from sue_framework.array_files import write_matrix
-    from sue_framework.model_files import load_method, read_linear_map
+    from sue_framework.io.array_files import write_matrix
+    from sue_framework.io.model_files import load_method, read_linear_map
 
     check_output(args.out, args.input, args.model, suffixes=MATRIX_OUTPUTS)
     # a linear model maps with numpy alone, without building the method (or importing torch)
     model = read_linear_map(args.model) or load_method(args.model)
     if Path(args.input).suffix.lower() == ".npy" and Path(args.out).suffix.lower() == ".npy":
-        from sue_framework.npy_transform import transform_file  # inputs larger than memory
+        from sue_framework.io.npy_transform import transform_file  # inputs larger than memory
 
         shape = transform_file(model, args.input, args.modality, args.out, args.block_rows)
     else:
@@ -50,7 +50,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     args : argparse.Namespace
         The parsed command line (`build_parser`).
     """
-    from sue_framework.export import export_model
+    from sue_framework.io.export import export_model
 
     written = export_model(args.model, args.out, args.format, force=args.force)
     print(f"wrote {', '.join(str(p) for p in written)}")
@@ -65,9 +65,9 @@ def cmd_report(args: argparse.Namespace) -> int:
     args : argparse.Namespace
         The parsed command line (`build_parser`).
     """
-    from sue_framework.hub import card_html
-    from sue_framework.model_files import load_method, read_manifest
-    from sue_framework.retrieval_report import write_retrieval_report
+    from sue_framework.evaluation.report import write_retrieval_report
+    from sue_framework.io.hub import card_html
+    from sue_framework.io.model_files import load_method, read_manifest
 
     check_output(
         args.out, args.model, args.x, args.y, args.x_items, args.y_items, suffixes=(".html",)
@@ -136,8 +136,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     args : argparse.Namespace
         The parsed command line (`build_parser`).
     """
-    from sue_framework.evaluation import task_inputs
-    from sue_framework.model_files import load_method
+    from sue_framework.evaluation.inputs import task_inputs
+    from sue_framework.io.model_files import load_method
     from sue_framework.registry import registry
 
     model = load_method(args.model)
@@ -157,7 +157,7 @@ def cmd_card(args: argparse.Namespace) -> int:
     args : argparse.Namespace
         The parsed command line (`build_parser`).
     """
-    from sue_framework.hub import export_folder, model_card, push_to_hub
+    from sue_framework.io.hub import export_folder, model_card, push_to_hub
 
     if args.export or args.push:  # the file as it was written, never loaded and saved again
         if args.export:

@@ -7,9 +7,9 @@ import argparse
 from pathlib import Path
 
 from sue_framework import __version__
-from sue_framework.array_files import MATRIX_OUTPUTS, SUPPORTED
 from sue_framework.cli import collection, encode, fit, grids, labelling, models, plugins
 from sue_framework.cli.fit import METHOD_OPTIONS
+from sue_framework.io.array_files import MATRIX_OUTPUTS, SUPPORTED
 
 
 class _HelpWithDefaults(argparse.ArgumentDefaultsHelpFormatter):

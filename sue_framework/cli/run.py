@@ -68,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
 def _run(args: argparse.Namespace) -> int:
     from contextlib import nullcontext
 
-    from sue_framework.progress import quiet
+    from sue_framework.runtime.progress import quiet
 
     try:
         with quiet() if args.quiet else nullcontext():

@@ -8,11 +8,11 @@ from typing import Any
 import numpy as np
 import torch
 
-from sue_framework.engine import engine_for, to_numpy
 from sue_framework.errors import InputError
 from sue_framework.interfaces import Aligner, check_modality
+from sue_framework.io.linear_map import centred_product
 from sue_framework.keywords import keyword_only
-from sue_framework.linear_map import centred_product
+from sue_framework.runtime.engine import engine_for, to_numpy
 from sue_framework.validation import as_matrix
 
 

@@ -15,7 +15,7 @@ import numpy as np
 from sue_framework.errors import InputError
 from sue_framework.interfaces import SpectralSolver, nest_state, unnest_state
 from sue_framework.keywords import keyword_only
-from sue_framework.settings import child
+from sue_framework.runtime.settings import child
 from sue_framework.validation import as_matrix
 
 

@@ -18,11 +18,11 @@ import torch
 from scipy.sparse.csgraph import connected_components
 
 from sue_framework.components.knn import METRICS, knn_block, knn_search, sharded_knn
-from sue_framework.distributed import rank, shard_rows, world_size
-from sue_framework.engine import engine_for, to_numpy
 from sue_framework.errors import InputError
 from sue_framework.interfaces import GraphBuilder
 from sue_framework.keywords import keyword_only
+from sue_framework.runtime.distributed import rank, shard_rows, world_size
+from sue_framework.runtime.engine import engine_for, to_numpy
 from sue_framework.validation import as_matrix
 
 _EPS = 1e-12

@@ -11,17 +11,17 @@ import numpy as np
 import torch
 
 from sue_framework.components.ot import kl_plan_surrogate, plan_kl, sinkhorn_plan
-from sue_framework.distributed import DataParallel
-from sue_framework.engine import (
+from sue_framework.errors import InputError
+from sue_framework.interfaces import DistributionMatcher, check_modality
+from sue_framework.keywords import keyword_only
+from sue_framework.runtime.distributed import DataParallel
+from sue_framework.runtime.engine import (
     engine_for,
     generator,
     to_numpy,
     to_tensor,
 )
-from sue_framework.errors import InputError
-from sue_framework.interfaces import DistributionMatcher, check_modality
-from sue_framework.keywords import keyword_only
-from sue_framework.nn import (
+from sue_framework.runtime.nn import (
     ResidualMLP,
     load_module_state,
     mlp,

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from sue_framework.engine import engine_for, to_numpy
 from sue_framework.errors import InputError
 from sue_framework.interfaces import SpectralSolver
 from sue_framework.keywords import keyword_only
+from sue_framework.runtime.engine import engine_for, to_numpy
 from sue_framework.validation import as_matrix
 
 

@@ -7,7 +7,7 @@ import numpy as np
 import torch
 
 from sue_framework.components.ot import sinkhorn_plan
-from sue_framework.engine import auto_chunk, row_chunks
+from sue_framework.runtime.engine import auto_chunk, row_chunks
 
 TIE_TOL = 1e-5  # cosines closer than this are ties
 

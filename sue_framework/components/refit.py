@@ -10,7 +10,7 @@ import numpy as np
 
 from sue_framework.components.semi_cca import SemiCCA
 from sue_framework.interfaces import Aligner, nest_state, unnest_state
-from sue_framework.settings import child
+from sue_framework.runtime.settings import child
 
 
 class RefitAligner(Aligner):

@@ -49,12 +49,12 @@ from sue_framework.components.knn import (
     with_reverse_hits,
 )
 from sue_framework.components.refit import RefitAligner
-from sue_framework.engine import Engine, engine_for, to_tensor
 from sue_framework.errors import InputError
 from sue_framework.interfaces import Aligner
 from sue_framework.keywords import keyword_only
-from sue_framework.progress import bar
-from sue_framework.ranking import reciprocal_ranks
+from sue_framework.model_selection.ranking import reciprocal_ranks
+from sue_framework.runtime.engine import Engine, engine_for, to_tensor
+from sue_framework.runtime.progress import bar
 
 INDUCTIONS = ("soft", "stochastic")
 DROPPED = -1e30  # the score of a dropped candidate

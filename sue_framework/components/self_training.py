@@ -20,10 +20,10 @@ from sue_framework.components.pseudo_pairs import (
     ot_matches,
 )
 from sue_framework.components.refit import RefitAligner
-from sue_framework.engine import engine_for
 from sue_framework.errors import InputError
 from sue_framework.interfaces import Aligner
 from sue_framework.keywords import keyword_only
+from sue_framework.runtime.engine import engine_for
 
 PSEUDO = ("mnn", "ot")
 

@@ -22,11 +22,11 @@ import numpy as np
 import torch
 
 from sue_framework.components.aligners import centred_map, centred_projection, pairs_and_rows
-from sue_framework.engine import engine_for, row_chunks, to_numpy, to_tensor
 from sue_framework.errors import InputError
 from sue_framework.interfaces import Aligner
 from sue_framework.keywords import keyword_only
-from sue_framework.ranking import match_ranks
+from sue_framework.model_selection.ranking import match_ranks
+from sue_framework.runtime.engine import engine_for, row_chunks, to_numpy, to_tensor
 
 CV_GALLERY = 1000  # rows of each modality that held-out pairs are ranked against in `_choose`
 

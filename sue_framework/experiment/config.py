@@ -8,7 +8,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from sue_framework.errors import InputError
-from sue_framework.settings import check_no_policy
+from sue_framework.runtime.settings import check_no_policy
 
 if sys.version_info >= (3, 11):
     import tomllib

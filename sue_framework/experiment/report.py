@@ -14,7 +14,7 @@ from sue_framework.errors import InputError
 from sue_framework.experiment.config import ALL, METRICS, ExperimentConfig
 from sue_framework.experiment.runner import load_dataset
 from sue_framework.registry import registry
-from sue_framework.settings import with_policy
+from sue_framework.runtime.settings import with_policy
 
 log = logging.getLogger(__name__)
 

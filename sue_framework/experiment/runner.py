@@ -24,15 +24,15 @@ from typing import Any
 
 import numpy as np
 
-from sue_framework.array_files import atomic_path
-from sue_framework.engine import Engine, resolve_device
 from sue_framework.errors import InputError, SUEError
-from sue_framework.evaluation import missing_inputs
+from sue_framework.evaluation.inputs import missing_inputs
 from sue_framework.experiment.config import ALL, ExperimentConfig
+from sue_framework.io.array_files import atomic_path
+from sue_framework.io.results import CHECKSUM, ResultsFile
+from sue_framework.model_selection.splits import limit_unpaired, paper_split, with_unpaired
 from sue_framework.registry import registry
-from sue_framework.results import CHECKSUM, ResultsFile
-from sue_framework.settings import with_policy
-from sue_framework.splits import limit_unpaired, paper_split, with_unpaired
+from sue_framework.runtime.engine import Engine, resolve_device
+from sue_framework.runtime.settings import with_policy
 
 
 @dataclass(frozen=True)

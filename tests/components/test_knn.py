@@ -254,7 +254,7 @@ def test_faiss_searches_run_on_the_threads_the_fit_policy_gives_torch():
     """faiss's OpenMP threads follow torch's in the calling thread, so a fit held to one thread
     (or a CV worker given one) does not search on every core."""
     faiss = pytest.importorskip("faiss")
-    from sue_framework.threads import torch_threads
+    from sue_framework.runtime.threads import torch_threads
 
     refs = np.random.default_rng(0).normal(size=(800, 8)).astype(np.float32)
     index = InnerProductIndex(refs, "faiss-ivf")

@@ -182,7 +182,7 @@ def test_ot_matcher_steps_lower_the_plan_kl_and_state_round_trips():
     """The surrogate's steps move a residual net towards the teacher's plan on a batch pair."""
     from sue_framework.components.matchers import OTMatcher, _cosine
     from sue_framework.components.ot import kl_plan_surrogate, plan_kl, sinkhorn_plan
-    from sue_framework.nn import ResidualMLP, seeded
+    from sue_framework.runtime.nn import ResidualMLP, seeded
 
     rng = np.random.default_rng(0)
     t = torch.tensor(rng.normal(size=(32, 4)), dtype=torch.float32)

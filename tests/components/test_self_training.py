@@ -63,8 +63,9 @@ def test_ot_matches_recover_a_shuffled_copy():
 def test_zero_rounds_is_the_base_aligner():
     x, y = _rotated()
     base = SemiCCA(n_components=4, reg=0.5, device="cpu").fit(x[:10], y[:10], x=x, y=y)
-    st = SelfTraining(base=SemiCCA(), base_params={"reg": 0.5}, n_components=4, rounds=0,
-                      device="cpu").fit(x[:10], y[:10], x=x, y=y)
+    st = SelfTraining(
+        base=SemiCCA(), base_params={"reg": 0.5}, n_components=4, rounds=0, device="cpu"
+    ).fit(x[:10], y[:10], x=x, y=y)
     for mod, rows in (("x", x), ("y", y)):
         assert np.array_equal(st.transform(rows, mod), base.transform(rows, mod))
 
@@ -80,8 +81,14 @@ def test_pseudo_pairs_improve_a_few_pair_fit(pseudo):
         zy /= np.linalg.norm(zy, axis=1, keepdims=True)
         return np.mean((zx @ zy.T).argmax(1) == np.arange(len(x)))
 
-    kw = {"base": SemiCCA(), "base_params": {"reg": 0.9}, "n_components": 20, "device": "cpu",
-          "pseudo": pseudo, "ot_eps": 0.02}
+    kw = {
+        "base": SemiCCA(),
+        "base_params": {"reg": 0.9},
+        "n_components": 20,
+        "device": "cpu",
+        "pseudo": pseudo,
+        "ot_eps": 0.02,
+    }
     before = r1(SelfTraining(rounds=0, **kw).fit(x[:6], y[:6], x=x, y=y))
     st = SelfTraining(rounds=3, **kw).fit(x[:6], y[:6], x=x, y=y)
     assert before < 0.5 and r1(st) > 0.95 and len(st.n_pseudo_) == 3
@@ -102,8 +109,9 @@ def test_mining_in_a_wider_space_gives_the_wider_fits_first_columns():
     narrow = SelfTraining(n_components=3, mine_components=8, **kw).fit(x[:12], y[:12], x=x, y=y)
     alone = SelfTraining(n_components=3, **kw).fit(x[:12], y[:12], x=x, y=y)
     for mod, rows in (("x", x), ("y", y)):
-        np.testing.assert_allclose(narrow.transform(rows, mod), wide.transform(rows, mod)[:, :3],
-                                   rtol=1e-5, atol=1e-5)
+        np.testing.assert_allclose(
+            narrow.transform(rows, mod), wide.transform(rows, mod)[:, :3], rtol=1e-5, atol=1e-5
+        )
     assert not np.allclose(alone.transform(x, "x"), narrow.transform(x, "x"), atol=1e-3)
 
 

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from sue_framework import SUE, InputError, WeaklyPairedData, paper_split, registry
-from sue_framework.model_files import load_method, save_method
+from sue_framework.io.model_files import load_method, save_method
 from tests.conftest import two_view_blobs
 
 SMALL_SUE = {
@@ -90,8 +90,13 @@ def test_contrastive_early_stopping_keeps_the_best_held_out_epoch(split):
 
 def test_contrastive_cv_tunes_by_pair_cv_and_saves_exactly(split, tmp_path):
     model = registry.get("method", "contrastive_cv")(
-        widths=(16,), temperatures=(0.07, 0.5), weight_decays=(1e-4,), out_dim=4, epochs=20,
-        folds=3, device="cpu",
+        widths=(16,),
+        temperatures=(0.07, 0.5),
+        weight_decays=(1e-4,),
+        out_dim=4,
+        epochs=20,
+        folds=3,
+        device="cpu",
     ).fit(split.train)
     assert len(model.cv_scores_) == 2 and model.choice_ in model.cv_scores_
     loaded = load_method(save_method(model, tmp_path / "ccv.sue"))

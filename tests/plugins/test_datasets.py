@@ -36,19 +36,25 @@ def write_dictd(folder, entries):
 
 
 def test_freedict_pairs_take_each_first_translation(tmp_path):
-    write_dictd(tmp_path, [
-        ("dog", "dog /dɒg/\nchien\n"),
-        ("Afghan", "Afghan /æfgæn/\n1. afghan\n2. Afghan\n"),
-        ("Afrikaner", "Afrikaner /x/\nAfrikander, Boer\n"),
-    ])
-    assert freedict_pairs(tmp_path) == [("dog", "chien"), ("Afghan", "afghan"),
-                                        ("Afrikaner", "Afrikander")]
+    write_dictd(
+        tmp_path,
+        [
+            ("dog", "dog /dɒg/\nchien\n"),
+            ("Afghan", "Afghan /æfgæn/\n1. afghan\n2. Afghan\n"),
+            ("Afrikaner", "Afrikaner /x/\nAfrikander, Boer\n"),
+        ],
+    )
+    assert freedict_pairs(tmp_path) == [
+        ("dog", "chien"),
+        ("Afghan", "afghan"),
+        ("Afrikaner", "Afrikander"),
+    ]
     assert first_translation("word /w/\n") is None
 
 
 def test_wordnet_glosses_follow_the_most_frequent_sense(tmp_path):
     header = "  1 This software and database is being provided\n"
-    rec1 = "00000001 05 n 01 dog 0 000 | a domesticated canine; \"the dog barked\"\n"
+    rec1 = '00000001 05 n 01 dog 0 000 | a domesticated canine; "the dog barked"\n'
     rec2 = "00000002 05 n 01 dog 0 000 | a dull unattractive person\n"
     data = header + rec1
     off1 = len(header)

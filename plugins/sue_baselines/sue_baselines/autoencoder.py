@@ -8,12 +8,12 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from sue_framework.distributed import DataParallel
-from sue_framework.engine import engine_for, to_numpy, to_tensor
 from sue_framework.errors import InputError
 from sue_framework.interfaces import SpectralSolver
 from sue_framework.keywords import keyword_only
-from sue_framework.nn import load_module_state, mlp, module_state, seeded, train_epochs
+from sue_framework.runtime.distributed import DataParallel
+from sue_framework.runtime.engine import engine_for, to_numpy, to_tensor
+from sue_framework.runtime.nn import load_module_state, mlp, module_state, seeded, train_epochs
 from sue_framework.validation import as_matrix
 
 

@@ -6,10 +6,10 @@ import numpy as np
 
 from sue_framework.components.aligners import CCA
 from sue_framework.data import WeaklyPairedData, training_data
-from sue_framework.engine import fit_context
 from sue_framework.errors import NotFittedError
 from sue_framework.interfaces import Method
 from sue_framework.keywords import keyword_only
+from sue_framework.runtime.engine import fit_context
 
 
 class CCARaw(Method):

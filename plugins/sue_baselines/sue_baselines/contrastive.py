@@ -12,12 +12,12 @@ import torch.nn.functional as F
 from torch import nn
 
 from sue_framework.data import WeaklyPairedData, training_data
-from sue_framework.distributed import DataParallel
-from sue_framework.engine import engine_for, fit_context, to_numpy, to_tensor
 from sue_framework.errors import InputError, NotFittedError
 from sue_framework.interfaces import Method, check_modality
 from sue_framework.keywords import keyword_only
-from sue_framework.nn import load_module_state, mlp, module_state, seeded, train_epochs
+from sue_framework.runtime.distributed import DataParallel
+from sue_framework.runtime.engine import engine_for, fit_context, to_numpy, to_tensor
+from sue_framework.runtime.nn import load_module_state, mlp, module_state, seeded, train_epochs
 from sue_framework.validation import as_matrix
 
 

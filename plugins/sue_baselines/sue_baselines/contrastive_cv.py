@@ -6,8 +6,8 @@ from __future__ import annotations
 import itertools
 from collections.abc import Sequence
 
-from sue_framework.cv_select import Candidate, CVSelect
 from sue_framework.keywords import keyword_only
+from sue_framework.model_selection.cv_select import Candidate, CVSelect
 
 
 class ContrastiveCV(CVSelect):

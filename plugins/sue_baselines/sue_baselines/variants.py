@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from sue_framework import SUE
-from sue_framework.methods import variant as _variant
+from sue_framework.methods.variants import variant as _variant
 
 VARIANTS: dict[str, Callable[..., SUE]] = {
     "se_mmd": _variant(

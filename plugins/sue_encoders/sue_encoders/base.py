@@ -12,9 +12,9 @@ from tqdm.auto import tqdm
 
 from sue_encoders.cache import EmbeddingCache
 from sue_encoders.images import Preprocess, image_key
-from sue_framework.engine import autocast, inference_device, weight_dtype
 from sue_framework.errors import InputError
 from sue_framework.interfaces import Encoder
+from sue_framework.runtime.engine import autocast, inference_device, weight_dtype
 
 
 class BatchedEncoder(Encoder):

@@ -10,9 +10,9 @@ import torch
 
 from sue_encoders.base import BatchedEncoder, local_model, unavailable
 from sue_encoders.images import IMAGENET_MEAN, IMAGENET_STD, Preprocess
-from sue_framework.engine import autocast, inference_device
 from sue_framework.errors import InputError
 from sue_framework.keywords import keyword_only
+from sue_framework.runtime.engine import autocast, inference_device
 
 POOLINGS = ("mean", "cls", "pooler", "max")
 MODALITIES = ("text", "image")

@@ -14,9 +14,9 @@ import torch
 
 from sue_encoders.base import BatchedEncoder, local_model, unavailable
 from sue_encoders.images import load_image
-from sue_framework.engine import autocast, inference_device
 from sue_framework.errors import InputError
 from sue_framework.keywords import keyword_only
+from sue_framework.runtime.engine import autocast, inference_device
 
 MODALITIES = ("image", "text")
 

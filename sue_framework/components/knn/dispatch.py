@@ -15,8 +15,8 @@ from sue_framework.components.knn.faiss_index import (
     faiss_available,
     faiss_knn,
 )
-from sue_framework.engine import auto_chunk, row_chunks, to_tensor
 from sue_framework.errors import InputError
+from sue_framework.runtime.engine import auto_chunk, row_chunks, to_tensor
 
 ENGINES = ("auto", "exact", "exact-fp16", "faiss-flat", "faiss-ivf", "faiss-hnsw")
 

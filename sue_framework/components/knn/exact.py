@@ -6,9 +6,9 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from sue_framework.engine import auto_chunk, row_chunks, to_numpy, to_tensor
 from sue_framework.errors import InputError
-from sue_framework.progress import bar
+from sue_framework.runtime.engine import auto_chunk, row_chunks, to_numpy, to_tensor
+from sue_framework.runtime.progress import bar
 
 METRICS = ("cosine", "euclidean")
 

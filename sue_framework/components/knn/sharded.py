@@ -7,8 +7,8 @@ import torch
 import torch.distributed as dist
 
 from sue_framework.components.knn.exact import drop_self, exact_knn
-from sue_framework.distributed import shard_rows
 from sue_framework.errors import InputError
+from sue_framework.runtime.distributed import shard_rows
 
 
 def sharded_knn(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import torch
 
-from sue_framework.engine import auto_chunk, row_chunks
+from sue_framework.runtime.engine import auto_chunk, row_chunks
 
 
 def _first_k_sorted(s: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:

@@ -10,12 +10,12 @@ import scipy.sparse as sp
 from scipy.sparse.linalg import eigsh
 
 from sue_framework.components.graphs import PaperKNNGraph
-from sue_framework.engine import engine_for
 from sue_framework.errors import InputError
 from sue_framework.interfaces import GraphBuilder, SpectralSolver, nest_state, unnest_state
 from sue_framework.keywords import keyword_only
-from sue_framework.progress import ticking
-from sue_framework.settings import child
+from sue_framework.runtime.engine import engine_for
+from sue_framework.runtime.progress import ticking
+from sue_framework.runtime.settings import child
 from sue_framework.validation import as_matrix
 
 log = logging.getLogger(__name__)

@@ -33,8 +33,12 @@ import torch
 from sue_framework.components.graphs import KNNGraph, PaperKNNGraph
 from sue_framework.components.linalg import inv_sqrt
 from sue_framework.data import take_rows
-from sue_framework.distributed import DataParallel
-from sue_framework.engine import (
+from sue_framework.errors import InputError
+from sue_framework.interfaces import GraphBuilder, SpectralSolver
+from sue_framework.keywords import keyword_only
+from sue_framework.npy_rows import NpyRows
+from sue_framework.runtime.distributed import DataParallel
+from sue_framework.runtime.engine import (
     autocast,
     engine_for,
     generator,
@@ -42,12 +46,8 @@ from sue_framework.engine import (
     to_numpy,
     to_tensor,
 )
-from sue_framework.errors import InputError
-from sue_framework.interfaces import GraphBuilder, SpectralSolver
-from sue_framework.keywords import keyword_only
-from sue_framework.nn import load_module_state, mlp, module_state, seeded, train_epochs
-from sue_framework.npy_rows import NpyRows
-from sue_framework.settings import child
+from sue_framework.runtime.nn import load_module_state, mlp, module_state, seeded, train_epochs
+from sue_framework.runtime.settings import child
 from sue_framework.validation import as_matrix, check_rows_on_disk
 
 TRAININGS = ("regression", "rayleigh")

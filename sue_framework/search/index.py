@@ -22,8 +22,8 @@ from typing import Any
 
 import numpy as np
 
-from sue_framework.array_files import atomic_path, read_matrix
 from sue_framework.errors import InputError, ModelFileError
+from sue_framework.io.array_files import atomic_path, read_matrix
 
 FORMAT = "sue_framework.index"
 FORMAT_VERSION = 1
@@ -42,7 +42,7 @@ def model_digest(model_path: str | Path) -> str:
     model_path : str or Path
         A model file from `sue fit`.
     """
-    from sue_framework.model_files import read_manifest
+    from sue_framework.io.model_files import read_manifest
 
     manifest = read_manifest(model_path)
     what = {"method": manifest["method"], "checksums": manifest.get("checksums", {})}
@@ -261,7 +261,7 @@ def build_index(
     seed : int
         Seeds the IVF training and the recall sample.
     """
-    from sue_framework.model_files import load_method, read_linear_map
+    from sue_framework.io.model_files import load_method, read_linear_map
 
     if modality not in ("x", "y"):
         raise InputError(f"modality must be 'x' or 'y', got {modality!r}")
@@ -427,7 +427,7 @@ def append_to_index(
     block_rows : int
         Rows embedded per block.
     """
-    from sue_framework.model_files import load_method, read_linear_map
+    from sue_framework.io.model_files import load_method, read_linear_map
 
     index = load_index(path, model_path)
     n = _count_rows(rows)

@@ -21,9 +21,9 @@ import numpy as np
 from safetensors import safe_open
 from safetensors.numpy import save_file
 
-from sue_framework.array_files import atomic_path
 from sue_framework.errors import ModelFileError, UnknownComponentError
-from sue_framework.linear_map import FORMULA, PREFIX, LinearMap
+from sue_framework.io.array_files import atomic_path
+from sue_framework.io.linear_map import FORMULA, PREFIX, LinearMap
 from sue_framework.registry import registry
 
 FORMAT = "sue_framework.model"

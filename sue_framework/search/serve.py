@@ -19,8 +19,8 @@ from typing import Any
 
 import numpy as np
 
-from sue_framework.collection_index import CollectionIndex, load_index
 from sue_framework.errors import InputError, SUEError
+from sue_framework.search.index import CollectionIndex, load_index
 
 MAX_K = 100
 MAX_BODY = 64 * 1024  # bytes of a request body
@@ -59,7 +59,7 @@ class Searcher:
         encoder: str | None = None,
         encoder_params: dict | None = None,
     ) -> None:
-        from sue_framework.model_files import load_method, read_linear_map
+        from sue_framework.io.model_files import load_method, read_linear_map
 
         self.index: CollectionIndex = load_index(index_path, model_path)
         self.model = read_linear_map(model_path) or load_method(model_path)

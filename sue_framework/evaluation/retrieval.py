@@ -11,11 +11,11 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from sue_framework.engine import engine_for, row_chunks, to_tensor
 from sue_framework.errors import InputError
 from sue_framework.interfaces import Task, TaskInput
 from sue_framework.keywords import keyword_only
-from sue_framework.ranking import target_ranks
+from sue_framework.model_selection.ranking import target_ranks
+from sue_framework.runtime.engine import engine_for, row_chunks, to_tensor
 from sue_framework.validation import as_matrix
 
 
@@ -23,7 +23,8 @@ def true_match_ranks(
     queries: np.ndarray, gallery: np.ndarray, *, device: str = "auto"
 ) -> np.ndarray:
     """0-based rank of gallery[i] for query i under cosine similarity (the core's one ranking
-    rule, `sue_framework.ranking`: ties count against the query), computed in row blocks.
+    rule, `sue_framework.model_selection.ranking`: ties count against the query), computed in
+    row blocks.
 
     Parameters
     ----------

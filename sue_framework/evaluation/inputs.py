@@ -9,9 +9,9 @@ from typing import Any
 
 import numpy as np
 
-from sue_framework.array_files import read_matrix
 from sue_framework.errors import InputError
 from sue_framework.interfaces import MODALITIES, Task
+from sue_framework.io.array_files import read_matrix
 
 
 def read_labels(path: str | Path, name: str) -> np.ndarray:

@@ -9,8 +9,8 @@ from typing import Any
 
 import numpy as np
 
-from sue_framework.array_files import atomic_path
 from sue_framework.errors import InputError
+from sue_framework.io.array_files import atomic_path
 from sue_framework.npy_rows import NpyRows, npy_header
 
 

@@ -7,10 +7,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from sue_framework.components.self_learning import MINE_MAX_ROWS, mining_engine
-from sue_framework.cv_select import Candidate, CVSelect
 from sue_framework.data import WeaklyPairedData
 from sue_framework.errors import InputError
 from sue_framework.keywords import keyword_only
+from sue_framework.model_selection.cv_select import Candidate, CVSelect
 from sue_framework.registry import registry
 
 FAMILIES = ("pair_cca", "asif", "semi_cca", "self_train")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from sue_framework.engine import engine_for, row_chunks, to_tensor
+from sue_framework.runtime.engine import engine_for, row_chunks, to_tensor
 
 
 def match_ranks(q: torch.Tensor, g: torch.Tensor, t: torch.Tensor) -> torch.Tensor:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from sue_framework.pipeline import SUE
+from sue_framework.methods.sue import SUE
 
 
 def variant(name: str, doc: str, **fixed: Any) -> Callable[..., SUE]:

@@ -14,8 +14,8 @@ from typing import TypeVar
 
 import torch
 
-from sue_framework.distributed import world_size
 from sue_framework.errors import InputError
+from sue_framework.runtime.distributed import world_size
 
 T = TypeVar("T")
 
@@ -194,7 +194,7 @@ def map_fits(
     costly : sequence of bool, optional
         Per task, whether it is one of the long fits (None: all alike).
     """
-    from sue_framework.progress import bar, quiet
+    from sue_framework.runtime.progress import bar, quiet
 
     def one(t: tuple) -> T:
         if desc is None:

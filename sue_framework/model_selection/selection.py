@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from sue_framework.data import as_data
-from sue_framework.ranking import paired_reciprocal_ranks
+from sue_framework.model_selection.ranking import paired_reciprocal_ranks
 
 if TYPE_CHECKING:  # a type only: interfaces imports this module for Method.score
     from sue_framework.interfaces import Aligner

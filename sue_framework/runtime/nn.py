@@ -14,8 +14,8 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from sue_framework.distributed import agree, rank
-from sue_framework.engine import resolve_seed, to_numpy
+from sue_framework.runtime.distributed import agree, rank
+from sue_framework.runtime.engine import resolve_seed, to_numpy
 
 
 def mlp(

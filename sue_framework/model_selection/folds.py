@@ -17,11 +17,11 @@ from typing import Any
 import numpy as np
 
 from sue_framework.data import WeaklyPairedData
-from sue_framework.engine import engine_for
-from sue_framework.ranking import paired_reciprocal_ranks
+from sue_framework.model_selection.ranking import paired_reciprocal_ranks
 from sue_framework.registry import registry
-from sue_framework.settings import with_policy
-from sue_framework.threads import map_fits
+from sue_framework.runtime.engine import engine_for
+from sue_framework.runtime.settings import with_policy
+from sue_framework.runtime.threads import map_fits
 
 POLICY_HOW = "the seed and device of CVSelect (or Auto) itself"
 Candidate = tuple[str, dict[str, Any]]

@@ -23,12 +23,12 @@ from typing import Any
 
 import numpy as np
 
-from sue_framework.cv_select import Candidate, CVSelect
 from sue_framework.data import WeaklyPairedData
 from sue_framework.errors import InputError
 from sue_framework.keywords import keyword_only
+from sue_framework.model_selection.cv_select import Candidate, CVSelect
+from sue_framework.model_selection.selection import pair_cv_scores
 from sue_framework.registry import registry
-from sue_framework.selection import pair_cv_scores
 
 
 def candidate_solver(name: str, solver_params: dict | None) -> tuple[str, dict | None]:

@@ -12,12 +12,12 @@ import numpy as np
 
 from sue_framework.components.aligners import fit_aligner
 from sue_framework.data import WeaklyPairedData, training_data
-from sue_framework.engine import engine_for, fit_context
 from sue_framework.errors import InputError, NotFittedError
 from sue_framework.interfaces import Method, check_modality, nest_state, unnest_state
 from sue_framework.keywords import keyword_only
 from sue_framework.registry import registry
-from sue_framework.settings import same_value
+from sue_framework.runtime.engine import engine_for, fit_context
+from sue_framework.runtime.settings import same_value
 from sue_framework.validation import as_matrix, check_stage_output
 
 log = logging.getLogger(__name__)
@@ -243,7 +243,7 @@ class SUE(Method):
     # -- persistence -------------------------------------------------------------------------------
     @classmethod
     def load(cls, path: str | Path) -> SUE:
-        from sue_framework.model_files import load_method
+        from sue_framework.io.model_files import load_method
 
         model = load_method(path)
         if not isinstance(model, cls):

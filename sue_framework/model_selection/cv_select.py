@@ -20,7 +20,11 @@ from typing import Any
 
 import numpy as np
 
-from sue_framework.cv_folds import (  # noqa: F401  (Candidate, POLICY_HOW: their old home)
+from sue_framework.data import WeaklyPairedData, training_data
+from sue_framework.errors import InputError, NotFittedError
+from sue_framework.interfaces import Method, nest_state, unnest_state
+from sue_framework.keywords import keyword_only
+from sue_framework.model_selection.folds import (  # noqa: F401  (Candidate, POLICY_HOW: their old home)
     POLICY_HOW,
     Candidate,
     _cv_plan,
@@ -29,15 +33,17 @@ from sue_framework.cv_folds import (  # noqa: F401  (Candidate, POLICY_HOW: thei
     _label,
     method_cv_scores,
 )
-from sue_framework.data import WeaklyPairedData, training_data
-from sue_framework.engine import engine_for, fit_context
-from sue_framework.errors import InputError, NotFittedError
-from sue_framework.interfaces import Method, nest_state, unnest_state
-from sue_framework.keywords import keyword_only
+from sue_framework.model_selection.selection import (
+    CV_SCORES,
+    RULES,
+    choose_dealt,
+    mean_and_sem,
+    query_scores,
+)
+from sue_framework.model_selection.splits import limit_unpaired
 from sue_framework.registry import registry
-from sue_framework.selection import CV_SCORES, RULES, choose_dealt, mean_and_sem, query_scores
-from sue_framework.settings import check_no_policy, with_policy
-from sue_framework.splits import limit_unpaired
+from sue_framework.runtime.engine import engine_for, fit_context
+from sue_framework.runtime.settings import check_no_policy, with_policy
 from sue_framework.validation import width_error
 
 # folds of a costly candidate fitted between two early-stop checks (`CVSelect.cv_stop_z`): two

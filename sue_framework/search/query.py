@@ -8,9 +8,9 @@ from typing import Any
 
 import numpy as np
 
-from sue_framework.array_files import read_matrix
-from sue_framework.collection_index import CollectionIndex, load_index
 from sue_framework.errors import InputError
+from sue_framework.io.array_files import read_matrix
+from sue_framework.search.index import CollectionIndex, load_index
 
 MAX_QUERY_ROWS = 10_000
 
@@ -115,7 +115,7 @@ def _query_rows(rows: Any, text: str | None, image: Any, encoder: str | None) ->
 
 
 def _mapped(model_path: str | Path, modality: str, q: np.ndarray) -> np.ndarray:
-    from sue_framework.model_files import load_method, read_linear_map
+    from sue_framework.io.model_files import load_method, read_linear_map
 
     model = read_linear_map(model_path) or load_method(model_path)
     return np.asarray(model.transform(q, modality), dtype=np.float32)

@@ -13,9 +13,9 @@ from typing import Any
 
 import numpy as np
 
-from sue_framework.array_files import atomic_path
 from sue_framework.errors import InputError
-from sue_framework.linear_map import FORMULA, SIDES, LinearMap, SideMap
+from sue_framework.io.array_files import atomic_path
+from sue_framework.io.linear_map import FORMULA, SIDES, LinearMap, SideMap
 
 FORMATS = ("npz", "onnx")
 
@@ -36,7 +36,7 @@ def export_model(model_path: str | Path, folder: str | Path, fmt: str, *,
     force : bool
         Write into a folder that already holds files (replacing the exported ones).
     """
-    from sue_framework.model_files import read_linear_map, read_manifest
+    from sue_framework.io.model_files import read_linear_map, read_manifest
 
     if fmt not in FORMATS:
         raise InputError(f"format must be one of {FORMATS}, got {fmt!r}")
@@ -146,7 +146,7 @@ def _onnx_modules(model_path: str | Path, linear: LinearMap | None, name: str) -
 
     if linear is not None:
         return {m: (_affine_rows(side), side.matrix.shape[0]) for m, side in linear.sides.items()}
-    from sue_framework.model_files import load_method
+    from sue_framework.io.model_files import load_method
 
     method = load_method(model_path)
     get = getattr(method, "onnx_module", None)

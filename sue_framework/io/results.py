@@ -18,8 +18,8 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from sue_framework.array_files import atomic_path
 from sue_framework.errors import SUEError
+from sue_framework.io.array_files import atomic_path
 
 CHECKSUM = "checksum"
 _SEP = "\x1f"  # joins a row's fields for its checksum; never in a CSV field we write

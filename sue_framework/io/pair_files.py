@@ -12,8 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
-from sue_framework.array_files import read_pair_lines
 from sue_framework.errors import InputError
+from sue_framework.io.array_files import read_pair_lines
 from sue_framework.validation import describe_conflicts, pair_conflicts
 
 

@@ -16,10 +16,15 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from sue_framework import __version__
-from sue_framework.array_files import atomic_path
 from sue_framework.errors import InputError, ModelFileError
-from sue_framework.model_files import load_method, read_manifest, save_method, verify_file
+from sue_framework.io.array_files import atomic_path
+from sue_framework.io.model_files import (
+    library_version,
+    load_method,
+    read_manifest,
+    save_method,
+    verify_file,
+)
 
 MODEL_FILE = "model.sue"
 CARD_FILE = "README.md"
@@ -139,7 +144,7 @@ def card_blocks(manifest: dict[str, Any]) -> list[tuple[str, Any]]:
             ("text", "Unknown whether the file holds training rows (no training shapes recorded).")
         )
     use = (
-        "from sue_framework.hub import from_hub\n\n"
+        "from sue_framework.io.hub import from_hub\n\n"
         'model = from_hub("REPO_OR_FOLDER")\n'
         'zx = model.transform(x_rows, "x")  # and model.transform(y_rows, "y")'
     )
@@ -272,7 +277,8 @@ def push_to_hub(
             folder_path=tmp,
             repo_type="model",
             revision=revision,
-            commit_message=commit_message or f"sue_framework {__version__}: {MODEL_FILE} + card",
+            commit_message=commit_message
+            or f"sue_framework {library_version()}: {MODEL_FILE} + card",
         )
 
 

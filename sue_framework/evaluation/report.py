@@ -74,7 +74,7 @@ def retrieval_report(
         The model card as an HTML fragment (`hub.card_html`), shown at the end as it is (in
         place of `card`): tables and lists, not markdown source. Trusted HTML only.
     """
-    from sue_framework.ranking import target_ranks
+    from sue_framework.model_selection.ranking import target_ranks
 
     x, y = as_matrix(x, "x"), as_matrix(y, "y")
     if x.shape[0] != y.shape[0]:
@@ -293,7 +293,7 @@ def write_retrieval_report(path: str | Path, *args: Any, **kwargs: Any) -> Path:
     *args, **kwargs
         Those of `retrieval_report`.
     """
-    from sue_framework.array_files import atomic_path
+    from sue_framework.io.array_files import atomic_path
 
     page = retrieval_report(*args, **kwargs)
     with atomic_path(path) as tmp:

@@ -15,9 +15,9 @@ from typing import TypeVar
 import numpy as np
 import torch
 
-from sue_framework.distributed import agree
 from sue_framework.errors import InputError
-from sue_framework.threads import fit_thread_policy
+from sue_framework.runtime.distributed import agree
+from sue_framework.runtime.threads import fit_thread_policy
 
 T = TypeVar("T")
 
