@@ -83,7 +83,9 @@ def main() -> None:
                     device="cpu", seed=seed, matcher=matcher, matcher_params=extra, **sue_params
                 )
                 with mock.patch.object(
-                    matchers, "mmd2_rbf", reference_mmd2 if label == "before" else matchers.mmd2_rbf
+                    matchers.mmd,
+                    "mmd2_rbf",
+                    reference_mmd2 if label == "before" else matchers.mmd2_rbf,
                 ):
                     model.fit(split.train)
                 r = task.evaluate(

@@ -120,7 +120,7 @@ def test_bad_settings_are_refused_before_any_work(cls, setting, message, monkeyp
     def no_work(*args, **kwargs):
         raise AssertionError("training started")
 
-    monkeypatch.setattr(matchers, "train_epochs", no_work)
+    monkeypatch.setattr(matchers.residual, "train_epochs", no_work)  # where the loop is started
     t = np.zeros((20, 2), dtype=np.float32)
     with pytest.raises(InputError, match=message):
         getattr(matchers, cls)(device="cpu", **setting).fit(t, t + 1)
