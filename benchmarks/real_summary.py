@@ -5,7 +5,7 @@ docs/wide_suite.md quotes. `auto`'s R@10 is that of the candidate its default ru
 the CV scores (the same fit as its refit), so cells measured under an older default still
 count as today's `auto`; its seconds are those of the run.
 
-Inputs: `benchmarks/auto_rules.py`'s candidates.csv and cv_per_query.npz (auto, the tuned
+Inputs: `benchmarks/studies/auto_rules.py`'s candidates.csv and cv_per_query.npz (auto, the tuned
 pair-only baseline, semi-CCA and self-learning as auto's candidates) and
 `benchmarks/suite_methods.py`'s methods.csv (cca_raw, asif, the guarded self_train, sue).
 "Best pair-only" is the best *test* mean among CCA (raw), ASIF and Pair-only (CV): a bar the

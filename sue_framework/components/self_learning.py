@@ -176,7 +176,7 @@ def soft_cross(
     wb = torch.softmax(sb / temperature, dim=1)
     # each row's weighted partner: a weighted bag of its candidates' rows, gathered and summed
     # in one pass: the whole cross-product 6.5-9.5x faster than from an (n, k, d) gather
-    # (benchmarks/soft_cross.py)
+    # (benchmarks/studies/soft_cross.py)
     targets_x = torch.nn.functional.embedding_bag(fwd[1], py, per_sample_weights=wf, mode="sum")
     targets_y = torch.nn.functional.embedding_bag(bwd[1], px, per_sample_weights=wb, mode="sum")
     return px.T @ targets_x + targets_y.T @ py, objective

@@ -20,14 +20,14 @@ ASIF_GRID = tuple({"power": p, "n_nonzero": k} for k in (None, 10) for p in (2.0
 
 
 # auto's cross-validation budget: the unpaired sample, and the self-learning loops' convergence
-# in the folds (None: their own); benchmarks/cv_budget.py measures a budget's choices against
-# the full one on the real suite (docs/scale.md#the-cross-validation-budget)
+# in the folds (None: their own); benchmarks/studies/cv_budget.py measures a budget's choices
+# against the full one on the real suite (docs/scale.md#the-cross-validation-budget)
 CV_MAX_ROWS, CV_TOL, CV_PATIENCE = 4000, 3e-4, None
 # deals of the pairs into folds for the candidates other than self-learning (cheap to refit);
-# benchmarks/cv_repeats.py measures the choices on the real suite (docs/wide_suite.md)
+# benchmarks/studies/cv_repeats.py measures the choices on the real suite (docs/wide_suite.md)
 CV_REPEATS = 5
 # self-learning's folds stop early once it leads or trails the best cheap candidate by this many
-# paired standard errors; benchmarks/cv_stop.py replays the real suite's stored folds
+# paired standard errors; benchmarks/studies/cv_stop.py replays the real suite's stored folds
 CV_STOP_Z = 3.0
 
 

@@ -17,7 +17,7 @@ def _first_k_sorted(s: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor
     as the whole row would. `width` starts at 2k and doubles for the rows still unsure; a
     full sort only where it reaches the row's length (or NaN leaves the order unsure). Rows
     of duplicated embeddings tie by the hundred, and a sort of each whole row was over a third
-    of a self-learning fit on the dictionary words (benchmarks/candidate_search.py)."""
+    of a self-learning fit on the dictionary words (benchmarks/studies/candidate_search.py)."""
     n = s.shape[1]
     out_v = torch.empty(s.shape[0], k, dtype=s.dtype, device=s.device)
     out_i = torch.empty(s.shape[0], k, dtype=torch.long, device=s.device)
@@ -69,7 +69,7 @@ def top_k_down_columns(s: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Ten
     k groups whose column maximum is largest can hold a column's top k (any other entry is
     beaten by those k maxima, or ties the k-th group maximum: such columns are taken whole),
     so the top k is taken among k c entries instead of r. One reduction over contiguous rows
-    replaces the transposed copy a row-wise top-k needs (benchmarks/topk_columns.py measures
+    replaces the transposed copy a row-wise top-k needs (benchmarks/studies/topk_columns.py measures
     the gain). On a GPU, and where groups would not pay (fewer than about 12 k rows),
     `top_k_rows` of the transposed block.
 
@@ -109,7 +109,7 @@ def score_buffer(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     again and again: a search repeated with the same row counts (self-learning's, once per
     iteration) then writes each block into memory it already holds. A fresh block past glibc's
     largest heap threshold (32 MB) comes as new pages, faulted in on the product's first
-    write (benchmarks/candidate_search.py --compare buffer measures what the buffer saves).
+    write (benchmarks/studies/candidate_search.py --compare buffer measures what the buffer saves).
 
     Parameters
     ----------
@@ -225,7 +225,7 @@ def with_reverse_hits(
     b's rows among a's finds (j, i), that pair also enters a_i's list if it ranks there. Two
     approximate indexes miss different pairs, so the union finds more of the true top k at
     no search cost (faiss IVF lists on the real suite's 4,000-row pools: recall 0.74-0.98 one
-    way, 0.89-0.98 completed; benchmarks/ann_mining.py). It never loses a true top-k entry
+    way, 0.89-0.98 completed; benchmarks/studies/ann_mining.py). It never loses a true top-k entry
     that either list held. Lists are (scores descending, indices) with -inf padding; each
     keeps its length, and rows that gain nothing keep their list as it was.
 
@@ -245,7 +245,7 @@ def _ties_by_index(values: torch.Tensor, idx: torch.Tensor) -> tuple[torch.Tenso
     Only rows holding a tie (or a NaN) are sorted: in any other row the values alone fix the
     order, which is the one given. Float scores rarely tie; sorting every list was up to a
     tenth of the two-way search on 3,600 rows without duplicates
-    (benchmarks/candidate_search.py --compare ties --copies 1)."""
+    (benchmarks/studies/candidate_search.py --compare ties --copies 1)."""
     values, idx = values.contiguous(), idx.contiguous()
     if values.shape[1] < 2:
         return values, idx

@@ -10,8 +10,10 @@ today's code (`auto`'s own folds and refits, the loop replaced by the shared dic
 Prints per fit the mean -log r of the held-out pairs under both, and the picks `auto` would
 make (`selection.choose_dealt`) with their stored test R@10.
 
-    SUE_DATA_DIR=~/data python benchmarks/cv_shared_loop.py \
+    SUE_DATA_DIR=~/data python benchmarks/studies/cv_shared_loop.py \
         --pairings cldr_emoji_en_fr,digits_views --pairs 25,100
+
+A one-off study; its figures are quoted by docs/wide_suite.md.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _paths  # noqa: E402, F401  (the maintained benchmarks on the path)
 from auto_rules import SCORE, stored_cells  # noqa: E402
 from suite import load  # noqa: E402
 

@@ -5,7 +5,7 @@ Same protocol as the experiments (paper_split's 400 test pairs, seeds 0-2); the 
 on half of the remaining rows as true pairs, y is left as is, and retrieval is by cosine.
 Prints R@10 (mean of both directions, %). Needs the data sets of docs/real_embeddings.md.
 
-    python benchmarks/real_upper_bound.py
+    python benchmarks/studies/real_upper_bound.py
 """
 
 from __future__ import annotations

@@ -5,8 +5,10 @@ CV fold's loop (the same fold `auto` fits first: 4/5 of the pairs), and compares
 all pairs against the cold one: iterations and test R@10 (paper protocol, 400 test pairs).
 Self-learning at 64 dims as `auto` fits it (`select_components` 64, no guard).
 
-    SUE_DATA_DIR=~/data python benchmarks/warm_refit.py \
+    SUE_DATA_DIR=~/data python benchmarks/studies/warm_refit.py \
         --pairings freedict_en_fr,cldr_emoji_en_fr,wordnet_gloss_fr --pairs 25 --seeds 0,1,2
+
+A one-off study; its figures are quoted by docs/wide_suite.md.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _paths  # noqa: E402, F401  (the maintained benchmarks on the path)
 from suite import load, parse, r10  # noqa: E402
 
 import sue_framework.components.self_learning as self_learning  # noqa: E402

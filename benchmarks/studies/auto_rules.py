@@ -6,7 +6,7 @@ cross-validation once; then every candidate is fit on all the pairs and scored o
 pairs (narrower CCA and self-learning widths as truncations of the widest, as `auto` scores
 them). From the same numbers each rule picks a candidate, each held-out pair scored as
 `auto` scores it by default (`Auto.cv_score`: -log of its rank; the stored runs before that
-default scored 1/r, and `benchmarks/cv_score.py` re-scores them):
+default scored 1/r, and `benchmarks/studies/cv_score.py` re-scores them):
 - "one_se": the first candidate, cheapest first, within one paired standard error of the best;
 - "best": the best CV mean (`auto`'s default rule);
 - "one_se, unpaired first": an earlier default's order (methods using unpaired rows first);
@@ -17,7 +17,9 @@ its standard error; reruns skip the cells it holds) and an .npz of the per-query
 ranks; the summary prints per cell and per pairing, with the
 geometric mean of each rule over the pair-only baseline and its worst cell.
 
-    SUE_DATA_DIR=~/data python benchmarks/auto_rules.py --out docs/experiments/auto_rules
+    SUE_DATA_DIR=~/data python benchmarks/studies/auto_rules.py --out docs/experiments/auto_rules
+
+A one-off study; its figures are quoted by docs/wide_suite.md.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _paths  # noqa: E402, F401  (the maintained benchmarks on the path)
 from suite import geomean, load, parse, r10, write_rows  # noqa: E402
 
 from sue_framework import paper_split, registry  # noqa: E402

@@ -4,7 +4,9 @@ Synthetic two-modality data at the size of the issue's target (the real suite's 
 its results CSVs); every method fits the same split in one run, so the ratios compare like with
 like. Prints seconds per fit (median of `--repeats`) and the ratio to cca_raw.
 
-    python benchmarks/fit_speed.py [--pairs 50 200] [--repeats 3] [--no-sue]
+    python benchmarks/studies/fit_speed.py [--pairs 50 200] [--repeats 3] [--no-sue]
+
+A one-off study; its figures are quoted by docs/real_embeddings.md.
 """
 
 from __future__ import annotations

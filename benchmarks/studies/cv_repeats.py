@@ -21,7 +21,7 @@ under every number of deals compared: the highest bar), and the worst cell. Ever
 ranks go to deals.npz ("pairing|pairs|seed|label|deal": each held-out query's rank r, pairs
 in order, x -> y then y -> x), so other rules can be scored without a fit.
 
-    SUE_DATA_DIR=~/data python benchmarks/cv_repeats.py --repeats 5 --compare 1,3,5 \
+    SUE_DATA_DIR=~/data python benchmarks/studies/cv_repeats.py --repeats 5 --compare 1,3,5 \
         --rules docs/experiments/auto_rules docs/experiments/auto_rules_10 \
         docs/experiments/auto_rules_50 docs/experiments/auto_rules_messages \
         --methods docs/experiments/suite docs/experiments/suite_messages \
@@ -29,6 +29,8 @@ in order, x -> y then y -> x), so other rules can be scored without a fit.
 
 A later `--rules` or `--methods` folder's cells replace an earlier one's (auto_rules_messages
 and suite_messages: UI messages at 25 and 100 pairs rerun on this machine's catalogues).
+
+A one-off study; its figures are quoted by docs/wide_suite.md.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _paths  # noqa: E402, F401  (the maintained benchmarks on the path)
 from auto_rules import SCORE, stored_cells  # noqa: E402
 from suite import BY_NAME, geomean, load, write_rows  # noqa: E402
 

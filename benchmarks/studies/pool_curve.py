@@ -7,7 +7,9 @@ protocol, seeded); then the unpaired pool grows from 1k rows to every remaining 
 smaller pool a subset of the larger ones. R@10 is the mean of both directions, in %; the
 seconds are each fit's. A plot goes beside the printed table.
 
-    python benchmarks/pool_curve.py --out docs/experiments/pool_curve
+    python benchmarks/studies/pool_curve.py --out docs/experiments/pool_curve
+
+A one-off study; its figures are quoted by docs/wide_suite.md.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _paths  # noqa: E402, F401  (the maintained benchmarks on the path)
 from suite import fit_scored, pool_cells, record  # noqa: E402
 
 from sue_framework import registry  # noqa: E402

@@ -6,7 +6,9 @@ method without its guard, so both runs mine) is fit once with the exact engine a
 faiss IVF (and HNSW with `--hnsw`); the recall is measured at the exact run's final map: the
 share of each row's exact 16 candidates that the approximate index returns, both directions.
 
-    SUE_DATA_DIR=~/data python benchmarks/ann_mining.py --pairs 25,100
+    SUE_DATA_DIR=~/data python benchmarks/studies/ann_mining.py --pairs 25,100
+
+A one-off study; its figures are quoted by docs/scale.md and docs/wide_suite.md.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _paths  # noqa: E402, F401  (the maintained benchmarks on the path)
 from suite import load, parse, r10  # noqa: E402
 
 from sue_framework import paper_split, registry  # noqa: E402

@@ -13,11 +13,13 @@ baseline), the folds self-learning ran per pairing, and the picks that changed. 
 `--live`, a suite_methods.py folder whose methods.csv holds `auto` fitted live with today's
 code (`--methods auto`): per cell its R@10 and seconds beside the replay's z = 3 picks.
 
-    SUE_DATA_DIR=~/data python benchmarks/cv_stop.py --z 2,3,4 \
+    SUE_DATA_DIR=~/data python benchmarks/studies/cv_stop.py --z 2,3,4 \
         --rules docs/experiments/auto_rules docs/experiments/auto_rules_10 \
         docs/experiments/auto_rules_50 docs/experiments/auto_rules_messages \
         --methods docs/experiments/suite docs/experiments/suite_messages \
         --live docs/experiments/suite_auto_live
+
+A one-off study; its figures are quoted by docs/wide_suite.md.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _paths  # noqa: E402, F401  (the maintained benchmarks on the path)
 from auto_rules import stored_cells  # noqa: E402
 from cv_repeats import pair_only_bar  # noqa: E402
 from suite import geomean, load  # noqa: E402

@@ -4,7 +4,9 @@ pool at once in float64 (how they were computed before), each in its own process
 peak (ru_maxrss, the data included) is its own. Same rows, same pairs; the transforms must
 agree.
 
-    python benchmarks/semi_cca_memory.py --rows 1000000
+    python benchmarks/studies/semi_cca_memory.py --rows 1000000
+
+A one-off study; its figures are quoted by docs/scale.md.
 """
 
 from __future__ import annotations

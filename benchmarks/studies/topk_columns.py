@@ -8,7 +8,9 @@ sort, so their results must be equal.
 2. With `--auto-rows N`, whole `auto` fits on auto_scale.py's synthetic views (100 pairs),
    alternating the two `--rounds` times; the transforms must be bitwise equal.
 
-    python benchmarks/topk_columns.py --auto-rows 4000 --rounds 2
+    python benchmarks/studies/topk_columns.py --auto-rows 4000 --rounds 2
+
+A one-off study; its figures are quoted by docs/scale.md.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _paths  # noqa: E402, F401  (the maintained benchmarks on the path)
 from auto_scale import PAIRS, views  # noqa: E402
 
 import sue_framework.components.knn as knn  # noqa: E402

@@ -6,7 +6,9 @@ convergence with `self_learning`; this script keeps the older aligner to reprodu
 Same splits as `sue experiment real_*` (paper protocol, 400 test pairs). R@10 is
 the mean of both directions, %, mean ± std over seeds; seconds are per fit.
 
-    python benchmarks/real_variants.py [--pairs 10 25 50 100 200] [--seeds 0 1 2]
+    python benchmarks/studies/real_variants.py [--pairs 10 25 50 100 200] [--seeds 0 1 2]
+
+A one-off study; its figures are quoted by docs/real_embeddings.md.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import argparse
 import os
 import platform
 
+import _paths  # noqa: E402, F401  (the maintained benchmarks on the path)
 import torch
 from real_summary import SUITE, cell, fit_on_splits
 

@@ -18,8 +18,10 @@ in index order.
 2. Whole fits of `--methods` on real pairings (`--pairings`, 25 pairs, seed 0), alternating the
    two ways `--rounds` times: seconds, R@10, and whether the transforms are bitwise equal.
 
-    SUE_DATA_DIR=~/data python benchmarks/candidate_search.py --compare ties \\
+    SUE_DATA_DIR=~/data python benchmarks/studies/candidate_search.py --compare ties \\
         --pairings cldr_emoji_en_fr,freedict_en_fr
+
+A one-off study; its figures are quoted by docs/wide_suite.md.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _paths  # noqa: E402, F401  (the maintained benchmarks on the path)
 from suite import load, parse, r10  # noqa: E402
 
 import sue_framework.components.knn as knn  # noqa: E402

@@ -6,8 +6,10 @@ candidate's CV score, R@10 of the final model and the fit's seconds.
 The refit is the same code in both, so R@10 can differ only where the choices differ. Pools of
 at most 5,000 rows a side (the whole real suite) mine exactly in both.
 
-    python benchmarks/cv_engine.py --pairings messages_en_fr,wordnet_word_gloss \
+    python benchmarks/studies/cv_engine.py --pairings messages_en_fr,wordnet_word_gloss \
         --unpaired 16000 --pairs 25,100 --seeds 0,1,2
+
+A one-off study; its figures are quoted by docs/scale.md.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _paths  # noqa: E402, F401  (the maintained benchmarks on the path)
 from suite import fit_scored, pool_cells  # noqa: E402
 
 from sue_framework.methods.auto import Auto  # noqa: E402

@@ -9,8 +9,10 @@ the tuned pair-only baseline and against the best pair-only method of the cell (
 mean of CCA on raw features and ASIF from `suite_methods.py`'s CSV, where it holds the cell, and
 of the pair-only picks under every score).
 
-    python benchmarks/cv_score.py docs/experiments/auto_rules [more run folders]
+    python benchmarks/studies/cv_score.py docs/experiments/auto_rules [more run folders]
         [--methods docs/experiments/suite/methods.csv]
+
+A one-off study; its figures are quoted by docs/wide_suite.md.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _paths  # noqa: E402, F401  (the maintained benchmarks on the path)
 from auto_rules import stored_cells  # noqa: E402
 from suite import geomean  # noqa: E402
 

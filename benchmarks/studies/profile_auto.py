@@ -2,9 +2,12 @@
 the refit's self-learning iterations, and the functions that take the most time (cProfile,
 own time). The data are auto_scale.py's synthetic 384-d views with 100 pairs.
 
-    python benchmarks/profile_auto.py --rows 4000 [--top 15] [--cv-tol none|1e-3 --cv-patience 3]
+    python benchmarks/studies/profile_auto.py --rows 4000 [--top 15] \
+        [--cv-tol none|1e-3 --cv-patience 3]
 
 Run on a quiet machine: threads of the CV folds and other jobs share the cores.
+
+A one-off study; its figures are quoted by docs/scale.md.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _paths  # noqa: E402, F401  (the maintained benchmarks on the path)
 from auto_scale import PAIRS, views  # noqa: E402
 
 from sue_framework import paper_split, registry  # noqa: E402

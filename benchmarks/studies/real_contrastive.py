@@ -5,7 +5,9 @@ Same splits as `sue experiment real_*` (paper protocol, 400 test pairs, seeds
 0-2 by default). R@10 is the mean of both directions, %, mean ± std over seeds; seconds are
 per fit; the last two columns are read from the suite's CSVs.
 
-    python benchmarks/real_contrastive.py [--pairs 25 100]
+    python benchmarks/studies/real_contrastive.py [--pairs 25 100]
+
+A one-off study; its figures are quoted by docs/real_embeddings.md.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import argparse
 import os
 import platform
 
+import _paths  # noqa: E402, F401  (the maintained benchmarks on the path)
 import torch
 from real_summary import SUITE, cell, fit_on_splits, load
 

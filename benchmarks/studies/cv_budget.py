@@ -11,8 +11,11 @@ R@10 is read from candidates.csv (the refit on all pairs is the same whatever th
 budget). Prints, per cell, the CV seconds both ways, whether the choice agrees, and the R@10
 of each choice; then the geometric mean ratio of the R@10 over the cells and the time ratio.
 
-    SUE_DATA_DIR=~/data python benchmarks/cv_budget.py --reference docs/experiments/auto_rules \
-        --tol 1e-3 --patience 3 --out docs/experiments/cv_budget
+    SUE_DATA_DIR=~/data python benchmarks/studies/cv_budget.py \
+        --reference docs/experiments/auto_rules --tol 1e-3 --patience 3 \
+        --out docs/experiments/cv_budget
+
+A one-off study; its figures are quoted by docs/scale.md.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _paths  # noqa: E402, F401  (the maintained benchmarks on the path)
 from suite import geomean, load, parse, write_rows  # noqa: E402
 
 from sue_framework import paper_split, registry  # noqa: E402

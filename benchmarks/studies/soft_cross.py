@@ -5,7 +5,9 @@ replaced, side by side in one process: each row's softmax-weighted candidates ga
 space, 16 candidates per row, both directions; best of 5 runs, 1 and 2 torch threads; the
 largest difference between the two results is printed.
 
-    python benchmarks/soft_cross.py
+    python benchmarks/studies/soft_cross.py
+
+A one-off study; its figures are quoted by docs/scale.md.
 """
 
 from __future__ import annotations

@@ -6,8 +6,10 @@ space (`mine_dim`) and fewer candidates per row (`candidates`). Same splits (pap
 400 test pairs) for every setting; prints R@10 (mean of both directions, %), the loop's
 iterations (`n_iter_`) and the fit's seconds, each beside the default's.
 
-    SUE_DATA_DIR=~/data python benchmarks/loop_settings.py --pairings \
+    SUE_DATA_DIR=~/data python benchmarks/studies/loop_settings.py --pairings \
         freedict_en_fr,cldr_emoji_en_fr,wordnet_gloss_fr --pairs 25 --seeds 0
+
+A one-off study; its figures are quoted by docs/wide_suite.md.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _paths  # noqa: E402, F401  (the maintained benchmarks on the path)
 from suite import load, parse, r10  # noqa: E402
 
 from sue_framework import paper_split, registry  # noqa: E402

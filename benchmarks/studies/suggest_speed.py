@@ -2,7 +2,9 @@
 made already), for each strategy; "uncertainty" with a fitted `pair_cca` model. Pools past
 `suggest.MAX_ROWS` rows are clustered on a sample, so the time levels off.
 
-    python benchmarks/suggest_speed.py --sizes 10000,100000,1000000
+    python benchmarks/studies/suggest_speed.py --sizes 10000,100000,1000000
+
+A one-off study; its figures are quoted by docs/active_pairs.md.
 """
 
 from __future__ import annotations
