@@ -35,6 +35,7 @@ def test_small_demo_run_produces_table_plots_and_rows(tmp_path, capsys):
     assert "Imp." in (tmp_path / "table.md").read_text()
 
 
+@pytest.mark.slow  # a demo grid
 def test_the_demo_says_what_is_missing_and_runs_without_the_baselines(tmp_path, capsys):
     """The core does not silently need a plugin: without sue-baselines the demo says which
     package brings the baselines and runs SUE alone."""

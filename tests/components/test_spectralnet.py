@@ -59,6 +59,7 @@ def test_ring_eigenvectors_are_harmonics():
     assert subspace_sin2(exact.embedding_, np.stack([np.cos(t), np.sin(t)], 1)) < 0.2
 
 
+@pytest.mark.slow  # trains SpectralNet to convergence twice
 @pytest.mark.parametrize("name", ["gaussian_mixture", "swiss_roll"])
 def test_rayleigh_mode_on_the_sampled_graph_finds_the_exact_eigenvectors(name):
     x = DATASETS[name]().astype(np.float32)

@@ -54,6 +54,7 @@ def test_a_linear_model_file_maps_with_numpy_alone_bit_for_bit(split, tmp_path, 
                               model.transform(r, side))  # fmt: skip
 
 
+@pytest.mark.slow  # fits the paper pipeline with its MMD network
 def test_a_model_that_is_not_linear_carries_no_map(split, tmp_path):
     params = {"se_dim": 6, "out_dim": 4, "matcher_params": {"epochs": 2}}
     registry.get("method", "sue")(seed=0, device="cpu", **params).fit(split.train).save(

@@ -25,6 +25,7 @@ def _fit(data):
     return registry.get("method", "auto")(seed=0, device="cpu").fit(data)
 
 
+@pytest.mark.slow  # two fits of auto
 def test_cross_validation_and_self_learning_report_progress_when_asked(data, capsys):
     with progress.shown():
         _fit(data)
@@ -33,6 +34,7 @@ def test_cross_validation_and_self_learning_report_progress_when_asked(data, cap
     assert "self-learning rounds" in capsys.readouterr().err
 
 
+@pytest.mark.slow  # two fits of auto
 def test_no_bars_by_default_off_a_terminal_or_inside_quiet(data, capsys, monkeypatch):
     _fit(data)  # capsys's stderr is not a terminal
     with progress.quiet():

@@ -20,10 +20,13 @@ from sue_framework.search.index import build_index, save_index
 from sue_framework.search.query import search
 from tests.conftest import latent_views
 
-pytestmark = pytest.mark.skipif(
-    any(importlib.util.find_spec(m) is None for m in ("starlette", "uvicorn")),
-    reason="needs starlette and uvicorn (pip install 'sue-framework[serve]')",
-)
+pytestmark = [
+    pytest.mark.skipif(
+        any(importlib.util.find_spec(m) is None for m in ("starlette", "uvicorn")),
+        reason="needs starlette and uvicorn (pip install 'sue-framework[serve]')",
+    ),
+    pytest.mark.slow,  # a server on a port, and a browser
+]
 
 
 @pytest.fixture(scope="module")
