@@ -140,6 +140,12 @@ class SpectralSolver(TransformerMixin, Component):
         then the whole model's)."""
         return False
 
+    def torch_module(self) -> Any:
+        """A torch module computing `transform` on float32 rows (for ONNX export), or None
+        where the solver has none (the default: the exact solver's extension searches its
+        training rows)."""
+        return None
+
     def fit_transform(self, X: np.ndarray, y: None = None) -> np.ndarray:
         return self.fit(X).embedding_
 
@@ -195,6 +201,11 @@ class DistributionMatcher(Component):
     def passes_rows_through(self) -> bool:
         """Whether `transform` returns the moving rows unchanged (no matching)."""
         return False
+
+    def torch_module(self) -> Any:
+        """A torch module computing `transform` on float32 rows (for ONNX export), or None
+        where the matcher has none (the default)."""
+        return None
 
 
 class Method(Component):

@@ -319,3 +319,9 @@ class NoAligner(Aligner):
         d = int(self.n_features_[0 if check_modality(modality) == "x" else 1])
         X = as_matrix(X, f"{modality} rows", d, "the aligner")
         return X[:, : self.n_components].astype(np.float32)
+
+    def linear_map(self, modality: str) -> dict[str, Any] | None:
+        """The first `n_components` coordinates: a zero mean and a cut identity."""
+        self._check_fitted()
+        d = int(self.n_features_[0 if check_modality(modality) == "x" else 1])
+        return {"mean": np.zeros(d), "scale": 1.0, "matrix": np.eye(d)[:, : self.n_components]}

@@ -9,6 +9,7 @@ builds the stage).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -56,6 +57,11 @@ class IdentitySolver(SpectralSolver):
 
     def passes_rows_through(self) -> bool:
         return True
+
+    def torch_module(self) -> Any:
+        import torch
+
+        return torch.nn.Identity()
 
 
 class ConcatSolver(SpectralSolver):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import torch
 
@@ -74,3 +76,10 @@ class PCA(SpectralSolver):
         self._check_fitted()
         X = as_matrix(X, "X", self.mean_.shape[0], "PCA")
         return (((X - self.mean_) @ self.components_) / self.scale_).astype(np.float32)
+
+    def torch_module(self) -> Any:
+        """(rows - mean) @ components / scale, in float32."""
+        from sue_framework.io.linear_map import affine_module
+
+        self._check_fitted()
+        return affine_module(self.mean_, self.components_ / self.scale_[None, :], 1.0)

@@ -1,13 +1,15 @@
 """A fitted model taken out of the project: its maps as plain arrays (.npz) or as ONNX graphs,
 each folder with a README that states what the files compute.
 
-`npz` covers the linear maps (`linear_map.LinearMap`); `onnx` covers them and ASIF's anchor
-representations, one graph per side (input "rows" (n, d) float32, output "z" (n, k) float32).
+`npz` covers the linear maps (`linear_map.LinearMap`); `onnx` covers them, ASIF's anchor
+representations and SUE pipelines whose first stage is the identity or PCA (their matcher's
+network included), one graph per side (input "rows" (n, d) float32, output "z" (n, k) float32).
 """
 
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +17,7 @@ import numpy as np
 
 from sue_framework.errors import InputError
 from sue_framework.io.array_files import atomic_path
-from sue_framework.io.linear_map import FORMULA, SIDES, LinearMap, SideMap
+from sue_framework.io.linear_map import FORMULA, SIDES, LinearMap, affine_module
 
 FORMATS = ("npz", "onnx")
 
@@ -107,7 +109,7 @@ zy = m["y_scale"] * (y_rows - m["y_mean"]) @ m["y_matrix"]
 def _onnx_readme(name: str, widths: dict[str, int], linear: LinearMap | None) -> str:
     what = (
         f"the linear map `{FORMULA}`" if linear is not None
-        else "each row's sparsified similarities to the anchor pairs (ASIF)"
+        else f"the {name} model's transform (its stages in one graph)"
     )  # fmt: skip
     rows = "\n".join(f"| `{m}.onnx` | {m} | {w} |" for m, w in widths.items())
     return f"""# The {name} map, as ONNX
@@ -141,11 +143,15 @@ def _provenance(model_path: str | Path, manifest: dict[str, Any]) -> str:
 
 def _onnx_modules(model_path: str | Path, linear: LinearMap | None, name: str) -> dict:
     """Each side's torch module and input width: from the linear map, else from the method's
-    own `onnx_module(modality)` (ASIF), else a refusal that says what is covered."""
+    own `onnx_module(modality)` (ASIF, SUE pipelines), else a refusal that says what is
+    covered."""
     import torch
 
     if linear is not None:
-        return {m: (_affine_rows(side), side.matrix.shape[0]) for m, side in linear.sides.items()}
+        return {
+            m: (affine_module(side.mean, side.matrix, side.scale), side.matrix.shape[0])
+            for m, side in linear.sides.items()
+        }
     from sue_framework.io.model_files import load_method
 
     method = load_method(model_path)
@@ -153,34 +159,13 @@ def _onnx_modules(model_path: str | Path, linear: LinearMap | None, name: str) -
     modules = {m: get(m) for m in SIDES} if callable(get) else {}
     if not modules or any(v is None for v in modules.values()):
         raise InputError(
-            f"{model_path} ({name}) cannot be exported as ONNX yet: export covers linear maps "
-            "(CCA, semi-supervised CCA, self-learning, Procrustes, and auto when it chose one) "
-            "and ASIF; stages that search their training rows (the exact spectral solver) or "
-            "train a network (the MMD matcher) are not covered"
+            f"{model_path} ({name}) cannot be exported as ONNX yet: export covers linear maps, "
+            "ASIF, and SUE pipelines whose first stage is the identity or PCA (their MMD, "
+            "adversarial or OT network included); a spectral first stage (the exact solver's "
+            "extension searches its training rows) is not covered"
         )
     assert all(isinstance(v[0], torch.nn.Module) for v in modules.values())
     return modules
-
-
-def _affine_rows(side: SideMap) -> Any:
-    """A torch module computing scale * (rows - mean) @ matrix in float32."""
-    import torch
-
-    class AffineRows(torch.nn.Module):
-        mean: torch.Tensor
-        matrix: torch.Tensor
-
-        def __init__(self) -> None:
-            super().__init__()
-            self.register_buffer("mean", torch.as_tensor(side.mean, dtype=torch.float32))
-            self.register_buffer("matrix", torch.as_tensor(side.matrix, dtype=torch.float32))
-            self.scale = side.scale
-
-        def forward(self, rows: torch.Tensor) -> torch.Tensor:
-            z = (rows - self.mean) @ self.matrix
-            return z if self.scale == 1.0 else z * self.scale
-
-    return AffineRows()
 
 
 def _write_onnx(module: Any, width: int, path: Path) -> None:
@@ -191,18 +176,24 @@ def _write_onnx(module: Any, width: int, path: Path) -> None:
     import torch
 
     example = torch.zeros((2, width), dtype=torch.float32)
-    with contextlib.redirect_stdout(io.StringIO()):  # the exporter reports its steps on stdout
-        torch.onnx.export(
-            module.eval(),
-            (example,),
-            str(path),
-            input_names=["rows"],
-            output_names=["z"],
-            dynamic_shapes=({0: torch.export.Dim("n")},),
-            dynamo=True,
-            external_data=False,  # one self-contained file: its weights inside, none beside it
-            verbose=False,
-        )
+    exporter = logging.getLogger("torch.onnx")  # its notes on optional packages it skipped
+    level = exporter.level
+    exporter.setLevel(logging.ERROR)
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):  # the exporter's steps go to stdout
+            torch.onnx.export(
+                module.eval(),
+                (example,),
+                str(path),
+                input_names=["rows"],
+                output_names=["z"],
+                dynamic_shapes=({0: torch.export.Dim("n")},),
+                dynamo=True,
+                external_data=False,  # one self-contained file: its weights inside
+                verbose=False,
+            )
+    finally:
+        exporter.setLevel(level)
 
 
 def onnx_transform(path: str | Path, rows: np.ndarray) -> np.ndarray:

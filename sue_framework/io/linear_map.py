@@ -40,6 +40,37 @@ def centred_product(X: np.ndarray, mean: np.ndarray, matrix: np.ndarray) -> np.n
     return ((X - mean.astype(dt)) @ matrix.astype(dt)).astype(np.float32)
 
 
+def affine_module(mean: np.ndarray, matrix: np.ndarray, scale: float = 1.0) -> Any:
+    """A torch module computing scale * (rows - mean) @ matrix in float32 (for ONNX export).
+
+    Parameters
+    ----------
+    mean : ndarray of shape (d,)
+        Subtracted from every row.
+    matrix : ndarray of shape (d, k)
+        The projection.
+    scale : float
+        Multiplies the product.
+    """
+    import torch
+
+    class AffineRows(torch.nn.Module):
+        mean: torch.Tensor
+        matrix: torch.Tensor
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.register_buffer("mean", torch.as_tensor(np.asarray(mean), dtype=torch.float32))
+            self.register_buffer("matrix", torch.as_tensor(np.asarray(matrix), dtype=torch.float32))
+            self.scale = float(scale)
+
+        def forward(self, rows: torch.Tensor) -> torch.Tensor:
+            z = (rows - self.mean) @ self.matrix
+            return z if self.scale == 1.0 else z * self.scale
+
+    return AffineRows()
+
+
 @dataclass(frozen=True)
 class SideMap:
     """One side's map: z = scale * (x - mean) @ matrix.

@@ -236,6 +236,30 @@ class SUE(Method):
             return None
         return self.aligner_.linear_map(modality)
 
+    def onnx_module(self, modality: str) -> tuple[Any, int] | None:
+        """`modality`'s whole pipeline as one torch module (for ONNX export) and the width of
+        its input rows, where every stage has one: the first stage's (identity, PCA), the
+        aligner's linear map, and the matcher's network on the moving side. None otherwise.
+
+        Parameters
+        ----------
+        modality : str
+            "x" or "y".
+        """
+        import torch
+
+        from sue_framework.io.linear_map import affine_module
+
+        self._check_fitted()
+        solver = self.solver_x_ if check_modality(modality) == "x" else self.solver_y_
+        first, aligned = solver.torch_module(), self.aligner_.linear_map(modality)
+        last = self.matcher_.torch_module() if modality == self.moving_ else torch.nn.Identity()
+        if first is None or aligned is None or last is None:
+            return None
+        middle = affine_module(aligned["mean"], aligned["matrix"], aligned["scale"])
+        width = int(self.n_features_[0 if modality == "x" else 1])
+        return torch.nn.Sequential(first, middle, last).eval(), width
+
     def _check_fitted(self) -> None:
         if not hasattr(self, "matcher_"):
             raise NotFittedError("this SUE is not fitted yet; call fit(data) first")

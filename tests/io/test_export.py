@@ -136,3 +136,26 @@ def test_sue_transform_of_a_linear_model_imports_no_torch(split, tmp_path):
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip().splitlines()[-1] == "[]"
     assert np.load(tmp_path / "z.npy").shape == (len(rows["x"]), 4)
+
+
+@needs_onnx
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "name, params",
+    [
+        ("domain_confusion", {"matcher_params": {"epochs": 3}}),  # PCA, then the MMD network
+        ("sue", {"solver": "identity", "out_dim": 4, "matcher": "adversarial",
+                 "matcher_params": {"epochs": 2}}),  # fmt: skip
+    ],
+)
+@needs("sue_baselines")
+def test_onnx_export_of_a_pipeline_with_a_network(split, tmp_path, name, params):
+    """A SUE pipeline whose first stage is PCA or the identity exports whole: the first stage,
+    the aligner's map and the matcher's network on the moving side, in one graph per side."""
+    model = registry.get("method", name)(seed=0, device="cpu", **params).fit(split.train)
+    model.save(tmp_path / "m.sue")
+    assert read_linear_map(tmp_path / "m.sue") is None  # not linear: the network moves y
+    export_model(tmp_path / "m.sue", tmp_path / "ex", "onnx")
+    for side, r in (("x", split.x_test), ("y", split.y_test)):
+        z = onnx_transform(tmp_path / "ex" / f"{side}.onnx", r)
+        assert np.allclose(z, model.transform(r, side), rtol=0, atol=1e-4)

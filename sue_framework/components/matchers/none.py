@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
+import torch
 
 from sue_framework.interfaces import DistributionMatcher
 from sue_framework.validation import as_matrix
@@ -30,6 +33,9 @@ class NoMatcher(DistributionMatcher):
 
     def passes_rows_through(self) -> bool:
         return True
+
+    def torch_module(self) -> Any:
+        return torch.nn.Identity()
 
     def is_fitted(self) -> bool:
         """Whether `fit` (or `set_state`) has run."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -165,6 +166,13 @@ class _ResidualMatcher(DistributionMatcher):
             )
         with torch.no_grad():
             return to_numpy(self.net_(torch.as_tensor(X, dtype=torch.float32)))
+
+    def torch_module(self) -> Any:
+        """The fitted residual network (a copy, in evaluation mode)."""
+        import copy
+
+        self._check_fitted()
+        return copy.deepcopy(self.net_).eval()
 
     def is_fitted(self) -> bool:
         """Whether `fit` (or `set_state`) has run."""
