@@ -9,11 +9,10 @@ from pathlib import Path
 from sue_framework.cli.common import (
     check_output,
     item_lines,
-    load_matrix,
     log,
 )
 from sue_framework.errors import InputError
-from sue_framework.io.array_files import MATRIX_OUTPUTS
+from sue_framework.io.array_files import MATRIX_OUTPUTS, read_matrix
 
 
 def cmd_transform(args: argparse.Namespace) -> int:
@@ -25,17 +24,17 @@ def cmd_transform(args: argparse.Namespace) -> int:
         The parsed command line (`build_parser`).
     """
     from sue_framework.io.array_files import write_matrix
-    from sue_framework.io.model_files import load_method, read_linear_map
+    from sue_framework.io.model_files import load_transformer
 
     check_output(args.out, args.input, args.model, suffixes=MATRIX_OUTPUTS)
     # a linear model maps with numpy alone, without building the method (or importing torch)
-    model = read_linear_map(args.model) or load_method(args.model)
+    model = load_transformer(args.model)
     if Path(args.input).suffix.lower() == ".npy" and Path(args.out).suffix.lower() == ".npy":
         from sue_framework.io.npy_transform import transform_file  # inputs larger than memory
 
         shape = transform_file(model, args.input, args.modality, args.out, args.block_rows)
     else:
-        z = model.transform(load_matrix(args.input, "input"), args.modality)
+        z = model.transform(read_matrix(args.input, "input"), args.modality)
         write_matrix(z, args.out)
         shape = z.shape
     print(f"wrote {args.out} {tuple(shape)}")
@@ -73,7 +72,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         args.out, args.model, args.x, args.y, args.x_items, args.y_items, suffixes=(".html",)
     )
     model = load_method(args.model)
-    x, y = load_matrix(args.x, "x"), load_matrix(args.y, "y")
+    x, y = read_matrix(args.x, "x"), read_matrix(args.y, "y")
     items = {
         side: item_lines(path, f"--{side}-items") if path else None
         for side, path in (("x", args.x_items), ("y", args.y_items))

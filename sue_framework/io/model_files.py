@@ -363,6 +363,19 @@ def read_linear_map(path: str | Path) -> LinearMap | None:
     return LinearMap.from_state(read_arrays(path, manifest), manifest["method"]["name"])
 
 
+def load_transformer(path: str | Path) -> Any:
+    """What maps rows of a model file most cheaply: its linear map (numpy alone) where the file
+    carries one, else the whole method (`load_method`). Either has ``transform(rows, modality)``
+    with the same results.
+
+    Parameters
+    ----------
+    path : str or Path
+        A model file from `sue fit` / `save`.
+    """
+    return read_linear_map(path) or load_method(path)
+
+
 def verify_file(path: str | Path) -> dict[str, Any]:
     """Check a model file completely (header, manifest and every array's checksum) without
     building the model; returns its manifest. For anything that passes a file on.

@@ -148,14 +148,7 @@ def embedded_blocks(
     block_rows : int
         Rows embedded per block.
     """
-    if isinstance(rows, (str, Path)):
-        arr = (
-            np.load(rows, mmap_mode="r")
-            if Path(rows).suffix == ".npy"
-            else read_matrix(rows, "collection")
-        )
-    else:
-        arr = rows
+    arr = collection_rows(rows)
     if len(getattr(arr, "shape", ())) != 2 or arr.shape[0] == 0:
         raise InputError(f"the collection must be 2-D rows, got shape {getattr(arr, 'shape', ())}")
     for a in range(0, arr.shape[0], block_rows):
@@ -167,17 +160,27 @@ def _nlist(n: int) -> int:
     return int(max(16, min(n // 64, 4 * int(np.sqrt(n)))))
 
 
+def collection_rows(rows: str | Path | np.ndarray) -> np.ndarray:
+    """The collection's rows, read once: a .npy memory-mapped (so it may be larger than
+    memory), another file read whole (`read_matrix`), an array as it is.
+
+    Parameters
+    ----------
+    rows : str, Path or ndarray
+        A file of `read_matrix` formats, or an array.
+    """
+    if isinstance(rows, (str, Path)):
+        if Path(rows).suffix == ".npy":
+            return np.load(rows, mmap_mode="r")
+        return read_matrix(rows, "collection")
+    return np.asarray(rows)
+
+
 def _training_sample(
-    model: Any, rows: Any, modality: str, n: int, count: int, rng: np.random.Generator
+    model: Any, rows: np.ndarray, modality: str, n: int, count: int, rng: np.random.Generator
 ) -> np.ndarray:
     """`count` rows drawn across the whole collection (a .npy is read where they lie), embed-
     ded: the IVF centroids then cover all of it, not its first block."""
-    if isinstance(rows, (str, Path)):
-        rows = (
-            np.load(rows, mmap_mode="r")
-            if Path(rows).suffix == ".npy"
-            else read_matrix(rows, "collection")
-        )
     pick = np.sort(rng.choice(n, min(count, n), replace=False))
     return _unit(model.transform(np.ascontiguousarray(rows[pick]), modality))
 
@@ -261,17 +264,18 @@ def build_index(
     seed : int
         Seeds the IVF training and the recall sample.
     """
-    from sue_framework.io.model_files import load_method, read_linear_map
+    from sue_framework.io.model_files import load_transformer
 
     if modality not in ("x", "y"):
         raise InputError(f"modality must be 'x' or 'y', got {modality!r}")
     if not 0.0 < recall_target <= 1.0:
         raise InputError(f"recall_target must lie in (0, 1], got {recall_target}")
     faiss = _faiss()
-    model = read_linear_map(model_path) or load_method(model_path)
+    model = load_transformer(model_path)
+    rows = collection_rows(rows)
     blocks = embedded_blocks(model, rows, modality, block_rows)
     first = next(blocks)
-    n = _count_rows(rows)
+    n = int(rows.shape[0])
     if items is not None and len(items) != n:
         raise InputError(f"{len(items)} items for {n} rows; give one item per row, in order")
     dim = first.shape[1]
@@ -302,14 +306,6 @@ def build_index(
     return CollectionIndex(
         index, modality, model_digest(model_path), list(items) if items is not None else None, about
     )
-
-
-def _count_rows(rows: str | Path | np.ndarray) -> int:
-    if isinstance(rows, (str, Path)):
-        if Path(rows).suffix == ".npy":
-            return int(np.load(rows, mmap_mode="r").shape[0])
-        return int(read_matrix(rows, "collection").shape[0])
-    return int(np.shape(rows)[0])
 
 
 def save_index(index: CollectionIndex, path: str | Path) -> Path:
@@ -427,10 +423,11 @@ def append_to_index(
     block_rows : int
         Rows embedded per block.
     """
-    from sue_framework.io.model_files import load_method, read_linear_map
+    from sue_framework.io.model_files import load_transformer
 
     index = load_index(path, model_path)
-    n = _count_rows(rows)
+    rows = collection_rows(rows)
+    n = int(rows.shape[0])
     if (index.items is None) != (items is None):
         raise InputError(
             "the index holds items, so give one per new row"
@@ -439,7 +436,7 @@ def append_to_index(
         )
     if items is not None and len(items) != n:
         raise InputError(f"{len(items)} items for {n} new rows; give one item per row")
-    model = read_linear_map(model_path) or load_method(model_path)
+    model = load_transformer(model_path)
     for block in embedded_blocks(model, rows, index.modality, block_rows):
         index.index.add(block)
     if index.items is not None and items is not None:

@@ -115,7 +115,7 @@ def _query_rows(rows: Any, text: str | None, image: Any, encoder: str | None) ->
 
 
 def _mapped(model_path: str | Path, modality: str, q: np.ndarray) -> np.ndarray:
-    from sue_framework.io.model_files import load_method, read_linear_map
+    from sue_framework.io.model_files import load_transformer
 
-    model = read_linear_map(model_path) or load_method(model_path)
+    model = load_transformer(model_path)
     return np.asarray(model.transform(q, modality), dtype=np.float32)

@@ -59,10 +59,10 @@ class Searcher:
         encoder: str | None = None,
         encoder_params: dict | None = None,
     ) -> None:
-        from sue_framework.io.model_files import load_method, read_linear_map
+        from sue_framework.io.model_files import load_transformer
 
         self.index: CollectionIndex = load_index(index_path, model_path)
-        self.model = read_linear_map(model_path) or load_method(model_path)
+        self.model = load_transformer(model_path)
         self.query_side = "x" if self.index.modality == "y" else "y"
         self.encoder = None
         self.encoder_name = encoder
