@@ -7,39 +7,12 @@ import logging
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from sue_framework import array_files
 from sue_framework.errors import InputError
-from sue_framework.io.array_files import read_matrix, read_pairs
 
 EXIT_USAGE = 2
 PACKAGES = ("sue_framework", "sue_baselines", "sue_tasks", "sue_encoders", "sue_datasets")
 log = logging.getLogger("sue_framework.cli")  # status lines: shown unless -q
-
-
-def load_matrix(path: str, name: str) -> np.ndarray:
-    """The rows in a file (`array_files.read_matrix`).
-
-    Parameters
-    ----------
-    path : str
-        The file.
-    name : str
-        What the rows are, for messages ("x", "y").
-    """
-    return read_matrix(path, name)
-
-
-def load_pairs(path: str) -> np.ndarray:
-    """The pairs in a file (`array_files.read_pairs`).
-
-    Parameters
-    ----------
-    path : str
-        The file.
-    """
-    return read_pairs(path)
 
 
 def check_output(path: str, *inputs: str | None, **policy: Any) -> None:

@@ -9,10 +9,10 @@ from typing import Any
 from sue_framework.cli.common import (
     check_model_output,
     json_params,
-    load_matrix,
     log,
 )
 from sue_framework.errors import InputError
+from sue_framework.io.array_files import read_matrix
 
 
 def cmd_fit(args: argparse.Namespace) -> int:
@@ -54,7 +54,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
 
         x, y = NpyRows(args.x), NpyRows(args.y)
     else:
-        x, y = load_matrix(args.x, "x"), load_matrix(args.y, "y")
+        x, y = read_matrix(args.x, "x"), read_matrix(args.y, "y")
     merged = merge_pair_files(args.pairs, x.shape[0], y.shape[0], allow_many=args.allow_many)
     if merged.duplicates:
         log.info("pairs: %d repeated line(s) dropped, %d pairs kept", merged.duplicates,

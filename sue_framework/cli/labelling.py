@@ -7,10 +7,9 @@ import argparse
 from sue_framework.cli.common import (
     check_output,
     item_lines,
-    load_matrix,
-    load_pairs,
 )
 from sue_framework.errors import SUEError
+from sue_framework.io.array_files import read_matrix, read_pairs
 
 
 def cmd_suggest(args: argparse.Namespace) -> int:
@@ -27,9 +26,9 @@ def cmd_suggest(args: argparse.Namespace) -> int:
     from sue_framework.suggest import suggest_pairs
 
     check_output(args.out, args.x, args.y, args.pairs, args.model, args.items, suffixes=(".csv",))
-    x = load_matrix(args.x, "x")
-    y = load_matrix(args.y, "y") if args.y else None
-    pairs = load_pairs(args.pairs) if args.pairs else None
+    x = read_matrix(args.x, "x")
+    y = read_matrix(args.y, "y") if args.y else None
+    pairs = read_pairs(args.pairs) if args.pairs else None
     model = None
     if args.model:
         from sue_framework.io.model_files import load_method

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from sue_framework.errors import InputError
-from sue_framework.validation import as_matrix, width_error
+from sue_framework.validation import as_matrix
 
 PREFIX = "linear."
 SIDES = ("x", "y")
@@ -159,11 +159,9 @@ class LinearMap:
         side = self.sides[modality]
         d = int(side.matrix.shape[0])
         other = int(self.sides["y" if modality == "x" else "x"].matrix.shape[0])
-        shape: tuple[int, ...] = tuple(getattr(X, "shape", ()))
         fitted = f"the {self.method} model"
-        if len(shape) == 2 and shape[1] != d:
-            raise width_error(f"{modality} rows", shape[1], d, fitted, other)
-        rows = as_matrix(X, f"{modality} rows", d, fitted).astype(np.float32)
+        rows = as_matrix(X, f"{modality} rows", d, fitted, other_features=other)
+        rows = rows.astype(np.float32)
         z = centred_product(rows, side.mean, side.matrix)
         return z if side.scale == 1.0 else (np.float32(side.scale) * z)
 
