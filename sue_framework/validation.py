@@ -268,20 +268,38 @@ def as_pairs(pairs: object, n_x: int, n_y: int) -> np.ndarray:
     elif not np.issubdtype(arr.dtype, np.integer):
         raise InputError(f"pairs must hold integer row indices, got dtype {arr.dtype}")
     arr = arr.astype(np.int64)
-    for col, n, side in ((0, n_x, "x"), (1, n_y, "y")):
-        out = (arr[:, col] < 0) | (arr[:, col] >= n)
-        if out.any():
-            k = int(np.nonzero(out)[0][0])
-            raise InputError(
-                f"pair {k} (counting from 0) = ({arr[k, 0]}, {arr[k, 1]}) points outside "
-                f"{side}: {side} has {n} rows, so its indices must lie in [0, {n - 1}]"
-            )
+    check_pair_bounds(arr, n_x, n_y)
     uniq = np.unique(arr, axis=0)
     if uniq.shape[0] != arr.shape[0]:
         raise InputError(
             f"pairs holds {arr.shape[0] - uniq.shape[0]} duplicate row(s); list each pair once"
         )
     return arr
+
+
+def check_pair_bounds(pairs: np.ndarray, n_x: int, n_y: int, label: Any = None) -> None:
+    """Refuse the first pair (in order; its x before its y) that points outside the rows.
+
+    Parameters
+    ----------
+    pairs : ndarray of shape (m, 2)
+        Integer pairs (i, j).
+    n_x, n_y : int
+        Rows of x and y, the bounds of i and j.
+    label : callable, optional
+        `label(k)` names pair k in the message (default "pair k (counting from 0)"; the
+        command line gives the file and line).
+    """
+    bad = np.stack([(pairs[:, c] < 0) | (pairs[:, c] >= n) for c, n in ((0, n_x), (1, n_y))], 1)
+    if not bad.any():
+        return
+    k, col = (int(v) for v in np.argwhere(bad)[0])  # row-major: the first pair, x first
+    side, n = ("x", n_x) if col == 0 else ("y", n_y)
+    name = label(k) if label else f"pair {k} (counting from 0)"
+    raise InputError(
+        f"{name} = ({pairs[k, 0]}, {pairs[k, 1]}) points outside {side}: {side} has {n} "
+        f"rows, so its indices must lie in [0, {n - 1}]"
+    )
 
 
 def pair_conflicts(pairs: np.ndarray) -> list[tuple[int, int, str]]:

@@ -145,8 +145,6 @@ def _onnx_modules(model_path: str | Path, linear: LinearMap | None, name: str) -
     """Each side's torch module and input width: from the linear map, else from the method's
     own `onnx_module(modality)` (ASIF, SUE pipelines), else a refusal that says what is
     covered."""
-    import torch
-
     if linear is not None:
         return {
             m: (affine_module(side.mean, side.matrix, side.scale), side.matrix.shape[0])
@@ -164,7 +162,6 @@ def _onnx_modules(model_path: str | Path, linear: LinearMap | None, name: str) -
             "adversarial or OT network included); a spectral first stage (the exact solver's "
             "extension searches its training rows) is not covered"
         )
-    assert all(isinstance(v[0], torch.nn.Module) for v in modules.values())
     return modules
 
 

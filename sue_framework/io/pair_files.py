@@ -14,7 +14,7 @@ import numpy as np
 
 from sue_framework.errors import InputError
 from sue_framework.io.array_files import read_pair_lines
-from sue_framework.validation import describe_conflicts, pair_conflicts
+from sue_framework.validation import check_pair_bounds, describe_conflicts, pair_conflicts
 
 
 @dataclass(frozen=True)
@@ -61,17 +61,10 @@ def merge_pair_files(
             raise InputError(f"pairs: {path} must hold (m, 2) row pairs, got shape {pairs.shape}")
         pairs = pairs.reshape(-1, 2)
         unit = "row" if Path(path).suffix.lower() in (".npy", ".npz") else "line"
-        for (i, j), line in zip(pairs.tolist(), lines.tolist(), strict=True):
-            where = f"{path} {unit} {line}"
-            for v, n, side in ((i, n_x, "x"), (j, n_y, "y")):
-                if not 0 <= v < n:
-                    raise InputError(
-                        f"pairs: {where} = ({i}, {j}) points outside {side}: {side} has {n} "
-                        f"rows, so its indices must lie in [0, {n - 1}]"
-                    )
-            sources.append(where)
+        sources += [f"{path} {unit} {line}" for line in lines.tolist()]
         blocks.append(pairs)
     every = np.concatenate(blocks) if blocks else np.zeros((0, 2), dtype=np.int64)
+    check_pair_bounds(every, n_x, n_y, lambda k: f"pairs: {sources[k]}")
     _, first = np.unique(every, axis=0, return_index=True)
     keep = np.sort(first)
     merged = every[keep].astype(np.int64).reshape(-1, 2)
